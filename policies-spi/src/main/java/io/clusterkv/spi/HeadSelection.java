@@ -10,8 +10,11 @@ import java.util.Objects;
  *
  * <p><b>Units.</b> A unit is the grain the runtime's device tier caches: a ClusterKV cluster, a Quest
  * page. It has a non-negative id, unique within the shard, and a version that the policy changes
- * whenever the unit's membership changes (so a cached copy is never stale). Positions added outside a
- * unit ({@link #add} with no unit open) belong to {@link #NO_UNIT} and are copied each step.
+ * whenever the unit's membership changes (so a cached copy is never stale): a (unit id, version) pair
+ * names one fixed, ordered list of positions. A selection gives a prefix of that list: all of it, or
+ * its first {@code k} positions when the budget truncates the unit (the cached copy then serves its
+ * first {@code k} rows). Positions added outside a unit ({@link #add} with no unit open) belong to
+ * {@link #NO_UNIT} and are copied each step.
  *
  * <p><b>Window.</b> {@link #attendFrom(int)} declares that every position from {@code windowStart} to
  * the newest is attended, without counting against the budget: the positions a policy has not

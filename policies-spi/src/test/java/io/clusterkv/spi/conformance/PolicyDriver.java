@@ -1,0 +1,123 @@
+package io.clusterkv.spi.conformance;
+
+import io.clusterkv.spi.HeadSelection;
+import io.clusterkv.spi.MaintenanceTask;
+import io.clusterkv.spi.PolicyConfig;
+import io.clusterkv.spi.PolicyContext;
+import io.clusterkv.spi.Queries;
+import io.clusterkv.spi.RecallPolicy;
+import io.clusterkv.spi.RecallPolicyProvider;
+import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.ShardGeometry;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Drives one policy instance the way the runtime does (prompt, then append / maintenance / select at
+ * every step), checks every selection with {@link ConformanceChecks}, and records them.
+ *
+ * <p>Maintenance is run synchronously but applied {@code applyDelay} steps after it was handed out
+ * ({@code 0}: at once; {@link Integer#MAX_VALUE}: never), to show that selections stay valid
+ * whatever the timing.
+ */
+public final class PolicyDriver {
+
+    /** One step's selection of one head, as recorded. */
+    public record Recorded(int step, int head, int[] positions, int windowStart) {
+    }
+
+    private record Pending<R>(MaintenanceTask<R> task, R result, int dueStep) {
+        void apply() {
+            task.apply(result);
+        }
+    }
+
+    private final RecallPolicyProvider provider;
+    private final ShardGeometry geometry;
+    private final Map<String, String> config;
+    private final long seed;
+
+    /**
+     * @param provider the provider under test
+     * @param geometry the shard geometry
+     * @param config   overrides of the policy's config section
+     * @param seed     the policy seed
+     */
+    public PolicyDriver(RecallPolicyProvider provider, ShardGeometry geometry, Map<String, String> config, long seed) {
+        this.provider = provider;
+        this.geometry = geometry;
+        this.config = config;
+        this.seed = seed;
+    }
+
+    /**
+     * Runs a prompt of {@code promptLength} positions and {@code steps} decode steps.
+     *
+     * @param promptLength positions written before the first step, {@code >= 1}
+     * @param steps        decode steps
+     * @param budget       the budget, for the context and every step
+     * @param applyDelay   steps between handing out maintenance and applying its result
+     * @return every recorded selection
+     * @throws AssertionError if a selection breaks the contract
+     */
+    public List<Recorded> run(int promptLength, int steps, int budget, int applyDelay) {
+        ConformanceWorkload w = new ConformanceWorkload(promptLength + steps, geometry.queryHeads(), geometry.headDim(),
+                seed ^ 0x5DEECE66DL);
+        var keys = w.keys(promptLength);
+        PolicyContext ctx = new PolicyContext(geometry, budget,
+                PolicyConfig.of(provider.name(), provider.configKeys(), config), seed);
+        List<Recorded> out = new ArrayList<>();
+        float[] q = new float[geometry.queryHeads() * geometry.headDim()];
+        Queries queries = Queries.wrap(q, geometry.queryHeads(), geometry.headDim());
+        Selection sel = new Selection(geometry.queryHeads(), budget);
+        ArrayDeque<Pending<?>> pending = new ArrayDeque<>();
+        ConformanceChecks.UnitLedger ledger = new ConformanceChecks.UnitLedger();
+        try (RecallPolicy policy = provider.create(ctx)) {
+            policy.onPrompt(keys);
+            poll(policy, keys, pending, applyDelay, 0);
+            for (int step = 0; step <= steps; step++) {
+                if (step > 0) {
+                    keys.grow();
+                    policy.onAppend(keys.size() - 1, keys);
+                }
+                applyDue(pending, step);
+                poll(policy, keys, pending, applyDelay, step);
+                applyDue(pending, step);
+                w.queriesAt(keys.size() - 1, q);
+                sel.reset(budget, keys.size());
+                policy.select(queries, keys, budget, sel);
+                String where = provider.name() + " budget=" + budget + " step=" + step + " context=" + keys.size();
+                ConformanceChecks.check(sel, policy.alwaysAttended(keys.size(), budget), ledger, where);
+                for (int h = 0; h < sel.heads(); h++) {
+                    HeadSelection hs = sel.head(h);
+                    out.add(new Recorded(step, h, hs.sortedPositions(), hs.windowStart()));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void poll(RecallPolicy policy, io.clusterkv.spi.KeyView keys, ArrayDeque<Pending<?>> pending,
+                             int applyDelay, int step) {
+        for (int guard = 0; guard < 16; guard++) {
+            Optional<MaintenanceTask<?>> task = policy.pollMaintenance(keys.snapshot());
+            if (task.isEmpty()) {
+                return;
+            }
+            pending.add(computed(task.get(), applyDelay == Integer.MAX_VALUE ? Integer.MAX_VALUE : step + applyDelay));
+        }
+    }
+
+    private static <R> Pending<R> computed(MaintenanceTask<R> task, int due) {
+        return new Pending<>(task, task.compute(), due);
+    }
+
+    private static void applyDue(ArrayDeque<Pending<?>> pending, int step) {
+        while (!pending.isEmpty() && pending.peek().dueStep() <= step) {
+            pending.poll().apply();
+        }
+    }
+}

@@ -1,0 +1,11 @@
+package io.clusterkv.runtime.policy;
+
+import io.clusterkv.spi.RecallPolicyProvider;
+import io.clusterkv.spi.conformance.RecallPolicyConformance;
+
+class OracleConformanceTest extends RecallPolicyConformance {
+    @Override
+    protected RecallPolicyProvider provider() {
+        return new OraclePolicy.Provider();
+    }
+}
