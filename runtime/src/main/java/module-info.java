@@ -8,6 +8,8 @@ module io.clusterkv.runtime {
 
     exports io.clusterkv.runtime.kv;
     exports io.clusterkv.runtime.policy;
+    exports io.clusterkv.runtime.synthetic;
+    exports io.clusterkv.runtime.metrics;
 
     uses io.clusterkv.spi.RecallPolicyProvider;
 
