@@ -10,6 +10,7 @@ module io.clusterkv.runtime {
     exports io.clusterkv.runtime.policy;
     exports io.clusterkv.runtime.synthetic;
     exports io.clusterkv.runtime.metrics;
+    exports io.clusterkv.runtime.compare;
 
     uses io.clusterkv.spi.RecallPolicyProvider;
 
