@@ -1,0 +1,164 @@
+package io.clusterkv.policy.clusterkv;
+
+import io.clusterkv.spi.ConfigKey;
+import io.clusterkv.spi.PolicyConfig;
+import io.clusterkv.spi.PolicyConfigException;
+import java.util.List;
+
+/**
+ * The {@code clusterkv.policy.clusterkv} section, parsed and validated once per shard.
+ *
+ * <p>Defaults follow the paper and its reference code (see {@link ClusterKvPolicy}). The adaptive rule
+ * ({@code adaptive-clusters = true}) sizes clusters from the session budget so that about
+ * {@code adaptive-clusters-per-budget} clusters fill it:
+ * <pre>
+ *   tokensPerCluster     = clamp(ceil((budget - min(sink, budget)) / adaptive-clusters-per-budget),
+ *                                adaptive-min-tokens, adaptive-max-tokens)
+ *   clustersPerRecluster = clamp(round(recluster-every / tokensPerCluster), 1, recluster-every)
+ * </pre>
+ * With the defaults (12 clusters per budget, clusters of 16 to 320 tokens): budget 1024 gives 84 tokens
+ * per cluster (the paper's 80 is its budget-1024 point), 256 gives 20, 2048 gives 170, 4096 and above
+ * 320. Finer clusters at small budgets let the budget follow the query more closely; coarser ones at
+ * large budgets make building and ranking cheaper.
+ *
+ * @param sink                      first positions always attended and never clustered
+ * @param tokensPerCluster          prompt keys per cluster: {@code C = ceil(n / tokensPerCluster)}
+ * @param iterations                k-means iterations (Lloyd) or mini-batch steps
+ * @param init                      how initial centroids are drawn
+ * @param earlyStop                 whether Lloyd stops once no label changes
+ * @param reclusterEvery            generated keys clustered together, on their own, during decoding
+ * @param clustersPerRecluster      clusters made from each such group
+ * @param algorithm                 Lloyd (the paper) or mini-batch k-means
+ * @param batchSize                 keys per mini-batch step
+ * @param initSample                keys k-means++ seeding draws from ({@code 0}: all)
+ * @param adaptiveClusters          whether cluster size follows the budget (rule above)
+ * @param adaptiveClustersPerBudget clusters that should fill the budget under the adaptive rule
+ * @param adaptiveMinTokens         smallest cluster size the adaptive rule picks
+ * @param adaptiveMaxTokens         largest cluster size the adaptive rule picks
+ */
+record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.Init init, boolean earlyStop,
+                       int reclusterEvery, int clustersPerRecluster, KMeans.Algorithm algorithm, int batchSize,
+                       int initSample, boolean adaptiveClusters, int adaptiveClustersPerBudget,
+                       int adaptiveMinTokens, int adaptiveMaxTokens) {
+
+    static final String SINK = "sink";
+    static final String TOKENS_PER_CLUSTER = "tokens-per-cluster";
+    static final String ITERATIONS = "iterations";
+    static final String INIT = "init";
+    static final String EARLY_STOP = "early-stop";
+    static final String RECLUSTER_EVERY = "recluster-every";
+    static final String CLUSTERS_PER_RECLUSTER = "clusters-per-recluster";
+    static final String ALGORITHM = "algorithm";
+    static final String BATCH_SIZE = "batch-size";
+    static final String INIT_SAMPLE = "init-sample";
+    static final String ADAPTIVE_CLUSTERS = "adaptive-clusters";
+    static final String ADAPTIVE_CLUSTERS_PER_BUDGET = "adaptive-clusters-per-budget";
+    static final String ADAPTIVE_MIN_TOKENS = "adaptive-min-tokens";
+    static final String ADAPTIVE_MAX_TOKENS = "adaptive-max-tokens";
+
+    /** The declared keys, in the order {@code ckv policies} lists them. */
+    static final List<ConfigKey> KEYS = List.of(
+            new ConfigKey(SINK, "16", "first positions always attended (inside the budget), never clustered; >= 0"),
+            new ConfigKey(TOKENS_PER_CLUSTER, "80", "prompt keys per cluster, C = ceil(n / this); >= 1"),
+            new ConfigKey(ITERATIONS, "20", "k-means iterations (lloyd) or mini-batch steps; >= 1"),
+            new ConfigKey(INIT, "random", "initial centroids: random (keys drawn with the seed, the paper) or k-means-plus-plus"),
+            new ConfigKey(EARLY_STOP, "false", "stop k-means once no label changes; true or false"),
+            new ConfigKey(RECLUSTER_EVERY, "320", "during decoding, each run of this many new keys is clustered on its own; >= 1"),
+            new ConfigKey(CLUSTERS_PER_RECLUSTER, "4", "clusters made from each run of recluster-every keys; in [1, recluster-every]"),
+            new ConfigKey(ALGORITHM, "lloyd", "k-means algorithm: lloyd (the paper) or mini-batch (cheaper; one full assignment at the end)"),
+            new ConfigKey(BATCH_SIZE, "1024", "keys per mini-batch step (algorithm = mini-batch); >= 1"),
+            new ConfigKey(INIT_SAMPLE, "4096", "keys k-means++ seeding draws from (init = k-means-plus-plus), 0 = all; >= 0"),
+            new ConfigKey(ADAPTIVE_CLUSTERS, "false", "size clusters from the budget instead of tokens-per-cluster; true or false"),
+            new ConfigKey(ADAPTIVE_CLUSTERS_PER_BUDGET, "12", "with adaptive-clusters, about this many clusters fill the budget; >= 1"),
+            new ConfigKey(ADAPTIVE_MIN_TOKENS, "16", "with adaptive-clusters, the smallest cluster size chosen; >= 1"),
+            new ConfigKey(ADAPTIVE_MAX_TOKENS, "320", "with adaptive-clusters, the largest cluster size chosen; >= adaptive-min-tokens"));
+
+    /** The defaults, as {@link #KEYS} declares them. */
+    static final ClusterKvConfig DEFAULTS = new ClusterKvConfig(16, 80, 20, KMeans.Init.RANDOM, false, 320, 4,
+            KMeans.Algorithm.LLOYD, 1024, 4096, false, 12, 16, 320);
+
+    /**
+     * Validates values set in code; {@link #read} reports the same problems with the full key.
+     *
+     * @throws IllegalArgumentException if a value is out of range, naming it
+     */
+    ClusterKvConfig {
+        check(sink >= 0, SINK, sink);
+        check(tokensPerCluster >= 1, TOKENS_PER_CLUSTER, tokensPerCluster);
+        check(iterations >= 1, ITERATIONS, iterations);
+        check(reclusterEvery >= 1, RECLUSTER_EVERY, reclusterEvery);
+        check(clustersPerRecluster >= 1 && clustersPerRecluster <= reclusterEvery, CLUSTERS_PER_RECLUSTER,
+                clustersPerRecluster);
+        check(batchSize >= 1, BATCH_SIZE, batchSize);
+        check(initSample >= 0, INIT_SAMPLE, initSample);
+        check(adaptiveClustersPerBudget >= 1, ADAPTIVE_CLUSTERS_PER_BUDGET, adaptiveClustersPerBudget);
+        check(adaptiveMinTokens >= 1, ADAPTIVE_MIN_TOKENS, adaptiveMinTokens);
+        check(adaptiveMaxTokens >= adaptiveMinTokens, ADAPTIVE_MAX_TOKENS, adaptiveMaxTokens);
+        java.util.Objects.requireNonNull(init, INIT);
+        java.util.Objects.requireNonNull(algorithm, ALGORITHM);
+    }
+
+    private static void check(boolean ok, String key, int value) {
+        if (!ok) {
+            throw new IllegalArgumentException(key + " out of range: " + value);
+        }
+    }
+
+    /**
+     * Reads and validates a section.
+     *
+     * @param c the section, defaults filled in
+     * @return the parsed values
+     * @throws PolicyConfigException naming the full key, the value and the expectation
+     */
+    static ClusterKvConfig read(PolicyConfig c) {
+        int reclusterEvery = c.getInt(RECLUSTER_EVERY, 1, Integer.MAX_VALUE);
+        int adaptiveMinTokens = c.getInt(ADAPTIVE_MIN_TOKENS, 1, Integer.MAX_VALUE);
+        return new ClusterKvConfig(
+                c.getInt(SINK, 0, Integer.MAX_VALUE),
+                c.getInt(TOKENS_PER_CLUSTER, 1, Integer.MAX_VALUE),
+                c.getInt(ITERATIONS, 1, Integer.MAX_VALUE),
+                c.getEnum(INIT, KMeans.Init.class),
+                c.getBoolean(EARLY_STOP),
+                reclusterEvery,
+                c.getInt(CLUSTERS_PER_RECLUSTER, 1, reclusterEvery),
+                c.getEnum(ALGORITHM, KMeans.Algorithm.class),
+                c.getInt(BATCH_SIZE, 1, Integer.MAX_VALUE),
+                c.getInt(INIT_SAMPLE, 0, Integer.MAX_VALUE),
+                c.getBoolean(ADAPTIVE_CLUSTERS),
+                c.getInt(ADAPTIVE_CLUSTERS_PER_BUDGET, 1, Integer.MAX_VALUE),
+                adaptiveMinTokens,
+                c.getInt(ADAPTIVE_MAX_TOKENS, adaptiveMinTokens, Integer.MAX_VALUE));
+    }
+
+    /** @return the k-means settings these values give */
+    KMeans.Settings kmeans() {
+        return new KMeans.Settings(iterations, init, earlyStop, algorithm, batchSize, initSample);
+    }
+
+    /**
+     * @param budget the session budget
+     * @return prompt keys per cluster: {@link #tokensPerCluster}, or the adaptive rule's value
+     */
+    int tokensPerCluster(int budget) {
+        if (!adaptiveClusters) {
+            return tokensPerCluster;
+        }
+        long explicit = Math.max(1, budget - Math.min(sink, budget));
+        long wanted = (explicit + adaptiveClustersPerBudget - 1) / adaptiveClustersPerBudget;
+        return (int) Math.min(Math.max(wanted, adaptiveMinTokens), adaptiveMaxTokens);
+    }
+
+    /**
+     * @param budget the session budget
+     * @return clusters made from each decode-time group: {@link #clustersPerRecluster}, or the adaptive
+     *         rule's value
+     */
+    int clustersPerRecluster(int budget) {
+        if (!adaptiveClusters) {
+            return clustersPerRecluster;
+        }
+        long k = Math.round((double) reclusterEvery / tokensPerCluster(budget));
+        return (int) Math.min(Math.max(k, 1), reclusterEvery);
+    }
+}

@@ -1,0 +1,186 @@
+package io.clusterkv.policy.clusterkv;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Finds, for each query head, the clusters a budget takes: the shortest prefix of the clusters ranked
+ * by {@code score_c = q · centroid_c} (higher first, the lower cluster index on a tie) whose sizes add
+ * up to at least {@code wanted} positions, handed out best first.
+ *
+ * <p>Scores are computed for every cluster and every query head of the shard in one pass over the
+ * centroids ({@link SimilarityKernels#scorePanels}). Then, per head, without sorting all clusters and
+ * almost without data-dependent branches: the score range is cut into {@link #BINS} equal bins, the
+ * sizes of the clusters in each bin are summed, and the bins are walked from the top until they hold
+ * {@code wanted} positions. Binning is monotone in the score, so every cluster in a lower bin ranks
+ * below every cluster at or above that cut; only those candidates (about {@code k} plus one bin's
+ * worth) are sorted. Cost: {@code O(C)} plus {@code O(m log m)} for {@code m} candidates.
+ *
+ * <p>Candidates pack the score and the index into one {@code long}: the float's bits mapped to an
+ * order-preserving signed int in the high half, {@code ~index} in the low half, so one {@code long}
+ * comparison orders by score, then by lower index. Candidates are sorted in place; scratch grows only
+ * when the cluster or head count does.
+ */
+final class ClusterRanking {
+
+    /** Bins of the score histogram. */
+    static final int BINS = 64;
+
+    private float[] scores = new float[0]; // (heads, stride) q_h · centroid_c
+    private int stride;                    // clusters rounded up to LANES
+    private final long[] binSizes = new long[BINS]; // positions of the clusters in each bin
+    private long[] order = new long[0];    // (clusters) candidates, packed, sorted ascending
+    private int cursor;                    // next candidate to hand out, counting down
+
+    /**
+     * Scores every cluster against the query of every head, in one pass over the centroids.
+     *
+     * @param queries  {@code (heads, d)}
+     * @param heads    query heads
+     * @param index    the clusters
+     * @param clusters how many of them to score, from the first
+     * @param d        channels
+     */
+    void score(float[] queries, int heads, ClusterIndex index, int clusters, int d) {
+        stride = SimilarityKernels.blocks(clusters) * SimilarityKernels.LANES;
+        if (scores.length < heads * stride) {
+            scores = new float[Math.max(heads * stride, 2 * scores.length)];
+        }
+        if (order.length < clusters) {
+            order = new long[Math.max(clusters, 2 * order.length)];
+        }
+        SimilarityKernels.scorePanels(queries, heads, index.panels(), clusters, d, scores, stride);
+    }
+
+    /**
+     * Readies {@link #next()} with the clusters that fill {@code wanted} positions for one head, by
+     * the scores of the last {@link #score}.
+     *
+     * @param head     the query head
+     * @param index    the clusters
+     * @param clusters how many of them to rank, as scored
+     * @param wanted   positions to fill, {@code >= 1}
+     */
+    void rank(int head, ClusterIndex index, int clusters, int wanted) {
+        int row = head * stride;
+        float lo = Float.POSITIVE_INFINITY;
+        float hi = Float.NEGATIVE_INFINITY;
+        var species = SimilarityKernels.SPECIES;
+        int c = 0;
+        if (clusters >= species.length()) {
+            FloatVector min = FloatVector.broadcast(species, Float.POSITIVE_INFINITY);
+            FloatVector max = FloatVector.broadcast(species, Float.NEGATIVE_INFINITY);
+            for (int bound = species.loopBound(clusters); c < bound; c += species.length()) {
+                FloatVector v = FloatVector.fromArray(species, scores, row + c);
+                min = min.min(v);
+                max = max.max(v);
+            }
+            lo = min.reduceLanes(VectorOperators.MIN);
+            hi = max.reduceLanes(VectorOperators.MAX);
+        }
+        for (; c < clusters; c++) {
+            lo = Math.min(lo, scores[row + c]);
+            hi = Math.max(hi, scores[row + c]);
+        }
+        float scale = hi > lo && Float.isFinite(BINS / (hi - lo)) ? BINS / (hi - lo) : 0f;
+        Arrays.fill(binSizes, 0);
+        int[] starts = index.startArray();
+        for (c = 0; c < clusters; c++) {
+            binSizes[bin(scores[row + c], lo, scale)] += starts[c + 1] - starts[c];
+        }
+        int cut = BINS - 1;
+        for (long held = binSizes[cut]; held < wanted && cut > 0; held += binSizes[cut]) {
+            cut--;
+        }
+        int m = 0;
+        for (c = 0; c < clusters; c++) {
+            float s = scores[row + c];
+            if (bin(s, lo, scale) >= cut) {
+                order[m++] = pack(s, c);
+            }
+        }
+        sort(order, m);
+        cursor = m - 1;
+    }
+
+    /**
+     * Sorts {@code a[0, m)} ascending in place, allocating nothing ({@link Arrays#sort(long[], int, int)}
+     * may allocate a run buffer): insertion sort for short ranges, heapsort otherwise.
+     */
+    static void sort(long[] a, int m) {
+        if (m <= 24) {
+            for (int i = 1; i < m; i++) {
+                long v = a[i];
+                int j = i - 1;
+                while (j >= 0 && a[j] > v) {
+                    a[j + 1] = a[j];
+                    j--;
+                }
+                a[j + 1] = v;
+            }
+            return;
+        }
+        for (int i = (m >>> 1) - 1; i >= 0; i--) {
+            siftDown(a, i, m);
+        }
+        for (int end = m - 1; end > 0; end--) {
+            long top = a[0];
+            a[0] = a[end];
+            a[end] = top;
+            siftDown(a, 0, end);
+        }
+    }
+
+    /** Max-heap sift-down of {@code a[i]} within {@code a[0, n)}. */
+    private static void siftDown(long[] a, int i, int n) {
+        long v = a[i];
+        int half = n >>> 1;
+        while (i < half) {
+            int child = 2 * i + 1;
+            long cv = a[child];
+            if (child + 1 < n && a[child + 1] > cv) {
+                cv = a[++child];
+            }
+            if (v >= cv) {
+                break;
+            }
+            a[i] = cv;
+            i = child;
+        }
+        a[i] = v;
+    }
+
+    private static int bin(float score, float lo, float scale) {
+        return Math.min(BINS - 1, (int) ((score - lo) * scale)); // NaN and below lo go to bin 0
+    }
+
+    /** @return whether clusters remain */
+    boolean hasNext() {
+        return cursor >= 0;
+    }
+
+    /** @return the best cluster not yet handed out */
+    int next() {
+        return unpack(order[cursor--]);
+    }
+
+    /**
+     * @param head a query head scored by the last {@link #score}
+     * @param c    a cluster
+     * @return its score for that head
+     */
+    float score(int head, int c) {
+        return scores[head * stride + c];
+    }
+
+    static long pack(float score, int index) {
+        int bits = Float.floatToRawIntBits(score);
+        int ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF); // signed order of ints = order of floats
+        return ((long) ordered << 32) | (~index & 0xFFFFFFFFL);
+    }
+
+    static int unpack(long key) {
+        return ~(int) key;
+    }
+}
