@@ -11,6 +11,9 @@ module io.clusterkv.runtime {
     exports io.clusterkv.runtime.synthetic;
     exports io.clusterkv.runtime.metrics;
     exports io.clusterkv.runtime.compare;
+    exports io.clusterkv.runtime.model;
+    exports io.clusterkv.runtime.model.gguf;
+    exports io.clusterkv.runtime.tensor;
 
     uses io.clusterkv.spi.RecallPolicyProvider;
 
