@@ -1,6 +1,6 @@
 /**
  * The ClusterKV runtime: KV storage, attention kernels, policy discovery, baseline policies, the
- * synthetic workload and selection metrics.
+ * synthetic workload, selection metrics, model files and tokenizers.
  */
 module io.clusterkv.runtime {
     requires transitive io.clusterkv.spi;
@@ -14,6 +14,7 @@ module io.clusterkv.runtime {
     exports io.clusterkv.runtime.model;
     exports io.clusterkv.runtime.model.gguf;
     exports io.clusterkv.runtime.tensor;
+    exports io.clusterkv.runtime.tokenizer;
 
     uses io.clusterkv.spi.RecallPolicyProvider;
 
