@@ -19,6 +19,11 @@ import org.junit.jupiter.api.Test;
  */
 class ModelConfigTest {
 
+    // TODO(integration): once io.clusterkv.runtime.model.gguf.GgufWriter lands, add GGUF load tests:
+    // a tiny llama and qwen2 file (F32) loaded by Models.load, compared with the same weights as a
+    // synthetic model; output.weight absent -> tied; rope_freqs.weight applied; a tensor of the wrong
+    // shape -> ModelFormatException naming the tensor and both shapes; prefill == decode on the file.
+
     static final Path FILE = Path.of("model.gguf");
 
     static GgufValue u32(long v) {
