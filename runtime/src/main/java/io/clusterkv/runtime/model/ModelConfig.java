@@ -1,0 +1,232 @@
+package io.clusterkv.runtime.model;
+
+import io.clusterkv.runtime.model.gguf.GgufType;
+import io.clusterkv.runtime.model.gguf.GgufValue;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The shape and hyper-parameters of a Llama-family decoder: pre-norm RMSNorm blocks of grouped-query
+ * attention with RoPE and a SwiGLU feed-forward network.
+ *
+ * <p>Query heads {@code heads} share {@code kvHeads} key/value heads, {@code heads / kvHeads} each (one
+ * GQA group per KV head). Q has {@code heads * headDim} features and K, V {@code kvHeads * headDim}
+ * each; usually, but not necessarily, {@code heads * headDim == dim}.
+ *
+ * @param architecture  {@code general.architecture}: {@code llama} or {@code qwen2}
+ * @param dim           model (residual stream) width
+ * @param hiddenDim     feed-forward width
+ * @param layers        transformer blocks
+ * @param heads         query heads
+ * @param kvHeads       key/value heads, dividing {@code heads}
+ * @param headDim       channels per head, even
+ * @param vocab         vocabulary size
+ * @param contextLength positions the model was trained for (a session may not exceed it)
+ * @param rmsEps        RMSNorm epsilon
+ * @param ropeTheta     RoPE base frequency
+ * @param ropeScaling   RoPE frequency scaling, {@link RopeScaling.None} for none
+ * @param ropeLayout    which channels RoPE rotates together
+ * @param tiedOutput    the classifier is the token embedding
+ * @param qkvBias       Q, K and V projections have biases (Qwen2)
+ */
+public record ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads,
+                          int headDim, int vocab, int contextLength, double rmsEps, double ropeTheta,
+                          RopeScaling ropeScaling, RopeLayout ropeLayout, boolean tiedOutput, boolean qkvBias) {
+
+    /** Architectures this runtime runs. */
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2");
+
+    /** @throws IllegalArgumentException if a field is out of range, naming it and its value */
+    public ModelConfig {
+        Objects.requireNonNull(architecture, "architecture");
+        Objects.requireNonNull(ropeScaling, "ropeScaling");
+        Objects.requireNonNull(ropeLayout, "ropeLayout");
+        positive("dim", dim);
+        positive("hiddenDim", hiddenDim);
+        positive("layers", layers);
+        positive("heads", heads);
+        positive("kvHeads", kvHeads);
+        positive("headDim", headDim);
+        positive("vocab", vocab);
+        positive("contextLength", contextLength);
+        if (heads % kvHeads != 0) {
+            throw new IllegalArgumentException("heads (" + heads + ") must be a multiple of kvHeads (" + kvHeads + ")");
+        }
+        if (headDim % 2 != 0) {
+            throw new IllegalArgumentException("headDim must be even for RoPE, was " + headDim);
+        }
+        if ((long) heads * headDim > Integer.MAX_VALUE / 4) {
+            throw new IllegalArgumentException("heads * headDim = " + (long) heads * headDim + " is too large");
+        }
+        if (!(rmsEps > 0) || !Double.isFinite(rmsEps)) {
+            throw new IllegalArgumentException("rmsEps must be finite and > 0, was " + rmsEps);
+        }
+        if (!(ropeTheta > 1) || !Double.isFinite(ropeTheta)) {
+            throw new IllegalArgumentException("ropeTheta must be finite and > 1, was " + ropeTheta);
+        }
+    }
+
+    private static void positive(String name, int v) {
+        if (v < 1) {
+            throw new IllegalArgumentException(name + " must be >= 1, was " + v);
+        }
+    }
+
+    /** @return query heads per KV head (the GQA group size) */
+    public int groupSize() {
+        return heads / kvHeads;
+    }
+
+    /** @return features of Q, {@code heads * headDim} */
+    public int qDim() {
+        return heads * headDim;
+    }
+
+    /** @return features of K and of V, {@code kvHeads * headDim} */
+    public int kvDim() {
+        return kvHeads * headDim;
+    }
+
+    /**
+     * Reads a configuration from GGUF metadata, as llama.cpp does for {@code llama} and {@code qwen2}.
+     *
+     * <p>Keys, with {@code <a>} the architecture: {@code <a>.block_count}, {@code .embedding_length},
+     * {@code .feed_forward_length}, {@code .attention.head_count}, {@code .attention.head_count_kv}
+     * (default: head_count), {@code .attention.key_length} (default: embedding_length / head_count),
+     * {@code .attention.layer_norm_rms_epsilon}, {@code .rope.freq_base} (default 10000),
+     * {@code .rope.dimension_count} (must equal the head dimension), {@code .context_length},
+     * {@code .vocab_size} (default: the length of {@code tokenizer.ggml.tokens}), and
+     * {@code .rope.scaling.type} ({@code none} or {@code linear}, with {@code .rope.scaling.factor}).
+     * Llama 3.1 scaling is not in the metadata: llama.cpp's converter stores its per-frequency factors
+     * as the tensor {@code rope_freqs.weight}, which {@link LlamaModel} applies.
+     *
+     * @param file        the file, for messages
+     * @param metadata    its metadata
+     * @param tensorNames its tensor names ({@code output.weight} absent means a tied classifier)
+     * @return the configuration
+     * @throws ModelFormatException if the architecture is not supported, a key is missing or has the
+     *                              wrong type, or the values are inconsistent
+     */
+    public static ModelConfig fromGgufMetadata(Path file, Map<String, GgufValue> metadata, Set<String> tensorNames) {
+        Meta m = new Meta(file, metadata);
+        String arch = m.string("general.architecture");
+        RopeLayout layout = switch (arch) {
+            case "llama" -> RopeLayout.ADJACENT_PAIRS;
+            case "qwen2" -> RopeLayout.HALVES;
+            default -> throw new ModelFormatException(file, "metadata 'general.architecture'", -1,
+                    "unsupported architecture '" + arch + "'; supported: llama, qwen2");
+        };
+        int dim = m.integer(arch + ".embedding_length", -1);
+        int heads = m.integer(arch + ".attention.head_count", -1);
+        int kvHeads = m.integer(arch + ".attention.head_count_kv", heads);
+        if (heads > 0 && dim % heads != 0 && !metadata.containsKey(arch + ".attention.key_length")) {
+            throw m.error(arch + ".attention.head_count", "embedding_length " + dim + " is not a multiple of "
+                    + heads + " heads and no key_length is given");
+        }
+        int headDim = m.integer(arch + ".attention.key_length", heads > 0 ? dim / heads : -1);
+        int valueDim = m.integer(arch + ".attention.value_length", headDim);
+        if (valueDim != headDim) {
+            throw m.error(arch + ".attention.value_length", "value_length " + valueDim + " differs from key_length "
+                    + headDim + "; not supported");
+        }
+        int ropeDims = m.integer(arch + ".rope.dimension_count", headDim);
+        if (ropeDims != headDim) {
+            throw m.error(arch + ".rope.dimension_count", "partial rotary embeddings (" + ropeDims + " of "
+                    + headDim + " channels) are not supported");
+        }
+        int vocab;
+        if (metadata.containsKey(arch + ".vocab_size")) {
+            vocab = m.integer(arch + ".vocab_size", -1);
+        } else if (metadata.get("tokenizer.ggml.tokens") instanceof GgufValue t && t.type() == GgufType.ARRAY) {
+            vocab = t.length();
+        } else {
+            throw m.error(arch + ".vocab_size", "missing, and there is no tokenizer.ggml.tokens array to count");
+        }
+        RopeScaling scaling = RopeScaling.None.INSTANCE;
+        String scalingKey = arch + ".rope.scaling.type";
+        if (metadata.containsKey(scalingKey)) {
+            String type = m.string(scalingKey);
+            scaling = switch (type) {
+                case "none" -> RopeScaling.None.INSTANCE;
+                case "linear" -> {
+                    double f = m.number(arch + ".rope.scaling.factor", Double.NaN);
+                    if (!(f >= 1) || !Double.isFinite(f)) {
+                        throw m.error(arch + ".rope.scaling.factor", "must be finite and >= 1, was " + f);
+                    }
+                    yield new RopeScaling.Linear(f);
+                }
+                default -> throw m.error(scalingKey, "RoPE scaling '" + type + "' is not supported; supported: none, linear"
+                        + " (llama3 scaling is read from the rope_freqs.weight tensor)");
+            };
+        }
+        try {
+            return new ModelConfig(arch, dim, m.integer(arch + ".feed_forward_length", -1),
+                    m.integer(arch + ".block_count", -1), heads, kvHeads, headDim, vocab,
+                    m.integer(arch + ".context_length", -1),
+                    m.number(arch + ".attention.layer_norm_rms_epsilon", Double.NaN),
+                    m.number(arch + ".rope.freq_base", 10000.0), scaling, layout,
+                    !tensorNames.contains("output.weight"), arch.equals("qwen2"));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file, "metadata '" + arch + ".*'", -1, e.getMessage());
+        }
+    }
+
+    /** Typed reads of a metadata map, failing with the key. */
+    private record Meta(Path file, Map<String, GgufValue> metadata) {
+
+        ModelFormatException error(String key, String problem) {
+            return new ModelFormatException(file, "metadata '" + key + "'", -1, problem);
+        }
+
+        private GgufValue get(String key) {
+            GgufValue v = metadata.get(key);
+            if (v == null) {
+                throw error(key, "missing");
+            }
+            return v;
+        }
+
+        String string(String key) {
+            GgufValue v = get(key);
+            if (v.value() instanceof String s) {
+                return s;
+            }
+            throw error(key, "expected a string, found " + v.type());
+        }
+
+        /** @param fallback returned when absent; a negative fallback makes the key required */
+        int integer(String key, int fallback) {
+            if (!metadata.containsKey(key)) {
+                if (fallback < 0) {
+                    throw error(key, "missing");
+                }
+                return fallback;
+            }
+            GgufValue v = get(key);
+            if (v.type() == GgufType.ARRAY || !(v.value() instanceof Long l)) {
+                throw error(key, "expected an integer, found " + v.type());
+            }
+            if (l < 1 || l > Integer.MAX_VALUE) {
+                throw error(key, "must be in [1, " + Integer.MAX_VALUE + "], was " + Long.toUnsignedString(l));
+            }
+            return (int) (long) l;
+        }
+
+        /** @param fallback returned when absent; NaN makes the key required */
+        double number(String key, double fallback) {
+            if (!metadata.containsKey(key)) {
+                if (Double.isNaN(fallback)) {
+                    throw error(key, "missing");
+                }
+                return fallback;
+            }
+            GgufValue v = get(key);
+            if (v.type() != GgufType.ARRAY && v.value() instanceof Number n) {
+                return n.doubleValue();
+            }
+            throw error(key, "expected a number, found " + v.type());
+        }
+    }
+}

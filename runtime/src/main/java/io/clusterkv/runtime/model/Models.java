@@ -1,0 +1,67 @@
+package io.clusterkv.runtime.model;
+
+import io.clusterkv.runtime.model.gguf.GgufFile;
+import io.clusterkv.runtime.tensor.GgmlType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * Opens a model by name: a GGUF file (recognised by its magic), a llama2.c checkpoint (any other
+ * file), or a synthetic model ({@code synthetic:<shape>}, see {@link SyntheticModels}).
+ */
+public final class Models {
+
+    /** The seed of synthetic models opened by name. */
+    public static final long SYNTHETIC_SEED = 42;
+
+    private Models() {
+    }
+
+    /**
+     * @param pathOrSyntheticName a file path, or {@code synthetic:<shape>} (F32 weights, seed {@value #SYNTHETIC_SEED})
+     * @return the model; the caller closes it
+     * @throws ModelFormatException     if the file is not a supported model
+     * @throws IllegalArgumentException if a synthetic name is unknown, listing the known ones
+     * @throws IOException              if the file cannot be read
+     */
+    public static LlamaModel load(String pathOrSyntheticName) throws IOException {
+        if (pathOrSyntheticName.startsWith(SyntheticModels.PREFIX)) {
+            return SyntheticModels.create(pathOrSyntheticName, GgmlType.F32, SYNTHETIC_SEED);
+        }
+        return load(Path.of(pathOrSyntheticName));
+    }
+
+    /**
+     * @param path a GGUF file or a llama2.c checkpoint
+     * @return the model; the caller closes it
+     * @throws ModelFormatException if the file is not a supported model
+     * @throws IOException          if the file cannot be read
+     */
+    public static LlamaModel load(Path path) throws IOException {
+        if (!Files.isRegularFile(path)) {
+            throw new NoSuchFileException(path.toString(), null, "no such model file");
+        }
+        if (isGguf(path)) {
+            GgufFile file = GgufFile.open(path);
+            try {
+                return LlamaModel.fromGguf(file);
+            } catch (RuntimeException | Error e) {
+                file.close();
+                throw e;
+            }
+        }
+        return Llama2cCheckpoint.load(path);
+    }
+
+    private static boolean isGguf(Path path) throws IOException {
+        try (InputStream in = Files.newInputStream(path)) {
+            byte[] b = in.readNBytes(4);
+            return b.length == 4 && ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt() == GgufFile.MAGIC;
+        }
+    }
+}

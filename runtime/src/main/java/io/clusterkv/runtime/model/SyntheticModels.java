@@ -1,0 +1,159 @@
+package io.clusterkv.runtime.model;
+
+import io.clusterkv.runtime.tensor.GgmlType;
+import io.clusterkv.runtime.tensor.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * Models of real shapes with seeded random weights, for benchmarks and tests where no model file is
+ * at hand. The same name, type and seed always give the same weights.
+ *
+ * <p>Weights are uniform in {@code ±sqrt(3 / cols)} (variance {@code 1 / cols}, so each projection
+ * roughly preserves the scale of its normalised input), the embedding uniform in {@code ±1}, norm
+ * weights 1 and biases small. Tensor {@code i} draws from its own stream, split from the seed.
+ *
+ * <p>Shapes:
+ * <ul>
+ * <li>{@code synthetic:llama-1b}: Llama 3.2 1B: 16 layers, dim 2048, 32 heads, 8 KV heads, head 64,
+ * FFN 8192, vocab 128256, context 131072, theta 500000, Llama 3 scaling (32, 1, 4, 8192), tied
+ * classifier (about 5 GB as F32).</li>
+ * <li>{@code synthetic:tiny}: 2 layers, dim 64, 4 heads, 2 KV heads, head 16, FFN 172, vocab 256,
+ * context 1024, adjacent-pair RoPE, separate classifier.</li>
+ * <li>{@code synthetic:tiny-qwen2}: {@code synthetic:tiny} with Q/K/V biases, half-split RoPE and a
+ * tied classifier.</li>
+ * </ul>
+ */
+public final class SyntheticModels {
+
+    /** The prefix of every synthetic model name. */
+    public static final String PREFIX = "synthetic:";
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final Map<String, ModelConfig> SHAPES = new LinkedHashMap<>();
+
+    static {
+        SHAPES.put("synthetic:llama-1b", new ModelConfig("llama", 2048, 8192, 16, 32, 8, 64, 128256, 131072, 1e-5,
+                500000.0, new RopeScaling.Llama3(32, 1, 4, 8192), RopeLayout.ADJACENT_PAIRS, true, false));
+        SHAPES.put("synthetic:tiny", new ModelConfig("llama", 64, 172, 2, 4, 2, 16, 256, 1024, 1e-5, 10000.0,
+                RopeScaling.None.INSTANCE, RopeLayout.ADJACENT_PAIRS, false, false));
+        SHAPES.put("synthetic:tiny-qwen2", new ModelConfig("qwen2", 64, 172, 2, 4, 2, 16, 256, 1024, 1e-6, 1000000.0,
+                RopeScaling.None.INSTANCE, RopeLayout.HALVES, true, true));
+    }
+
+    private SyntheticModels() {
+    }
+
+    /** @return the names {@link #create} accepts */
+    public static Set<String> names() {
+        return SHAPES.keySet();
+    }
+
+    /**
+     * @param name a synthetic model name
+     * @return its configuration
+     * @throws IllegalArgumentException if the name is unknown, listing the known ones
+     */
+    public static ModelConfig config(String name) {
+        ModelConfig c = SHAPES.get(name);
+        if (c == null) {
+            throw new IllegalArgumentException("unknown synthetic model '" + name + "'; known: " + SHAPES.keySet());
+        }
+        return c;
+    }
+
+    /**
+     * Creates a synthetic model in an off-heap arena the model owns.
+     *
+     * @param name       a name from {@link #names()}
+     * @param weightType element type of the matrices; only F32 for now
+     * @param seed       the seed
+     * @return the model; close it to free the weights
+     * @throws IllegalArgumentException      if the name is unknown
+     * @throws UnsupportedOperationException if the type is not F32 (quantizers are not integrated yet)
+     */
+    public static LlamaModel create(String name, GgmlType weightType, long seed) {
+        ModelConfig c = config(name);
+        if (weightType != GgmlType.F32) {
+            // TODO(integration): quantize each matrix to weightType once the quantizers land
+            throw new UnsupportedOperationException("synthetic weights of type " + weightType
+                    + " are not implemented yet; only F32");
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            Filler f = new Filler(arena, seed);
+            int dim = c.dim();
+            WeightMatrix embd = f.matrix(c.vocab(), dim, 1.0);
+            List<LlamaModel.Layer> layers = new ArrayList<>(c.layers());
+            for (int l = 0; l < c.layers(); l++) {
+                layers.add(new LlamaModel.Layer(f.norm(dim),
+                        f.matrix(c.qDim(), dim), f.matrix(c.kvDim(), dim), f.matrix(c.kvDim(), dim),
+                        f.matrix(dim, c.qDim()),
+                        c.qkvBias() ? f.vector(c.qDim(), 0.1) : null,
+                        c.qkvBias() ? f.vector(c.kvDim(), 0.1) : null,
+                        c.qkvBias() ? f.vector(c.kvDim(), 0.1) : null,
+                        f.norm(dim), f.matrix(c.hiddenDim(), dim), f.matrix(c.hiddenDim(), dim),
+                        f.matrix(dim, c.hiddenDim())));
+            }
+            float[] finalNorm = f.norm(dim);
+            WeightMatrix out = c.tiedOutput() ? embd : f.matrix(c.vocab(), dim);
+            return new LlamaModel(c, name, embd, layers, finalNorm, out, null, new int[0], arena, null);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Draws tensors, each from its own stream split off the seed's. */
+    private static final class Filler {
+        private final Arena arena;
+        private final SplittableRandom root;
+
+        Filler(Arena arena, long seed) {
+            this.arena = arena;
+            this.root = new SplittableRandom(seed);
+        }
+
+        WeightMatrix matrix(int rows, int cols) {
+            return matrix(rows, cols, Math.sqrt(3.0 / cols));
+        }
+
+        WeightMatrix matrix(int rows, int cols, double bound) {
+            SplittableRandom r = root.split();
+            MemorySegment seg = arena.allocate(4L * rows * cols, 64);
+            float[] row = new float[cols];
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) {
+                    row[j] = (float) r.nextDouble(-bound, bound);
+                }
+                MemorySegment.copy(row, 0, seg, F32, 4L * i * cols, cols);
+            }
+            return WeightMatrix.of(GgmlType.F32, seg, rows, cols);
+        }
+
+        float[] vector(int n, double bound) {
+            SplittableRandom r = root.split();
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = (float) r.nextDouble(-bound, bound);
+            }
+            return v;
+        }
+
+        float[] norm(int n) {
+            float[] v = vector(n, 0.2);
+            for (int i = 0; i < n; i++) {
+                v[i] += 1f;
+            }
+            return v;
+        }
+    }
+}
