@@ -1,0 +1,86 @@
+package io.clusterkv.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** ckv generate / tokenize / inspect end to end; the shared model files are optional. */
+class ModelCommandsTest {
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run ckv(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cl = Ckv.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        return new Run(cl.execute(args), out.toString(), err.toString());
+    }
+
+    /** Finds shared/&lt;relative&gt; above the working directory, or null. */
+    static Path shared(String relative) {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path p = dir.resolve("shared").resolve(relative);
+            if (Files.isRegularFile(p)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void generateStories260kGreedilyMatchesRunC() {
+        Path model = shared("models/stories260K.bin");
+        assumeTrue(model != null, "shared/models/stories260K.bin not found above the working directory: skipped");
+        Run r = ckv("generate", "--model", model.toString(), "--max-tokens", "20", "--print-ids");
+        assertEquals(0, r.code(), r.err());
+        // the first 20 greedy tokens printed by llama2.c run.c for this checkpoint (see the runtime's golden file)
+        assertEquals("461 461 401 401 401 461 378 455 473 456 435 299 362 409 283 264 283 452 288 13", r.out().trim());
+    }
+
+    @Test
+    void tokenizeUsesTheGgufVocabulary() {
+        Path vocab = shared("tokenizers/ggml-vocab-llama-spm.gguf");
+        assumeTrue(vocab != null, "shared/tokenizers/ggml-vocab-llama-spm.gguf not found: skipped");
+        Run r = ckv("tokenize", "--model", vocab.toString(), "--text", "Hello world");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("15043 3186", r.out().trim(), "llama.cpp's known answer for 'Hello world'");
+        Run inspect = ckv("inspect", "--model", vocab.toString());
+        assertEquals(0, inspect.code(), inspect.err());
+        assertTrue(inspect.out().contains("tokenizer.ggml.model = llama"), inspect.out());
+    }
+
+    @Test
+    void syntheticModelGeneratesFromIds() {
+        Run r = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "1 5 9", "--max-tokens", "5", "--print-ids");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(5, r.out().trim().split(" ").length, r.out());
+        Run inspect = ckv("inspect", "--model", "synthetic:tiny");
+        assertEquals(0, inspect.code(), inspect.err());
+        assertTrue(inspect.out().contains("architecture=llama"), inspect.out());
+    }
+
+    @Test
+    void badInputIsOneLineWithExitCode() {
+        Run missing = ckv("generate", "--model", "no/such/model.gguf");
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().startsWith("ckv: ") && missing.err().contains("no/such/model.gguf")
+                && missing.err().lines().count() == 1, missing.err());
+        Run textWithoutTokenizer = ckv("generate", "--model", "synthetic:tiny", "--prompt", "hi");
+        assertEquals(2, textWithoutTokenizer.code());
+        assertTrue(textWithoutTokenizer.err().contains("has no tokenizer"), textWithoutTokenizer.err());
+        Run badIds = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "1 x");
+        assertEquals(2, badIds.code());
+        Run outOfVocab = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "99999");
+        assertEquals(2, outOfVocab.code());
+        assertTrue(outOfVocab.err().contains("outside the vocabulary"), outOfVocab.err());
+    }
+}
