@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * the float tile products of the batched path. Loaded only when {@link BlockMatrix#VECTOR} is set.
  *
  * <p>Quantized types dequantize in registers: 16 quant bytes are loaded as one 128-bit byte vector,
- * nibbles and high bits are unpacked with byte-lane masks and shifts, the offset is subtracted in
+ * nibbles and high bits are unpacked with shifts of 32-bit lanes (C2 does not intrinsify byte-lane
+ * shifts on x86) and byte-lane masks, the offset is subtracted in
  * byte lanes, and the bytes are widened to floats {@code 16 / L} lanes at a time ({@code L} = float
  * lanes: 16 with AVX-512, 8 with AVX2/NEON-256, 4 with 128-bit vectors) with {@code B2F} part
  * conversions. Sums of {@code q·x} are kept per block or sub-block and scaled once by
@@ -52,6 +53,18 @@ final class VectorKernels {
 
     private static FloatVector bytesToFloats(ByteVector q, int part) {
         return (FloatVector) q.convertShape(VectorOperators.B2F, F, part);
+    }
+
+    /*
+     * Byte-lane shifts are not intrinsified by C2 on x86 (JDK 25): they would fall back to boxed
+     * per-lane code. Shift 32-bit lanes instead; callers mask away the bits that cross byte borders.
+     */
+    private static ByteVector shr(ByteVector v, int n) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes();
+    }
+
+    private static ByteVector shl(ByteVector v, int n) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes();
     }
 
     private static ByteVector load16(MemorySegment seg, long offset) {
@@ -178,7 +191,7 @@ final class VectorKernels {
         for (int xi = xOff, end = xOff + cols; xi < end; xi += 32, off += 18) {
             ByteVector q = load16(w, off + 2);
             ByteVector lo = q.and((byte) 0x0f).sub((byte) 8);
-            ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            ByteVector hi = shr(q, 4).and((byte) 0x0f).sub((byte) 8);
             FloatVector s = FloatVector.zero(F);
             for (int p = 0; p < PARTS; p++) {
                 s = bytesToFloats(lo, p).fma(FloatVector.fromArray(F, x, xi + p * L), s);
@@ -194,7 +207,7 @@ final class VectorKernels {
             float d = BlockMatrix.f16(w, off);
             ByteVector q = load16(w, off + 2);
             ByteVector lo = q.and((byte) 0x0f).sub((byte) 8);
-            ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            ByteVector hi = shr(q, 4).and((byte) 0x0f).sub((byte) 8);
             for (int p = 0; p < PARTS; p++) {
                 bytesToFloats(lo, p).mul(d).intoArray(dst, di + p * L);
                 bytesToFloats(hi, p).mul(d).intoArray(dst, di + 16 + p * L);
@@ -205,36 +218,42 @@ final class VectorKernels {
     // ---- Q4_K: f16 d, f16 dmin, scales[12], qs[128]; x = d sc q - dmin m per sub-block of 32 ----
 
     static float q4_KDot(MemorySegment w, long off, float[] x, int xOff, int cols) {
-        FloatVector acc = FloatVector.zero(F);
+        float acc = 0;
         for (int xi = xOff, end = xOff + cols; xi < end; xi += 256, off += 144) {
-            float d = BlockMatrix.f16(w, off);
-            float dmin = BlockMatrix.f16(w, off + 2);
-            for (int j = 0; j < 4; j++) { // 64 elements: sub-blocks 2j (low nibbles) and 2j + 1 (high)
-                int sm1 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j);
-                int sm2 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j + 1);
-                FloatVector q1 = FloatVector.zero(F);
-                FloatVector x1 = FloatVector.zero(F);
-                FloatVector q2 = FloatVector.zero(F);
-                FloatVector x2 = FloatVector.zero(F);
-                int xb = xi + 64 * j;
-                for (int h = 0; h < 32; h += 16) {
-                    ByteVector q = load16(w, off + 16 + 32 * j + h);
-                    ByteVector lo = q.and((byte) 0x0f);
-                    ByteVector hi = q.lanewise(VectorOperators.LSHR, 4);
-                    for (int p = 0; p < PARTS; p++) {
-                        FloatVector xl = FloatVector.fromArray(F, x, xb + h + p * L);
-                        FloatVector xh = FloatVector.fromArray(F, x, xb + 32 + h + p * L);
-                        q1 = bytesToFloats(lo, p).fma(xl, q1);
-                        x1 = x1.add(xl);
-                        q2 = bytesToFloats(hi, p).fma(xh, q2);
-                        x2 = x2.add(xh);
-                    }
+            acc += q4_KBlockDot(w, off, x, xi);
+        }
+        return acc;
+    }
+
+    private static float q4_KBlockDot(MemorySegment w, long off, float[] x, int xi) {
+        FloatVector acc = FloatVector.zero(F);
+        float d = BlockMatrix.f16(w, off);
+        float dmin = BlockMatrix.f16(w, off + 2);
+        for (int j = 0; j < 4; j++) { // 64 elements: sub-blocks 2j (low nibbles) and 2j + 1 (high)
+            int sm1 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j);
+            int sm2 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j + 1);
+            FloatVector q1 = FloatVector.zero(F);
+            FloatVector x1 = FloatVector.zero(F);
+            FloatVector q2 = FloatVector.zero(F);
+            FloatVector x2 = FloatVector.zero(F);
+            int xb = xi + 64 * j;
+            for (int h = 0; h < 32; h += 16) {
+                ByteVector q = load16(w, off + 16 + 32 * j + h);
+                ByteVector lo = q.and((byte) 0x0f);
+                ByteVector hi = shr(q, 4).and((byte) 0x0f);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector xl = FloatVector.fromArray(F, x, xb + h + p * L);
+                    FloatVector xh = FloatVector.fromArray(F, x, xb + 32 + h + p * L);
+                    q1 = bytesToFloats(lo, p).fma(xl, q1);
+                    x1 = x1.add(xl);
+                    q2 = bytesToFloats(hi, p).fma(xh, q2);
+                    x2 = x2.add(xh);
                 }
-                acc = q1.fma(FloatVector.broadcast(F, d * (sm1 & 0xff)), acc);
-                acc = x1.fma(FloatVector.broadcast(F, -dmin * (sm1 >>> 8)), acc);
-                acc = q2.fma(FloatVector.broadcast(F, d * (sm2 & 0xff)), acc);
-                acc = x2.fma(FloatVector.broadcast(F, -dmin * (sm2 >>> 8)), acc);
             }
+            acc = q1.fma(FloatVector.broadcast(F, d * (sm1 & 0xff)), acc);
+            acc = x1.fma(FloatVector.broadcast(F, -dmin * (sm1 >>> 8)), acc);
+            acc = q2.fma(FloatVector.broadcast(F, d * (sm2 & 0xff)), acc);
+            acc = x2.fma(FloatVector.broadcast(F, -dmin * (sm2 >>> 8)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -254,7 +273,7 @@ final class VectorKernels {
                 for (int h = 0; h < 32; h += 16) {
                     ByteVector q = load16(w, off + 16 + 32 * j + h);
                     ByteVector lo = q.and((byte) 0x0f);
-                    ByteVector hi = q.lanewise(VectorOperators.LSHR, 4);
+                    ByteVector hi = shr(q, 4).and((byte) 0x0f);
                     for (int p = 0; p < PARTS; p++) {
                         bytesToFloats(lo, p).fma(d1, m1).intoArray(dst, db + h + p * L);
                         bytesToFloats(hi, p).fma(d2, m2).intoArray(dst, db + 32 + h + p * L);
@@ -266,31 +285,44 @@ final class VectorKernels {
 
     // ---- Q6_K: ql[128], qh[64], int8 scales[16], f16 d; x = d sc (q - 32) per sub-block of 16 ----
 
+    /*
+     * K-quant dots call one method per 256-element block that returns a float: C2 stops inlining a
+     * large kernel at NodeCountInliningCutoff, and a vector passed to or returned from a method that
+     * is not inlined is boxed (a heap object per call, an order of magnitude slower). A float crosses
+     * the call boundary in a register.
+     */
     static float q6_KDot(MemorySegment w, long off, float[] x, int xOff, int cols) {
-        FloatVector acc = FloatVector.zero(F);
+        float acc = 0;
         for (int xi = xOff, end = xOff + cols; xi < end; xi += 256, off += 210) {
-            float d = BlockMatrix.f16(w, off + 208);
-            for (int n = 0; n < 2; n++) { // halves of 128 elements
-                long ql = off + 64 * n;
-                long qh = off + 128 + 32 * n;
-                long sc = off + 192 + 8 * n;
-                int xb = xi + 128 * n;
-                for (int l = 0; l < 32; l += 16) {
-                    int is = l / 16;
-                    ByteVector a = load16(w, ql + l);
-                    ByteVector b = load16(w, ql + 32 + l);
-                    ByteVector h = load16(w, qh + l);
-                    for (int k = 0; k < 4; k++) {
-                        ByteVector low = (k & 1) == 0 ? (k < 2 ? a : a.lanewise(VectorOperators.LSHR, 4)).and((byte) 0x0f)
-                                : (k < 2 ? b : b.lanewise(VectorOperators.LSHR, 4)).and((byte) 0x0f);
-                        ByteVector q = low.or(h.lanewise(VectorOperators.LSHR, 2 * k).and((byte) 3)
-                                .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                        FloatVector s = FloatVector.zero(F);
-                        for (int p = 0; p < PARTS; p++) {
-                            s = bytesToFloats(q, p).fma(FloatVector.fromArray(F, x, xb + 32 * k + l + p * L), s);
-                        }
-                        acc = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + is + 2 * k)), acc);
+            acc += q6_KBlockDot(w, off, x, xi);
+        }
+        return acc;
+    }
+
+    private static float q6_KBlockDot(MemorySegment w, long off, float[] x, int xi) {
+        float d = BlockMatrix.f16(w, off + 208);
+        FloatVector acc = FloatVector.zero(F);
+        for (int n = 0; n < 2; n++) { // halves of 128 elements
+            long ql = off + 64 * n;
+            long qh = off + 128 + 32 * n;
+            long sc = off + 192 + 8 * n;
+            int xb = xi + 128 * n;
+            for (int l = 0; l < 32; l += 16) {
+                int is = l / 16;
+                ByteVector a = load16(w, ql + l);
+                ByteVector b = load16(w, ql + 32 + l);
+                ByteVector h = load16(w, qh + l);
+                for (int k = 0; k < 4; k++) {
+                    ByteVector low = ((k & 1) == 0 ? (k < 2 ? a : shr(a, 4)) : (k < 2 ? b : shr(b, 4)))
+                            .and((byte) 0x0f);
+                    ByteVector high = (k == 0 ? shl(h, 4) : k == 1 ? shl(h, 2) : k == 2 ? h : shr(h, 2))
+                            .and((byte) 0x30);
+                    ByteVector q = low.or(high).sub((byte) 32);
+                    FloatVector s = FloatVector.zero(F);
+                    for (int p = 0; p < PARTS; p++) {
+                        s = bytesToFloats(q, p).fma(FloatVector.fromArray(F, x, xb + 32 * k + l + p * L), s);
                     }
+                    acc = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + is + 2 * k)), acc);
                 }
             }
         }
@@ -311,10 +343,12 @@ final class VectorKernels {
                     ByteVector b = load16(w, ql + 32 + l);
                     ByteVector h = load16(w, qh + l);
                     for (int k = 0; k < 4; k++) {
-                        ByteVector low = (k & 1) == 0 ? (k < 2 ? a : a.lanewise(VectorOperators.LSHR, 4)).and((byte) 0x0f)
-                                : (k < 2 ? b : b.lanewise(VectorOperators.LSHR, 4)).and((byte) 0x0f);
-                        ByteVector q = low.or(h.lanewise(VectorOperators.LSHR, 2 * k).and((byte) 3)
-                                .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                        ByteVector low = ((k & 1) == 0 ? (k < 2 ? a : shr(a, 4)) : (k < 2 ? b : shr(b, 4)))
+                                .and((byte) 0x0f);
+                        // bits 2k, 2k + 1 of h moved to bits 4, 5
+                        ByteVector high = (k == 0 ? shl(h, 4) : k == 1 ? shl(h, 2) : k == 2 ? h : shr(h, 2))
+                                .and((byte) 0x30);
+                        ByteVector q = low.or(high).sub((byte) 32);
                         float ds = d * w.get(ValueLayout.JAVA_BYTE, sc + is + 2 * k);
                         for (int p = 0; p < PARTS; p++) {
                             bytesToFloats(q, p).mul(ds).intoArray(dst, db + 32 * k + l + p * L);
