@@ -12,6 +12,11 @@ import java.util.concurrent.ForkJoinPool;
  * <p>Products: {@link #matvec} ({@code out = W·x}, one token) and {@link #matmul} (a batch of tokens,
  * the prefill path: each row of {@code W} is read once for the whole batch). Parallel variants run on
  * the caller's pool (the runtime's own, never the common pool).
+ *
+ * <p>Implementations are immutable and thread-safe; products allocate nothing per row (the batched
+ * path allocates one tile buffer per task). Byte offsets are {@code long}: a matrix may span more
+ * than 2^31 bytes. Products sum in float in an order that depends on the vector width, so results
+ * agree with a float64 reference to about {@code 1e-6 · Σ|w·x|}, not bit for bit across machines.
  */
 public interface WeightMatrix {
 
@@ -32,6 +37,7 @@ public interface WeightMatrix {
      * @param x    holds {@code cols()} inputs at {@code xOff}
      * @param xOff offset of the inputs
      * @return row · x
+     * @throws IndexOutOfBoundsException if the row or the input range is out of bounds
      */
     float dot(int row, float[] x, int xOff);
 
@@ -41,6 +47,7 @@ public interface WeightMatrix {
      * @param row a row
      * @param dst receives {@code cols()} floats at {@code off}
      * @param off offset
+     * @throws IndexOutOfBoundsException if the row or the destination range is out of bounds
      */
     void dequantizeRow(int row, float[] dst, int off);
 
@@ -50,6 +57,7 @@ public interface WeightMatrix {
      * @param x    {@code (cols)}
      * @param out  {@code (rows)}
      * @param pool the pool; {@code null} runs on the calling thread
+     * @throws IllegalArgumentException if {@code x} or {@code out} is too short
      */
     void matvec(float[] x, float[] out, ForkJoinPool pool);
 
@@ -60,6 +68,7 @@ public interface WeightMatrix {
      * @param batch rows of {@code x}
      * @param out   {@code (batch, rows)}
      * @param pool  the pool; {@code null} runs on the calling thread
+     * @throws IllegalArgumentException if {@code batch < 0} or {@code x} or {@code out} is too short
      */
     void matmul(float[] x, int batch, float[] out, ForkJoinPool pool);
 
@@ -75,15 +84,31 @@ public interface WeightMatrix {
      */
     static WeightMatrix of(GgmlType type, MemorySegment data, int rows, int cols) {
         Objects.requireNonNull(type, "type");
-        long need = rows * type.bytesFor(cols);
+        Objects.requireNonNull(data, "data");
+        if (rows < 0 || cols <= 0) {
+            throw new IllegalArgumentException("a matrix needs rows >= 0 and cols > 0, got " + rows + "x" + cols);
+        }
+        long need = rows * type.bytesFor(cols); // long: a matrix may exceed 2^31 bytes
         if (data.byteSize() != need) {
             throw new IllegalArgumentException("a " + type + " matrix of " + rows + "x" + cols + " takes " + need
                     + " bytes, the segment has " + data.byteSize());
         }
         return switch (type) {
             case F32 -> new F32Matrix(data, rows, cols);
-            case F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K -> throw new UnsupportedOperationException(
-                    "weights of type " + type + " are not implemented yet");
+            case F16 -> new F16Matrix(data, rows, cols);
+            case BF16 -> new BF16Matrix(data, rows, cols);
+            case Q8_0 -> new Q8_0Matrix(data, rows, cols);
+            case Q4_0 -> new Q4_0Matrix(data, rows, cols);
+            case Q4_K -> new Q4_KMatrix(data, rows, cols);
+            case Q6_K -> new Q6_KMatrix(data, rows, cols);
         };
+    }
+
+    /**
+     * @return whether the Vector API kernels are in use (false when {@code jdk.incubator.vector} is not
+     *         resolved or the system property {@code clusterkv.tensor.vector} is {@code false})
+     */
+    static boolean vectorized() {
+        return BlockMatrix.VECTOR;
     }
 }

@@ -320,17 +320,27 @@ public final class GgufFile implements AutoCloseable {
                 throw error("magic", 0, String.format("expected 'GGUF' (0x%08x), found 0x%08x: not a GGUF file", MAGIC, magic));
             }
             int version = u32("version");
+            if (version == Integer.reverseBytes(VERSION)) {
+                throw error("version", 4, "big-endian GGUF files are not supported; only little-endian version 3 is");
+            }
             if (version != VERSION) {
                 throw error("version", 4, "GGUF version " + Integer.toUnsignedString(version)
                         + " is not supported; only version 3 is (versions 1 and 2 are obsolete: re-convert the model)");
             }
-            long tensorCount = count("tensor_count", 8 + 4 + 4 + 8);
+            long tensorCount = count("tensor_count", 8 + 4 + 8 + 4 + 8);
+            if (tensorCount > Integer.MAX_VALUE - 8) {
+                throw error("tensor_count", 8, "count " + tensorCount + " exceeds " + (Integer.MAX_VALUE - 8));
+            }
             long kvCount = count("metadata_kv_count", 8 + 4 + 1);
             Map<String, GgufValue> metadata = new LinkedHashMap<>();
+            long alignmentAt = -1;
             for (long i = 0; i < kvCount; i++) {
                 long at = pos;
                 String key = string("metadata key #" + i);
                 GgufType type = type("metadata '" + key + "' type");
+                if (key.equals("general.alignment")) {
+                    alignmentAt = pos;
+                }
                 GgufValue v = value("metadata '" + key + "'", type, 0);
                 if (metadata.putIfAbsent(key, v) != null) {
                     throw error("metadata '" + key + "'", at, "duplicate key");
@@ -340,7 +350,8 @@ public final class GgufFile implements AutoCloseable {
             GgufValue a = metadata.get("general.alignment");
             if (a != null) {
                 if (!(a.value() instanceof Long l) || l <= 0 || Long.bitCount(l) != 1 || l > 1 << 20) {
-                    throw error("metadata 'general.alignment'", -1, "must be a power of two up to 2^20, was " + a);
+                    throw error("metadata 'general.alignment'", alignmentAt, "must be an integer power of two up to 2^20, was "
+                            + a + " (" + a.type() + ")");
                 }
                 alignment = (Long) a.value();
             }
@@ -389,14 +400,17 @@ public final class GgufFile implements AutoCloseable {
             for (Raw r : raws) {
                 long elements = 1;
                 for (long d : r.dims) {
-                    elements *= d;
+                    elements *= d; // checked against overflow when read
                 }
-                long bytes = elements / r.type.blockSize() * r.type.blockBytes();
+                long blocks = elements / r.type.blockSize();
                 long start = dataOffset + r.offset;
-                if (start < dataOffset || start > size || bytes > size - start) {
-                    throw error("tensor '" + r.name + "' data", r.at, "its " + bytes + " bytes at offset " + start
-                            + " extend past the end of the file (" + size + " bytes)");
+                // blocks * blockBytes may overflow a long: compare in blocks
+                if (start < dataOffset || start > size || blocks > (size - start) / r.type.blockBytes()) {
+                    throw error("tensor '" + r.name + "' data", r.at, "its " + Long.toUnsignedString(elements) + " "
+                            + r.type + " elements (" + blocks + " blocks of " + r.type.blockBytes() + " bytes) at offset "
+                            + Long.toUnsignedString(start) + " extend past the end of the file (" + size + " bytes)");
                 }
+                long bytes = blocks * r.type.blockBytes();
                 GgufTensorInfo t = new GgufTensorInfo(r.name, r.dims, r.type, r.offset, seg.asSlice(start, bytes));
                 if (tensors.putIfAbsent(r.name, t) != null) {
                     throw error("tensor '" + r.name + "'", r.at, "duplicate tensor name");

@@ -1,6 +1,7 @@
 package io.clusterkv.runtime.model.gguf;
 
 import io.clusterkv.runtime.tensor.GgmlType;
+import io.clusterkv.runtime.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -34,6 +35,23 @@ public record GgufTensorInfo(String name, long[] dims, GgmlType type, long offse
     public long rows() {
         long c = cols();
         return c == 0 ? 0 : elements() / c;
+    }
+
+    /**
+     * Views this tensor as a weight matrix of {@link #rows()} rows of {@link #cols()} elements, over
+     * the mapped bytes (no copy).
+     *
+     * @return the matrix
+     * @throws IllegalArgumentException if the tensor has more than 2^31 − 1 rows or columns
+     */
+    public WeightMatrix asMatrix() {
+        long rows = rows();
+        long cols = cols();
+        if (rows > Integer.MAX_VALUE || cols > Integer.MAX_VALUE || cols == 0) {
+            throw new IllegalArgumentException("tensor '" + name + "' " + Arrays.toString(dims)
+                    + " cannot be a matrix: rows must be in [0, 2^31) and cols in [1, 2^31), were " + rows + " and " + cols);
+        }
+        return WeightMatrix.of(type, data, (int) rows, (int) cols);
     }
 
     @Override

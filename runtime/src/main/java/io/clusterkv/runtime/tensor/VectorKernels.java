@@ -1,0 +1,430 @@
+package io.clusterkv.runtime.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Every Vector API kernel of the weight matrices, one pair (dot, dequantize) per {@link GgmlType}, and
+ * the float tile products of the batched path. Loaded only when {@link BlockMatrix#VECTOR} is set.
+ *
+ * <p>Quantized types dequantize in registers: 16 quant bytes are loaded as one 128-bit byte vector,
+ * nibbles and high bits are unpacked with shifts of 32-bit lanes (C2 does not intrinsify byte-lane
+ * shifts on x86) and byte-lane masks, the offset is subtracted in
+ * byte lanes, and the bytes are widened to floats {@code 16 / L} lanes at a time ({@code L} = float
+ * lanes: 16 with AVX-512, 8 with AVX2/NEON-256, 4 with 128-bit vectors) with {@code B2F} part
+ * conversions. Sums of {@code q·x} are kept per block or sub-block and scaled once by
+ * {@code d·scale}. No integer dot products: accuracy is that of float FMA.
+ *
+ * <p>F16 is widened by bit manipulation (zero-extend, shift exponent and mantissa into binary32
+ * position, rescale by 2^112, which also renormalises subnormals, patch infinities and NaNs); BF16 is
+ * a 16-bit shift.
+ */
+final class VectorKernels {
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() > 16
+            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64,
+            F.vectorBitSize() / 2)));
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
+    /** Float vectors one 16-byte byte vector widens into. */
+    private static final int PARTS = 16 / L;
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
+
+    private VectorKernels() {
+    }
+
+    /** @return whether these kernels run here: 4, 8 or 16 float lanes and half-width short vectors */
+    static boolean usable() {
+        return (L == 4 || L == 8 || L == 16) && S.length() == L;
+    }
+
+    private static FloatVector bytesToFloats(ByteVector q, int part) {
+        return (FloatVector) q.convertShape(VectorOperators.B2F, F, part);
+    }
+
+    /*
+     * Byte-lane shifts are not intrinsified by C2 on x86 (JDK 25): they would fall back to boxed
+     * per-lane code. Shift 32-bit lanes instead; callers mask away the bits that cross byte borders.
+     */
+    private static ByteVector shr(ByteVector v, int n) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHR, n).reinterpretAsBytes();
+    }
+
+    private static ByteVector shl(ByteVector v, int n) {
+        return v.reinterpretAsInts().lanewise(VectorOperators.LSHL, n).reinterpretAsBytes();
+    }
+
+    private static ByteVector load16(MemorySegment seg, long offset) {
+        return ByteVector.fromMemorySegment(B, seg, offset, ORDER);
+    }
+
+    // ---- F32 ----
+
+    static float f32Dot(MemorySegment w, long off, float[] x, int xOff, int n) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        int i = 0;
+        int bound4 = n - n % (4 * L);
+        for (; i < bound4; i += 4 * L) {
+            long o = off + 4L * i;
+            a0 = FloatVector.fromMemorySegment(F, w, o, ORDER).fma(FloatVector.fromArray(F, x, xOff + i), a0);
+            a1 = FloatVector.fromMemorySegment(F, w, o + 4L * L, ORDER).fma(FloatVector.fromArray(F, x, xOff + i + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, w, o + 8L * L, ORDER)
+                    .fma(FloatVector.fromArray(F, x, xOff + i + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, w, o + 12L * L, ORDER)
+                    .fma(FloatVector.fromArray(F, x, xOff + i + 3 * L), a3);
+        }
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            a0 = FloatVector.fromMemorySegment(F, w, off + 4L * i, ORDER).fma(FloatVector.fromArray(F, x, xOff + i), a0);
+        }
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += w.get(FLOAT, off + 4L * i) * x[xOff + i];
+        }
+        return s;
+    }
+
+    // ---- F16 / BF16 ----
+
+    private static FloatVector loadF16(MemorySegment seg, long offset) {
+        ShortVector h = ShortVector.fromMemorySegment(S, seg, offset, ORDER);
+        IntVector bits = (IntVector) h.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        IntVector mag = bits.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+        IntVector out = mag.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        VectorMask<Integer> special = bits.and(0x7c00).compare(VectorOperators.EQ, 0x7c00);
+        if (special.anyTrue()) {
+            out = out.blend(mag.or(0x7f800000), special); // inf / NaN: exponent all ones, mantissa kept
+        }
+        return out.or(bits.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    }
+
+    private static FloatVector loadBf16(MemorySegment seg, long offset) {
+        ShortVector h = ShortVector.fromMemorySegment(S, seg, offset, ORDER);
+        IntVector bits = (IntVector) h.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    static float halfDot(MemorySegment w, long off, float[] x, int xOff, int n, boolean bf16) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        int i = 0;
+        int bound2 = n - n % (2 * L);
+        for (; i < bound2; i += 2 * L) {
+            long o = off + 2L * i;
+            FloatVector w0 = bf16 ? loadBf16(w, o) : loadF16(w, o);
+            FloatVector w1 = bf16 ? loadBf16(w, o + 2L * L) : loadF16(w, o + 2L * L);
+            a0 = w0.fma(FloatVector.fromArray(F, x, xOff + i), a0);
+            a1 = w1.fma(FloatVector.fromArray(F, x, xOff + i + L), a1);
+        }
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            FloatVector w0 = bf16 ? loadBf16(w, off + 2L * i) : loadF16(w, off + 2L * i);
+            a0 = w0.fma(FloatVector.fromArray(F, x, xOff + i), a0);
+        }
+        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            short h = w.get(SHORT, off + 2L * i);
+            s += (bf16 ? Float.intBitsToFloat(h << 16) : Float.float16ToFloat(h)) * x[xOff + i];
+        }
+        return s;
+    }
+
+    static void halfDequantize(MemorySegment w, long off, float[] dst, int dOff, int n, boolean bf16) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            FloatVector v = bf16 ? loadBf16(w, off + 2L * i) : loadF16(w, off + 2L * i);
+            v.intoArray(dst, dOff + i);
+        }
+        for (; i < n; i++) {
+            short h = w.get(SHORT, off + 2L * i);
+            dst[dOff + i] = bf16 ? Float.intBitsToFloat(h << 16) : Float.float16ToFloat(h);
+        }
+    }
+
+    // ---- Q8_0: f16 d, int8 qs[32] ----
+
+    static float q8_0Dot(MemorySegment w, long off, float[] x, int xOff, int cols) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int xi = xOff, end = xOff + cols; xi < end; xi += 32, off += 34) {
+            FloatVector s = FloatVector.zero(F);
+            for (int h = 0; h < 32; h += 16) {
+                ByteVector q = load16(w, off + 2 + h);
+                for (int p = 0; p < PARTS; p++) {
+                    s = bytesToFloats(q, p).fma(FloatVector.fromArray(F, x, xi + h + p * L), s);
+                }
+            }
+            acc = s.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, off)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    static void q8_0Dequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
+        for (int di = dOff, end = dOff + cols; di < end; di += 32, off += 34) {
+            float d = BlockMatrix.f16(w, off);
+            for (int h = 0; h < 32; h += 16) {
+                ByteVector q = load16(w, off + 2 + h);
+                for (int p = 0; p < PARTS; p++) {
+                    bytesToFloats(q, p).mul(d).intoArray(dst, di + h + p * L);
+                }
+            }
+        }
+    }
+
+    // ---- Q4_0: f16 d, qs[16]; element j < 16 low nibble of qs[j], j + 16 its high nibble; x = d (q - 8) ----
+
+    static float q4_0Dot(MemorySegment w, long off, float[] x, int xOff, int cols) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int xi = xOff, end = xOff + cols; xi < end; xi += 32, off += 18) {
+            ByteVector q = load16(w, off + 2);
+            ByteVector lo = q.and((byte) 0x0f).sub((byte) 8);
+            ByteVector hi = shr(q, 4).and((byte) 0x0f).sub((byte) 8);
+            FloatVector s = FloatVector.zero(F);
+            for (int p = 0; p < PARTS; p++) {
+                s = bytesToFloats(lo, p).fma(FloatVector.fromArray(F, x, xi + p * L), s);
+                s = bytesToFloats(hi, p).fma(FloatVector.fromArray(F, x, xi + 16 + p * L), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, off)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    static void q4_0Dequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
+        for (int di = dOff, end = dOff + cols; di < end; di += 32, off += 18) {
+            float d = BlockMatrix.f16(w, off);
+            ByteVector q = load16(w, off + 2);
+            ByteVector lo = q.and((byte) 0x0f).sub((byte) 8);
+            ByteVector hi = shr(q, 4).and((byte) 0x0f).sub((byte) 8);
+            for (int p = 0; p < PARTS; p++) {
+                bytesToFloats(lo, p).mul(d).intoArray(dst, di + p * L);
+                bytesToFloats(hi, p).mul(d).intoArray(dst, di + 16 + p * L);
+            }
+        }
+    }
+
+    // ---- Q4_K: f16 d, f16 dmin, scales[12], qs[128]; x = d sc q - dmin m per sub-block of 32 ----
+
+    static float q4_KDot(MemorySegment w, long off, float[] x, int xOff, int cols) {
+        float acc = 0;
+        for (int xi = xOff, end = xOff + cols; xi < end; xi += 256, off += 144) {
+            acc += q4_KBlockDot(w, off, x, xi);
+        }
+        return acc;
+    }
+
+    private static float q4_KBlockDot(MemorySegment w, long off, float[] x, int xi) {
+        FloatVector acc = FloatVector.zero(F);
+        float d = BlockMatrix.f16(w, off);
+        float dmin = BlockMatrix.f16(w, off + 2);
+        for (int j = 0; j < 4; j++) { // 64 elements: sub-blocks 2j (low nibbles) and 2j + 1 (high)
+            int sm1 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j);
+            int sm2 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j + 1);
+            FloatVector q1 = FloatVector.zero(F);
+            FloatVector x1 = FloatVector.zero(F);
+            FloatVector q2 = FloatVector.zero(F);
+            FloatVector x2 = FloatVector.zero(F);
+            int xb = xi + 64 * j;
+            for (int h = 0; h < 32; h += 16) {
+                ByteVector q = load16(w, off + 16 + 32 * j + h);
+                ByteVector lo = q.and((byte) 0x0f);
+                ByteVector hi = shr(q, 4).and((byte) 0x0f);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector xl = FloatVector.fromArray(F, x, xb + h + p * L);
+                    FloatVector xh = FloatVector.fromArray(F, x, xb + 32 + h + p * L);
+                    q1 = bytesToFloats(lo, p).fma(xl, q1);
+                    x1 = x1.add(xl);
+                    q2 = bytesToFloats(hi, p).fma(xh, q2);
+                    x2 = x2.add(xh);
+                }
+            }
+            acc = q1.fma(FloatVector.broadcast(F, d * (sm1 & 0xff)), acc);
+            acc = x1.fma(FloatVector.broadcast(F, -dmin * (sm1 >>> 8)), acc);
+            acc = q2.fma(FloatVector.broadcast(F, d * (sm2 & 0xff)), acc);
+            acc = x2.fma(FloatVector.broadcast(F, -dmin * (sm2 >>> 8)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    static void q4_KDequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
+        for (int di = dOff, end = dOff + cols; di < end; di += 256, off += 144) {
+            float d = BlockMatrix.f16(w, off);
+            float dmin = BlockMatrix.f16(w, off + 2);
+            for (int j = 0; j < 4; j++) {
+                int sm1 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j);
+                int sm2 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j + 1);
+                float d1 = d * (sm1 & 0xff);
+                float m1 = -dmin * (sm1 >>> 8);
+                float d2 = d * (sm2 & 0xff);
+                float m2 = -dmin * (sm2 >>> 8);
+                int db = di + 64 * j;
+                for (int h = 0; h < 32; h += 16) {
+                    ByteVector q = load16(w, off + 16 + 32 * j + h);
+                    ByteVector lo = q.and((byte) 0x0f);
+                    ByteVector hi = shr(q, 4).and((byte) 0x0f);
+                    for (int p = 0; p < PARTS; p++) {
+                        bytesToFloats(lo, p).fma(d1, m1).intoArray(dst, db + h + p * L);
+                        bytesToFloats(hi, p).fma(d2, m2).intoArray(dst, db + 32 + h + p * L);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- Q6_K: ql[128], qh[64], int8 scales[16], f16 d; x = d sc (q - 32) per sub-block of 16 ----
+
+    /*
+     * K-quant dots call one method per 256-element block that returns a float: C2 stops inlining a
+     * large kernel at NodeCountInliningCutoff, and a vector passed to or returned from a method that
+     * is not inlined is boxed (a heap object per call, an order of magnitude slower). A float crosses
+     * the call boundary in a register.
+     */
+    static float q6_KDot(MemorySegment w, long off, float[] x, int xOff, int cols) {
+        float acc = 0;
+        for (int xi = xOff, end = xOff + cols; xi < end; xi += 256, off += 210) {
+            acc += q6_KBlockDot(w, off, x, xi);
+        }
+        return acc;
+    }
+
+    private static float q6_KBlockDot(MemorySegment w, long off, float[] x, int xi) {
+        float d = BlockMatrix.f16(w, off + 208);
+        FloatVector acc = FloatVector.zero(F);
+        for (int n = 0; n < 2; n++) { // halves of 128 elements
+            long ql = off + 64 * n;
+            long qh = off + 128 + 32 * n;
+            long sc = off + 192 + 8 * n;
+            int xb = xi + 128 * n;
+            for (int l = 0; l < 32; l += 16) {
+                int is = l / 16;
+                ByteVector a = load16(w, ql + l);
+                ByteVector b = load16(w, ql + 32 + l);
+                ByteVector h = load16(w, qh + l);
+                for (int k = 0; k < 4; k++) {
+                    ByteVector low = ((k & 1) == 0 ? (k < 2 ? a : shr(a, 4)) : (k < 2 ? b : shr(b, 4)))
+                            .and((byte) 0x0f);
+                    ByteVector high = (k == 0 ? shl(h, 4) : k == 1 ? shl(h, 2) : k == 2 ? h : shr(h, 2))
+                            .and((byte) 0x30);
+                    ByteVector q = low.or(high).sub((byte) 32);
+                    FloatVector s = FloatVector.zero(F);
+                    for (int p = 0; p < PARTS; p++) {
+                        s = bytesToFloats(q, p).fma(FloatVector.fromArray(F, x, xb + 32 * k + l + p * L), s);
+                    }
+                    acc = s.fma(FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + is + 2 * k)), acc);
+                }
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    static void q6_KDequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
+        for (int di = dOff, end = dOff + cols; di < end; di += 256, off += 210) {
+            float d = BlockMatrix.f16(w, off + 208);
+            for (int n = 0; n < 2; n++) {
+                long ql = off + 64 * n;
+                long qh = off + 128 + 32 * n;
+                long sc = off + 192 + 8 * n;
+                int db = di + 128 * n;
+                for (int l = 0; l < 32; l += 16) {
+                    int is = l / 16;
+                    ByteVector a = load16(w, ql + l);
+                    ByteVector b = load16(w, ql + 32 + l);
+                    ByteVector h = load16(w, qh + l);
+                    for (int k = 0; k < 4; k++) {
+                        ByteVector low = ((k & 1) == 0 ? (k < 2 ? a : shr(a, 4)) : (k < 2 ? b : shr(b, 4)))
+                                .and((byte) 0x0f);
+                        // bits 2k, 2k + 1 of h moved to bits 4, 5
+                        ByteVector high = (k == 0 ? shl(h, 4) : k == 1 ? shl(h, 2) : k == 2 ? h : shr(h, 2))
+                                .and((byte) 0x30);
+                        ByteVector q = low.or(high).sub((byte) 32);
+                        float ds = d * w.get(ValueLayout.JAVA_BYTE, sc + is + 2 * k);
+                        for (int p = 0; p < PARTS; p++) {
+                            bytesToFloats(q, p).mul(ds).intoArray(dst, db + 32 * k + l + p * L);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- the batched path: float tiles against a batch of inputs ----
+
+    /**
+     * {@code out[b, row0 + t] = tile[t] · x[b]} for {@code t < n ≤ 4} and every {@code b < batch}; each
+     * input vector is loaded once for the whole tile.
+     *
+     * @param tile {@code (n, cols)} dequantized weights
+     * @param x    {@code (batch, cols)}
+     * @param out  {@code (batch, outRows)}
+     */
+    static void tileDots(float[] tile, int n, int cols, float[] x, int batch, float[] out, int outRows, int row0) {
+        if (n != 4) {
+            for (int b = 0; b < batch; b++) {
+                for (int t = 0; t < n; t++) {
+                    out[b * outRows + row0 + t] = arrayDot(tile, t * cols, x, b * cols, cols);
+                }
+            }
+            return;
+        }
+        int bound = F.loopBound(cols);
+        int w1 = cols;
+        int w2 = 2 * cols;
+        int w3 = 3 * cols;
+        for (int b = 0; b < batch; b++) {
+            int xo = b * cols;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            int i = 0;
+            for (; i < bound; i += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, xo + i);
+                a0 = FloatVector.fromArray(F, tile, i).fma(xv, a0);
+                a1 = FloatVector.fromArray(F, tile, w1 + i).fma(xv, a1);
+                a2 = FloatVector.fromArray(F, tile, w2 + i).fma(xv, a2);
+                a3 = FloatVector.fromArray(F, tile, w3 + i).fma(xv, a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD);
+            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (; i < cols; i++) {
+                float xv = x[xo + i];
+                s0 += tile[i] * xv;
+                s1 += tile[w1 + i] * xv;
+                s2 += tile[w2 + i] * xv;
+                s3 += tile[w3 + i] * xv;
+            }
+            int o = b * outRows + row0;
+            out[o] = s0;
+            out[o + 1] = s1;
+            out[o + 2] = s2;
+            out[o + 3] = s3;
+        }
+    }
+
+    private static float arrayDot(float[] a, int aOff, float[] x, int xOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += a[aOff + i] * x[xOff + i];
+        }
+        return s;
+    }
+}

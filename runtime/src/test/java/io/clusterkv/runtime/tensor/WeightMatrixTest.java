@@ -1,0 +1,206 @@
+package io.clusterkv.runtime.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import java.util.concurrent.ForkJoinPool;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Every weight type against the float64 reference of {@link ReferenceBlocks}: dequantizeRow and dot on
+ * both the Vector API and the scalar kernels, over random blocks (random quants, negative scales) of
+ * several shapes; then matvec and matmul (batch 1, 3, 17, with and without a pool) against per-row dot.
+ */
+class WeightMatrixTest {
+
+    private static ForkJoinPool pool;
+
+    @BeforeAll
+    static void startPool() {
+        pool = new ForkJoinPool(3);
+    }
+
+    @AfterAll
+    static void stopPool() {
+        pool.shutdownNow();
+    }
+
+    record Case(BlockMatrix m, double[][] w) {
+    }
+
+    static Case randomMatrix(GgmlType type, int rows, int cols, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        long rowBytes = type.bytesFor(cols);
+        byte[] all = new byte[(int) (rows * rowBytes)];
+        double[][] w = new double[rows][];
+        for (int r = 0; r < rows; r++) {
+            byte[] row = ReferenceBlocks.randomRow(type, cols, rnd);
+            System.arraycopy(row, 0, all, (int) (r * rowBytes), row.length);
+            w[r] = ReferenceBlocks.dequantize(type, row, cols);
+        }
+        // an off-heap copy, as weights are in practice, at an odd base address
+        MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(all.length + 3L).asSlice(3, all.length);
+        MemorySegment.copy(MemorySegment.ofArray(all), 0, seg, 0, all.length);
+        return new Case((BlockMatrix) WeightMatrix.of(type, seg, rows, cols), w);
+    }
+
+    static float[] randomX(int n, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (rnd.nextDouble() * 2 - 1);
+        }
+        return x;
+    }
+
+    /** Float accumulation over n terms: allow 1e-5 of the sum of magnitudes. */
+    static void assertDot(double expected, double magnitude, float actual, String what) {
+        double tol = 1e-5 * magnitude + 1e-30;
+        assertTrue(Math.abs(expected - actual) <= tol,
+                what + ": expected " + expected + " got " + actual + " (tolerance " + tol + ")");
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void dequantizeAndDotMatchReference(GgmlType type) {
+        int rows = 5;
+        for (int cols : ReferenceBlocks.colsFor(type)) {
+            Case c = randomMatrix(type, rows, cols, 31L * cols + type.ordinal());
+            int xOff = 5;
+            float[] x = randomX(cols + xOff, cols);
+            float[] v = new float[cols + 2];
+            float[] s = new float[cols + 2];
+            for (int r = 0; r < rows; r++) {
+                c.m.dequantizeRow(r, v, 2);
+                c.m.scalarDequantize(r * c.m.rowBytes, s, 2);
+                double[] ref = c.w[r];
+                double max = 0;
+                for (double e : ref) {
+                    max = Math.max(max, Math.abs(e));
+                }
+                for (int i = 0; i < cols; i++) {
+                    double tol = 1e-6 * max;
+                    String at = type + " " + rows + "x" + cols + " row " + r + " col " + i;
+                    assertTrue(Math.abs(ref[i] - v[i + 2]) <= tol, at + ": vector " + v[i + 2] + " vs " + ref[i]);
+                    assertTrue(Math.abs(ref[i] - s[i + 2]) <= tol, at + ": scalar " + s[i + 2] + " vs " + ref[i]);
+                }
+                double dot = 0;
+                double mag = 0;
+                for (int i = 0; i < cols; i++) {
+                    dot += ref[i] * x[xOff + i];
+                    mag += Math.abs(ref[i] * x[xOff + i]);
+                }
+                String at = type + " " + rows + "x" + cols + " row " + r;
+                assertDot(dot, mag, c.m.dot(r, x, xOff), at + " dot");
+                assertDot(dot, mag, c.m.scalarDot(r * c.m.rowBytes, x, xOff), at + " scalar dot");
+                if (BlockMatrix.VECTOR) {
+                    assertDot(dot, mag, c.m.vectorDot(r * c.m.rowBytes, x, xOff), at + " vector dot");
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void matvecAndMatmulEqualPerRowDot(GgmlType type) {
+        int cols = 256;
+        // just over the parallel threshold, and a partial tile at the end
+        int rows = (int) (BlockMatrix.MIN_PARALLEL_BYTES / type.bytesFor(cols)) / 4 * 4 + 5;
+        Case c = randomMatrix(type, rows, cols, 7 + type.ordinal());
+        assertTrue(rows * c.m.rowBytes >= BlockMatrix.MIN_PARALLEL_BYTES);
+        for (ForkJoinPool p : new ForkJoinPool[] {null, pool}) {
+            float[] x = randomX(cols, 99);
+            float[] out = new float[rows];
+            c.m.matvec(x, out, p);
+            assertRowsMatch(c, x, 1, out, type + " matvec, pool " + p);
+            for (int batch : new int[] {1, 3, 17}) {
+                float[] xb = randomX(batch * cols, batch);
+                float[] ob = new float[batch * rows];
+                c.m.matmul(xb, batch, ob, p);
+                assertRowsMatch(c, xb, batch, ob, type + " matmul batch " + batch + ", pool " + p);
+            }
+        }
+        // matvec is exactly the per-row dot
+        float[] x = randomX(cols, 5);
+        float[] out = new float[rows];
+        c.m.matvec(x, out, pool);
+        for (int r = 0; r < rows; r += 50) {
+            assertEquals(c.m.dot(r, x, 0), out[r], type + " matvec row " + r);
+        }
+    }
+
+    /** {@code out[b, r]} against the float64 product of the reference rows. */
+    private static void assertRowsMatch(Case c, float[] x, int batch, float[] out, String what) {
+        int rows = c.w.length;
+        int cols = c.w[0].length;
+        for (int b = 0; b < batch; b++) {
+            for (int r = 0; r < rows; r++) {
+                double dot = 0;
+                double mag = 0;
+                for (int i = 0; i < cols; i++) {
+                    double t = c.w[r][i] * x[b * cols + i];
+                    dot += t;
+                    mag += Math.abs(t);
+                }
+                assertDot(dot, mag, out[b * rows + r], what + " b " + b + " row " + r);
+            }
+        }
+    }
+
+    @Test
+    void f16SpecialValuesWiden() {
+        short[] halves = {0, (short) 0x8000, 1, (short) 0x8001, 0x03ff, 0x0400, 0x3c00, (short) 0xbc00, 0x7bff,
+                0x7c00, (short) 0xfc00, 0x7e00, 0x7c01, (short) 0xfe00, 0x3555, 0x1234};
+        byte[] b = new byte[2 * halves.length];
+        for (int i = 0; i < halves.length; i++) {
+            b[2 * i] = (byte) halves[i];
+            b[2 * i + 1] = (byte) (halves[i] >> 8);
+        }
+        WeightMatrix m = WeightMatrix.of(GgmlType.F16, MemorySegment.ofArray(b).asReadOnly(), 1, halves.length);
+        float[] out = new float[halves.length];
+        m.dequantizeRow(0, out, 0);
+        for (int i = 0; i < halves.length; i++) {
+            float expected = Float.float16ToFloat(halves[i]);
+            assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(out[i]),
+                    "half 0x" + Integer.toHexString(halves[i] & 0xffff) + ": " + expected + " vs " + out[i]);
+        }
+    }
+
+    @Test
+    void ofRejectsBadShapesNamingTheSizes() {
+        MemorySegment small = MemorySegment.ofArray(new byte[34]);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> WeightMatrix.of(GgmlType.Q8_0, small, 2, 32));
+        assertTrue(e.getMessage().contains("68 bytes") && e.getMessage().contains("34"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(GgmlType.Q4_K, small, 1, 32));
+        assertTrue(e.getMessage().contains("block size 256"), e.getMessage());
+        // sizes past 2^31 are computed in long: 300000 rows of 8192 F32 take 9830400000 bytes
+        e = assertThrows(IllegalArgumentException.class, () -> WeightMatrix.of(GgmlType.F32, small, 300_000, 8192));
+        assertTrue(e.getMessage().contains("9830400000"), e.getMessage());
+    }
+
+    @Test
+    void rowOffsetsAreLong() {
+        // the last row of a 2^20 x 4096 Q8_0 matrix starts past 2^31
+        long rowBytes = GgmlType.Q8_0.bytesFor(4096);
+        assertEquals(4352L * ((1 << 20) - 1), BlockMatrix.rowOffset((1 << 20) - 1, rowBytes));
+        assertTrue(BlockMatrix.rowOffset((1 << 20) - 1, rowBytes) > Integer.MAX_VALUE);
+    }
+
+    @Test
+    void productsRejectShortArrays() {
+        Case c = randomMatrix(GgmlType.Q4_0, 4, 64, 1);
+        assertThrows(IllegalArgumentException.class, () -> c.m.matvec(new float[63], new float[4], null));
+        assertThrows(IllegalArgumentException.class, () -> c.m.matvec(new float[64], new float[3], null));
+        assertThrows(IllegalArgumentException.class, () -> c.m.matmul(new float[64 * 2], 3, new float[12], null));
+        assertThrows(IndexOutOfBoundsException.class, () -> c.m.dot(4, new float[64], 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> c.m.dot(0, new float[64], 1));
+    }
+}
