@@ -26,7 +26,7 @@ final class InspectCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "PATH", description = "A GGUF file, a llama2.c checkpoint, or synthetic:<shape>.")
+    @Option(names = "--model", required = true, paramLabel = "PATH", description = "A GGUF file, a llama2.c checkpoint, or synthetic:<shape>[:<type>] (type f32, f16, bf16, q8_0 or q4_0).")
     String model;
 
     @Override

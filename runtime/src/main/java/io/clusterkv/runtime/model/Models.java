@@ -2,6 +2,7 @@ package io.clusterkv.runtime.model;
 
 import io.clusterkv.runtime.model.gguf.GgufFile;
 import io.clusterkv.runtime.tensor.GgmlType;
+import io.clusterkv.runtime.tensor.Quantizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -13,6 +14,10 @@ import java.nio.file.Path;
 /**
  * Opens a model by name: a GGUF file (recognised by its magic), a llama2.c checkpoint (any other
  * file), or a synthetic model ({@code synthetic:<shape>}, see {@link SyntheticModels}).
+ *
+ * <p>Synthetic names: {@code synthetic:<shape>} has F32 weights; {@code synthetic:<shape>:<type>} picks
+ * the weight type, one of {@code f32, f16, bf16, q8_0, q4_0} (case-insensitive), e.g.
+ * {@code synthetic:llama-1b:q8_0} or {@code synthetic:tiny:q4_0}. The seed is {@value #SYNTHETIC_SEED}.
  */
 public final class Models {
 
@@ -23,17 +28,35 @@ public final class Models {
     }
 
     /**
-     * @param pathOrSyntheticName a file path, or {@code synthetic:<shape>} (F32 weights, seed {@value #SYNTHETIC_SEED})
+     * @param pathOrSyntheticName a file path, or {@code synthetic:<shape>} (F32 weights) or
+     *                            {@code synthetic:<shape>:<type>} (seed {@value #SYNTHETIC_SEED})
      * @return the model; the caller closes it
      * @throws ModelFormatException     if the file is not a supported model
-     * @throws IllegalArgumentException if a synthetic name is unknown, listing the known ones
+     * @throws IllegalArgumentException if a synthetic name or weight type is unknown, listing the known ones
      * @throws IOException              if the file cannot be read
      */
     public static LlamaModel load(String pathOrSyntheticName) throws IOException {
         if (pathOrSyntheticName.startsWith(SyntheticModels.PREFIX)) {
-            return SyntheticModels.create(pathOrSyntheticName, GgmlType.F32, SYNTHETIC_SEED);
+            String rest = pathOrSyntheticName.substring(SyntheticModels.PREFIX.length());
+            int colon = rest.indexOf(':');
+            if (colon < 0) {
+                return SyntheticModels.create(pathOrSyntheticName, GgmlType.F32, SYNTHETIC_SEED);
+            }
+            String name = SyntheticModels.PREFIX + rest.substring(0, colon);
+            return SyntheticModels.create(name, syntheticType(pathOrSyntheticName, rest.substring(colon + 1)),
+                    SYNTHETIC_SEED);
         }
         return load(Path.of(pathOrSyntheticName));
+    }
+
+    private static GgmlType syntheticType(String name, String type) {
+        for (GgmlType t : GgmlType.values()) {
+            if (t.name().equalsIgnoreCase(type) && Quantizer.canQuantize(t)) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("unknown weight type '" + type + "' in '" + name
+                + "'; known: f32, f16, bf16, q8_0, q4_0");
     }
 
     /**

@@ -1,11 +1,10 @@
 package io.clusterkv.runtime.model;
 
 import io.clusterkv.runtime.tensor.GgmlType;
+import io.clusterkv.runtime.tensor.Quantizer;
 import io.clusterkv.runtime.tensor.WeightMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,6 +19,13 @@ import java.util.SplittableRandom;
  * <p>Weights are uniform in {@code ±sqrt(3 / cols)} (variance {@code 1 / cols}, so each projection
  * roughly preserves the scale of its normalised input), the embedding uniform in {@code ±1}, norm
  * weights 1 and biases small. Tensor {@code i} draws from its own stream, split from the seed.
+ *
+ * <p>Weight types: F32, F16, BF16, Q8_0 and Q4_0, converted by {@link Quantizer} from the same draws
+ * (a quantized model approximates the F32 one of the same seed). Each matrix is drawn and quantized
+ * row by row straight into the off-heap arena, so the F32 model is never materialised (synthetic:llama-1b
+ * takes about 1.3 GB as Q8_0, 0.7 GB as Q4_0). As llama.cpp does for incompatible shapes, a matrix whose
+ * rows are not a multiple of the type's block size (synthetic:tiny's 172-wide FFN down projection) stays
+ * F32. Norm weights and biases are {@code float[]} as in every model. K-quants are not produced.
  *
  * <p>Shapes:
  * <ul>
@@ -37,7 +43,6 @@ public final class SyntheticModels {
     /** The prefix of every synthetic model name. */
     public static final String PREFIX = "synthetic:";
 
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final Map<String, ModelConfig> SHAPES = new LinkedHashMap<>();
 
     static {
@@ -74,22 +79,21 @@ public final class SyntheticModels {
      * Creates a synthetic model in an off-heap arena the model owns.
      *
      * @param name       a name from {@link #names()}
-     * @param weightType element type of the matrices; only F32 for now
+     * @param weightType element type of the matrices: F32, F16, BF16, Q8_0 or Q4_0
      * @param seed       the seed
      * @return the model; close it to free the weights
      * @throws IllegalArgumentException      if the name is unknown
-     * @throws UnsupportedOperationException if the type is not F32 (quantizers are not integrated yet)
+     * @throws UnsupportedOperationException if the type is a K-quant (Q4_K, Q6_K), which is not produced here
      */
     public static LlamaModel create(String name, GgmlType weightType, long seed) {
         ModelConfig c = config(name);
-        if (weightType != GgmlType.F32) {
-            // TODO(integration): quantize each matrix to weightType once the quantizers land
+        if (!Quantizer.canQuantize(weightType)) {
             throw new UnsupportedOperationException("synthetic weights of type " + weightType
-                    + " are not implemented yet; only F32");
+                    + " are not supported; supported: F32, F16, BF16, Q8_0, Q4_0 (K-quants are not produced)");
         }
         Arena arena = Arena.ofShared();
         try {
-            Filler f = new Filler(arena, seed);
+            Filler f = new Filler(arena, seed, weightType);
             int dim = c.dim();
             WeightMatrix embd = f.matrix(c.vocab(), dim, 1.0);
             List<LlamaModel.Layer> layers = new ArrayList<>(c.layers());
@@ -116,10 +120,12 @@ public final class SyntheticModels {
     private static final class Filler {
         private final Arena arena;
         private final SplittableRandom root;
+        private final GgmlType type;
 
-        Filler(Arena arena, long seed) {
+        Filler(Arena arena, long seed, GgmlType type) {
             this.arena = arena;
             this.root = new SplittableRandom(seed);
+            this.type = type;
         }
 
         WeightMatrix matrix(int rows, int cols) {
@@ -128,15 +134,17 @@ public final class SyntheticModels {
 
         WeightMatrix matrix(int rows, int cols, double bound) {
             SplittableRandom r = root.split();
-            MemorySegment seg = arena.allocate(4L * rows * cols, 64);
+            GgmlType t = cols % type.blockSize() == 0 ? type : GgmlType.F32; // as llama.cpp: keep odd shapes F32
+            long rowBytes = t.bytesFor(cols);
+            MemorySegment seg = arena.allocate(rowBytes * rows, 64);
             float[] row = new float[cols];
             for (int i = 0; i < rows; i++) {
                 for (int j = 0; j < cols; j++) {
                     row[j] = (float) r.nextDouble(-bound, bound);
                 }
-                MemorySegment.copy(row, 0, seg, F32, 4L * i * cols, cols);
+                Quantizer.quantize(t, row, 0, cols, seg, rowBytes * i);
             }
-            return WeightMatrix.of(GgmlType.F32, seg, rows, cols);
+            return WeightMatrix.of(t, seg, rows, cols);
         }
 
         float[] vector(int n, double bound) {

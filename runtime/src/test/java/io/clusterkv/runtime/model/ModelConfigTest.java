@@ -14,15 +14,10 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The configuration record's validation, and the GGUF metadata mapping on in-memory metadata (loading
- * whole GGUF models waits for a GGUF writer to build test files with).
+ * The configuration record's validation, and the GGUF metadata mapping on in-memory metadata. Whole
+ * GGUF models written with {@link GgufExport} are loaded in {@link GgufModelTest}.
  */
 class ModelConfigTest {
-
-    // TODO(integration): once io.clusterkv.runtime.model.gguf.GgufWriter lands, add GGUF load tests:
-    // a tiny llama and qwen2 file (F32) loaded by Models.load, compared with the same weights as a
-    // synthetic model; output.weight absent -> tied; rope_freqs.weight applied; a tensor of the wrong
-    // shape -> ModelFormatException naming the tensor and both shapes; prefill == decode on the file.
 
     static final Path FILE = Path.of("model.gguf");
 

@@ -96,14 +96,19 @@ class Stories260KTest {
                 + "; first tokens " + java.util.Arrays.toString(java.util.Arrays.copyOf(runtimeTokens, 16)));
     }
 
-    @Test
-    void greedy_from_bos_matches_llama2c_run_c() throws Exception {
+    /** @return the {@value #STEPS} greedy tokens llama2.c's run.c prints from BOS (a test resource) */
+    static int[] runCTokens() throws java.io.IOException {
         String text;
         try (var in = Stories260KTest.class.getResourceAsStream("stories260K-greedy-run-c.txt")) {
             text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
         }
-        int[] runC = text.lines().filter(l -> !l.startsWith("#") && !l.isBlank())
+        return text.lines().filter(l -> !l.startsWith("#") && !l.isBlank())
                 .flatMap(l -> java.util.Arrays.stream(l.split(","))).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+    }
+
+    @Test
+    void greedy_from_bos_matches_llama2c_run_c() throws Exception {
+        int[] runC = runCTokens();
         assertEquals(STEPS, runC.length);
         assertArrayEquals(runC, referenceTokens, "the float64 reference agrees with run.c");
         assertArrayEquals(runC, runtimeTokens, "the runtime agrees with run.c");

@@ -10,6 +10,8 @@ import io.clusterkv.runtime.tensor.GgmlType;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Synthetic models and the session API over them. */
 class SyntheticModelsTest {
@@ -49,8 +51,36 @@ class SyntheticModelsTest {
                 () -> Models.load("synthetic:huge"));
         assertTrue(e.getMessage().contains("synthetic:tiny"), e.getMessage());
         UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class,
-                () -> SyntheticModels.create("synthetic:tiny", GgmlType.Q8_0, 1));
-        assertTrue(u.getMessage().contains("Q8_0"), u.getMessage());
+                () -> SyntheticModels.create("synthetic:tiny", GgmlType.Q4_K, 1));
+        assertTrue(u.getMessage().contains("Q4_K") && u.getMessage().contains("Q8_0"), u.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Models.load("synthetic:tiny:q5_1"));
+        assertTrue(e.getMessage().contains("'q5_1'") && e.getMessage().contains("q4_0"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Models.load("synthetic:huge:q8_0"));
+        assertTrue(e.getMessage().contains("synthetic:huge"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"f16, F16, 1e-2", "bf16, BF16, 5e-2", "q8_0, Q8_0, 5e-2", "Q4_0, Q4_0, 0.3"})
+    void a_weight_type_suffix_quantizes_the_same_draws(String suffix, GgmlType type, double tolerance) throws Exception {
+        try (LlamaModel f32 = Models.load("synthetic:tiny");
+             LlamaModel q = Models.load("synthetic:tiny:" + suffix)) {
+            assertEquals(type, q.layer(0).wq().type());
+            assertEquals(type, q.tokenEmbedding().type());
+            assertEquals(type, q.layer(1).gate().type());
+            assertEquals(type.blockSize() == 1 ? type : GgmlType.F32, q.layer(0).down().type(),
+                    "172-wide rows are not whole blocks: they stay F32");
+            assertEquals(f32.config(), q.config());
+            float[] a = logitsAfter(f32, 1, 2, 3, 4);
+            float[] b = logitsAfter(q, 1, 2, 3, 4);
+            double diff = 0;
+            double norm = 0;
+            for (int i = 0; i < a.length; i++) {
+                diff += (a[i] - b[i]) * (a[i] - b[i]);
+                norm += a[i] * a[i];
+            }
+            double rel = Math.sqrt(diff / norm);
+            assertTrue(rel > 0 && rel < tolerance, type + ": relative logit error " + rel);
+        }
     }
 
     @Test

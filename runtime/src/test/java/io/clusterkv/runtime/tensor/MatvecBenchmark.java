@@ -79,7 +79,8 @@ public final class MatvecBenchmark {
         return r;
     }
 
-    static void parallelSum(ForkJoinPool pool, MemorySegment s) {
+    /** Reads every byte of {@code s}, split over the pool as matvec splits rows (4 ranges a worker). */
+    public static void parallelSum(ForkJoinPool pool, MemorySegment s) {
         if (pool == null) {
             sink += sum(s, 0, s.byteSize());
             return;
