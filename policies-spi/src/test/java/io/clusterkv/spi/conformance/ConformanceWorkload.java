@@ -1,7 +1,5 @@
 package io.clusterkv.spi.conformance;
 
-import io.clusterkv.spi.KeyView;
-import java.util.Objects;
 import java.util.SplittableRandom;
 
 /**
@@ -62,9 +60,9 @@ public final class ConformanceWorkload {
         return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rnd.nextDouble());
     }
 
-    /** @return a view over the first {@code size} keys that grows with {@link GrowingKeys#grow} */
-    GrowingKeys keys(int size) {
-        return new GrowingKeys(size);
+    /** @return a view over the first {@code size} keys that grows with {@link GrowingKeyView#grow} */
+    GrowingKeyView keys(int size) {
+        return new GrowingKeyView(keys, headDim, size);
     }
 
     /**
@@ -75,62 +73,5 @@ public final class ConformanceWorkload {
      */
     void queriesAt(int position, float[] dst) {
         System.arraycopy(queries, position * queryHeads * headDim, dst, 0, queryHeads * headDim);
-    }
-
-    /** A live key view over the workload's array: grows one position at a time, never moves a row. */
-    final class GrowingKeys implements KeyView {
-        private int size;
-
-        GrowingKeys(int size) {
-            if (size > capacity) {
-                throw new IllegalArgumentException("workload holds " + capacity + " positions, asked for " + size);
-            }
-            this.size = size;
-        }
-
-        void grow() {
-            if (size == capacity) {
-                throw new IllegalStateException("workload exhausted at " + capacity + " positions");
-            }
-            size++;
-        }
-
-        @Override
-        public int size() {
-            return size;
-        }
-
-        @Override
-        public int headDim() {
-            return headDim;
-        }
-
-        @Override
-        public float get(int position, int channel) {
-            Objects.checkIndex(position, size);
-            Objects.checkIndex(channel, headDim);
-            return keys[position * headDim + channel];
-        }
-
-        @Override
-        public void copyKeys(int from, int to, float[] dst, int offset) {
-            Objects.checkFromToIndex(from, to, size);
-            System.arraycopy(keys, from * headDim, dst, offset, (to - from) * headDim);
-        }
-
-        @Override
-        public float dot(int position, float[] vector, int offset) {
-            Objects.checkIndex(position, size);
-            float s = 0f;
-            for (int c = 0; c < headDim; c++) {
-                s += keys[position * headDim + c] * vector[offset + c];
-            }
-            return s;
-        }
-
-        @Override
-        public KeyView snapshot() {
-            return KeyView.of(keys, size, headDim);
-        }
     }
 }

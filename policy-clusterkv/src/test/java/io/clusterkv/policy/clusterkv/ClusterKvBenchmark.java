@@ -98,7 +98,7 @@ public final class ClusterKvBenchmark {
 
     private static void clustering(int warmup, int runs) {
         int[] truth = new int[N];
-        float[] keys = GrowingKeys.planted(N, D, 1024, 1.0, 11, truth);
+        float[] keys = TestKeys.planted(N, D, 1024, 1.0, 11, truth);
         double flopsPerIteration = 2.0 * N * C * D;
         System.out.printf(Locale.ROOT, "%n1. Prompt clustering: n=%d, d=%d, C=%d, one thread%n", N, D, C);
         record Build(String name, KMeans.Settings settings, double assignmentPasses) {
@@ -154,9 +154,9 @@ public final class ClusterKvBenchmark {
     private static void selection(boolean quick) {
         int heads = 4;
         int[] truth = new int[N];
-        float[] keys = GrowingKeys.planted(N, D, 1024, 1.0, 12, truth);
+        float[] keys = TestKeys.planted(N, D, 1024, 1.0, 12, truth);
         KeyView view = KeyView.of(keys, N, D);
-        float[] q = GrowingKeys.gaussian(64 * heads, D, 5); // 64 steps of (heads, d)
+        float[] q = TestKeys.gaussian(64 * heads, D, 5); // 64 steps of (heads, d)
         System.out.printf(Locale.ROOT, "%n2. Selection: context %d, d=%d, %d query heads (GQA)%n", N, D, heads);
         for (String tpc : new String[] {"80", "20"}) {
             for (int budget : new int[] {256, 1024}) {
@@ -240,7 +240,7 @@ public final class ClusterKvBenchmark {
             for (float[] u : dirs) {
                 double norm = 0;
                 for (int c = 0; c < D; c++) {
-                    u[c] = (float) GrowingKeys.gaussian(rnd);
+                    u[c] = (float) TestKeys.gaussian(rnd);
                     norm += u[c] * u[c];
                 }
                 for (int c = 0; c < D; c++) {
@@ -255,7 +255,7 @@ public final class ClusterKvBenchmark {
                 }
                 double scale = p < 4 ? 6 : 1 + rnd.nextDouble();
                 for (int c = 0; c < D; c++) {
-                    keys[p * D + c] = (float) (scale * (3 * dirs[topic][c] + GrowingKeys.gaussian(rnd) / Math.sqrt(D) * 2));
+                    keys[p * D + c] = (float) (scale * (3 * dirs[topic][c] + TestKeys.gaussian(rnd) / Math.sqrt(D) * 2));
                 }
             }
             queries = new float[count * D];
@@ -263,7 +263,7 @@ public final class ClusterKvBenchmark {
                 int a = rnd.nextInt(topics);
                 int b = rnd.nextInt(topics);
                 for (int c = 0; c < D; c++) {
-                    queries[i * D + c] = (float) (16 * dirs[a][c] + 8 * dirs[b][c] + 2 * GrowingKeys.gaussian(rnd) / Math.sqrt(D));
+                    queries[i * D + c] = (float) (16 * dirs[a][c] + 8 * dirs[b][c] + 2 * TestKeys.gaussian(rnd) / Math.sqrt(D));
                 }
             }
         }

@@ -1,5 +1,7 @@
 package io.clusterkv.policy.clusterkv;
 
+import io.clusterkv.spi.conformance.GrowingKeyView;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -48,7 +50,7 @@ class ClusteringTest {
         for (long seed = 1; seed <= 3; seed++) {
             int n = 600;
             int[] truth = new int[n];
-            float[] keys = GrowingKeys.planted(n, D, DIRECTIONS, 0.3, seed, truth);
+            float[] keys = TestKeys.planted(n, D, DIRECTIONS, 0.3, seed, truth);
             int k = 3 * DIRECTIONS;
             KMeans.Result r = new KMeans(keys, n, D, k, build.settings, seed * 31).run();
             double purity = purity(r.labels(), r.k(), truth, DIRECTIONS);
@@ -59,7 +61,7 @@ class ClusteringTest {
     @Test
     void centroidIsTheMeanOfItsRawMembers() {
         int n = 300;
-        float[] keys = GrowingKeys.gaussian(n, 8, 5);
+        float[] keys = TestKeys.gaussian(n, 8, 5);
         KMeans.Result r = new KMeans(keys, n, 8, 7, KMeans.Settings.PAPER, 9).run();
         double[][] mean = new double[r.k()][8];
         int[] size = new int[r.k()];
@@ -97,8 +99,8 @@ class ClusteringTest {
     void blockedAssignmentMatchesPlainArgmax(int k) {
         int n = 203;
         int d = 20;
-        float[] keys = GrowingKeys.gaussian(n, d, k);
-        float[] cents = GrowingKeys.gaussian(k, d, 100 + k);
+        float[] keys = TestKeys.gaussian(n, d, k);
+        float[] cents = TestKeys.gaussian(k, d, 100 + k);
         float[] unit = new float[SimilarityKernels.paddedRows(n) * d];
         SimilarityKernels.normalizeRows(keys, 0, unit, 0, n, d);
         var packed = new SimilarityKernels.PackedCentroids(k, d);
@@ -144,9 +146,9 @@ class ClusteringTest {
         int sink = 16;
         int n = sink + 800;
         int[] truth = new int[n];
-        float[] keys = GrowingKeys.planted(n, D, 8, 0.3, 77, truth);
+        float[] keys = TestKeys.planted(n, D, 8, 0.3, 77, truth);
         ClusterKvPolicy policy = StepDriver.create(Map.of("tokens-per-cluster", "25"), 64, 2, D, 123);
-        var driver = new StepDriver(policy, new GrowingKeys(keys, D, n), 0, false);
+        var driver = new StepDriver(policy, new GrowingKeyView(keys, D, n), 0, false);
         driver.prompt();
         ClusterIndex index = policy.index();
         int wanted = Math.ceilDiv(n - sink, 25);
@@ -167,7 +169,7 @@ class ClusteringTest {
     void cheaperBuildsReachTheObjectiveOfThePaperBuild() {
         int n = 800;
         int[] truth = new int[n];
-        float[] keys = GrowingKeys.planted(n, D, 10, 0.5, 4, truth);
+        float[] keys = TestKeys.planted(n, D, 10, 0.5, 4, truth);
         double paper = KMeans.meanCosine(keys, n, D, new KMeans(keys, n, D, 20, KMeans.Settings.PAPER, 1).run());
         for (Build b : Build.values()) {
             double got = KMeans.meanCosine(keys, n, D, new KMeans(keys, n, D, 20, b.settings, 1).run());

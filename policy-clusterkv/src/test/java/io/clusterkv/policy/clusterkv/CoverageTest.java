@@ -1,5 +1,7 @@
 package io.clusterkv.policy.clusterkv;
 
+import io.clusterkv.spi.conformance.GrowingKeyView;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,13 +26,13 @@ class CoverageTest {
     void everyPositionIsSinkClusterOrWindow(int delay, boolean reverse) {
         int prompt = 150;
         int steps = 200;
-        float[] keys = GrowingKeys.gaussian(prompt + steps, D, 9);
+        float[] keys = TestKeys.gaussian(prompt + steps, D, 9);
         ClusterKvPolicy policy = StepDriver.create(
                 Map.of("recluster-every", "30", "clusters-per-recluster", "3", "tokens-per-cluster", "20"), 48, 2, D, 3);
-        StepDriver driver = new StepDriver(policy, new GrowingKeys(keys, D, prompt), delay, reverse);
+        StepDriver driver = new StepDriver(policy, new GrowingKeyView(keys, D, prompt), delay, reverse);
         driver.prompt();
         Selection sel = new Selection(2, 48);
-        float[] q = GrowingKeys.gaussian(1, 2 * D, 1);
+        float[] q = TestKeys.gaussian(1, 2 * D, 1);
         for (int step = 0; step <= steps; step++) {
             if (step > 0) {
                 driver.step();

@@ -1,5 +1,7 @@
 package io.clusterkv.policy.clusterkv;
 
+import io.clusterkv.spi.conformance.GrowingKeyView;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -14,9 +16,9 @@ class DeterminismTest {
     private static final int D = 16;
 
     private static ClusterIndex build(Map<String, String> config, long seed) {
-        float[] keys = GrowingKeys.gaussian(700, D, 99);
+        float[] keys = TestKeys.gaussian(700, D, 99);
         ClusterKvPolicy policy = StepDriver.create(config, 64, 1, D, seed);
-        StepDriver driver = new StepDriver(policy, new GrowingKeys(keys, D, 500), 0, false);
+        StepDriver driver = new StepDriver(policy, new GrowingKeyView(keys, D, 500), 0, false);
         driver.prompt();
         for (int i = 0; i < 150; i++) {
             driver.step();
@@ -48,9 +50,9 @@ class DeterminismTest {
 
     @Test
     void aTaskComputedTwiceGivesTheSameResult() {
-        float[] keys = GrowingKeys.gaussian(400, D, 1);
+        float[] keys = TestKeys.gaussian(400, D, 1);
         ClusterKvPolicy policy = StepDriver.create(Map.of(), 64, 1, D, 3);
-        GrowingKeys live = new GrowingKeys(keys, D, 400);
+        GrowingKeyView live = new GrowingKeyView(keys, D, 400);
         policy.onPrompt(live);
         ClusteringTask task = (ClusteringTask) policy.pollMaintenance(live.snapshot()).orElseThrow();
         ClusterBatch a = task.compute();

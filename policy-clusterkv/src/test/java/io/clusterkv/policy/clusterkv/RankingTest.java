@@ -46,11 +46,11 @@ class RankingTest {
                 sizes[c] = rnd.nextInt(4) == 0 ? 1 + rnd.nextInt(300) : 1 + rnd.nextInt(40);
                 for (int k = 0; k < D; k++) {
                     // with ties: few distinct centroids, so many equal scores
-                    centroids[c * D + k] = ties ? (c % 3) - 1 + k % 2 : (float) GrowingKeys.gaussian(rnd);
+                    centroids[c * D + k] = ties ? (c % 3) - 1 + k % 2 : (float) TestKeys.gaussian(rnd);
                 }
             }
             ClusterIndex index = index(clusters, sizes, centroids);
-            float[] q = GrowingKeys.gaussian(heads, D, trial);
+            float[] q = TestKeys.gaussian(heads, D, trial);
             ClusterRanking ranking = new ClusterRanking();
             ranking.score(q, heads, index, clusters, D);
             int total = index.positions();

@@ -1,5 +1,7 @@
 package io.clusterkv.policy.clusterkv;
 
+import io.clusterkv.spi.conformance.GrowingKeyView;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,9 +21,9 @@ class ReclusteringTest {
     private static final int D = 8;
 
     private static void run(Map<String, String> config, int prompt, int steps, int every, int perRun) {
-        float[] keys = GrowingKeys.gaussian(prompt + steps, D, 17);
+        float[] keys = TestKeys.gaussian(prompt + steps, D, 17);
         ClusterKvPolicy policy = StepDriver.create(config, 64, 1, D, 1);
-        StepDriver driver = new StepDriver(policy, new GrowingKeys(keys, D, prompt), 0, false);
+        StepDriver driver = new StepDriver(policy, new GrowingKeyView(keys, D, prompt), 0, false);
         driver.prompt();
         int promptClusters = policy.index().count();
         assertEquals(Math.ceilDiv(prompt - 16, policy.tokensPerCluster()), promptClusters);
@@ -59,9 +61,9 @@ class ReclusteringTest {
     @Test
     void repeatedPollsHandOutDisjointDueRanges() {
         int prompt = 120;
-        float[] keys = GrowingKeys.gaussian(prompt + 200, D, 4);
+        float[] keys = TestKeys.gaussian(prompt + 200, D, 4);
         ClusterKvPolicy policy = StepDriver.create(Map.of("recluster-every", "30"), 64, 1, D, 1);
-        GrowingKeys live = new GrowingKeys(keys, D, prompt);
+        GrowingKeyView live = new GrowingKeyView(keys, D, prompt);
         policy.onPrompt(live);
         int covered = 16;
         int tasks = 0;
@@ -88,9 +90,9 @@ class ReclusteringTest {
 
     @Test
     void shortPromptStartsRunsAfterTheSinks() {
-        float[] keys = GrowingKeys.gaussian(200, D, 4);
+        float[] keys = TestKeys.gaussian(200, D, 4);
         ClusterKvPolicy policy = StepDriver.create(Map.of("recluster-every", "20"), 8, 1, D, 1);
-        StepDriver driver = new StepDriver(policy, new GrowingKeys(keys, D, 5), 0, false);
+        StepDriver driver = new StepDriver(policy, new GrowingKeyView(keys, D, 5), 0, false);
         driver.prompt();
         assertEquals(0, policy.index().count());
         for (int i = 0; i < 31; i++) {

@@ -1,5 +1,7 @@
 package io.clusterkv.policy.clusterkv;
 
+import io.clusterkv.spi.conformance.GrowingKeyView;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,9 +26,9 @@ class SelectionTest {
     private static final int HEADS = 4;
 
     private StepDriver promptOnly(int n, Map<String, String> config, int budget) {
-        float[] keys = GrowingKeys.gaussian(n + 50, D, 21);
+        float[] keys = TestKeys.gaussian(n + 50, D, 21);
         ClusterKvPolicy policy = StepDriver.create(config, budget, HEADS, D, 5);
-        StepDriver driver = new StepDriver(policy, new GrowingKeys(keys, D, n), 0, false);
+        StepDriver driver = new StepDriver(policy, new GrowingKeyView(keys, D, n), 0, false);
         driver.prompt();
         return driver;
     }
@@ -60,7 +62,7 @@ class SelectionTest {
             for (int trial = 0; trial < 5; trial++) {
                 float[] q = new float[HEADS * D];
                 for (int i = 0; i < q.length; i++) {
-                    q[i] = (float) GrowingKeys.gaussian(rnd);
+                    q[i] = (float) TestKeys.gaussian(rnd);
                 }
                 driver.select(q, HEADS, budget, sel);
                 for (int h = 0; h < HEADS; h++) {
@@ -112,11 +114,11 @@ class SelectionTest {
         float[] q = new float[HEADS * D];
         SplittableRandom rnd = new SplittableRandom(3);
         for (int k = 0; k < D; k++) {
-            float v = (float) GrowingKeys.gaussian(rnd);
+            float v = (float) TestKeys.gaussian(rnd);
             q[k] = v;          // head 0: q
             q[D + k] = -v;     // head 1: -q ranks the clusters in reverse
             q[2 * D + k] = v;  // head 2: same as head 0
-            q[3 * D + k] = (float) GrowingKeys.gaussian(rnd);
+            q[3 * D + k] = (float) TestKeys.gaussian(rnd);
         }
         Selection sel = new Selection(HEADS, 100);
         driver.select(q, HEADS, 100, sel);
@@ -152,9 +154,9 @@ class SelectionTest {
     /** Before the prompt's clustering arrives, the window holds everything past the sinks. */
     @Test
     void unindexedPositionsAreTheWindow() {
-        float[] keys = GrowingKeys.gaussian(600, D, 2);
+        float[] keys = TestKeys.gaussian(600, D, 2);
         ClusterKvPolicy policy = StepDriver.create(Map.of(), 64, HEADS, D, 5);
-        StepDriver driver = new StepDriver(policy, new GrowingKeys(keys, D, 500), StepDriver.NEVER, false);
+        StepDriver driver = new StepDriver(policy, new GrowingKeyView(keys, D, 500), StepDriver.NEVER, false);
         driver.prompt();
         Selection sel = new Selection(HEADS, 64);
         driver.select(new float[HEADS * D], HEADS, 64, sel);

@@ -1,5 +1,7 @@
 package io.clusterkv.policy.clusterkv;
 
+import io.clusterkv.spi.conformance.GrowingKeyView;
+
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.PolicyConfig;
 import io.clusterkv.spi.PolicyContext;
@@ -24,14 +26,14 @@ final class StepDriver {
     }
 
     final ClusterKvPolicy policy;
-    final GrowingKeys keys;
+    final GrowingKeyView keys;
     final List<ClusteringTask> handedOut = new ArrayList<>();
     private final List<Pending> pending = new ArrayList<>();
     private final int delay;
     private final boolean reverse;
     private int step;
 
-    StepDriver(ClusterKvPolicy policy, GrowingKeys keys, int delay, boolean reverse) {
+    StepDriver(ClusterKvPolicy policy, GrowingKeyView keys, int delay, boolean reverse) {
         this.policy = policy;
         this.keys = keys;
         this.delay = delay;

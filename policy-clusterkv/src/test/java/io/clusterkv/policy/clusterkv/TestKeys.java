@@ -1,73 +1,12 @@
 package io.clusterkv.policy.clusterkv;
 
-import io.clusterkv.spi.KeyView;
-import java.util.Objects;
 import java.util.SplittableRandom;
 
-/** A live key view over a fixed array that grows one position at a time, with workload generators. */
-final class GrowingKeys implements KeyView {
+/** Seeded key generators for the tests. */
+final class TestKeys {
 
-    private final float[] keys; // (capacity, d)
-    private final int capacity;
-    private final int d;
-    private int size;
-
-    GrowingKeys(float[] keys, int d, int size) {
-        this.keys = keys;
-        this.d = d;
-        this.capacity = keys.length / d;
-        this.size = size;
+    private TestKeys() {
     }
-
-    void grow() {
-        if (size == capacity) {
-            throw new IllegalStateException("exhausted at " + capacity);
-        }
-        size++;
-    }
-
-    float[] array() {
-        return keys;
-    }
-
-    @Override
-    public int size() {
-        return size;
-    }
-
-    @Override
-    public int headDim() {
-        return d;
-    }
-
-    @Override
-    public float get(int position, int channel) {
-        Objects.checkIndex(position, size);
-        return keys[position * d + channel];
-    }
-
-    @Override
-    public void copyKeys(int from, int to, float[] dst, int offset) {
-        Objects.checkFromToIndex(from, to, size);
-        System.arraycopy(keys, from * d, dst, offset, (to - from) * d);
-    }
-
-    @Override
-    public float dot(int position, float[] vector, int offset) {
-        Objects.checkIndex(position, size);
-        float s = 0;
-        for (int c = 0; c < d; c++) {
-            s += keys[position * d + c] * vector[offset + c];
-        }
-        return s;
-    }
-
-    @Override
-    public KeyView snapshot() {
-        return KeyView.of(keys, size, d);
-    }
-
-    // ---- workloads ----
 
     static double gaussian(SplittableRandom rnd) {
         double u = 1.0 - rnd.nextDouble();
