@@ -6,6 +6,7 @@ module io.clusterkv.runtime {
     requires transitive io.clusterkv.spi;
     requires jdk.incubator.vector;
 
+    exports io.clusterkv.runtime.attention;
     exports io.clusterkv.runtime.kv;
     exports io.clusterkv.runtime.policy;
     exports io.clusterkv.runtime.synthetic;

@@ -14,10 +14,14 @@ import jdk.incubator.vector.VectorSpecies;
  * Vector API primitives over one stored row (a key or value of {@code dim} channels at a byte offset
  * of a segment), for F32 and F16 storage. Every Vector API loop of the KV path lives here.
  *
- * <p>F16 rows are widened in registers: 16-bit lanes are zero-extended to 32 bits, the exponent and
- * mantissa shifted into binary32 position and rescaled by 2^112 (which also renormalises
- * subnormals), the sign put back, and infinities and NaNs patched. No scalar conversion on the hot
- * path.
+ * <p>F16 rows are widened in registers where they are consumed at once ({@link #dot}, {@link #axpy},
+ * {@link #widen(MemorySegment, long, MemorySegment, long, int)}): 16-bit lanes are zero-extended to
+ * 32 bits, the exponent and mantissa shifted into binary32 position and rescaled by 2^112 (which also
+ * renormalises subnormals), the sign put back, and infinities and NaNs patched. Rows copied out
+ * ({@link #read}, the {@code float[]} overloads of {@code widen}) go through a plain
+ * {@link Float#float16ToFloat} loop instead, which C2 vectorises to the hardware conversion
+ * ({@code vcvtph2ps}): several times faster, since the Vector API has no binary16 conversion. Both
+ * are exact for all 65536 bit patterns.
  */
 public final class RowMath {
 
@@ -127,6 +131,70 @@ public final class RowMath {
     }
 
     /**
+     * Widens {@code count} consecutive F16 channels into F32, e.g. a block of rows of one chunk into a
+     * kernel's scratch. Exact: every binary16 value, subnormals, infinities and NaN payloads included,
+     * becomes the binary32 value {@link Float#float16ToFloat} gives.
+     *
+     * @param src    F16 source
+     * @param srcOff byte offset of the first channel in {@code src}
+     * @param dst    F32 destination
+     * @param dstOff byte offset of the first channel in {@code dst}
+     * @param count  channels
+     * @throws IndexOutOfBoundsException if either range falls outside its segment
+     */
+    public static void widen(MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int count) {
+        int step = F.length();
+        int bound = F.loopBound(count);
+        int c = 0;
+        for (; c < bound; c += step) {
+            loadHalf(src, srcOff + 2L * c).intoMemorySegment(dst, dstOff + 4L * c, ORDER);
+        }
+        for (; c < count; c++) {
+            dst.set(FLOAT, dstOff + 4L * c, Float.float16ToFloat(src.get(SHORT, srcOff + 2L * c)));
+        }
+    }
+
+    /**
+     * Widens {@code count} consecutive F16 channels of a segment into a float array, exactly as
+     * {@link #widen(MemorySegment, long, MemorySegment, long, int)} does. A plain loop on purpose: C2
+     * compiles it to the hardware conversion ({@code vcvtph2ps} with F16C or AVX-512), several times
+     * faster than the Vector API widening, which has no conversion operator for binary16. (C2 does
+     * not vectorise the same loop into a segment: it cannot rule out that the two segments overlap.)
+     *
+     * @param src    F16 source
+     * @param srcOff byte offset of the first channel in {@code src}
+     * @param dst    destination
+     * @param dstOff index of the first value in {@code dst}
+     * @param count  values
+     * @throws IndexOutOfBoundsException if either range is out of bounds
+     */
+    public static void widen(MemorySegment src, long srcOff, float[] dst, int dstOff, int count) {
+        java.util.Objects.checkFromIndexSize(dstOff, count, dst.length);
+        for (int i = 0; i < count; i++) {
+            dst[dstOff + i] = Float.float16ToFloat(src.get(SHORT, srcOff + 2L * i));
+        }
+    }
+
+    /**
+     * Widens {@code count} F16 values held in a short array, as
+     * {@link #widen(MemorySegment, long, float[], int, int)} does (and compiled the same way).
+     *
+     * @param src    F16 bits
+     * @param srcOff index of the first value in {@code src}
+     * @param dst    destination
+     * @param dstOff index of the first value in {@code dst}
+     * @param count  values
+     * @throws IndexOutOfBoundsException if either range is out of bounds
+     */
+    public static void widen(short[] src, int srcOff, float[] dst, int dstOff, int count) {
+        java.util.Objects.checkFromIndexSize(srcOff, count, src.length);
+        java.util.Objects.checkFromIndexSize(dstOff, count, dst.length);
+        for (int i = 0; i < count; i++) {
+            dst[dstOff + i] = Float.float16ToFloat(src[srcOff + i]);
+        }
+    }
+
+    /**
      * @param seg     storage segment
      * @param offset  byte offset of the row
      * @param format  storage format
@@ -167,18 +235,10 @@ public final class RowMath {
      * @param dim    channels
      */
     public static void read(MemorySegment seg, long offset, KvFormat format, float[] dst, int dstOff, int dim) {
-        int c = 0;
         if (format == KvFormat.F32) {
             MemorySegment.copy(seg, FLOAT, offset, dst, dstOff, dim);
-            return;
-        }
-        int step = F.length();
-        int bound = F.loopBound(dim);
-        for (; c < bound; c += step) {
-            loadHalf(seg, offset + 2L * c).intoArray(dst, dstOff + c);
-        }
-        for (; c < dim; c++) {
-            dst[dstOff + c] = get(seg, offset, format, c);
+        } else {
+            widen(seg, offset, dst, dstOff, dim);
         }
     }
 }

@@ -1,0 +1,37 @@
+package io.clusterkv.runtime.attention;
+
+import java.util.Arrays;
+
+/**
+ * The reusable working memory of the {@link Attention} kernels: scaled queries, one block of scores,
+ * the running softmax state, F32 blocks for widened or gathered rows, and for
+ * {@link Attention#exactParallel} one such set per task.
+ *
+ * <p>Owned by the caller, typically one per shard or per thread, and passed to every call. Buffers
+ * grow to the largest shape seen and are kept, so serial calls with shapes already seen allocate
+ * nothing on the heap. An instance must not be used by two calls at the same time; the parallel variant hands
+ * its per-task parts to pool threads only for the duration of a call.
+ */
+public final class AttentionScratch {
+
+    final OnlineSoftmax state = new OnlineSoftmax();
+    OnlineSoftmax[] parts = new OnlineSoftmax[0];   // (tasks) partial states of the parallel variant
+    RangeTask[] tasks = new RangeTask[0];           // (tasks) the tasks of the call in flight; [0] unused (the caller)
+
+    /** Creates empty scratch; buffers are sized by the first call. */
+    public AttentionScratch() {
+    }
+
+    /** Makes sure there are at least {@code count} partial states and task slots. */
+    void ensureParts(int count) {
+        if (parts.length >= count) {
+            return;
+        }
+        int old = parts.length;
+        parts = Arrays.copyOf(parts, count);
+        tasks = Arrays.copyOf(tasks, count);
+        for (int t = old; t < count; t++) {
+            parts[t] = new OnlineSoftmax();
+        }
+    }
+}

@@ -1,0 +1,364 @@
+package io.clusterkv.runtime.attention;
+
+import io.clusterkv.runtime.kv.KvFormat;
+import io.clusterkv.runtime.kv.KvShard;
+import io.clusterkv.runtime.kv.RowMath;
+import io.clusterkv.spi.Queries;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * The running state of single-pass attention for a group of query heads, and the loops that feed it
+ * blocks of rows.
+ *
+ * <p>Design notes. For each head it keeps the running maximum {@code m} of the scores seen, the
+ * running sum {@code l} of {@code exp(score - m)} and the accumulator {@code acc} of
+ * {@code exp(score - m) * v}; the output is {@code acc / l}. Heads are processed in tiles of 4, 2 and
+ * 1 ({@link BlockKernels}). A block of rows is absorbed tile by tile in three steps: the tile's scores;
+ * if the block raises a head's maximum, {@code l} and {@code acc} of that head are rescaled by
+ * {@code exp(m_old - m_new)}, and the scores are replaced by their weights {@code exp(score - m)};
+ * the weighted value sum. Partial states over disjoint position sets merge exactly
+ * ({@link #mergeInto}), which is what the parallel variant does.
+ *
+ * <p>Where rows come from. A block never crosses a chunk, so F32 rows whose head dim is a multiple
+ * of the lane count are read in place from the shard's segment: no copy, and the kernels' loads
+ * overlap the memory stream. Everything else is staged into native scratch blocks of F32 rows of the
+ * padded width (zeros past the head dim): F16 rows are widened by a plain {@link RowMath#widen}
+ * loop into a heap buffer, which C2 compiles to the hardware conversion ({@code vcvtph2ps}), then
+ * copied; rows of other widths and gathered rows (a selection) are copied row by row (F16 rows as
+ * shorts, widened per block). (The same kernels over heap {@code float[]}
+ * blocks run up to twice as fast on cached rows, but staging F32 rows into them cost more than it
+ * saved: 20 to 30% slower in total, measured. F16, staged anyway, would gain about 14%: not worth a
+ * second copy of every kernel.) All buffers grow on demand and are kept: no allocation in steady
+ * state. Not thread-safe; one instance per thread.
+ */
+final class OnlineSoftmax {
+
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int L = BlockKernels.L;
+
+    /** Rows of a block: about 8 KiB of F32 keys (and as much of values), 16 to 128 rows, a power of two. */
+    static int blockRows(int dim) {
+        int rows = Integer.highestOneBit(Math.max(1, 8192 / (4 * dim)));
+        return Math.clamp(rows, 16, 128);
+    }
+
+    private int heads;
+    private int dim;
+    private int stride;       // floats from one head's query or accumulator to the next: dim padded to lanes
+    private int blockRows;
+
+    private int tiles;
+    private int[] tileHeads = new int[0];  // (tiles) 4, 2 or 1
+    private int[] tileFirst = new int[0];  // (tiles) first head of each tile
+    private int[] tileScores = new int[0]; // (tiles) index of each tile's scores in scores
+
+    private float[] queries = new float[0];  // (heads, stride) queries times the scale, zero-padded
+    private float[] scores = new float[0];   // per tile (blockRows, tile) + L: scores, then weights, of a block
+    private float[] maxLanes = new float[0]; // (tiles, L) running maximum of head j % tile in lane j
+    private float[] lanes = new float[0];    // (L) a kernel's per-lane result
+    private float[] max = new float[0];      // (heads) running maximum score
+    private double[] sum = new double[0];    // (heads) running sum of exp(score - max)
+    private float[] acc = new float[0];      // (heads, stride) running sum of exp(score - max) * value
+    private MemorySegment keyBlock = MemorySegment.NULL;   // (blockRows, stride) F32 staged keys, zero-padded
+    private MemorySegment valueBlock = MemorySegment.NULL; // (blockRows, stride) F32 staged values, zero-padded
+    private float[] widened = new float[0];  // (blockRows, stride) F16 rows widened, zero-padded
+    private short[] halfRows = new short[0]; // (blockRows, stride) gathered or padded F16 rows before widening
+    private int stagedDim;    // head dim of the rows last staged: the pads of the blocks are zero for it
+    private int attended;     // positions absorbed since begin
+
+    /** Sets the shape, copies the scaled queries of heads {@code [firstHead, firstHead + heads)} and clears the state. */
+    void begin(Queries q, int firstHead, int heads, float scale) {
+        int dim = q.headDim();
+        shape(heads, dim);
+        for (int h = 0; h < heads; h++) {
+            int base = h * stride;
+            q.copy(firstHead + h, queries, base);
+            for (int c = 0; c < dim; c++) {
+                queries[base + c] *= scale;
+            }
+            Arrays.fill(queries, base + dim, base + stride, 0f);
+        }
+        reset();
+    }
+
+    /** Takes the shape and the scaled queries of another state (read-only there) and clears the state. */
+    void beginLike(OnlineSoftmax other) {
+        shape(other.heads, other.dim);
+        System.arraycopy(other.queries, 0, queries, 0, heads * stride);
+        reset();
+    }
+
+    private void shape(int heads, int dim) {
+        this.heads = heads;
+        this.dim = dim;
+        this.stride = BlockKernels.padded(dim);
+        this.blockRows = blockRows(dim);
+        if (tileHeads.length < heads) {
+            tileHeads = new int[heads];
+            tileFirst = new int[heads];
+            tileScores = new int[heads];
+            maxLanes = new float[heads * L];
+            max = new float[heads];
+            sum = new double[heads];
+            lanes = new float[L];
+        }
+        tiles = 0;
+        int scoreFloats = 0;
+        for (int h = 0; h < heads; ) {
+            int tile = heads - h >= 4 ? 4 : heads - h >= 2 ? 2 : 1;
+            tileHeads[tiles] = tile;
+            tileFirst[tiles] = h;
+            tileScores[tiles] = scoreFloats;
+            scoreFloats += blockRows * tile + L;
+            tiles++;
+            h += tile;
+        }
+        if (scores.length < scoreFloats) {
+            scores = new float[scoreFloats];
+        }
+        if (queries.length < heads * stride) {
+            queries = new float[heads * stride];
+            acc = new float[heads * stride];
+        }
+        if (widened.length < blockRows * stride) {
+            widened = new float[blockRows * stride];
+            halfRows = new short[blockRows * stride];
+            Arena arena = Arena.ofAuto(); // zero-filled
+            keyBlock = arena.allocate(4L * blockRows * stride, 64);
+            valueBlock = arena.allocate(4L * blockRows * stride, 64);
+            stagedDim = 0;
+        }
+        if (dim != stride && stagedDim != dim) {
+            Arrays.fill(widened, 0f); // rows staged at another width may have left values in the pads
+            Arrays.fill(halfRows, (short) 0);
+            keyBlock.fill((byte) 0);
+            valueBlock.fill((byte) 0);
+        }
+        stagedDim = dim;
+    }
+
+    private void reset() {
+        Arrays.fill(maxLanes, 0, tiles * L, Float.NEGATIVE_INFINITY);
+        Arrays.fill(max, 0, heads, Float.NEGATIVE_INFINITY);
+        Arrays.fill(sum, 0, heads, 0.0);
+        Arrays.fill(acc, 0, heads * stride, 0f);
+        attended = 0;
+    }
+
+    /** @return rows of a block for the current shape */
+    int blockRows() {
+        return blockRows;
+    }
+
+    /**
+     * Absorbs the positions {@code [from, to)} of a view, in blocks that never cross a chunk.
+     *
+     * @param kv   the view; the range was checked against its size
+     * @param from first position
+     * @param to   last position, exclusive
+     */
+    void absorbRange(KvShard.View kv, int from, int to) {
+        int chunk = kv.chunkPositions();
+        KvFormat format = kv.format();
+        boolean inPlace = format == KvFormat.F32 && dim == stride;
+        long rowBytes = (long) dim * format.bytes();
+        int p = from;
+        while (p < to) {
+            int chunkEnd = (p & -chunk) + chunk; // next chunk boundary; may wrap past Integer.MAX_VALUE
+            int end = Math.min(to, p + blockRows);
+            if (chunkEnd > p && chunkEnd < end) {
+                end = chunkEnd;
+            }
+            int rows = end - p;
+            MemorySegment k = kv.keySegmentOf(p);
+            MemorySegment v = kv.valueSegmentOf(p);
+            long off = kv.rowOffset(p);
+            if (inPlace) {
+                absorb(k, off, v, off, rowBytes, rows);
+            } else {
+                stageRun(format, k, off, rowBytes, keyBlock, rows);
+                stageRun(format, v, off, rowBytes, valueBlock, rows);
+                absorb(keyBlock, 0, valueBlock, 0, 4L * stride, rows);
+            }
+            p = end;
+        }
+    }
+
+    /**
+     * Absorbs the positions {@code positions[0 .. count)}, gathering each block's rows into the scratch
+     * blocks first.
+     *
+     * @param kv        the view
+     * @param positions positions, any order
+     * @param count     how many
+     * @param context   positions must be in {@code [0, context)}; {@code context <= kv.size()}
+     * @throws IndexOutOfBoundsException naming the first position out of range, before it is read
+     */
+    void absorbGathered(KvShard.View kv, int[] positions, int count, int context) {
+        KvFormat format = kv.format();
+        for (int i0 = 0; i0 < count; i0 += blockRows) {
+            int rows = Math.min(blockRows, count - i0);
+            for (int i = 0; i < rows; i++) {
+                int p = positions[i0 + i];
+                if (p < 0 || p >= context) {
+                    throw new IndexOutOfBoundsException("position " + p + " (index " + (i0 + i)
+                            + ") is outside the context of " + context + " positions");
+                }
+                stageRow(format, kv.keySegmentOf(p), kv.rowOffset(p), keyBlock, i);
+            }
+            finishStaging(format, keyBlock, rows);
+            for (int i = 0; i < rows; i++) {
+                int p = positions[i0 + i];
+                stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueBlock, i);
+            }
+            finishStaging(format, valueBlock, rows);
+            absorb(keyBlock, 0, valueBlock, 0, 4L * stride, rows);
+        }
+    }
+
+    /** Copies {@code rows} consecutive stored rows to rows {@code 0 .. rows} of a block. */
+    private void stageRun(KvFormat format, MemorySegment src, long off, long rowBytes, MemorySegment block, int rows) {
+        if (format == KvFormat.F16 && dim == stride) { // one run: widen it in one loop
+            RowMath.widen(src, off, widened, 0, rows * dim);
+            MemorySegment.copy(widened, 0, block, FLOAT, 0, rows * dim);
+            return;
+        }
+        for (int i = 0; i < rows; i++) {
+            stageRow(format, src, off + i * rowBytes, block, i);
+        }
+        finishStaging(format, block, rows);
+    }
+
+    /**
+     * Copies one stored row to row {@code i} of a block. F16 rows go to {@link #halfRows} as they are,
+     * to be widened all at once by {@link #finishStaging}: one long conversion loop, not one per row.
+     */
+    private void stageRow(KvFormat format, MemorySegment src, long off, MemorySegment block, int i) {
+        if (format == KvFormat.F32) {
+            MemorySegment.copy(src, off, block, 4L * i * stride, 4L * dim);
+        } else {
+            MemorySegment.copy(src, HALF, off, halfRows, i * stride, dim);
+        }
+    }
+
+    /** Widens the F16 rows {@link #stageRow} collected and moves them into the block. */
+    private void finishStaging(KvFormat format, MemorySegment block, int rows) {
+        if (format == KvFormat.F16) {
+            RowMath.widen(halfRows, 0, widened, 0, rows * stride);
+            MemorySegment.copy(widened, 0, block, FLOAT, 0, rows * stride);
+        }
+    }
+
+    /** Absorbs {@code rows} F32 rows of keys and values at the same stride, each {@code stride} channels wide. */
+    private void absorb(MemorySegment k, long kOff, MemorySegment v, long vOff, long rowStride, int rows) {
+        for (int t = 0; t < tiles; t++) {
+            int tile = tileHeads[t];
+            int h0 = tileFirst[t];
+            int s0 = tileScores[t];
+            int q0 = h0 * stride;
+            switch (tile) {
+                case 4 -> BlockKernels.scores4(k, kOff, rowStride, rows, queries, q0, stride, stride, scores, s0);
+                case 2 -> BlockKernels.scores2(k, kOff, rowStride, rows, queries, q0, stride, stride, scores, s0);
+                default -> BlockKernels.scores1(k, kOff, rowStride, rows, queries, q0, stride, scores, s0);
+            }
+            int count = rows * tile;
+            BlockKernels.max(scores, s0, count, tile, lanes, 0);
+            boolean raised = false;
+            for (int h = 0; h < tile; h++) {
+                float blockMax = lanes[h];
+                float old = max[h0 + h];
+                if (blockMax > old) { // rescale what was accumulated under the old maximum
+                    raised = true;
+                    max[h0 + h] = blockMax;
+                    if (old != Float.NEGATIVE_INFINITY) {
+                        float correction = (float) Math.exp(old - blockMax);
+                        sum[h0 + h] *= correction;
+                        BlockKernels.scale(acc, (h0 + h) * stride, stride, correction);
+                    }
+                }
+            }
+            if (raised) {
+                for (int j = 0; j < L; j++) {
+                    maxLanes[t * L + j] = max[h0 + j % tile];
+                }
+            }
+            BlockKernels.expShifted(scores, s0, count, maxLanes, t * L, tile, lanes, 0);
+            for (int h = 0; h < tile; h++) {
+                sum[h0 + h] += lanes[h];
+            }
+            switch (tile) {
+                case 4 -> BlockKernels.accumulate4(v, vOff, rowStride, rows, scores, s0, stride, acc, q0, stride);
+                case 2 -> BlockKernels.accumulate2(v, vOff, rowStride, rows, scores, s0, stride, acc, q0, stride);
+                default -> BlockKernels.accumulate1(v, vOff, rowStride, rows, scores, s0, stride, acc, q0);
+            }
+        }
+        attended += rows;
+    }
+
+    /**
+     * Writes {@code acc / l} for every head, or zeros if no position was attended.
+     *
+     * @param out    destination
+     * @param outOff where head 0 goes; head {@code h} at {@code outOff + h * dim}
+     */
+    void finish(float[] out, int outOff) {
+        for (int h = 0; h < heads; h++) {
+            int o = outOff + h * dim;
+            if (attended == 0) {
+                Arrays.fill(out, o, o + dim, 0f);
+                continue;
+            }
+            float inv = (float) (1.0 / sum[h]);
+            int a = h * stride;
+            for (int c = 0; c < dim; c++) {
+                out[o + c] = acc[a + c] * inv;
+            }
+        }
+    }
+
+    /**
+     * Merges partial states over disjoint position sets, {@code parts[0 .. count)}, and writes the
+     * output of the union, as {@link #finish} would.
+     */
+    static void mergeInto(OnlineSoftmax[] parts, int count, float[] out, int outOff) {
+        OnlineSoftmax first = parts[0];
+        int heads = first.heads;
+        int dim = first.dim;
+        int stride = first.stride;
+        for (int h = 0; h < heads; h++) {
+            float m = Float.NEGATIVE_INFINITY;
+            for (int t = 0; t < count; t++) {
+                if (parts[t].attended > 0) {
+                    m = Math.max(m, parts[t].max[h]);
+                }
+            }
+            int o = outOff + h * dim;
+            Arrays.fill(out, o, o + dim, 0f);
+            double l = 0;
+            for (int t = 0; t < count; t++) {
+                OnlineSoftmax part = parts[t];
+                if (part.attended == 0) {
+                    continue;
+                }
+                float f = (float) Math.exp(part.max[h] - m);
+                l += f * part.sum[h];
+                int a = h * stride;
+                for (int c = 0; c < dim; c++) {
+                    out[o + c] += f * part.acc[a + c];
+                }
+            }
+            if (l == 0) {
+                continue; // nothing attended: zeros
+            }
+            float inv = (float) (1.0 / l);
+            for (int c = 0; c < dim; c++) {
+                out[o + c] *= inv;
+            }
+        }
+    }
+}
