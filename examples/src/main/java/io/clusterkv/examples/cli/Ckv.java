@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "ckv", mixinStandardHelpOptions = true, version = "ckv 0.1.0",
         description = "ClusterKV runtime: decode with a bounded, recallable KV working set; compare recall policies.",
-        subcommands = {CompareCommand.class, GenerateCommand.class, TokenizeCommand.class, InspectCommand.class, PoliciesCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {CompareCommand.class, GenerateCommand.class, TokenizeCommand.class, InspectCommand.class, PoliciesCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Examples:", "  ckv compare", "  ckv compare --context 8192 --budgets 128,512 --policies oracle,streaming",
                 "  ckv policies"})
 public final class Ckv implements Runnable {

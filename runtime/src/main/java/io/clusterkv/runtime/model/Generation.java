@@ -1,6 +1,8 @@
 package io.clusterkv.runtime.model;
 
 import io.clusterkv.runtime.kv.KvFormat;
+import io.clusterkv.runtime.attention.Attention;
+import io.clusterkv.runtime.attention.AttentionScratch;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.runtime.kv.RowMath;
 import io.clusterkv.spi.Queries;
@@ -24,7 +26,7 @@ import java.util.function.IntConsumer;
  * call), so decoding allocates nothing per token. Products run on the pool given at construction (the
  * runtime's own, sized to the cores; never the common pool). A session is confined to one thread at a
  * time. The returned logits array is reused: it is valid until the next call. Attention goes through
- * one method, {@code attendGroup}, to be replaced by the attention kernels.
+ * one method, {@code attendGroup}, which calls the attention kernels ({@link Attention#exact}).
  */
 public final class Generation implements AutoCloseable {
 
@@ -56,7 +58,7 @@ public final class Generation implements AutoCloseable {
     private final float[][] groupQ;         // (kvHeads)(groupSize, headDim)
     private final Queries[] groupQueries;   // (kvHeads) views of groupQ
     private final float[][] groupOut;       // (kvHeads)(groupSize, headDim)
-    private final float[] scores;           // (contextLength) attention weights of one head
+    private final AttentionScratch attention = new AttentionScratch();
 
     private float[] bx, bxb, bq, bk, bv, batt, bproj, bh1, bh2; // prefill: (PREFILL_CHUNK, width) each
 
@@ -98,7 +100,6 @@ public final class Generation implements AutoCloseable {
         for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
             groupQueries[kvh] = Queries.wrap(groupQ[kvh], g, hd);
         }
-        this.scores = new float[c.contextLength()];
     }
 
     /**
@@ -350,28 +351,8 @@ public final class Generation implements AutoCloseable {
      * @param scale   score scale, {@code 1 / sqrt(headDim)}
      * @param out     receives {@code (groupSize, headDim)}
      */
-    // TODO(integration): Attention.exact(kv, n, queries, scale, out, scratch) replaces this body.
     private void attendGroup(KvShard.View kv, int n, Queries queries, float scale, float[] out) {
-        int hd = queries.headDim();
-        Arrays.fill(out, 0, queries.heads() * hd, 0f);
-        for (int h = 0; h < queries.heads(); h++) {
-            float max = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t < n; t++) {
-                float s = queries.dot(h, kv, t) * scale;
-                scores[t] = s;
-                max = Math.max(max, s);
-            }
-            double sum = 0;
-            for (int t = 0; t < n; t++) {
-                float e = (float) Math.exp(scores[t] - max);
-                scores[t] = e;
-                sum += e;
-            }
-            float inv = (float) (1.0 / sum);
-            for (int t = 0; t < n; t++) {
-                RowMath.axpy(kv.valueSegmentOf(t), kv.rowOffset(t), kv.format(), scores[t] * inv, out, h * hd, hd);
-            }
-        }
+        Attention.exact(kv, n, queries, scale, out, attention);
     }
 
     private float[] classify(float[] src, int off) {
