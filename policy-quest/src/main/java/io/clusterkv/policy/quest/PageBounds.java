@@ -3,6 +3,7 @@ package io.clusterkv.policy.quest;
 import io.clusterkv.spi.KeyView;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -41,9 +42,8 @@ final class PageBounds {
 
     private final int pageSize;
     private final int headDim;
-    private final int loopBound;  // channels handled by full vectors; the rest is a scalar tail
-    private float[] mins;         // (pageCapacity, headDim) per-channel minimum of each page's keys
-    private float[] maxs;         // (pageCapacity, headDim) per-channel maximum
+    private float[] mins;         // (pageCapacity / LANES, headDim, LANES) per-channel minimum of each page's keys
+    private float[] maxs;         // same layout, per-channel maximum
     private int pageCapacity;
     private final float[] rows;   // (min(pageSize, CHUNK_ROWS), headDim) keys copied from the view
     private int positions;        // positions indexed: [0, positions)
@@ -60,9 +60,8 @@ final class PageBounds {
         }
         this.pageSize = pageSize;
         this.headDim = headDim;
-        this.loopBound = SPECIES.loopBound(headDim);
-        this.pageCapacity = initialPages;
-        this.mins = new float[Math.multiplyExact(initialPages, headDim)];
+        this.pageCapacity = roundUpToBlock(initialPages);
+        this.mins = new float[Math.multiplyExact(pageCapacity, headDim)];
         this.maxs = new float[mins.length];
         this.rows = new float[Math.min(pageSize, CHUNK_ROWS) * headDim];
     }
@@ -113,7 +112,16 @@ final class PageBounds {
     private int index(int page, int channel) {
         java.util.Objects.checkIndex(page, pages());
         java.util.Objects.checkIndex(channel, headDim);
-        return page * headDim + channel;
+        return slot(page, channel);
+    }
+
+    /** Where page {@code page}'s bound of channel {@code channel} lives: blocks of LANES pages, channel-major. */
+    private int slot(int page, int channel) {
+        return ((page / LANES) * headDim + channel) * LANES + (page % LANES);
+    }
+
+    private static int roundUpToBlock(int pages) {
+        return (pages + LANES - 1) / LANES * LANES;
     }
 
     /**
@@ -144,11 +152,13 @@ final class PageBounds {
             int pageStart = page * pageSize;
             int end = Math.min(n, Math.min(pageStart + pageSize, positions + chunk));
             keys.copyKeys(positions, end, rows, 0);
-            int base = page * headDim;
+            int base = slot(page, 0);
             int r = 0;
             if (positions == pageStart) { // first key of a new page: its bounds are the key itself
-                System.arraycopy(rows, 0, mins, base, headDim);
-                System.arraycopy(rows, 0, maxs, base, headDim);
+                for (int c = 0; c < headDim; c++) {
+                    mins[base + c * LANES] = rows[c];
+                    maxs[base + c * LANES] = rows[c];
+                }
                 r = 1;
             }
             for (; r < end - positions; r++) {
@@ -160,16 +170,11 @@ final class PageBounds {
 
     /** Widens the bounds at {@code base} to include the key at {@code rows[offset ..]}. */
     private void widen(int base, int offset) {
-        int c = 0;
-        for (; c < loopBound; c += LANES) {
-            FloatVector k = FloatVector.fromArray(SPECIES, rows, offset + c);
-            FloatVector.fromArray(SPECIES, mins, base + c).min(k).intoArray(mins, base + c);
-            FloatVector.fromArray(SPECIES, maxs, base + c).max(k).intoArray(maxs, base + c);
-        }
-        for (; c < headDim; c++) {
+        for (int c = 0; c < headDim; c++) {
             float k = rows[offset + c];
-            mins[base + c] = Math.min(mins[base + c], k);
-            maxs[base + c] = Math.max(maxs[base + c], k);
+            int i = base + c * LANES;
+            mins[i] = Math.min(mins[i], k);
+            maxs[i] = Math.max(maxs[i], k);
         }
     }
 
@@ -177,7 +182,8 @@ final class PageBounds {
         if (pages <= pageCapacity) {
             return;
         }
-        int cap = (int) Math.min(Integer.MAX_VALUE / headDim, Math.max(pages, 2L * pageCapacity));
+        int cap = (int) Math.min((Integer.MAX_VALUE - LANES) / headDim / LANES * LANES,
+                roundUpToBlock((int) Math.min(Integer.MAX_VALUE - LANES, Math.max(pages, 2L * pageCapacity))));
         if (cap < pages) {
             throw new IllegalStateException(pages + " pages of dimension " + headDim + " exceed an array");
         }
@@ -215,26 +221,96 @@ final class PageBounds {
      * @param stride distance between two heads' rows of {@code scores}, {@code >= pages}
      */
     void score(float[] qPos, float[] qNeg, int heads, int pages, float[] scores, int stride) {
+        int h = 0;
+        for (; h + 4 <= heads; h += 4) {
+            score4(qPos, qNeg, h, pages, scores, stride);
+        }
+        for (; h < heads; h++) {
+            score1(qPos, qNeg, h, pages, scores, stride);
+        }
+    }
+
+    /**
+     * Heads {@code [h0, h0 + 4)}, a block of LANES pages per vector: each channel's two bound vectors
+     * are loaded once and feed four heads' accumulators (one lane per page, so no reduction across
+     * lanes), the query channel broadcast. Everything stays in this method so no vector crosses a call.
+     */
+    private void score4(float[] qPos, float[] qNeg, int h0, int pages, float[] scores, int stride) {
         int hd = headDim;
-        for (int p = 0; p < pages; p++) {
-            int base = p * hd;
-            for (int h = 0; h < heads; h++) {
-                int qb = h * hd;
-                FloatVector acc = FloatVector.zero(SPECIES);
-                int c = 0;
-                for (; c < loopBound; c += LANES) {
-                    FloatVector hi = FloatVector.fromArray(SPECIES, maxs, base + c);
-                    FloatVector lo = FloatVector.fromArray(SPECIES, mins, base + c);
-                    FloatVector up = FloatVector.fromArray(SPECIES, qPos, qb + c).mul(hi);
-                    FloatVector down = FloatVector.fromArray(SPECIES, qNeg, qb + c).mul(lo);
-                    acc = acc.add(up.add(down));
-                }
-                float s = acc.reduceLanes(VectorOperators.ADD);
-                for (; c < hd; c++) {
-                    s += qPos[qb + c] * maxs[base + c] + qNeg[qb + c] * mins[base + c];
-                }
-                scores[h * stride + p] = Float.isNaN(s) ? Float.NEGATIVE_INFINITY : s;
+        float[] hiA = maxs;
+        float[] loA = mins;
+        int q0 = h0 * hd;
+        int q1 = q0 + hd;
+        int q2 = q1 + hd;
+        int q3 = q2 + hd;
+        int s0 = h0 * stride;
+        int s1 = s0 + stride;
+        int s2 = s1 + stride;
+        int s3 = s2 + stride;
+        for (int p = 0; p < pages; p += LANES) {
+            int base = (p / LANES) * hd * LANES;
+            FloatVector a0 = FloatVector.zero(SPECIES);
+            FloatVector b0 = a0;
+            FloatVector a1 = a0;
+            FloatVector b1 = a0;
+            FloatVector a2 = a0;
+            FloatVector b2 = a0;
+            FloatVector a3 = a0;
+            FloatVector b3 = a0;
+            for (int c = 0; c < hd; c++) {
+                int i = base + c * LANES;
+                FloatVector hi = FloatVector.fromArray(SPECIES, hiA, i);
+                FloatVector lo = FloatVector.fromArray(SPECIES, loA, i);
+                a0 = hi.fma(FloatVector.broadcast(SPECIES, qPos[q0 + c]), a0);
+                b0 = lo.fma(FloatVector.broadcast(SPECIES, qNeg[q0 + c]), b0);
+                a1 = hi.fma(FloatVector.broadcast(SPECIES, qPos[q1 + c]), a1);
+                b1 = lo.fma(FloatVector.broadcast(SPECIES, qNeg[q1 + c]), b1);
+                a2 = hi.fma(FloatVector.broadcast(SPECIES, qPos[q2 + c]), a2);
+                b2 = lo.fma(FloatVector.broadcast(SPECIES, qNeg[q2 + c]), b2);
+                a3 = hi.fma(FloatVector.broadcast(SPECIES, qPos[q3 + c]), a3);
+                b3 = lo.fma(FloatVector.broadcast(SPECIES, qNeg[q3 + c]), b3);
+            }
+            if (p + LANES <= pages) {
+                finish(a0.add(b0)).intoArray(scores, s0 + p);
+                finish(a1.add(b1)).intoArray(scores, s1 + p);
+                finish(a2.add(b2)).intoArray(scores, s2 + p);
+                finish(a3.add(b3)).intoArray(scores, s3 + p);
+            } else {
+                VectorMask<Float> m = SPECIES.indexInRange(p, pages);
+                finish(a0.add(b0)).intoArray(scores, s0 + p, m);
+                finish(a1.add(b1)).intoArray(scores, s1 + p, m);
+                finish(a2.add(b2)).intoArray(scores, s2 + p, m);
+                finish(a3.add(b3)).intoArray(scores, s3 + p, m);
             }
         }
+    }
+
+    /** One head {@code h}: the same kernel with one head's accumulators. */
+    private void score1(float[] qPos, float[] qNeg, int h, int pages, float[] scores, int stride) {
+        int hd = headDim;
+        float[] hiA = maxs;
+        float[] loA = mins;
+        int qb = h * hd;
+        int sb = h * stride;
+        for (int p = 0; p < pages; p += LANES) {
+            int base = (p / LANES) * hd * LANES;
+            FloatVector a = FloatVector.zero(SPECIES);
+            FloatVector b = a;
+            for (int c = 0; c < hd; c++) {
+                int i = base + c * LANES;
+                a = FloatVector.fromArray(SPECIES, hiA, i).fma(FloatVector.broadcast(SPECIES, qPos[qb + c]), a);
+                b = FloatVector.fromArray(SPECIES, loA, i).fma(FloatVector.broadcast(SPECIES, qNeg[qb + c]), b);
+            }
+            if (p + LANES <= pages) {
+                finish(a.add(b)).intoArray(scores, sb + p);
+            } else {
+                finish(a.add(b)).intoArray(scores, sb + p, SPECIES.indexInRange(p, pages));
+            }
+        }
+    }
+
+    /** NaN scores (from NaN keys) become -inf so ranking stays a total order; small enough to inline. */
+    private static FloatVector finish(FloatVector s) {
+        return s.blend(Float.NEGATIVE_INFINITY, s.test(VectorOperators.IS_NAN));
     }
 }

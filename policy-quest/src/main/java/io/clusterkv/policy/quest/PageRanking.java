@@ -20,6 +20,7 @@ final class PageRanking {
 
     /**
      * Puts the {@code k} best of pages {@code [0, n)} in {@code best[0, k)}, in no particular order.
+     * Allocates a heap of {@code k} longs; the policy uses the overload with scratch.
      *
      * @param scores score of page {@code p} at {@code scores[offset + p]}, never NaN
      * @param offset where page 0's score is
@@ -28,44 +29,81 @@ final class PageRanking {
      * @param k      how many to keep, {@code 0 <= k <= n}
      */
     static void selectBest(float[] scores, int offset, int[] best, int n, int k) {
+        selectBest(scores, offset, best, new long[Math.max(k, 1)], n, k);
+    }
+
+    /**
+     * As {@link #selectBest(float[], int, int[], int, int)}, the heap in {@code heap} (at least
+     * {@code k} long). Heap entries are {@link #key}s, one {@code long} comparison per step, which the
+     * JIT turns into conditional moves rather than unpredictable branches.
+     */
+    static void selectBest(float[] scores, int offset, int[] best, long[] heap, int n, int k) {
         if (k == 0) {
             return;
         }
         for (int p = 0; p < k; p++) {
-            best[p] = p;
+            heap[p] = key(scores[offset + p], p);
         }
         for (int i = (k >>> 1) - 1; i >= 0; i--) {
-            siftDown(scores, offset, best, k, i);
+            siftDown(heap, k, i);
         }
-        float worst = scores[offset + best[0]];
+        float worst = score(heap[0]);
         for (int p = k; p < n; p++) {
+            float s = scores[offset + p];
             // every kept page has a lower index than p, so a tie with the root keeps the root
-            if (scores[offset + p] > worst) {
-                best[0] = p;
-                siftDown(scores, offset, best, k, 0);
-                worst = scores[offset + best[0]];
+            if (s > worst) {
+                heap[0] = key(s, p);
+                siftDown(heap, k, 0);
+                worst = score(heap[0]);
             }
+        }
+        for (int i = 0; i < k; i++) {
+            best[i] = page(heap[i]);
         }
     }
 
-    /** Restores the heap below {@code i}: every page is worse than, or is, each of its children. */
-    private static void siftDown(float[] scores, int offset, int[] heap, int size, int i) {
-        int page = heap[i];
+    /**
+     * A long ordered as the ranking is: the score's bits made monotone (after {@code + 0f}, so both
+     * zeros are one score) above the complement of the page index (lower pages rank first on ties).
+     */
+    static long key(float score, int page) {
+        int bits = Float.floatToRawIntBits(score + 0f);
+        int sortable = bits ^ ((bits >> 31) & 0x7fffffff);
+        return ((long) sortable << 32) | (~page & 0xffffffffL);
+    }
+
+    private static float score(long key) {
+        int sortable = (int) (key >> 32);
+        return Float.intBitsToFloat(sortable ^ ((sortable >> 31) & 0x7fffffff));
+    }
+
+    private static int page(long key) {
+        return ~(int) key;
+    }
+
+    /** Restores the min-heap of keys below {@code i}: the worst entry at the root. */
+    private static void siftDown(long[] heap, int size, int i) {
+        long x = heap[i];
         while (true) {
             int child = 2 * i + 1;
             if (child >= size) {
                 break;
             }
-            if (child + 1 < size && better(scores, offset, heap[child], heap[child + 1])) {
-                child++; // the worse child
+            long c = heap[child];
+            int right = child + 1;
+            if (right < size) {
+                long r = heap[right];
+                boolean takeRight = r < c;
+                c = takeRight ? r : c;
+                child = takeRight ? right : child;
             }
-            if (!better(scores, offset, page, heap[child])) {
+            if (x <= c) {
                 break;
             }
-            heap[i] = heap[child];
+            heap[i] = c;
             i = child;
         }
-        heap[i] = page;
+        heap[i] = x;
     }
 
     /**

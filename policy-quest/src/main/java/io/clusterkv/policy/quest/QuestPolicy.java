@@ -108,7 +108,8 @@ final class QuestPolicy implements RecallPolicy {
     private float[] qNeg;    // (heads, headDim) min(query, 0)
     private float[] scores;  // (heads, scoreStride) page scores of each head
     private int scoreStride; // pages the scratch has room for
-    private int[] best;      // (scoreStride) one head's chosen pages, a heap while choosing
+    private int[] best;      // (scoreStride) one head's chosen pages
+    private long[] heap;     // (scoreStride) ranking keys while choosing
     private long[] chosen;   // (scoreStride / 64 + 1) bit set of one head's chosen pages
 
     QuestPolicy(int pageSize, int headDim, int queryHeads, int budget) {
@@ -192,7 +193,7 @@ final class QuestPolicy implements RecallPolicy {
 
     /** Marks in {@link #chosen} the {@code k} best of pages {@code [0, candidates)} for head {@code h}. */
     private void choose(int h, int candidates, int k) {
-        PageRanking.selectBest(scores, h * scoreStride, best, candidates, k);
+        PageRanking.selectBest(scores, h * scoreStride, best, heap, candidates, k);
         for (int i = 0; i < k; i++) {
             int p = best[i];
             chosen[p >>> 6] |= 1L << p;
@@ -222,6 +223,7 @@ final class QuestPolicy implements RecallPolicy {
         scoreStride = pages;
         scores = new float[Math.multiplyExact(heads, pages)];
         best = new int[pages];
+        heap = new long[pages];
         chosen = new long[(pages >>> 6) + 1];
     }
 
