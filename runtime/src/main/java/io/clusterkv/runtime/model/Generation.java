@@ -1,10 +1,9 @@
 package io.clusterkv.runtime.model;
 
-import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.attention.Attention;
 import io.clusterkv.runtime.attention.AttentionScratch;
+import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
-import io.clusterkv.runtime.kv.RowMath;
 import io.clusterkv.spi.Queries;
 import java.util.Arrays;
 import java.util.Objects;
