@@ -8,10 +8,13 @@ package io.clusterkv.policy.quest;
  * ({@link PageBounds#score} maps NaN to {@code -∞}), so this is a strict total order: the set of the
  * {@code k} best is unique and the result deterministic.
  *
- * <p>A heap of the {@code k} best so far, its worst at the root, takes one pass over the pages: a page
- * enters only if it beats the root. Quest keeps few pages ({@code k = budget / page-size - 1}) out of
- * many, so nearly every page is rejected by one predictable comparison; the cost is
- * {@code O(n + m log k)} for {@code m} entries, {@code O(n log k)} at worst, never a full sort.
+ * <p>One pass over the pages against a threshold, the {@code k}-th best key seen so far: every page
+ * is written to a candidate buffer and kept (the count advanced) only if its key beats the threshold,
+ * so the scan has no data-dependent branch. When the buffer fills, a quickselect keeps its {@code k}
+ * best and raises the threshold; a last quickselect leaves the {@code k} best. Quest keeps few pages
+ * ({@code k = budget / page-size - 1}) out of many, so few pages enter; the cost is {@code O(n)}
+ * expected (each reduction of a buffer of {@code c >= 4k} keys frees {@code c - k} slots), with no
+ * per-entrant sift of a heap.
  */
 final class PageRanking {
 
@@ -20,7 +23,7 @@ final class PageRanking {
 
     /**
      * Puts the {@code k} best of pages {@code [0, n)} in {@code best[0, k)}, in no particular order.
-     * Allocates a heap of {@code k} longs; the policy uses the overload with scratch.
+     * Allocates a candidate buffer; the policy uses the overload with scratch.
      *
      * @param scores score of page {@code p} at {@code scores[offset + p]}, never NaN
      * @param offset where page 0's score is
@@ -29,36 +32,96 @@ final class PageRanking {
      * @param k      how many to keep, {@code 0 <= k <= n}
      */
     static void selectBest(float[] scores, int offset, int[] best, int n, int k) {
-        selectBest(scores, offset, best, new long[Math.max(k, 1)], n, k);
+        selectBest(scores, offset, best, new long[Math.max(1, Math.min(n, Math.max(4 * k, 64)))], n, k);
     }
 
     /**
-     * As {@link #selectBest(float[], int, int[], int, int)}, the heap in {@code heap} (at least
-     * {@code k} long). Heap entries are {@link #key}s, one {@code long} comparison per step, which the
-     * JIT turns into conditional moves rather than unpredictable branches.
+     * As {@link #selectBest(float[], int, int[], int, int)}, candidates in {@code heap} (more than
+     * {@code k} long when {@code n > k}; {@code 4k} or more keeps reductions rare). Candidates are
+     * {@link #key}s, one {@code long} comparison per page.
      */
     static void selectBest(float[] scores, int offset, int[] best, long[] heap, int n, int k) {
         if (k == 0) {
             return;
         }
+        long[] buf = heap;
+        if (n > k && buf.length <= k) {
+            throw new IllegalArgumentException("scratch of " + buf.length + " keys, needs more than k = " + k);
+        }
+        // room for candidates: at least 4k (one reduction per ~3k entrants), within the scratch
+        int cap = (int) Math.min(buf.length, Math.max(4L * k, 64L));
+        long thr = Long.MAX_VALUE;
         for (int p = 0; p < k; p++) {
-            heap[p] = key(scores[offset + p], p);
+            long key = key(scores[offset + p], p);
+            buf[p] = key;
+            thr = Math.min(thr, key);
         }
-        for (int i = (k >>> 1) - 1; i >= 0; i--) {
-            siftDown(heap, k, i);
-        }
-        float worst = score(heap[0]);
-        for (int p = k; p < n; p++) {
-            float s = scores[offset + p];
-            // every kept page has a lower index than p, so a tie with the root keeps the root
-            if (s > worst) {
-                heap[0] = key(s, p);
-                siftDown(heap, k, 0);
-                worst = score(heap[0]);
+        int count = k;
+        int p = k;
+        while (p < n) {
+            // branch-free append of every page whose key beats the k-th best so far
+            int end = Math.min(n, p + (cap - count));
+            for (; p < end; p++) {
+                long key = key(scores[offset + p], p);
+                buf[count] = key;
+                count += key > thr ? 1 : 0;
+            }
+            if (count == cap && p < n) {
+                selectTop(buf, count, k);
+                count = k;
+                thr = Long.MAX_VALUE;
+                for (int i = 0; i < k; i++) {
+                    thr = Math.min(thr, buf[i]);
+                }
             }
         }
+        if (count > k) {
+            selectTop(buf, count, k);
+        }
         for (int i = 0; i < k; i++) {
-            best[i] = page(heap[i]);
+            best[i] = page(buf[i]);
+        }
+    }
+
+    /**
+     * Moves the {@code k} largest of the distinct keys {@code a[0, n)} into {@code a[0, k)}, in no
+     * particular order ({@code 0 < k < n}): quickselect, median-of-three pivots.
+     */
+    private static void selectTop(long[] a, int n, int k) {
+        int lo = 0;
+        int hi = n - 1;
+        while (hi > lo) {
+            int mid = (lo + hi) >>> 1;
+            long x = a[lo];
+            long y = a[mid];
+            long z = a[hi];
+            long pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
+            // partition descending: [lo, i) > pivot, [j, hi] < pivot after the loop, pivot between
+            int i = lo;
+            int j = hi;
+            while (i <= j) {
+                while (a[i] > pivot) {
+                    i++;
+                }
+                while (a[j] < pivot) {
+                    j--;
+                }
+                if (i <= j) {
+                    long t = a[i];
+                    a[i] = a[j];
+                    a[j] = t;
+                    i++;
+                    j--;
+                }
+            }
+            // now [lo, j] >= pivot... >= [i, hi], and j < i
+            if (k - 1 <= j) {
+                hi = j;
+            } else if (k - 1 >= i) {
+                lo = i;
+            } else {
+                return;
+            }
         }
     }
 
@@ -72,38 +135,8 @@ final class PageRanking {
         return ((long) sortable << 32) | (~page & 0xffffffffL);
     }
 
-    private static float score(long key) {
-        int sortable = (int) (key >> 32);
-        return Float.intBitsToFloat(sortable ^ ((sortable >> 31) & 0x7fffffff));
-    }
-
     private static int page(long key) {
         return ~(int) key;
-    }
-
-    /** Restores the min-heap of keys below {@code i}: the worst entry at the root. */
-    private static void siftDown(long[] heap, int size, int i) {
-        long x = heap[i];
-        while (true) {
-            int child = 2 * i + 1;
-            if (child >= size) {
-                break;
-            }
-            long c = heap[child];
-            int right = child + 1;
-            if (right < size) {
-                long r = heap[right];
-                boolean takeRight = r < c;
-                c = takeRight ? r : c;
-                child = takeRight ? right : child;
-            }
-            if (x <= c) {
-                break;
-            }
-            heap[i] = c;
-            i = child;
-        }
-        heap[i] = x;
     }
 
     /**

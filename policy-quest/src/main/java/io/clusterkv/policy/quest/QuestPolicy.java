@@ -45,7 +45,7 @@ import java.util.List;
  *
  * <p><b>Cost.</b> {@link #onAppend} widens one page's bounds ({@code O(headDim)}). {@link #select}
  * makes one vectorised pass over the bounds of all pages for all query heads ({@link PageBounds}), then
- * one pass per head keeping the best pages in a bounded heap ({@link PageRanking}); it allocates
+ * one pass per head keeping the best pages by a threshold and quickselect ({@link PageRanking}); it allocates
  * nothing unless the page count outgrew its scratch arrays, which then double.
  */
 final class QuestPolicy implements RecallPolicy {
@@ -109,7 +109,7 @@ final class QuestPolicy implements RecallPolicy {
     private float[] scores;  // (heads, scoreStride) page scores of each head
     private int scoreStride; // pages the scratch has room for
     private int[] best;      // (scoreStride) one head's chosen pages
-    private long[] heap;     // (scoreStride) ranking keys while choosing
+    private long[] heap;     // (scoreStride) ranking keys, candidates while choosing
     private long[] chosen;   // (scoreStride / 64 + 1) bit set of one head's chosen pages
 
     QuestPolicy(int pageSize, int headDim, int queryHeads, int budget) {

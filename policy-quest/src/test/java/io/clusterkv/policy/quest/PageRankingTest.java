@@ -1,0 +1,52 @@
+package io.clusterkv.policy.quest;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/** The threshold-and-quickselect ranking against a full sort, on orders that stress it. */
+class PageRankingTest {
+
+    @Test
+    void keepsTheKBestLikeAFullSort() {
+        SplittableRandom rnd = new SplittableRandom(42);
+        for (int round = 0; round < 3000; round++) {
+            int n = 1 + rnd.nextInt(round % 10 == 0 ? 3000 : 300);
+            int k = rnd.nextInt(n + 1);
+            int shape = rnd.nextInt(6);
+            float[] scores = new float[n + 3];
+            int offset = rnd.nextInt(4);
+            for (int p = 0; p < n; p++) {
+                scores[offset + p] = switch (shape) {
+                    case 0 -> (float) rnd.nextGaussian();
+                    case 1 -> p;                        // ascending: every page enters
+                    case 2 -> -p;                       // descending: none enters
+                    case 3 -> rnd.nextInt(3);           // heavy ties
+                    case 4 -> rnd.nextBoolean() ? 0f : -0f;
+                    default -> rnd.nextInt(10) == 0 ? Float.NEGATIVE_INFINITY : (float) rnd.nextInt(1000);
+                };
+            }
+            Integer[] order = IntStream.range(0, n).boxed().toArray(Integer[]::new);
+            Arrays.sort(order, Comparator.<Integer>comparingDouble(p -> -(scores[offset + p] + 0f))
+                    .thenComparingInt(p -> p));
+            int[] expected = new int[k];
+            for (int i = 0; i < k; i++) {
+                expected[i] = order[i];
+            }
+            Arrays.sort(expected);
+            int[] best = new int[k];
+            long[] scratch = new long[Math.max(1, Math.min(n, k + 1 + rnd.nextInt(4 * k + 64)))];
+            PageRanking.selectBest(scores, offset, best, scratch, n, k);
+            Arrays.sort(best);
+            assertArrayEquals(expected, best, "round " + round + " shape " + shape + " n " + n + " k " + k);
+            int[] best2 = new int[k];
+            PageRanking.selectBest(scores, offset, best2, n, k);
+            Arrays.sort(best2);
+            assertArrayEquals(expected, best2, "allocating overload, round " + round);
+        }
+    }
+}
