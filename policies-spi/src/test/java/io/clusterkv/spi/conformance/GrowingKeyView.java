@@ -13,7 +13,7 @@ public final class GrowingKeyView implements KeyView {
     private final float[] keys; // (capacity, headDim)
     private final int headDim;
     private final int capacity;
-    private int size;
+    private KeyView current;    // a fixed-size view of the visible positions; replaced on grow
 
     /**
      * @param keys    row-major keys, {@code (capacity, headDim)}; read, not copied
@@ -28,7 +28,7 @@ public final class GrowingKeyView implements KeyView {
         if (size < 0 || size > capacity) {
             throw new IllegalArgumentException("the array holds " + capacity + " positions, asked for " + size);
         }
-        this.size = size;
+        this.current = KeyView.of(keys, size, headDim);
     }
 
     /**
@@ -37,10 +37,10 @@ public final class GrowingKeyView implements KeyView {
      * @throws IllegalStateException when every position is visible
      */
     public void grow() {
-        if (size == capacity) {
+        if (current.size() == capacity) {
             throw new IllegalStateException("exhausted at " + capacity + " positions");
         }
-        size++;
+        current = KeyView.of(keys, current.size() + 1, headDim);
     }
 
     /** @return the backing array */
@@ -50,7 +50,7 @@ public final class GrowingKeyView implements KeyView {
 
     @Override
     public int size() {
-        return size;
+        return current.size();
     }
 
     @Override
@@ -60,30 +60,21 @@ public final class GrowingKeyView implements KeyView {
 
     @Override
     public float get(int position, int channel) {
-        Objects.checkIndex(position, size);
-        Objects.checkIndex(channel, headDim);
-        return keys[position * headDim + channel];
+        return current.get(position, channel);
     }
 
     @Override
     public void copyKeys(int from, int to, float[] dst, int offset) {
-        Objects.checkFromToIndex(from, to, size);
-        System.arraycopy(keys, from * headDim, dst, offset, (to - from) * headDim);
+        current.copyKeys(from, to, dst, offset);
     }
 
     @Override
     public float dot(int position, float[] vector, int offset) {
-        Objects.checkIndex(position, size);
-        Objects.checkFromIndexSize(offset, headDim, vector.length);
-        float s = 0f;
-        for (int c = 0; c < headDim; c++) {
-            s += keys[position * headDim + c] * vector[offset + c];
-        }
-        return s;
+        return current.dot(position, vector, offset);
     }
 
     @Override
     public KeyView snapshot() {
-        return KeyView.of(keys, size, headDim);
+        return current;
     }
 }

@@ -33,7 +33,7 @@ import java.util.concurrent.RecursiveAction;
  * </ul>
  */
 abstract sealed class BlockMatrix implements WeightMatrix
-        permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix, Q4_KMatrix, Q6_KMatrix {
+        permits F32Matrix, HalfMatrix, Q8_0Matrix, Q4_0Matrix, Q4_KMatrix, Q6_KMatrix {
 
     static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);

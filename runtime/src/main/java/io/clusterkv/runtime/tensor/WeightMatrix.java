@@ -95,8 +95,8 @@ public interface WeightMatrix {
         }
         return switch (type) {
             case F32 -> new F32Matrix(data, rows, cols);
-            case F16 -> new F16Matrix(data, rows, cols);
-            case BF16 -> new BF16Matrix(data, rows, cols);
+            case F16 -> new HalfMatrix(data, rows, cols, false);
+            case BF16 -> new HalfMatrix(data, rows, cols, true);
             case Q8_0 -> new Q8_0Matrix(data, rows, cols);
             case Q4_0 -> new Q4_0Matrix(data, rows, cols);
             case Q4_K -> new Q4_KMatrix(data, rows, cols);

@@ -2,20 +2,27 @@ package io.clusterkv.runtime.tensor;
 
 import java.lang.foreign.MemorySegment;
 
-/** F16 weights: {@code (rows, cols)} little-endian IEEE binary16. */
-final class F16Matrix extends BlockMatrix {
+/**
+ * 16-bit float weights: {@code (rows, cols)} little-endian IEEE binary16 (F16) or bfloat16 (BF16, the
+ * high half of a binary32). The two differ only in how a 16-bit lane widens to a float.
+ */
+final class HalfMatrix extends BlockMatrix {
 
-    F16Matrix(MemorySegment data, int rows, int cols) {
+    private final boolean bf16;
+
+    HalfMatrix(MemorySegment data, int rows, int cols, boolean bf16) {
         super(data, rows, cols);
+        this.bf16 = bf16;
     }
 
     @Override
     public GgmlType type() {
-        return GgmlType.F16;
+        return bf16 ? GgmlType.BF16 : GgmlType.F16;
     }
 
     private float at(long rowOffset, int c) {
-        return Float.float16ToFloat(data.get(SHORT, rowOffset + 2L * c));
+        short h = data.get(SHORT, rowOffset + 2L * c);
+        return bf16 ? Float.intBitsToFloat(h << 16) : Float.float16ToFloat(h);
     }
 
     @Override
@@ -36,11 +43,11 @@ final class F16Matrix extends BlockMatrix {
 
     @Override
     float vectorDot(long rowOffset, float[] x, int xOff) {
-        return VectorKernels.halfDot(data, rowOffset, x, xOff, cols, false);
+        return VectorKernels.halfDot(data, rowOffset, x, xOff, cols, bf16);
     }
 
     @Override
     void vectorDequantize(long rowOffset, float[] dst, int off) {
-        VectorKernels.halfDequantize(data, rowOffset, dst, off, cols, false);
+        VectorKernels.halfDequantize(data, rowOffset, dst, off, cols, bf16);
     }
 }
