@@ -24,8 +24,9 @@ import java.util.function.IntConsumer;
  * <p>Design notes. All buffers are allocated when the session is created (prefill's on its first
  * call), so decoding allocates nothing per token. Products run on the pool given at construction (the
  * runtime's own, sized to the cores; never the common pool). A session is confined to one thread at a
- * time. The returned logits array is reused: it is valid until the next call. Attention goes through
- * one method, {@code attendGroup}, which calls the attention kernels ({@link Attention#exact}).
+ * time. The returned logits array is reused: it is valid until the next call. The weight side of the
+ * pass is a {@link ForwardPass}; this class adds the KV history and exact attention
+ * ({@link Attention#exact}), and lets an {@link AttentionObserver} watch each shard's queries and keys.
  */
 public final class Generation implements AutoCloseable {
 
@@ -34,32 +35,18 @@ public final class Generation implements AutoCloseable {
 
     private final LlamaModel model;
     private final ModelConfig c;
-    private final Rope rope;
-    private final ForkJoinPool pool;        // may be null: run on the calling thread
+    private final ForwardPass pass;
     private final KvShard[] shards;         // (layers * kvHeads), index layer * kvHeads + kvHead
     private final KvShard.View[] views;     // (layers * kvHeads) live views of the shards
     private final float scale;              // 1 / sqrt(headDim)
     private int position;
     private boolean closed;
+    private AttentionObserver observer;     // may be null
 
-    private final float[] x;                // (dim) residual stream
-    private final float[] xb;               // (dim) normalised input of a sub-layer
-    private final float[] q;                // (heads, headDim)
-    private final float[] k;                // (kvHeads, headDim)
-    private final float[] v;                // (kvHeads, headDim)
-    private final float[] att;              // (heads, headDim) attention output
-    private final float[] proj;             // (dim)
-    private final float[] h1;               // (hiddenDim)
-    private final float[] h2;               // (hiddenDim)
-    private final float[] logits;           // (vocab)
-    private final float[] cos;              // (headDim / 2)
-    private final float[] sin;              // (headDim / 2)
     private final float[][] groupQ;         // (kvHeads)(groupSize, headDim)
     private final Queries[] groupQueries;   // (kvHeads) views of groupQ
     private final float[][] groupOut;       // (kvHeads)(groupSize, headDim)
     private final AttentionScratch attention = new AttentionScratch();
-
-    private float[] bx, bxb, bq, bk, bv, batt, bproj, bh1, bh2; // prefill: (PREFILL_CHUNK, width) each
 
     /**
      * @param model    the model; must stay open while the session is used
@@ -69,8 +56,7 @@ public final class Generation implements AutoCloseable {
     public Generation(LlamaModel model, KvFormat kvFormat, ForkJoinPool pool) {
         this.model = Objects.requireNonNull(model, "model");
         this.c = model.config();
-        this.rope = model.rope();
-        this.pool = pool;
+        this.pass = new ForwardPass(model, pool);
         Objects.requireNonNull(kvFormat, "kvFormat");
         int hd = c.headDim();
         int g = c.groupSize();
@@ -81,18 +67,6 @@ public final class Generation implements AutoCloseable {
             views[i] = (KvShard.View) shards[i].keys(); // the live view: its size follows the shard
         }
         this.scale = (float) (1.0 / Math.sqrt(hd));
-        this.x = new float[c.dim()];
-        this.xb = new float[c.dim()];
-        this.q = new float[c.qDim()];
-        this.k = new float[c.kvDim()];
-        this.v = new float[c.kvDim()];
-        this.att = new float[c.qDim()];
-        this.proj = new float[c.dim()];
-        this.h1 = new float[c.hiddenDim()];
-        this.h2 = new float[c.hiddenDim()];
-        this.logits = new float[c.vocab()];
-        this.cos = new float[hd / 2];
-        this.sin = new float[hd / 2];
         this.groupQ = new float[c.kvHeads()][g * hd];
         this.groupOut = new float[c.kvHeads()][g * hd];
         this.groupQueries = new Queries[c.kvHeads()];
@@ -132,6 +106,15 @@ public final class Generation implements AutoCloseable {
     }
 
     /**
+     * Lets an observer see every shard's queries and keys (the arena's replay mode).
+     *
+     * @param observer the observer, or {@code null} for none
+     */
+    public void observe(AttentionObserver observer) {
+        this.observer = observer;
+    }
+
+    /**
      * Decodes one token at {@link #position()} and advances it.
      *
      * @param token a token id
@@ -158,37 +141,21 @@ public final class Generation implements AutoCloseable {
             throw new IllegalArgumentException("position must be the next one, " + this.position + ", was " + position);
         }
         checkRoom(1);
-        model.embed(token, x, 0);
+        Objects.checkIndex(token, c.vocab());
         int hd = c.headDim();
-        rope.angles(position, cos, sin);
+        pass.begin(token, position);
         for (int l = 0; l < c.layers(); l++) {
-            LlamaModel.Layer w = model.layer(l);
-            rmsNorm(x, 0, w.attnNorm(), xb, 0);
-            w.wq().matvec(xb, q, pool);
-            w.wk().matvec(xb, k, pool);
-            w.wv().matvec(xb, v, pool);
-            if (c.qkvBias()) {
-                add(q, 0, w.bq());
-                add(k, 0, w.bk());
-                add(v, 0, w.bv());
-            }
-            rope.rotate(q, 0, c.heads(), cos, sin);
-            rope.rotate(k, 0, c.kvHeads(), cos, sin);
+            pass.attentionInputs(l);
+            float[] k = pass.k();
+            float[] v = pass.v();
             for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
                 shards[l * c.kvHeads() + kvh].append(k, kvh * hd, v, kvh * hd);
             }
-            attendAll(l, q, 0, position + 1, att, 0);
-            w.wo().matvec(att, proj, pool);
-            add(x, 0, proj, 0, c.dim());
-            rmsNorm(x, 0, w.ffnNorm(), xb, 0);
-            w.gate().matvec(xb, h1, pool);
-            w.up().matvec(xb, h2, pool);
-            swiglu(h1, 0, h2, 0, c.hiddenDim());
-            w.down().matvec(h1, proj, pool);
-            add(x, 0, proj, 0, c.dim());
+            attendAll(l, pass.q(), 0, position + 1, pass.att(), 0, observer);
+            pass.finishLayer(l);
         }
         this.position = position + 1;
-        return classify(x, 0);
+        return pass.logits();
     }
 
     /**
@@ -209,72 +176,43 @@ public final class Generation implements AutoCloseable {
         for (int i = 0; i < tokens.length; i++) {
             Objects.checkIndex(tokens[i], c.vocab());
         }
-        if (bx == null) {
-            int n = PREFILL_CHUNK;
-            bx = new float[n * c.dim()];
-            bxb = new float[n * c.dim()];
-            bq = new float[n * c.qDim()];
-            bk = new float[n * c.kvDim()];
-            bv = new float[n * c.kvDim()];
-            batt = new float[n * c.qDim()];
-            bproj = new float[n * c.dim()];
-            bh1 = new float[n * c.hiddenDim()];
-            bh2 = new float[n * c.hiddenDim()];
-        }
         int t0 = 0;
-        int last = 0;
         while (t0 < tokens.length) {
-            last = Math.min(PREFILL_CHUNK, tokens.length - t0);
-            prefillChunk(tokens, t0, last);
-            t0 += last;
+            int n = Math.min(PREFILL_CHUNK, tokens.length - t0);
+            prefillChunk(tokens, t0, n);
+            t0 += n;
         }
-        return classify(bx, (last - 1) * c.dim());
+        if (observer != null) {
+            for (int l = 0; l < c.layers(); l++) {
+                for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
+                    observer.onPrefill(l, kvh, views[l * c.kvHeads() + kvh]);
+                }
+            }
+        }
+        return pass.chunkLogits();
     }
 
     private void prefillChunk(int[] tokens, int from, int n) {
-        int dim = c.dim();
         int qd = c.qDim();
         int kvd = c.kvDim();
         int hd = c.headDim();
-        int hidden = c.hiddenDim();
         int start = position;
-        for (int t = 0; t < n; t++) {
-            model.embed(tokens[from + t], bx, t * dim);
-        }
+        pass.beginChunk(tokens, from, n, start);
         for (int l = 0; l < c.layers(); l++) {
-            LlamaModel.Layer w = model.layer(l);
+            pass.chunkAttentionInputs(l);
+            float[] bk = pass.chunkK();
+            float[] bv = pass.chunkV();
             for (int t = 0; t < n; t++) {
-                rmsNorm(bx, t * dim, w.attnNorm(), bxb, t * dim);
-            }
-            w.wq().matmul(bxb, n, bq, pool);
-            w.wk().matmul(bxb, n, bk, pool);
-            w.wv().matmul(bxb, n, bv, pool);
-            for (int t = 0; t < n; t++) {
-                if (c.qkvBias()) {
-                    add(bq, t * qd, w.bq());
-                    add(bk, t * kvd, w.bk());
-                    add(bv, t * kvd, w.bv());
-                }
-                rope.angles(start + t, cos, sin);
-                rope.rotate(bq, t * qd, c.heads(), cos, sin);
-                rope.rotate(bk, t * kvd, c.kvHeads(), cos, sin);
                 for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
                     shards[l * c.kvHeads() + kvh].append(bk, t * kvd + kvh * hd, bv, t * kvd + kvh * hd);
                 }
             }
+            float[] bq = pass.chunkQ();
+            float[] batt = pass.chunkAtt();
             for (int t = 0; t < n; t++) {
-                attendAll(l, bq, t * qd, start + t + 1, batt, t * qd);
+                attendAll(l, bq, t * qd, start + t + 1, batt, t * qd, null);
             }
-            w.wo().matmul(batt, n, bproj, pool);
-            add(bx, 0, bproj, 0, n * dim);
-            for (int t = 0; t < n; t++) {
-                rmsNorm(bx, t * dim, w.ffnNorm(), bxb, t * dim);
-            }
-            w.gate().matmul(bxb, n, bh1, pool);
-            w.up().matmul(bxb, n, bh2, pool);
-            swiglu(bh1, 0, bh2, 0, n * hidden);
-            w.down().matmul(bh1, n, bproj, pool);
-            add(bx, 0, bproj, 0, n * dim);
+            pass.finishChunkLayer(l);
         }
         position = start + n;
     }
@@ -331,63 +269,16 @@ public final class Generation implements AutoCloseable {
     }
 
     /** Attention of every query head of one position: queries {@code (heads, headDim)} at {@code qOff}. */
-    private void attendAll(int layer, float[] qs, int qOff, int n, float[] out, int outOff) {
+    private void attendAll(int layer, float[] qs, int qOff, int n, float[] out, int outOff, AttentionObserver obs) {
         int span = c.groupSize() * c.headDim();
         for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
             System.arraycopy(qs, qOff + kvh * span, groupQ[kvh], 0, span);
-            attendGroup(views[layer * c.kvHeads() + kvh], n, groupQueries[kvh], scale, groupOut[kvh]);
+            KvShard.View kv = views[layer * c.kvHeads() + kvh];
+            if (obs != null) {
+                obs.onDecode(layer, kvh, n - 1, groupQueries[kvh], kv);
+            }
+            Attention.exact(kv, n, groupQueries[kvh], scale, groupOut[kvh], attention);
             System.arraycopy(groupOut[kvh], 0, out, outOff + kvh * span, span);
-        }
-    }
-
-    /**
-     * Exact attention of one GQA group over positions {@code [0, n)} of a shard: for each query head
-     * {@code h}, {@code out[h] = Σ_t softmax_t(scale · q_h·k_t) v_t}.
-     *
-     * @param kv      the shard's keys and values
-     * @param n       positions attended
-     * @param queries {@code (groupSize, headDim)}
-     * @param scale   score scale, {@code 1 / sqrt(headDim)}
-     * @param out     receives {@code (groupSize, headDim)}
-     */
-    private void attendGroup(KvShard.View kv, int n, Queries queries, float scale, float[] out) {
-        Attention.exact(kv, n, queries, scale, out, attention);
-    }
-
-    private float[] classify(float[] src, int off) {
-        rmsNorm(src, off, model.finalNorm(), xb, 0);
-        model.output().matvec(xb, logits, pool);
-        return logits;
-    }
-
-    private void rmsNorm(float[] in, int inOff, float[] weight, float[] out, int outOff) {
-        int n = weight.length;
-        double ss = 0;
-        for (int i = 0; i < n; i++) {
-            float a = in[inOff + i];
-            ss += a * a;
-        }
-        float r = (float) (1.0 / Math.sqrt(ss / n + c.rmsEps()));
-        for (int i = 0; i < n; i++) {
-            out[outOff + i] = weight[i] * (r * in[inOff + i]);
-        }
-    }
-
-    private static void add(float[] dst, int off, float[] src) {
-        add(dst, off, src, 0, src.length);
-    }
-
-    private static void add(float[] dst, int dstOff, float[] src, int srcOff, int n) {
-        for (int i = 0; i < n; i++) {
-            dst[dstOff + i] += src[srcOff + i];
-        }
-    }
-
-    /** {@code gate[i] = silu(gate[i]) * up[i]}. */
-    private static void swiglu(float[] gate, int gOff, float[] up, int uOff, int n) {
-        for (int i = 0; i < n; i++) {
-            float g = gate[gOff + i];
-            gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
         }
     }
 
