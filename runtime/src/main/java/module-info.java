@@ -1,11 +1,17 @@
 /**
- * The ClusterKV runtime: KV storage, attention kernels, policy discovery, baseline policies, the
+ * The ClusterKV runtime: the actor runtime and its embedding API ({@code io.clusterkv.runtime}), KV storage, attention kernels, policy discovery, baseline policies, the
  * synthetic workload, selection metrics, model files and tokenizers.
  */
 module io.clusterkv.runtime {
     requires transitive io.clusterkv.spi;
     requires jdk.incubator.vector;
+    requires pekko.actor.typed;
+    requires pekko.actor;
+    requires scala.library;
+    requires typesafe.config;
+    requires org.slf4j;
 
+    exports io.clusterkv.runtime;
     exports io.clusterkv.runtime.attention;
     exports io.clusterkv.runtime.kv;
     exports io.clusterkv.runtime.policy;
@@ -16,6 +22,7 @@ module io.clusterkv.runtime {
     exports io.clusterkv.runtime.model.gguf;
     exports io.clusterkv.runtime.tensor;
     exports io.clusterkv.runtime.tokenizer;
+    exports io.clusterkv.runtime.residency;
 
     uses io.clusterkv.spi.RecallPolicyProvider;
 

@@ -6,13 +6,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Finds the model files tests may use, walking up from the working directory. */
-final class TestModelFiles {
+public final class TestModelFiles {
 
     private TestModelFiles() {
     }
 
     /** @return {@code shared/models/stories260K.bin}; skips the test with a message where absent */
-    static Path stories260K() {
+    public static Path stories260K() {
         Path dir = Path.of("").toAbsolutePath();
         for (Path d = dir; d != null; d = d.getParent()) {
             Path p = d.resolve("shared/models/stories260K.bin");

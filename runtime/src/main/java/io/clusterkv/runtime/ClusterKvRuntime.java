@@ -1,0 +1,360 @@
+package io.clusterkv.runtime;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import io.clusterkv.runtime.kv.KvShard;
+import io.clusterkv.runtime.model.LlamaModel;
+import io.clusterkv.runtime.model.ModelConfig;
+import io.clusterkv.runtime.model.Models;
+import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.spi.RecallPolicy;
+import io.clusterkv.spi.ShardGeometry;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * The ClusterKV runtime: decodes Llama-family models with a bounded KV working set, one
+ * {@link Session} per conversation, one shard actor per (session, layer, kvHead).
+ *
+ * <pre>{@code
+ * try (ClusterKvRuntime runtime = ClusterKvRuntime.create()) {
+ *     LlamaModel model = runtime.loadModel("synthetic:tiny");
+ *     try (Session session = runtime.openSession(model, SessionOptions.builder().policy("quest").budget(256).build())) {
+ *         GenerationResult r = session.generate(prompt, 32, Sampler.greedy(), (token, pos) -> print(token)).join();
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Configuration: the {@code clusterkv} section of a Typesafe {@link Config}: by default
+ * {@code ConfigFactory.load()} (application.conf, system properties, every module's reference.conf), or
+ * the one given to the {@link Builder}. It is validated when the runtime starts ({@link RuntimeSettings})
+ * and again, with a session's overrides and its policy's section, when a session opens; an error names
+ * the key, the value and what was expected.
+ *
+ * <p>Threads: an actor system (the runtime's own, or one the application supplies, whose config must
+ * include the runtime's reference.conf), a ForkJoinPool of {@code compute-threads} for matrix products
+ * (never the common pool), and the dispatchers {@code clusterkv.shard-dispatcher},
+ * {@code clusterkv.session-dispatcher} and {@code clusterkv.maintenance-dispatcher}.
+ *
+ * <p>Closing closes every open session, the models this runtime loaded, its pool, and its actor system
+ * if it made it; an application's actor system is left running.
+ */
+public final class ClusterKvRuntime implements AutoCloseable {
+
+    private static final AtomicInteger RUNTIMES = new AtomicInteger();
+
+    private final Config config;
+    private final RuntimeSettings settings;
+    private final PolicyRegistry policies;
+    private final ActorSystem<?> system;
+    private final boolean ownSystem;
+    private final ForkJoinPool pool;
+    private final Executor maintenance;
+    private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+    private final List<LlamaModel> models = new CopyOnWriteArrayList<>();
+    private final AtomicLong sessionIds = new AtomicLong();
+    private volatile boolean closed;
+
+    private ClusterKvRuntime(Config config, ActorSystem<?> supplied, PolicyRegistry policies) {
+        this.config = config;
+        this.settings = RuntimeSettings.from(config);
+        this.policies = policies;
+        policies.provider(settings.policy()); // an unknown default policy fails here, listing the known ones
+        policySection(config, settings.policy(), policies);
+        if (supplied != null && !supplied.settings().config().hasPath("clusterkv.shard-dispatcher")) {
+            throw new IllegalArgumentException("the actor system's config has no clusterkv dispatchers: create it"
+                    + " with a config that includes the runtime's reference.conf (e.g. ConfigFactory.load())");
+        }
+        this.ownSystem = supplied == null;
+        this.system = supplied != null ? supplied
+                : ActorSystem.create(Behaviors.empty(), "clusterkv-" + RUNTIMES.incrementAndGet(), config);
+        this.pool = new ForkJoinPool(settings.computeThreads(), p -> {
+            ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+            t.setName("clusterkv-compute-" + t.getPoolIndex());
+            t.setDaemon(true);
+            return t;
+        }, null, false);
+        this.maintenance = system.dispatchers().lookup(DispatcherSelector.fromConfig("clusterkv.maintenance-dispatcher"));
+    }
+
+    /**
+     * @return a runtime on {@code ConfigFactory.load()}, with its own actor system and every policy the
+     *         class path provides
+     * @throws ConfigValueException if a configuration value is bad
+     */
+    public static ClusterKvRuntime create() {
+        return builder().build();
+    }
+
+    /** @return a builder */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Configures a {@link ClusterKvRuntime}. */
+    public static final class Builder {
+        private Config config;
+        private ActorSystem<?> system;
+        private PolicyRegistry policies;
+
+        private Builder() {
+        }
+
+        /**
+         * @param config overrides; the runtime's reference.conf fills in the rest
+         * @return this
+         */
+        public Builder config(Config config) {
+            this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /**
+         * @param system an actor system of the application's; its config must include the runtime's
+         *               reference.conf. The runtime leaves it running when it closes.
+         * @return this
+         */
+        public Builder actorSystem(ActorSystem<?> system) {
+            this.system = Objects.requireNonNull(system, "system");
+            return this;
+        }
+
+        /**
+         * @param policies the policies sessions may use; {@link PolicyRegistry#load()} by default
+         * @return this
+         */
+        public Builder policies(PolicyRegistry policies) {
+            this.policies = Objects.requireNonNull(policies, "policies");
+            return this;
+        }
+
+        /**
+         * @return the runtime, started
+         * @throws ConfigValueException if a configuration value is bad
+         * @throws io.clusterkv.runtime.policy.UnknownPolicyException if the default policy is unknown
+         */
+        public ClusterKvRuntime build() {
+            Config c = (config == null ? ConfigFactory.load() : config.withFallback(ConfigFactory.load())).resolve();
+            return new ClusterKvRuntime(c, system, policies == null ? PolicyRegistry.load() : policies);
+        }
+    }
+
+    /** @return the validated runtime settings */
+    public RuntimeSettings settings() {
+        return settings;
+    }
+
+    /** @return the resolved configuration */
+    public Config config() {
+        return config;
+    }
+
+    /** @return the policies sessions may use */
+    public PolicyRegistry policies() {
+        return policies;
+    }
+
+    /** @return the actor system the runtime's actors run in */
+    public ActorSystem<?> actorSystem() {
+        return system;
+    }
+
+    /**
+     * Loads a model that this runtime owns and closes when it closes.
+     *
+     * @param pathOrSyntheticName a GGUF or llama2.c file, or {@code synthetic:<shape>[:<type>]}
+     * @return the model
+     * @throws IOException if the file cannot be read; {@link io.clusterkv.runtime.model.ModelFormatException}
+     *                     if it is not a supported model
+     */
+    public LlamaModel loadModel(String pathOrSyntheticName) throws IOException {
+        checkOpen();
+        LlamaModel m = Models.load(pathOrSyntheticName);
+        models.add(m);
+        return m;
+    }
+
+    /**
+     * @param model a model (this runtime's, or one the application loaded and keeps open)
+     * @return a session with the runtime's settings
+     */
+    public Session openSession(LlamaModel model) {
+        return openSession(model, SessionOptions.defaults());
+    }
+
+    /**
+     * Opens a session: validates the settings with the options' overrides, creates one policy instance
+     * per sparse shard (any configuration error surfaces here), and starts the actors.
+     *
+     * @param model   a model (this runtime's, or one the application keeps open)
+     * @param options the session's policy, budget and overrides
+     * @return the session
+     * @throws ConfigValueException                                 if a runtime value is bad
+     * @throws io.clusterkv.spi.PolicyConfigException              if a policy value is bad
+     * @throws io.clusterkv.runtime.policy.UnknownPolicyException   if the policy is unknown
+     * @throws io.clusterkv.runtime.policy.PolicyCreationException  if the policy failed to start
+     * @throws IllegalStateException                                if the runtime is closed
+     */
+    public Session openSession(LlamaModel model, SessionOptions options) {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(options, "options");
+        checkOpen();
+        Map<String, Object> over = new LinkedHashMap<>(options.overrides());
+        options.policy().ifPresent(p -> over.put("clusterkv.runtime.policy", p));
+        options.budget().ifPresent(b -> over.put("clusterkv.runtime.budget", b));
+        Config sessionConfig = ConfigFactory.parseMap(over).withFallback(config).resolve();
+        RuntimeSettings s = RuntimeSettings.from(sessionConfig);
+        s = new RuntimeSettings(s.policy(), s.budget(), s.denseLayers(), s.kvFormat(), s.computeThreads(),
+                s.maxOutstandingMaintenance(), s.maxPolicyFailures(), s.seed(), settings.residency());
+        Map<String, String> policyValues = policySection(sessionConfig, s.policy(), policies);
+        boolean syncMaintenance = sessionConfig.hasPath("clusterkv.runtime.synchronous-maintenance")
+                && booleanAt(sessionConfig, "clusterkv.runtime.synchronous-maintenance");
+
+        String id = "s" + sessionIds.incrementAndGet();
+        SessionCounters counters = new SessionCounters(id);
+        ModelConfig mc = model.config();
+        int dense = Math.min(s.denseLayers(), mc.layers());
+        List<ShardActor.Setup> setups = new ArrayList<>(mc.layers() * mc.kvHeads());
+        try {
+            for (int l = 0; l < mc.layers(); l++) {
+                for (int kvh = 0; kvh < mc.kvHeads(); kvh++) {
+                    RecallPolicy policy = null;
+                    if (l >= dense) {
+                        ShardGeometry g = new ShardGeometry(l, kvh, mc.groupSize(), mc.headDim());
+                        policy = policies.create(s.policy(), g, s.budget(), policyValues, shardSeed(s.seed(), l, kvh));
+                    }
+                    setups.add(new ShardActor.Setup(l, kvh, mc.groupSize(), mc.kvHeads(), s.budget(),
+                            new KvShard(mc.headDim(), s.kvFormat()), policy, ShardActor.SelectedAttention.HOST,
+                            s.maxOutstandingMaintenance(), syncMaintenance, maintenance, counters));
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            for (ShardActor.Setup setup : setups) {
+                setup.shard().close();
+                if (setup.policy() != null) {
+                    try {
+                        setup.policy().close();
+                    } catch (RuntimeException ignored) {
+                        // already failing
+                    }
+                }
+            }
+            throw e;
+        }
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
+        ActorRef<SessionActor.Command> actor = system.systemActorOf(
+                SessionActor.create(model, pool, setups, counters, s.maxPolicyFailures(), stopped),
+                "clusterkv-session-" + id, DispatcherSelector.fromConfig("clusterkv.session-dispatcher"));
+        Session session = new Session(id, model, s, actor, counters, stopped, () -> sessions.remove(id));
+        sessions.put(id, session);
+        return session;
+    }
+
+    /** @return the sessions open now */
+    public List<Session> sessions() {
+        return List.copyOf(sessions.values());
+    }
+
+    /**
+     * Closes every session, the models this runtime loaded, the pool, and the actor system if the
+     * runtime made it. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<CompletableFuture<Void>> stopping = new ArrayList<>();
+        for (Session s : sessions.values()) {
+            stopping.add(s.closeAsync());
+        }
+        try {
+            CompletableFuture.allOf(stopping.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // go on closing the rest
+        }
+        if (ownSystem) {
+            system.terminate();
+            try {
+                system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // nothing more to do
+            }
+        }
+        pool.shutdown();
+        try {
+            pool.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (LlamaModel m : models) {
+            m.close();
+        }
+        models.clear();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the runtime is closed");
+        }
+    }
+
+    static long shardSeed(long seed, int layer, int kvHead) {
+        long z = seed + 0x9E3779B97F4A7C15L * (((long) layer << 20) + kvHead + 1);
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** The policy's section {@code clusterkv.policy.<name>} as strings, checked against its declared keys. */
+    static Map<String, String> policySection(Config config, String name, PolicyRegistry policies) {
+        var provider = policies.provider(name);
+        String path = "clusterkv.policy." + name;
+        Map<String, String> values = new LinkedHashMap<>();
+        if (config.hasPath(path)) {
+            Config section;
+            try {
+                section = config.getConfig(path);
+            } catch (ConfigException e) {
+                throw new ConfigValueException(path, RuntimeSettings.render(config, path), "a section { key = value }", e);
+            }
+            for (Map.Entry<String, ConfigValue> e : section.entrySet()) {
+                ConfigValue v = e.getValue();
+                values.put(e.getKey(), v.valueType() == ConfigValueType.STRING ? (String) v.unwrapped()
+                        : v.render());
+            }
+        }
+        io.clusterkv.spi.PolicyConfig.of(name, provider.configKeys(), values); // unknown keys fail here
+        return values;
+    }
+
+    private static boolean booleanAt(Config config, String key) {
+        try {
+            return config.getBoolean(key);
+        } catch (ConfigException e) {
+            throw new ConfigValueException(key, RuntimeSettings.render(config, key), "true or false", e);
+        }
+    }
+
+}

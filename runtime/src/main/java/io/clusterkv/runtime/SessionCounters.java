@@ -1,0 +1,43 @@
+package io.clusterkv.runtime;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The counters a session and its shard actors share. Thread-safe; updating allocates nothing in steady
+ * state (LongAdder cells are made once, on contention).
+ */
+final class SessionCounters {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SessionCounters.class);
+
+    final String session;
+    final LongAdder exactShardSteps = new LongAdder();
+    final LongAdder sparseShardSteps = new LongAdder();
+    final LongAdder maintenanceStarted = new LongAdder();
+    final LongAdder maintenanceApplied = new LongAdder();
+    final AtomicInteger policyFailures = new AtomicInteger();
+    final AtomicReference<Throwable> lastFailure = new AtomicReference<>();
+    volatile long promptTokens;
+    volatile long decodeSteps;
+
+    SessionCounters(String session) {
+        this.session = session;
+    }
+
+    /**
+     * Counts a policy failure; the first of the session is logged with its stack trace, later ones
+     * only counted.
+     */
+    void policyFailed(String where, int layer, int kvHead, Throwable cause) {
+        int n = policyFailures.incrementAndGet();
+        lastFailure.set(new PolicyFailureException(session, where, layer, kvHead, cause));
+        if (n == 1) {
+            LOG.warn("session {}: the policy failed in {} at layer {}, kv head {}; that shard attends exactly "
+                    + "for the step (further failures are counted, not logged)", session, where, layer, kvHead, cause);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package io.clusterkv.runtime;
+
+/**
+ * A snapshot of a session's counters ({@link Session#stats()}).
+ *
+ * @param session            the session's id
+ * @param policy             its recall policy
+ * @param budget             its budget
+ * @param promptTokens       tokens prefilled
+ * @param decodeSteps        tokens decoded one at a time
+ * @param exactShardSteps    shard decode steps attended exactly (dense layers, contexts within the budget,
+ *                           fallbacks after a policy failure)
+ * @param sparseShardSteps   shard decode steps attended over a policy's selection
+ * @param policyFailures     times the policy threw (each fell back to exact attention for one shard and step)
+ * @param maintenanceStarted maintenance tasks started
+ * @param maintenanceApplied maintenance results applied
+ */
+public record SessionStats(String session, String policy, int budget, long promptTokens, long decodeSteps,
+                           long exactShardSteps, long sparseShardSteps, int policyFailures, long maintenanceStarted,
+                           long maintenanceApplied) {
+}

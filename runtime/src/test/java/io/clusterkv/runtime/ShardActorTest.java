@@ -1,0 +1,187 @@
+package io.clusterkv.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.clusterkv.runtime.kv.KvFormat;
+import io.clusterkv.runtime.kv.KvShard;
+import io.clusterkv.spi.RecallPolicy;
+import java.time.Duration;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One shard actor under {@link ActorTestKit}: decode steps go on while a maintenance task is stuck and
+ * its result is applied later; a throwing policy falls back to exact attention and is counted. Outputs
+ * are checked against a double-precision attention over the positions that should have been attended.
+ */
+class ShardActorTest {
+
+    private static final int HEAD_DIM = 8;
+    private static final int GROUP = 2;
+    private static final int BUDGET = 4;
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private static ActorTestKit testKit;
+    private ExecutorService maintenance;
+
+    @BeforeAll
+    static void startKit() {
+        testKit = ActorTestKit.create();
+    }
+
+    @AfterAll
+    static void stopKit() {
+        testKit.shutdownTestKit();
+    }
+
+    @BeforeEach
+    void startExecutor() {
+        maintenance = Executors.newSingleThreadExecutor();
+    }
+
+    @AfterEach
+    void stopExecutor() {
+        maintenance.shutdownNow();
+    }
+
+    /** Rows the test feeds: queries (GROUP, HEAD_DIM), key and value (HEAD_DIM) per position. */
+    private record Rows(float[] q, float[] k, float[] v) {
+        static Rows random(int n, long seed) {
+            SplittableRandom r = new SplittableRandom(seed);
+            float[] q = new float[n * GROUP * HEAD_DIM];
+            float[] k = new float[n * HEAD_DIM];
+            float[] v = new float[n * HEAD_DIM];
+            for (int i = 0; i < q.length; i++) {
+                q[i] = (float) r.nextGaussian();
+            }
+            for (int i = 0; i < k.length; i++) {
+                k[i] = (float) r.nextGaussian();
+                v[i] = (float) r.nextGaussian();
+            }
+            return new Rows(q, k, v);
+        }
+    }
+
+    private ActorRef<ShardActor.Command> spawn(RecallPolicy policy, SessionCounters counters) {
+        ShardActor.Setup setup = new ShardActor.Setup(3, 0, GROUP, 1, BUDGET, new KvShard(HEAD_DIM, KvFormat.F32),
+                policy, ShardActor.SelectedAttention.HOST, 1, false, maintenance, counters);
+        return testKit.spawn(ShardActor.create(setup));
+    }
+
+    @Test
+    void aSlowMaintenanceTaskDoesNotDelayStepsAndIsAppliedLater() {
+        TestPolicies.SlowMaintenance policy = new TestPolicies.SlowMaintenance();
+        SessionCounters counters = new SessionCounters("t1");
+        ActorRef<ShardActor.Command> shard = spawn(policy, counters);
+        TestProbe<SessionActor.Command> probe = testKit.createTestProbe();
+        int prompt = 8;
+        int steps = 20;
+        Rows rows = Rows.random(prompt + steps, 1);
+        float[] att = new float[prompt * GROUP * HEAD_DIM];
+        shard.tell(new ShardActor.Prefill(rows.q(), rows.k(), rows.v(), att, prompt, true, probe.getRef(),
+                SessionActor.LayerDone.INSTANCE));
+        probe.expectMessage(WAIT, SessionActor.LayerDone.INSTANCE);
+        for (int t = 0; t < prompt; t++) {
+            assertAttends(rows, t, 0, t + 1, att, t * GROUP * HEAD_DIM, "prefill row " + t);
+        }
+        assertEquals(1, counters.maintenanceStarted.sum(), "the prompt's task was started");
+
+        float[] q = new float[GROUP * HEAD_DIM];
+        float[] k = new float[HEAD_DIM];
+        float[] v = new float[HEAD_DIM];
+        float[] out = new float[GROUP * HEAD_DIM];
+        ShardActor.Step step = new ShardActor.Step(q, k, v, out, probe.getRef(), SessionActor.LayerDone.INSTANCE);
+        for (int s = 0; s < steps; s++) {
+            int p = prompt + s;
+            System.arraycopy(rows.q(), p * GROUP * HEAD_DIM, q, 0, q.length);
+            System.arraycopy(rows.k(), p * HEAD_DIM, k, 0, HEAD_DIM);
+            System.arraycopy(rows.v(), p * HEAD_DIM, v, 0, HEAD_DIM);
+            shard.tell(step);
+            probe.expectMessage(WAIT, SessionActor.LayerDone.INSTANCE); // not held up by the stuck task
+            assertAttends(rows, p, p + 1 - BUDGET, p + 1, out, 0, "step " + s);
+            if (s == steps / 2) {
+                assertEquals(0, policy.computed.get(), "the task is still stuck");
+                assertEquals(0, policy.applied.get());
+                policy.release.countDown();
+            }
+        }
+        probe.awaitAssert(WAIT, () -> {
+            assertEquals(1, policy.applied.get(), "applied once it came back");
+            return null;
+        });
+        assertEquals(1, counters.maintenanceApplied.sum());
+        assertEquals(steps, counters.sparseShardSteps.sum());
+        assertEquals(0, counters.policyFailures.get());
+        testKit.stop(shard);
+    }
+
+    @Test
+    void aThrowingPolicyFallsBackToExactAttentionAndIsCounted() {
+        SessionCounters counters = new SessionCounters("t2");
+        ActorRef<ShardActor.Command> shard = spawn(new TestPolicies.ThrowingSelect(), counters);
+        TestProbe<SessionActor.Command> probe = testKit.createTestProbe();
+        int prompt = 10;
+        Rows rows = Rows.random(prompt + 3, 2);
+        shard.tell(new ShardActor.Prefill(rows.q(), rows.k(), rows.v(), new float[prompt * GROUP * HEAD_DIM], prompt,
+                true, probe.getRef(), SessionActor.LayerDone.INSTANCE));
+        probe.expectMessage(WAIT, SessionActor.LayerDone.INSTANCE);
+        float[] q = new float[GROUP * HEAD_DIM];
+        float[] k = new float[HEAD_DIM];
+        float[] v = new float[HEAD_DIM];
+        float[] out = new float[GROUP * HEAD_DIM];
+        for (int s = 0; s < 3; s++) {
+            int p = prompt + s;
+            System.arraycopy(rows.q(), p * GROUP * HEAD_DIM, q, 0, q.length);
+            System.arraycopy(rows.k(), p * HEAD_DIM, k, 0, HEAD_DIM);
+            System.arraycopy(rows.v(), p * HEAD_DIM, v, 0, HEAD_DIM);
+            shard.tell(new ShardActor.Step(q, k, v, out, probe.getRef(), SessionActor.LayerDone.INSTANCE));
+            probe.expectMessage(WAIT, SessionActor.LayerDone.INSTANCE);
+            assertAttends(rows, p, 0, p + 1, out, 0, "fallback step " + s); // everything: exact attention
+            assertEquals(s + 1, counters.policyFailures.get());
+        }
+        assertTrue(counters.lastFailure.get() instanceof PolicyFailureException);
+        assertTrue(counters.lastFailure.get().getMessage().contains("select"), counters.lastFailure.get().getMessage());
+        assertEquals(3, counters.exactShardSteps.sum());
+        testKit.stop(shard);
+    }
+
+    /** Checks both heads of position {@code p}'s output against attention over {@code [from, to)} in double. */
+    private static void assertAttends(Rows rows, int p, int from, int to, float[] out, int outOff, String what) {
+        double scale = 1.0 / Math.sqrt(HEAD_DIM);
+        for (int h = 0; h < GROUP; h++) {
+            int qo = (p * GROUP + h) * HEAD_DIM;
+            double max = Double.NEGATIVE_INFINITY;
+            double[] s = new double[to - from];
+            for (int t = from; t < to; t++) {
+                double d = 0;
+                for (int c = 0; c < HEAD_DIM; c++) {
+                    d += (double) rows.q()[qo + c] * rows.k()[t * HEAD_DIM + c];
+                }
+                s[t - from] = d * scale;
+                max = Math.max(max, s[t - from]);
+            }
+            double sum = 0;
+            double[] acc = new double[HEAD_DIM];
+            for (int t = from; t < to; t++) {
+                double w = Math.exp(s[t - from] - max);
+                sum += w;
+                for (int c = 0; c < HEAD_DIM; c++) {
+                    acc[c] += w * rows.v()[t * HEAD_DIM + c];
+                }
+            }
+            for (int c = 0; c < HEAD_DIM; c++) {
+                assertEquals(acc[c] / sum, out[outOff + h * HEAD_DIM + c], 1e-5, what + ", head " + h + ", channel " + c);
+            }
+        }
+    }
+}
