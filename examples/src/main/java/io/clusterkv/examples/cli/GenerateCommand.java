@@ -1,29 +1,39 @@
 package io.clusterkv.examples.cli;
 
-import io.clusterkv.runtime.model.Generation;
+import io.clusterkv.runtime.ClusterKvRuntime;
+import io.clusterkv.runtime.GenerationResult;
+import io.clusterkv.runtime.Session;
+import io.clusterkv.runtime.SessionOptions;
+import io.clusterkv.runtime.SessionStats;
 import io.clusterkv.runtime.model.LlamaModel;
-import io.clusterkv.runtime.model.Models;
 import io.clusterkv.runtime.model.Sampler;
 import io.clusterkv.runtime.tokenizer.StreamingDecoder;
 import io.clusterkv.runtime.tokenizer.Tokenizer;
 import io.clusterkv.runtime.tokenizer.Tokenizers;
 import java.io.PrintWriter;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.StringJoiner;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ForkJoinPool;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ckv generate}: decode a model from a prompt, with exact attention. */
+/** {@code ckv generate}: decode a model from a prompt through the actor runtime, with a recall policy. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Generate tokens from a model (GGUF, llama2.c .bin, or synthetic:<shape>) with exact attention.",
-                "Without a prompt, generation starts from the BOS token (1 for models without a tokenizer)."},
+        description = {"Generate tokens from a model (GGUF, llama2.c .bin, or synthetic:<shape>) through the runtime:",
+                "one shard actor per (layer, KV head), each step attending at most --budget positions per query head",
+                "chosen by --policy (exact attention in the first dense-layers layers, during the prompt, and while the",
+                "context fits the budget). Without a prompt, generation starts from the BOS token (1 without a tokenizer).",
+                "Defaults come from the configuration (clusterkv.runtime.*; -Dclusterkv.runtime.budget=512 works too)."},
         footer = {"", "Examples:", "  ckv generate --model ../shared/models/stories260K.bin --max-tokens 100 --print-ids",
-                "  ckv generate --model model.gguf --prompt \"Once upon a time\" --temperature 0.8 --seed 7",
-                "  ckv generate --model synthetic:tiny --prompt-ids \"1 5 9\" --print-ids"})
+                "  ckv generate --model model.gguf --prompt \"Once upon a time\" --policy quest --budget 256",
+                "  ckv generate --model model.gguf --prompt \"Hi\" --temperature 0.8 --seed 7 --stats",
+                "  ckv generate --model synthetic:tiny --prompt-ids \"1 5 9\" --print-ids --policy full",
+                "  ckv generate --model m.gguf --set clusterkv.policy.clusterkv.tokens-per-cluster=40 --set clusterkv.runtime.dense-layers=1"})
 final class GenerateCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -61,6 +71,18 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--print-ids", description = "Print the generated token ids, space-separated, on one line.")
     boolean printIds;
 
+    @Option(names = "--policy", paramLabel = "NAME", description = "Recall policy (see `ckv policies`; default: clusterkv.runtime.policy, clusterkv).")
+    String policy;
+
+    @Option(names = "--budget", paramLabel = "N", description = "Positions each query head attends per step (default: clusterkv.runtime.budget, 1024).")
+    Integer budget;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Any clusterkv.runtime.* or clusterkv.policy.* value for this session; repeatable.")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    @Option(names = "--stats", description = "Print the session's statistics and decode speed on standard error at the end.")
+    boolean stats;
+
     @Override
     public Integer call() throws Exception {
         if (maxTokens < 0) {
@@ -72,30 +94,54 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        if (budget != null && budget < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--budget must be >= 1, got " + budget);
+        }
+        SessionOptions.Builder options = SessionOptions.builder();
+        if (policy != null) {
+            options.policy(policy);
+        }
+        if (budget != null) {
+            options.budget(budget);
+        }
+        try {
+            settings.forEach(options::set);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--set: " + e.getMessage());
+        }
         PrintWriter out = spec.commandLine().getOut();
-        ForkJoinPool pool = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
-        try (LlamaModel m = Models.load(model); Generation g = Generation.create(m, pool)) {
+        try (ClusterKvRuntime runtime = ClusterKvRuntime.create()) {
+            LlamaModel m = runtime.loadModel(model);
             Optional<Tokenizer> tokenizer = m.gguf().filter(f -> f.metadata().containsKey("tokenizer.ggml.model"))
                     .map(Tokenizers::fromGguf);
             int[] promptIds = promptIds(tokenizer, m.config().vocab());
             StreamingDecoder decoder = tokenizer.filter(t -> !printIds).map(t -> t.decoder(false, true)).orElse(null);
             StringJoiner ids = new StringJoiner(" ");
-            g.generate(promptIds, maxTokens, sampler, token -> {
+            try (Session session = runtime.openSession(m, options.build())) {
+                GenerationResult r = Cli.join(session.generate(promptIds, maxTokens, sampler, (token, position) -> {
+                    if (decoder != null) {
+                        out.print(decoder.next(token));
+                        out.flush();
+                    } else {
+                        ids.add(Integer.toString(token));
+                    }
+                }));
                 if (decoder != null) {
-                    out.print(decoder.next(token));
-                    out.flush();
+                    out.println(decoder.flush());
                 } else {
-                    ids.add(Integer.toString(token));
+                    out.println(ids);
                 }
-            });
-            if (decoder != null) {
-                out.println(decoder.flush());
-            } else {
-                out.println(ids);
+                out.flush();
+                if (stats) {
+                    SessionStats st = session.stats();
+                    spec.commandLine().getErr().printf(Locale.ROOT,
+                            "policy %s, budget %d: %d prompt tokens in %.2f s, %d tokens at %.2f tok/s (%s); "
+                                    + "shard steps %d sparse, %d exact; policy failures %d; maintenance %d started, %d applied%n",
+                            st.policy(), st.budget(), r.promptTokens(), r.prefillNanos() / 1e9, r.tokens().length,
+                            r.decodeTokensPerSecond(), r.stop().name().toLowerCase(Locale.ROOT), st.sparseShardSteps(),
+                            st.exactShardSteps(), st.policyFailures(), st.maintenanceStarted(), st.maintenanceApplied());
+                }
             }
-            out.flush();
-        } finally {
-            pool.shutdown();
         }
         return 0;
     }

@@ -1,0 +1,136 @@
+package io.clusterkv.examples.embed;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueType;
+import io.clusterkv.runtime.ClusterKvRuntime;
+import io.clusterkv.runtime.Session;
+import io.clusterkv.runtime.SessionOptions;
+import io.clusterkv.runtime.SessionStats;
+import io.clusterkv.runtime.TokenListener;
+import io.clusterkv.runtime.model.LlamaModel;
+import io.clusterkv.runtime.model.Models;
+import io.clusterkv.runtime.model.Sampler;
+import io.clusterkv.spi.ConfigKey;
+import io.clusterkv.spi.RecallPolicyProvider;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shipped policies (ClusterKV, Quest, the baselines) through the actor runtime on stories260K: with
+ * a budget not smaller than the context every one decodes exactly like {@code full}; with a small budget
+ * they run sparse steps, and ClusterKV's clustering runs as asynchronous maintenance. Also: every
+ * module's reference.conf agrees with the keys its policy declares.
+ */
+class ShippedPoliciesThroughTheRuntimeTest {
+
+    private static ClusterKvRuntime runtime;
+    private static LlamaModel model;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path file = null;
+        for (Path d = Path.of("").toAbsolutePath(); d != null && file == null; d = d.getParent()) {
+            Path p = d.resolve("shared/models/stories260K.bin");
+            file = Files.isRegularFile(p) ? p : null;
+        }
+        assumeTrue(file != null, "shared/models/stories260K.bin not found; skipping");
+        runtime = ClusterKvRuntime.builder()
+                .config(ConfigFactory.parseMap(Map.of("clusterkv.runtime.dense-layers", 1,
+                        "clusterkv.runtime.kv-format", "f32")))
+                .build();
+        model = Models.load(file);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (runtime != null) {
+            runtime.close();
+        }
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    @Test
+    void everyPolicyWithABudgetCoveringTheContextDecodesLikeFull() {
+        int[] prompt = prompt(100, 1);
+        int steps = 40;
+        int[] full = generate("full", 4096, prompt, steps, Map.of());
+        assertTrue(runtime.policies().names().containsAll(java.util.List.of("clusterkv", "quest")));
+        for (String policy : runtime.policies().names()) {
+            assertArrayEquals(full, generate(policy, 256, prompt, steps, Map.of()), policy);
+        }
+    }
+
+    @Test
+    void smallBudgetsRunSparseStepsAndClusterKvMaintenanceAsynchronously() {
+        int[] prompt = prompt(200, 2);
+        Map<String, Object> clusterKv = Map.of("clusterkv.policy.clusterkv.tokens-per-cluster", 16,
+                "clusterkv.policy.clusterkv.recluster-every", 32, "clusterkv.policy.clusterkv.sink", 4);
+        for (String policy : new String[] {"clusterkv", "quest"}) {
+            try (Session s = runtime.openSession(model, options(policy, 64,
+                    policy.equals("clusterkv") ? clusterKv : Map.of()))) {
+                int[] tokens = s.generate(prompt, 80, Sampler.greedy(), TokenListener.none()).join().tokens();
+                SessionStats st = s.stats();
+                assertEquals(0, st.policyFailures(), policy);
+                assertTrue(st.sparseShardSteps() > 0, policy + ": " + st);
+                if (policy.equals("clusterkv") && tokens.length == 80) {
+                    assertTrue(st.maintenanceStarted() >= 1 + 1, "prompt clustering and re-clustering: " + st);
+                }
+            }
+        }
+    }
+
+    @Test
+    void referenceConfMatchesTheDeclaredKeysOfEveryPolicy() {
+        Config reference = ConfigFactory.defaultReference();
+        for (RecallPolicyProvider p : runtime.policies().providers().values()) {
+            String path = "clusterkv.policy." + p.name();
+            Map<String, String> shipped = new LinkedHashMap<>();
+            if (reference.hasPath(path)) {
+                reference.getConfig(path).entrySet().forEach(e -> shipped.put(e.getKey(),
+                        e.getValue().valueType() == ConfigValueType.STRING ? (String) e.getValue().unwrapped()
+                                : e.getValue().render()));
+            }
+            Map<String, String> declared = new LinkedHashMap<>();
+            for (ConfigKey k : p.configKeys()) {
+                declared.put(k.name(), k.defaultValue());
+            }
+            assertEquals(declared, shipped, path + " in reference.conf");
+        }
+    }
+
+    private static int[] generate(String policy, int budget, int[] prompt, int n, Map<String, Object> settings) {
+        try (Session s = runtime.openSession(model, options(policy, budget, settings))) {
+            return s.generate(prompt, n, Sampler.greedy(), TokenListener.none()).join().tokens();
+        }
+    }
+
+    private static SessionOptions options(String policy, int budget, Map<String, Object> settings) {
+        SessionOptions.Builder b = SessionOptions.builder().policy(policy).budget(budget);
+        settings.forEach(b::set);
+        return b.build();
+    }
+
+    private static int[] prompt(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] t = new int[n];
+        t[0] = 1;
+        for (int i = 1; i < n; i++) {
+            t[i] = 3 + r.nextInt(model.config().vocab() - 3);
+        }
+        return t;
+    }
+}
