@@ -1,5 +1,6 @@
 package io.clusterkv.runtime;
 
+import io.clusterkv.runtime.model.HistoryFill;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Sampler;
 import java.util.Objects;
@@ -104,10 +105,30 @@ public final class Session implements AutoCloseable {
         return done;
     }
 
+    /**
+     * Places positions in every shard without running the model (benchmarks and the arena measure long
+     * contexts this way): each shard actor appends {@code fill.positions()} keys and values, and its
+     * policy sees them as the prompt (or as appended positions after one). Decoding then continues after
+     * them.
+     *
+     * @param fill the keys and values
+     * @return completes when every shard has them, or exceptionally: {@link IllegalArgumentException}
+     *         (does not fit the context), {@link IllegalStateException} (busy),
+     *         {@link SessionFailedException} (the fill threw; the session is then unusable)
+     * @throws IllegalStateException if the session is closed
+     */
+    public CompletableFuture<Void> fill(HistoryFill fill) {
+        Objects.requireNonNull(fill, "fill");
+        checkOpen();
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        actor.tell(new SessionActor.Fill(fill, done));
+        return done;
+    }
+
     /** @return a snapshot of the session's counters; readable at any time from any thread */
     public SessionStats stats() {
         return new SessionStats(id, settings.policy(), settings.budget(), counters.promptTokens, counters.decodeSteps,
-                counters.exactShardSteps.sum(), counters.sparseShardSteps.sum(), counters.policyFailures.get(),
+                counters.exactShardSteps.sum(), counters.sparseShardSteps.sum(), counters.attendedRows.sum(), counters.policyFailures.get(),
                 counters.maintenanceStarted.sum(), counters.maintenanceApplied.sum());
     }
 

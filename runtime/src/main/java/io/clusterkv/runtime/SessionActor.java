@@ -1,6 +1,7 @@
 package io.clusterkv.runtime;
 
 import io.clusterkv.runtime.model.ForwardPass;
+import io.clusterkv.runtime.model.HistoryFill;
 import io.clusterkv.runtime.model.Generation;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.ModelConfig;
@@ -13,6 +14,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -32,7 +34,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 final class SessionActor extends AbstractBehavior<SessionActor.Command> {
 
     /** What a session actor receives. */
-    sealed interface Command permits Generate, Score, LayerDone, Close {
+    sealed interface Command permits Generate, Score, Fill, LayerDone, ShardFailed, Close {
     }
 
     /** Prefill a prompt, then sample up to {@code maxTokens} tokens. */
@@ -42,6 +44,14 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
 
     /** Prefill a prompt, then feed a continuation token by token, scoring each. */
     record Score(int[] prompt, int[] continuation, CompletableFuture<ScoreResult> done) implements Command {
+    }
+
+    /** Place positions in every shard without running the model. */
+    record Fill(HistoryFill fill, CompletableFuture<Void> done) implements Command {
+    }
+
+    /** A shard could not do its part (a history fill threw); the session fails. */
+    record ShardFailed(int layer, int kvHead, Throwable cause) implements Command {
     }
 
     /** A shard finished its part of a layer. One instance serves every reply. */
@@ -60,7 +70,7 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         return Behaviors.setup(ctx -> new SessionActor(ctx, model, pool, shards, counters, maxPolicyFailures, stopped));
     }
 
-    private enum Phase { IDLE, PREFILL, DECODE }
+    private enum Phase { IDLE, PREFILL, DECODE, FILL }
 
     private final ModelConfig c;
     private final LlamaModel model;
@@ -107,6 +117,7 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         for (int i = 0; i < setups.size(); i++) {
             ShardActor.Setup s = setups.get(i);
             shards[i] = context.spawn(ShardActor.create(s), "shard-" + s.layer() + "-" + s.kvHead(), shardDispatcher);
+            context.watch(shards[i]);
             steps[i] = new ShardActor.Step(pass.q(), pass.k(), pass.v(), pass.att(), context.getSelf(), LayerDone.INSTANCE);
         }
     }
@@ -116,6 +127,9 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         return newReceiveBuilder()
                 .onMessage(Generate.class, this::onGenerate)
                 .onMessage(Score.class, this::onScore)
+                .onMessage(Fill.class, this::onFill)
+                .onMessage(ShardFailed.class, this::onShardFailed)
+                .onSignal(Terminated.class, this::onTerminated)
                 .onMessageEquals(LayerDone.INSTANCE, this::onLayerDone)
                 .onMessage(Close.class, this::onClose)
                 .onSignal(PostStop.class, signal -> onStopped())
@@ -161,6 +175,38 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         argmax = new int[s.continuation().length];
         produced = 0;
         start(s, s.prompt());
+        return this;
+    }
+
+    private Behavior<Command> onFill(Fill f) {
+        if (refuse(f.done())) {
+            return this;
+        }
+        int n = f.fill().positions();
+        if (n < 1 || (long) n > c.contextLength() - position) {
+            f.done().completeExceptionally(new IllegalArgumentException("a history fill of " + n + " positions does not fit: "
+                    + position + " of " + c.contextLength() + " positions used"));
+            return this;
+        }
+        job = f;
+        phase = Phase.FILL;
+        ActorRef<Command> self = getContext().getSelf();
+        for (ActorRef<ShardActor.Command> shard : shards) {
+            shard.tell(new ShardActor.Fill(f.fill(), self, LayerDone.INSTANCE));
+        }
+        pending = shards.length;
+        return this;
+    }
+
+    private Behavior<Command> onShardFailed(ShardFailed m) {
+        fail(new SessionFailedException("session " + counters.session + ": shard (" + m.layer() + ", " + m.kvHead()
+                + ") failed: " + m.cause(), m.cause()));
+        return this;
+    }
+
+    private Behavior<Command> onTerminated(Terminated t) {
+        fail(new SessionFailedException("session " + counters.session + ": shard actor " + t.getRef().path().name()
+                + " stopped unexpectedly (see the log for its failure)", new IllegalStateException("shard stopped")));
         return this;
     }
 
@@ -246,6 +292,14 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
     }
 
     private void layerDone() {
+        if (phase == Phase.FILL) {
+            Fill f = (Fill) job;
+            position += f.fill().positions();
+            counters.promptTokens += f.fill().positions();
+            endJob();
+            f.done().complete(null);
+            return;
+        }
         if (phase == Phase.PREFILL) {
             pass.finishChunkLayer(layer);
             if (++layer < c.layers()) {
@@ -357,6 +411,7 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         switch (j) {
             case Generate g -> g.done().completeExceptionally(e);
             case Score s -> s.done().completeExceptionally(e);
+            case Fill f -> f.done().completeExceptionally(e);
             case null, default -> { }
         }
     }
@@ -368,6 +423,7 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         switch (j) {
             case Generate g -> g.done().completeExceptionally(closed);
             case Score s -> s.done().completeExceptionally(closed);
+            case Fill f -> f.done().completeExceptionally(closed);
             case null, default -> { }
         }
         stopped.whenComplete((r, e) -> close.done().complete(null));

@@ -17,6 +17,7 @@ final class SessionCounters {
     final String session;
     final LongAdder exactShardSteps = new LongAdder();
     final LongAdder sparseShardSteps = new LongAdder();
+    final LongAdder attendedRows = new LongAdder();
     final LongAdder maintenanceStarted = new LongAdder();
     final LongAdder maintenanceApplied = new LongAdder();
     final AtomicInteger policyFailures = new AtomicInteger();

@@ -11,11 +11,14 @@ package io.clusterkv.runtime;
  * @param exactShardSteps    shard decode steps attended exactly (dense layers, contexts within the budget,
  *                           fallbacks after a policy failure)
  * @param sparseShardSteps   shard decode steps attended over a policy's selection
+ * @param attendedRows       KV rows (a key and its value) attention read over all decode steps: per exact
+ *                           shard step the context (the group's heads read each row once), per sparse shard
+ *                           step each query head's attended positions
  * @param policyFailures     times the policy threw (each fell back to exact attention for one shard and step)
  * @param maintenanceStarted maintenance tasks started
  * @param maintenanceApplied maintenance results applied
  */
 public record SessionStats(String session, String policy, int budget, long promptTokens, long decodeSteps,
-                           long exactShardSteps, long sparseShardSteps, int policyFailures, long maintenanceStarted,
+                           long exactShardSteps, long sparseShardSteps, long attendedRows, int policyFailures, long maintenanceStarted,
                            long maintenanceApplied) {
 }

@@ -3,6 +3,7 @@ package io.clusterkv.runtime;
 import io.clusterkv.runtime.attention.Attention;
 import io.clusterkv.runtime.attention.AttentionScratch;
 import io.clusterkv.runtime.kv.KvShard;
+import io.clusterkv.runtime.model.HistoryFill;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
@@ -44,7 +45,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 final class ShardActor extends AbstractBehavior<ShardActor.Command> {
 
     /** What a shard actor receives. */
-    sealed interface Command permits Step, Prefill, MaintenanceDone {
+    sealed interface Command permits Step, Prefill, Fill, MaintenanceDone {
     }
 
     /**
@@ -61,6 +62,11 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
      */
     record Prefill(float[] q, float[] k, float[] v, float[] att, int rows, boolean promptComplete,
                    ActorRef<SessionActor.Command> replyTo, SessionActor.Command reply) implements Command {
+    }
+
+    /** Append positions from a {@link HistoryFill}; the policy sees them as the prompt (or as appends). */
+    record Fill(HistoryFill fill, ActorRef<SessionActor.Command> replyTo, SessionActor.Command reply)
+            implements Command {
     }
 
     /** A maintenance task's result, or its failure, back on the shard's thread. */
@@ -143,6 +149,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         return newReceiveBuilder()
                 .onMessage(Step.class, this::onStep)
                 .onMessage(Prefill.class, this::onPrefill)
+                .onMessage(Fill.class, this::onFill)
                 .onMessage(MaintenanceDone.class, this::onMaintenanceDone)
                 .onSignal(PostStop.class, signal -> onStop())
                 .build();
@@ -177,6 +184,11 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
             try {
                 s.attend().attend(live, queries, selection, scale, groupOut, scratch);
                 s.counters().sparseShardSteps.increment();
+                long rows = 0;
+                for (int h = 0; h < selection.heads(); h++) {
+                    rows += selection.head(h).attendedCount();
+                }
+                s.counters().attendedRows.add(rows);
             } catch (RuntimeException e) {   // a selection the kernels reject (e.g. a position out of range)
                 failed("select (invalid selection)", e);
                 exact = true;
@@ -185,6 +197,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         if (exact) {
             Attention.exact(live, n, queries, scale, groupOut, scratch);
             s.counters().exactShardSteps.increment();
+            s.counters().attendedRows.add(n); // the group reads each row once
         }
         System.arraycopy(groupOut, 0, m.att(), s.kvHead() * span, span);
         m.replyTo().tell(m.reply());
@@ -220,6 +233,37 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
             if (prompted) {
                 pollMaintenance();
             }
+        }
+        m.replyTo().tell(m.reply());
+        return this;
+    }
+
+    private Behavior<Command> onFill(Fill m) {
+        int first = shard.size();
+        try {
+            m.fill().fill(s.layer(), s.kvHead(), shard);
+            if (shard.size() != first + m.fill().positions()) {
+                throw new IllegalStateException("the history fill appended " + (shard.size() - first)
+                        + " positions to shard (" + s.layer() + ", " + s.kvHead() + "), not " + m.fill().positions());
+            }
+        } catch (RuntimeException | LinkageError | AssertionError e) {
+            m.replyTo().tell(new SessionActor.ShardFailed(s.layer(), s.kvHead(), e));
+            return this;
+        }
+        if (policy != null) {
+            try {
+                if (prompted) {
+                    for (int p = first; p < shard.size(); p++) {
+                        policy.onAppend(p, live);
+                    }
+                } else {
+                    prompted = true;
+                    policy.onPrompt(live);
+                }
+            } catch (RuntimeException | LinkageError | AssertionError e) {
+                failed("onPrompt", e);
+            }
+            pollMaintenance();
         }
         m.replyTo().tell(m.reply());
         return this;

@@ -115,6 +115,31 @@ public final class Generation implements AutoCloseable {
     }
 
     /**
+     * Places positions in every shard without running the model (benchmarks at long contexts), and
+     * advances {@link #position()} past them.
+     *
+     * @param fill the keys and values
+     * @throws IllegalStateException if they do not fit in the context, the session is closed, or the fill
+     *                               did not append exactly {@code fill.positions()} to a shard
+     */
+    public void fill(HistoryFill fill) {
+        int n = fill.positions();
+        checkRoom(n);
+        for (int l = 0; l < c.layers(); l++) {
+            for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
+                KvShard s = shards[l * c.kvHeads() + kvh];
+                int before = s.size();
+                fill.fill(l, kvh, s);
+                if (s.size() != before + n) {
+                    throw new IllegalStateException("the history fill appended " + (s.size() - before)
+                            + " positions to shard (" + l + ", " + kvh + "), not " + n);
+                }
+            }
+        }
+        position += n;
+    }
+
+    /**
      * Decodes one token at {@link #position()} and advances it.
      *
      * @param token a token id

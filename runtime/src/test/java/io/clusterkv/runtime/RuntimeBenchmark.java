@@ -1,0 +1,274 @@
+package io.clusterkv.runtime;
+
+import com.typesafe.config.ConfigFactory;
+import io.clusterkv.runtime.kv.KvFormat;
+import io.clusterkv.runtime.kv.KvShard;
+import io.clusterkv.runtime.model.Generation;
+import io.clusterkv.runtime.model.HistoryFill;
+import io.clusterkv.runtime.model.LlamaModel;
+import io.clusterkv.runtime.model.Models;
+import io.clusterkv.runtime.model.Sampler;
+import io.clusterkv.runtime.synthetic.SyntheticWorkload;
+import io.clusterkv.runtime.synthetic.WorkloadParams;
+import io.clusterkv.runtime.tensor.MatvecBenchmark;
+import io.clusterkv.runtime.tensor.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ForkJoinPool;
+
+/**
+ * Decode throughput through the actor runtime on {@code synthetic:llama-1b} (Q8_0 weights), a plain main
+ * (no JMH), two parts:
+ * <ul>
+ * <li>{@code overhead}: a 4096-position history (the synthetic workload's keys and values, placed with
+ * {@link HistoryFill}, no prefill), then greedy decode steps through the actors with {@code full}
+ * against the direct single-threaded-attention path ({@link Generation}), same kernels, alternating
+ * rounds in one run; the median per path and the ratio;</li>
+ * <li>{@code long}: a 32768-position history, then decode steps with {@code full}, {@code clusterkv}
+ * and {@code quest} at budget 1024, for F16 and F32 KV storage; tokens/s, the bytes read per token
+ * (weights plus the KV rows attention read, from {@link SessionStats#attendedRows()}, plus the policy's
+ * metadata, estimated), the bound those bytes put on tokens/s at the bandwidth measured in the same run,
+ * and the fraction of that bound reached.</li>
+ * </ul>
+ * Every shard gets the same workload rows (one workload of head dim 64), so ClusterKV clusters the same
+ * keys in every shard; its prompt clustering runs before timing starts (waited for), with the
+ * mini-batch k-means ({@code algorithm = mini-batch}) to keep the 112 sparse shards' clustering short.
+ *
+ * <p>Run from the repository root (JDK 25):
+ * <pre>
+ * ./mvnw -q -pl runtime -am test-compile -Dmaven.test.skip.exec
+ * ./mvnw -q -pl runtime exec:exec -Dexec.executable=java ... (see docs/BENCHMARKS.md for the exact line)
+ * </pre>
+ */
+public final class RuntimeBenchmark {
+
+    static final String MODEL = "synthetic:llama-1b:q8_0";
+
+    private RuntimeBenchmark() {
+    }
+
+    /** The same workload rows for every shard. */
+    record WorkloadFill(SyntheticWorkload workload) implements HistoryFill {
+        @Override
+        public int positions() {
+            return workload.promptLength();
+        }
+
+        @Override
+        public void fill(int layer, int kvHead, KvShard shard) {
+            workload.appendPrompt(shard);
+        }
+    }
+
+    static SyntheticWorkload workload(int positions, int headDim) {
+        return SyntheticWorkload.generate(WorkloadParams.defaults().withPromptLength(positions).withSteps(1)
+                .withHeadDim(headDim).withSeed(7));
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> parts = args.length == 0 ? List.of("overhead", "long") : Arrays.asList(args);
+        int cores = Runtime.getRuntime().availableProcessors();
+        System.out.printf(Locale.ROOT, "%s, %d cores, vector=%s, %s%n", MODEL, cores, WeightMatrix.vectorized(),
+                Runtime.version());
+        long b0 = System.nanoTime();
+        try (LlamaModel model = Models.load(MODEL)) {
+            System.out.printf(Locale.ROOT, "model built in %.1f s; %.1f MB of weights streamed per token%n",
+                    (System.nanoTime() - b0) / 1e9, weightBytes(model) / 1e6);
+            if (parts.contains("overhead")) {
+                overhead(model, cores);
+            }
+            if (parts.contains("long")) {
+                longContext(model, cores);
+            }
+        }
+    }
+
+    // ---- part 1 ----
+
+    static void overhead(LlamaModel model, int cores) {
+        int context = 4096;
+        int steps = 24;
+        int rounds = 3;
+        SyntheticWorkload w = workload(context, model.config().headDim());
+        ForkJoinPool pool = new ForkJoinPool(cores);
+        double[] direct = new double[rounds];
+        double[] actors = new double[rounds];
+        try (ClusterKvRuntime runtime = runtime(cores, "f16", Map.of())) {
+            directTokensPerSecond(model, pool, w, steps); // warm-up
+            actorTokensPerSecond(runtime, model, w, steps);
+            for (int r = 0; r < rounds; r++) {
+                direct[r] = directTokensPerSecond(model, pool, w, steps);
+                actors[r] = actorTokensPerSecond(runtime, model, w, steps);
+            }
+        } finally {
+            pool.shutdown();
+        }
+        double d = median(direct);
+        double a = median(actors);
+        System.out.printf(Locale.ROOT, "%nactor overhead at %d positions (F16 KV, full, %d steps, median of %d rounds):%n",
+                context, steps, rounds);
+        System.out.printf(Locale.ROOT, "  direct (Generation):  %.2f tok/s  (rounds %s)%n", d, fmt(direct));
+        System.out.printf(Locale.ROOT, "  actors (Session):     %.2f tok/s  (rounds %s)%n", a, fmt(actors));
+        System.out.printf(Locale.ROOT, "  actors / direct:      %.3f%n", a / d);
+    }
+
+    static double directTokensPerSecond(LlamaModel model, ForkJoinPool pool, SyntheticWorkload w, int steps) {
+        try (Generation g = new Generation(model, KvFormat.F16, pool)) {
+            g.fill(new WorkloadFill(w));
+            int token = Sampler.argmax(g.next(1));
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                token = Sampler.argmax(g.next(token));
+            }
+            return steps * 1e9 / (System.nanoTime() - t0);
+        }
+    }
+
+    static double actorTokensPerSecond(ClusterKvRuntime runtime, LlamaModel model, SyntheticWorkload w, int steps) {
+        try (Session s = runtime.openSession(model, SessionOptions.builder().policy("full").budget(1 << 20).build())) {
+            s.fill(new WorkloadFill(w)).join();
+            // one prompt token, then `steps` decode steps: the same work as the direct loop
+            return s.generate(new int[] {1}, steps + 1, Sampler.greedy(), TokenListener.none()).join()
+                    .decodeTokensPerSecond();
+        }
+    }
+
+    // ---- part 2 ----
+
+    static void longContext(LlamaModel model, int cores) throws Exception {
+        int context = 32768;
+        int steps = 16;
+        int budget = 1024;
+        double bandwidth = bandwidth(cores);
+        System.out.printf(Locale.ROOT, "%nmemory baseline (Vector API read of 1 GiB, %d threads): %.2f GB/s%n", cores,
+                bandwidth / 1e9);
+        SyntheticWorkload w = workload(context, model.config().headDim());
+        long weights = weightBytes(model);
+        System.out.printf(Locale.ROOT, "%ndecode at %d positions, budget %d, %d steps each:%n", context, budget, steps);
+        System.out.printf(Locale.ROOT, "%-4s %-10s %9s %12s %12s %10s %9s %9s%n", "kv", "policy", "tok/s", "KV MB/tok",
+                "meta MB/tok", "bound", "of bound", "vs full");
+        for (String format : List.of("f16", "f32")) {
+            Map<String, Object> ckv = Map.of("clusterkv.policy.clusterkv.algorithm", "mini-batch");
+            try (ClusterKvRuntime runtime = runtime(cores, format, ckv)) {
+                double fullTps = 0;
+                for (String policy : List.of("full", "clusterkv", "quest")) {
+                    int b = policy.equals("full") ? 1 << 20 : budget;
+                    try (Session s = runtime.openSession(model, SessionOptions.builder().policy(policy).budget(b).build())) {
+                        s.fill(new WorkloadFill(w)).join();
+                        waitForMaintenance(s);
+                        // warm-up steps, then the timed ones
+                        s.generate(new int[] {1}, 4, Sampler.greedy(), TokenListener.none()).join();
+                        SessionStats before = s.stats();
+                        GenerationResult r = s.generate(new int[] {2}, steps + 1, Sampler.greedy(), TokenListener.none()).join();
+                        SessionStats after = s.stats();
+                        double tps = r.decodeTokensPerSecond();
+                        long decoded = after.decodeSteps() - before.decodeSteps();
+                        int rowBytes = model.config().headDim() * (format.equals("f16") ? 2 : 4) * 2;
+                        double kvPerToken = (double) (after.attendedRows() - before.attendedRows()) * rowBytes / decoded;
+                        double meta = metadataBytesPerToken(policy, model, context, budget);
+                        double bound = bandwidth / (weights + kvPerToken + meta);
+                        if (policy.equals("full")) {
+                            fullTps = tps;
+                        }
+                        System.out.printf(Locale.ROOT, "%-4s %-10s %9.2f %12.1f %12.1f %10.2f %8.0f%% %9.2f%n", format,
+                                policy, tps, kvPerToken / 1e6, meta / 1e6, bound, 100 * tps / bound, tps / fullTps);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * What a policy's selection reads besides KV rows, per token: Quest's per-page min and max
+     * ({@code 2 * headDim} floats a page), ClusterKV's centroids ({@code headDim} floats a cluster, about
+     * one per 80 positions) and member lists (4 bytes a selected position, per query head), per sparse shard.
+     */
+    static double metadataBytesPerToken(String policy, LlamaModel model, int context, int budget) {
+        var c = model.config();
+        int sparseShards = (c.layers() - 2) * c.kvHeads();
+        int hd = c.headDim();
+        return switch (policy) {
+            case "quest" -> (double) sparseShards * Math.ceil(context / 16.0) * 2 * hd * 4;
+            case "clusterkv" -> (double) sparseShards * (Math.ceil(context / 80.0) * hd * 4 + c.groupSize() * budget * 4.0);
+            default -> 0;
+        };
+    }
+
+    static void waitForMaintenance(Session s) throws InterruptedException {
+        long t0 = System.nanoTime();
+        while (true) {
+            SessionStats st = s.stats();
+            if (st.maintenanceApplied() >= st.maintenanceStarted()) {
+                if (st.maintenanceStarted() > 0) {
+                    System.out.printf(Locale.ROOT, "  (%s: %d maintenance tasks done in %.1f s)%n", st.policy(),
+                            st.maintenanceApplied(), (System.nanoTime() - t0) / 1e9);
+                }
+                return;
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    // ---- shared ----
+
+    static ClusterKvRuntime runtime(int cores, String kvFormat, Map<String, Object> extra) {
+        Map<String, Object> conf = new LinkedHashMap<>(extra);
+        conf.put("clusterkv.runtime.kv-format", kvFormat);
+        conf.put("clusterkv.runtime.compute-threads", cores);
+        return ClusterKvRuntime.builder().config(ConfigFactory.parseMap(conf)).build();
+    }
+
+    static long weightBytes(LlamaModel m) {
+        long b = m.output().data().byteSize();
+        for (int l = 0; l < m.config().layers(); l++) {
+            LlamaModel.Layer y = m.layer(l);
+            for (WeightMatrix x : List.of(y.wq(), y.wk(), y.wv(), y.wo(), y.gate(), y.up(), y.down())) {
+                b += x.data().byteSize();
+            }
+        }
+        return b;
+    }
+
+    static double bandwidth(int cores) {
+        ForkJoinPool pool = new ForkJoinPool(cores);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment s = arena.allocate(1L << 30, 64);
+            for (long o = 0; o < s.byteSize(); o += 4096) {
+                s.set(ValueLayout.JAVA_BYTE, o, (byte) o);
+            }
+            double[] t = new double[7];
+            for (int i = 0; i < 2; i++) {
+                MatvecBenchmark.parallelSum(pool, s);
+            }
+            for (int i = 0; i < t.length; i++) {
+                long t0 = System.nanoTime();
+                MatvecBenchmark.parallelSum(pool, s);
+                t[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            return (1L << 30) / median(t);
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static String fmt(double[] v) {
+        List<String> out = new ArrayList<>();
+        for (double x : v) {
+            out.add(String.format(Locale.ROOT, "%.2f", x));
+        }
+        return String.join(", ", out);
+    }
+}
