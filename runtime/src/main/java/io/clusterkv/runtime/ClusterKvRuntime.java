@@ -87,7 +87,9 @@ public final class ClusterKvRuntime implements AutoCloseable {
         }
         this.ownSystem = supplied == null;
         this.system = supplied != null ? supplied
-                : ActorSystem.create(Behaviors.empty(), "clusterkv-" + RUNTIMES.incrementAndGet(), config);
+                : ActorSystem.create(Behaviors.empty(), "clusterkv-" + RUNTIMES.incrementAndGet(),
+                        // an embedded library must not end the application's JVM on a fatal error
+                        ConfigFactory.parseString("pekko.jvm-exit-on-fatal-error = off").withFallback(config));
         this.pool = new ForkJoinPool(settings.computeThreads(), p -> {
             ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
             t.setName("clusterkv-compute-" + t.getPoolIndex());

@@ -141,7 +141,9 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         this.groupQ = new float[setup.groupSize() * headDim];
         this.groupOut = new float[setup.groupSize() * headDim];
         this.queries = Queries.wrap(groupQ, setup.groupSize(), headDim);
-        this.selection = new Selection(setup.groupSize(), setup.budget());
+        // sized for a small budget; reset() grows it at the first sparse step (only a context larger than
+        // the budget has one), so a huge budget costs nothing up front
+        this.selection = policy == null ? null : new Selection(setup.groupSize(), Math.min(setup.budget(), 1024));
     }
 
     @Override
