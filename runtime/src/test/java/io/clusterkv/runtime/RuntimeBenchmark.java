@@ -100,6 +100,7 @@ public final class RuntimeBenchmark {
         ForkJoinPool pool = new ForkJoinPool(cores);
         double[] direct = new double[rounds];
         double[] actors = new double[rounds];
+        double[] alloc;
         try (ClusterKvRuntime runtime = runtime(cores, "f16", Map.of())) {
             directTokensPerSecond(model, pool, w, steps); // warm-up
             actorTokensPerSecond(runtime, model, w, steps);
@@ -107,6 +108,7 @@ public final class RuntimeBenchmark {
                 direct[r] = directTokensPerSecond(model, pool, w, steps);
                 actors[r] = actorTokensPerSecond(runtime, model, w, steps);
             }
+            alloc = allocatedBytesPerToken(runtime, model, w, steps, pool);
         } finally {
             pool.shutdown();
         }
@@ -117,6 +119,37 @@ public final class RuntimeBenchmark {
         System.out.printf(Locale.ROOT, "  direct (Generation):  %.2f tok/s  (rounds %s)%n", d, fmt(direct));
         System.out.printf(Locale.ROOT, "  actors (Session):     %.2f tok/s  (rounds %s)%n", a, fmt(actors));
         System.out.printf(Locale.ROOT, "  actors / direct:      %.3f%n", a / d);
+        System.out.printf(Locale.ROOT, "  heap allocated per decoded token, all threads: direct %.0f B, actors %.0f B%n",
+                alloc[0], alloc[1]);
+    }
+
+    /**
+     * Heap bytes allocated per decode step by all threads of the JVM (thread allocation counters), for the
+     * direct path and through the actors, over {@code 2 * steps} steps after the first few.
+     */
+    static double[] allocatedBytesPerToken(ClusterKvRuntime runtime, LlamaModel model, SyntheticWorkload w, int steps,
+                                           ForkJoinPool pool) {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        double direct;
+        try (Generation g = new Generation(model, KvFormat.F16, pool)) {
+            g.fill(new WorkloadFill(w));
+            int token = Sampler.argmax(g.next(1));
+            long a0 = threads.getTotalThreadAllocatedBytes();
+            for (int i = 0; i < steps; i++) {
+                token = Sampler.argmax(g.next(token));
+            }
+            direct = (double) (threads.getTotalThreadAllocatedBytes() - a0) / steps;
+        }
+        double actors;
+        try (Session s = runtime.openSession(model, SessionOptions.builder().policy("full").budget(1 << 20).build())) {
+            s.fill(new WorkloadFill(w)).join();
+            s.generate(new int[] {1}, 2, Sampler.greedy(), TokenListener.none()).join();
+            long a0 = threads.getTotalThreadAllocatedBytes();
+            s.generate(new int[] {2}, steps + 1, Sampler.greedy(), TokenListener.none()).join();
+            // one prefill chunk of one token (a few messages) plus `steps` decode steps
+            actors = (double) (threads.getTotalThreadAllocatedBytes() - a0) / steps;
+        }
+        return new double[] {direct, actors};
     }
 
     static double directTokensPerSecond(LlamaModel model, ForkJoinPool pool, SyntheticWorkload w, int steps) {
