@@ -1,14 +1,16 @@
 /**
- * The ClusterKV runtime: KV storage, attention kernels, policy discovery, baseline policies, the
- * synthetic workload, selection metrics, model files and tokenizers.
+ * The ClusterKV runtime: KV storage, attention kernels, the device tier (residency cache), policy
+ * discovery, baseline policies, the synthetic workload, selection metrics, model files and tokenizers.
  */
 module io.clusterkv.runtime {
     requires transitive io.clusterkv.spi;
     requires jdk.incubator.vector;
+    requires com.github.benmanes.caffeine;
 
     exports io.clusterkv.runtime.attention;
     exports io.clusterkv.runtime.kv;
     exports io.clusterkv.runtime.policy;
+    exports io.clusterkv.runtime.residency;
     exports io.clusterkv.runtime.synthetic;
     exports io.clusterkv.runtime.metrics;
     exports io.clusterkv.runtime.compare;
