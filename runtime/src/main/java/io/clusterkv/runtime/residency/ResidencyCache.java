@@ -28,10 +28,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Selection selection = new Selection(geometry.queryHeads(), budget);
  * float[] out = new float[geometry.queryHeads() * geometry.headDim()];
  *
- * // each step, on the shard's thread
+ * // each step, on the shard's thread (kvShard: the shard's KvShard, the host store)
+ * KvShard.View kv = kvShard.snapshot();
  * selection.reset(budget, kv.size());
  * policy.select(queries, kv, budget, selection);
- * residency.attend(kv.snapshot(), queries, selection, 1f / (float) Math.sqrt(headDim), out);
+ * residency.attend(kv, queries, selection, 1f / (float) Math.sqrt(geometry.headDim()), out);
  *
  * // at session end
  * ResidencyStats stats = cache.closeSession(sessionId); // frees its units, returns its counters
