@@ -1,6 +1,7 @@
 /**
- * The ClusterKV runtime: the actor runtime and its embedding API ({@code io.clusterkv.runtime}), KV storage, attention kernels, policy discovery, baseline policies, the
- * synthetic workload, selection metrics, model files and tokenizers.
+ * The ClusterKV runtime: the actor runtime and its embedding API ({@code io.clusterkv.runtime}), KV
+ * storage, attention kernels, the device tier (residency cache), policy discovery, baseline policies,
+ * the synthetic workload, selection metrics, model files and tokenizers.
  */
 module io.clusterkv.runtime {
     requires transitive io.clusterkv.spi;
@@ -10,11 +11,13 @@ module io.clusterkv.runtime {
     requires scala.library;
     requires typesafe.config;
     requires org.slf4j;
+    requires com.github.benmanes.caffeine;
 
     exports io.clusterkv.runtime;
     exports io.clusterkv.runtime.attention;
     exports io.clusterkv.runtime.kv;
     exports io.clusterkv.runtime.policy;
+    exports io.clusterkv.runtime.residency;
     exports io.clusterkv.runtime.synthetic;
     exports io.clusterkv.runtime.metrics;
     exports io.clusterkv.runtime.compare;
@@ -22,7 +25,6 @@ module io.clusterkv.runtime {
     exports io.clusterkv.runtime.model.gguf;
     exports io.clusterkv.runtime.tensor;
     exports io.clusterkv.runtime.tokenizer;
-    exports io.clusterkv.runtime.residency;
 
     uses io.clusterkv.spi.RecallPolicyProvider;
 

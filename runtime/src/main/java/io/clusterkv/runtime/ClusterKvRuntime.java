@@ -10,6 +10,9 @@ import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.ModelConfig;
 import io.clusterkv.runtime.model.Models;
 import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.runtime.residency.ResidencyCache;
+import io.clusterkv.runtime.residency.ResidencyStats;
+import io.clusterkv.runtime.residency.ShardResidency;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.ShardGeometry;
 import java.io.IOException;
@@ -70,6 +73,7 @@ public final class ClusterKvRuntime implements AutoCloseable {
     private final boolean ownSystem;
     private final ForkJoinPool pool;
     private final Executor maintenance;
+    private final ResidencyCache residency;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final List<LlamaModel> models = new CopyOnWriteArrayList<>();
     private final AtomicLong sessionIds = new AtomicLong();
@@ -97,6 +101,7 @@ public final class ClusterKvRuntime implements AutoCloseable {
             return t;
         }, null, false);
         this.maintenance = system.dispatchers().lookup(DispatcherSelector.fromConfig("clusterkv.maintenance-dispatcher"));
+        this.residency = ResidencyCache.create(settings.residency().toConfig());
     }
 
     /**
@@ -176,6 +181,11 @@ public final class ClusterKvRuntime implements AutoCloseable {
         return policies;
     }
 
+    /** @return the device tier all sessions share */
+    public ResidencyCache residency() {
+        return residency;
+    }
+
     /** @return the actor system the runtime's actors run in */
     public ActorSystem<?> actorSystem() {
         return system;
@@ -232,7 +242,8 @@ public final class ClusterKvRuntime implements AutoCloseable {
         boolean syncMaintenance = sessionConfig.hasPath("clusterkv.runtime.synchronous-maintenance")
                 && booleanAt(sessionConfig, "clusterkv.runtime.synchronous-maintenance");
 
-        String id = "s" + sessionIds.incrementAndGet();
+        long number = sessionIds.incrementAndGet();
+        String id = "s" + number;
         SessionCounters counters = new SessionCounters(id);
         ModelConfig mc = model.config();
         int dense = Math.min(s.denseLayers(), mc.layers());
@@ -241,16 +252,27 @@ public final class ClusterKvRuntime implements AutoCloseable {
             for (int l = 0; l < mc.layers(); l++) {
                 for (int kvh = 0; kvh < mc.kvHeads(); kvh++) {
                     RecallPolicy policy = null;
-                    if (l >= dense) {
-                        ShardGeometry g = new ShardGeometry(l, kvh, mc.groupSize(), mc.headDim());
-                        policy = policies.create(s.policy(), g, s.budget(), policyValues, shardSeed(s.seed(), l, kvh));
+                    ShardActor.SelectedAttention attend = ShardActor.SelectedAttention.HOST;
+                    KvShard shard = new KvShard(mc.headDim(), s.kvFormat());
+                    try {
+                        if (l >= dense) {
+                            ShardGeometry g = new ShardGeometry(l, kvh, mc.groupSize(), mc.headDim());
+                            policy = policies.create(s.policy(), g, s.budget(), policyValues, shardSeed(s.seed(), l, kvh));
+                            attend = new ResidentAttention(residency.openShard(number, g, s.kvFormat()));
+                        }
+                    } catch (RuntimeException | Error e) {
+                        shard.close();
+                        if (policy != null) {
+                            policy.close();
+                        }
+                        throw e;
                     }
-                    setups.add(new ShardActor.Setup(l, kvh, mc.groupSize(), mc.kvHeads(), s.budget(),
-                            new KvShard(mc.headDim(), s.kvFormat()), policy, ShardActor.SelectedAttention.HOST,
-                            s.maxOutstandingMaintenance(), syncMaintenance, maintenance, counters));
+                    setups.add(new ShardActor.Setup(l, kvh, mc.groupSize(), mc.kvHeads(), s.budget(), shard, policy,
+                            attend, s.maxOutstandingMaintenance(), syncMaintenance, maintenance, counters));
                 }
             }
         } catch (RuntimeException | Error e) {
+            residency.closeSession(number);
             for (ShardActor.Setup setup : setups) {
                 setup.shard().close();
                 if (setup.policy() != null) {
@@ -267,7 +289,8 @@ public final class ClusterKvRuntime implements AutoCloseable {
         ActorRef<SessionActor.Command> actor = system.systemActorOf(
                 SessionActor.create(model, pool, setups, counters, s.maxPolicyFailures(), stopped),
                 "clusterkv-session-" + id, DispatcherSelector.fromConfig("clusterkv.session-dispatcher"));
-        Session session = new Session(id, model, s, actor, counters, stopped, () -> sessions.remove(id));
+        Session session = new Session(id, number, model, s, actor, counters, stopped, residency,
+                () -> sessions.remove(id));
         sessions.put(id, session);
         return session;
     }
@@ -304,6 +327,7 @@ public final class ClusterKvRuntime implements AutoCloseable {
                 // nothing more to do
             }
         }
+        residency.close();
         pool.shutdown();
         try {
             pool.awaitTermination(10, TimeUnit.SECONDS);
@@ -319,6 +343,20 @@ public final class ClusterKvRuntime implements AutoCloseable {
     private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("the runtime is closed");
+        }
+    }
+
+    /** The device tier in front of a shard's attention. */
+    private record ResidentAttention(ShardResidency residency) implements ShardActor.SelectedAttention {
+        @Override
+        public void attend(KvShard.View kv, io.clusterkv.spi.Queries queries, io.clusterkv.spi.Selection selection,
+                           float scale, float[] out, io.clusterkv.runtime.attention.AttentionScratch scratch) {
+            residency.attend(kv, queries, selection, scale, out);
+        }
+
+        @Override
+        public void close() {
+            residency.close();
         }
     }
 

@@ -34,8 +34,10 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
      * @param capacityBytes {@code clusterkv.residency.capacity}: bytes, {@code >= 1}
      * @param rule          {@code clusterkv.residency.policy}
      * @param lastR         {@code clusterkv.residency.last-r}: steps, {@code >= 1}
+     * @param blockBytes    {@code clusterkv.residency.block-bytes}: a power of two in {@code [64, 2^30]}, at
+     *                      most the capacity
      */
-    public record Residency(long capacityBytes, ResidencyRule rule, int lastR) {
+    public record Residency(long capacityBytes, ResidencyRule rule, int lastR, int blockBytes) {
         /** Checks the values. */
         public Residency {
             Objects.requireNonNull(rule, "rule");
@@ -45,6 +47,20 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
             if (lastR < 1) {
                 throw new ConfigValueException(RESIDENCY + "last-r", Integer.toString(lastR), "an integer >= 1");
             }
+            if (blockBytes < 64 || blockBytes > (1 << 30) || Integer.bitCount(blockBytes) != 1) {
+                throw new ConfigValueException(RESIDENCY + "block-bytes", Integer.toString(blockBytes),
+                        "a power of two from 64 bytes to 1GiB");
+            }
+            if (capacityBytes < blockBytes) {
+                throw new ConfigValueException(RESIDENCY + "capacity", Long.toString(capacityBytes),
+                        "at least one block of clusterkv.residency.block-bytes = " + blockBytes
+                                + " bytes (the smallest residency unit)");
+            }
+        }
+
+        /** @return the residency cache's configuration */
+        public io.clusterkv.runtime.residency.ResidencyConfig toConfig() {
+            return new io.clusterkv.runtime.residency.ResidencyConfig(capacityBytes, rule, lastR, blockBytes);
         }
     }
 
@@ -94,7 +110,8 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
         Residency residency = new Residency(
                 bytesAt(config, RESIDENCY + "capacity"),
                 ruleAt(config, RESIDENCY + "policy"),
-                intAt(config, RESIDENCY + "last-r", 1, "an integer >= 1"));
+                intAt(config, RESIDENCY + "last-r", 1, "an integer >= 1"),
+                blockBytesAt(config, RESIDENCY + "block-bytes"));
         return new RuntimeSettings(
                 stringAt(config, RUNTIME + "policy"),
                 intAt(config, RUNTIME + "budget", 1, "an integer >= 1"),
@@ -156,6 +173,14 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
             throw new ConfigValueException(key, render(config, key), "a size of at least 1 byte");
         }
         return v;
+    }
+
+    private static int blockBytesAt(Config config, String key) {
+        long v = bytesAt(config, key);
+        if (v > (1 << 30)) {
+            throw new ConfigValueException(key, render(config, key), "a power of two from 64 bytes to 1GiB");
+        }
+        return (int) v;
     }
 
     private static KvFormat kvFormatAt(Config config, String key) {

@@ -3,6 +3,10 @@ package io.clusterkv.runtime;
 import io.clusterkv.runtime.model.HistoryFill;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Sampler;
+import io.clusterkv.runtime.residency.ResidencyCache;
+import io.clusterkv.runtime.residency.ResidencyStats;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -27,6 +31,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 public final class Session implements AutoCloseable {
 
     private final String id;
+    private final long number;
+    private final ResidencyCache residency;
+    private volatile SessionStats finalStats;   // kept when closed: the device tier forgets the session
     private final LlamaModel model;
     private final RuntimeSettings settings;
     private final ActorRef<SessionActor.Command> actor;
@@ -35,9 +42,11 @@ public final class Session implements AutoCloseable {
     private final Runnable onClosed;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    Session(String id, LlamaModel model, RuntimeSettings settings, ActorRef<SessionActor.Command> actor,
-            SessionCounters counters, CompletableFuture<Void> stopped, Runnable onClosed) {
+    Session(String id, long number, LlamaModel model, RuntimeSettings settings, ActorRef<SessionActor.Command> actor,
+            SessionCounters counters, CompletableFuture<Void> stopped, ResidencyCache residency, Runnable onClosed) {
         this.id = id;
+        this.number = number;
+        this.residency = residency;
         this.model = model;
         this.settings = settings;
         this.actor = actor;
@@ -127,9 +136,20 @@ public final class Session implements AutoCloseable {
 
     /** @return a snapshot of the session's counters; readable at any time from any thread */
     public SessionStats stats() {
+        SessionStats kept = finalStats;
+        return kept != null ? kept : liveStats();
+    }
+
+    private SessionStats liveStats() {
+        int layers = model.config().layers();
+        List<ResidencyStats> byLayer = new ArrayList<>(layers);
+        for (int l = 0; l < layers; l++) {
+            byLayer.add(residency.stats(number, l));
+        }
         return new SessionStats(id, settings.policy(), settings.budget(), counters.promptTokens, counters.decodeSteps,
-                counters.exactShardSteps.sum(), counters.sparseShardSteps.sum(), counters.attendedRows.sum(), counters.policyFailures.get(),
-                counters.maintenanceStarted.sum(), counters.maintenanceApplied.sum());
+                counters.exactShardSteps.sum(), counters.sparseShardSteps.sum(), counters.attendedRows.sum(),
+                counters.policyFailures.get(), counters.maintenanceStarted.sum(), counters.maintenanceApplied.sum(),
+                residency.stats(number), byLayer);
     }
 
     /** @return whether {@link #close} has not been called */
@@ -147,8 +167,11 @@ public final class Session implements AutoCloseable {
         if (closed.compareAndSet(false, true)) {
             CompletableFuture<Void> done = new CompletableFuture<>();
             actor.tell(new SessionActor.Close(done));
-            done.whenComplete((r, e) -> onClosed.run());
-            return done;
+            return done.whenComplete((r, e) -> {
+                finalStats = liveStats();
+                residency.closeSession(number);
+                onClosed.run();
+            });
         }
         return stopped;
     }

@@ -1,5 +1,8 @@
 package io.clusterkv.runtime;
 
+import io.clusterkv.runtime.residency.ResidencyStats;
+import java.util.List;
+
 /**
  * A snapshot of a session's counters ({@link Session#stats()}).
  *
@@ -17,8 +20,16 @@ package io.clusterkv.runtime;
  * @param policyFailures     times the policy threw (each fell back to exact attention for one shard and step)
  * @param maintenanceStarted maintenance tasks started
  * @param maintenanceApplied maintenance results applied
+ * @param residency          the session's device-tier counters: hits, misses, bytes moved host to device,
+ *                           evictions, resident bytes
+ * @param residencyByLayer   the same per layer (dense layers have none)
  */
 public record SessionStats(String session, String policy, int budget, long promptTokens, long decodeSteps,
                            long exactShardSteps, long sparseShardSteps, long attendedRows, int policyFailures, long maintenanceStarted,
-                           long maintenanceApplied) {
+                           long maintenanceApplied, ResidencyStats residency, List<ResidencyStats> residencyByLayer) {
+
+    /** Copies the list. */
+    public SessionStats {
+        residencyByLayer = List.copyOf(residencyByLayer);
+    }
 }

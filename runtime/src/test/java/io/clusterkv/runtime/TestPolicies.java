@@ -85,6 +85,32 @@ final class TestPolicies {
         }
     }
 
+    /**
+     * Whole 16-position pages as units (id = page, version 0, never truncated): a rotating run of
+     * {@code budget / 16} full pages, so that consecutive steps share most pages (hits) and drop and take
+     * one (misses).
+     */
+    static final class RotatingPages implements RecallPolicy {
+        static final int PAGE = 16;
+        private int step;
+
+        @Override
+        public void select(Queries queries, KeyView keys, int budget, Selection out) {
+            int pages = keys.size() / PAGE;
+            int take = Math.min(budget / PAGE, pages);
+            int first = step++ % Math.max(1, pages);
+            for (int h = 0; h < out.heads(); h++) {
+                for (int i = 0; i < take; i++) {
+                    int page = (first + i) % pages;
+                    out.head(h).addRange(page, 0, page * PAGE, page * PAGE + PAGE);
+                }
+                if (pages * PAGE < keys.size()) {
+                    out.head(h).attendFrom(pages * PAGE); // the newest, partial page as the window
+                }
+            }
+        }
+    }
+
     /** A provider that hands out one given instance per {@code create} call from a factory. */
     record Provider(String name, java.util.function.Supplier<RecallPolicy> factory) implements RecallPolicyProvider {
         @Override

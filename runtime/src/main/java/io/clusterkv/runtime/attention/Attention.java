@@ -193,7 +193,7 @@ public final class Attention {
         }
         OnlineSoftmax state = scratch.state;
         state.begin(queries, head, 1, scale);
-        state.absorbGathered(kv, positions, count, context);
+        state.absorbGathered(kv, positions, 0, count, context);
         state.absorbRange(kv, windowFrom, windowTo);
         state.finish(out, head * queries.headDim());
     }

@@ -29,7 +29,8 @@ import java.util.Arrays;
  * padded width (zeros past the head dim): F16 rows are widened by a plain {@link RowMath#widen}
  * loop into a heap buffer, which C2 compiles to the hardware conversion ({@code vcvtph2ps}), then
  * copied; rows of other widths and gathered rows (a selection) are copied row by row (F16 rows as
- * shorts, widened per block). (The same kernels over heap {@code float[]}
+ * shorts, widened per block). Packed runs of rows outside a shard (a device-tier copy,
+ * {@link #absorbRows}) take the same two paths. (The same kernels over heap {@code float[]}
  * blocks run up to twice as fast on cached rows, but staging F32 rows into them cost more than it
  * saved: 20 to 30% slower in total, measured. F16, staged anyway, would gain about 14%: not worth a
  * second copy of every kernel.) All buffers grow on demand and are kept: no allocation in steady
@@ -165,7 +166,6 @@ final class OnlineSoftmax {
     void absorbRange(KvShard.View kv, int from, int to) {
         int chunk = kv.chunkPositions();
         KvFormat format = kv.format();
-        boolean inPlace = format == KvFormat.F32 && dim == stride;
         long rowBytes = (long) dim * format.bytes();
         int p = from;
         while (p < to) {
@@ -174,35 +174,58 @@ final class OnlineSoftmax {
             if (chunkEnd > p && chunkEnd < end) {
                 end = chunkEnd;
             }
-            int rows = end - p;
-            MemorySegment k = kv.keySegmentOf(p);
-            MemorySegment v = kv.valueSegmentOf(p);
             long off = kv.rowOffset(p);
-            if (inPlace) {
-                absorb(k, off, v, off, rowBytes, rows);
-            } else {
-                stageRun(format, k, off, rowBytes, keyBlock, rows);
-                stageRun(format, v, off, rowBytes, valueBlock, rows);
-                absorb(keyBlock, 0, valueBlock, 0, 4L * stride, rows);
-            }
+            absorbBlock(format, kv.keySegmentOf(p), off, kv.valueSegmentOf(p), off, rowBytes, end - p);
             p = end;
         }
     }
 
     /**
-     * Absorbs the positions {@code positions[0 .. count)}, gathering each block's rows into the scratch
+     * Absorbs {@code rows} consecutive stored rows of keys and of values, each run packed at the
+     * stored row size ({@code dim * format.bytes()} bytes a row), in blocks of {@link #blockRows()}.
+     *
+     * @param format storage format of both runs
+     * @param k      segment of the keys
+     * @param kOff   byte offset of the first key row
+     * @param v      segment of the values
+     * @param vOff   byte offset of the first value row
+     * @param rows   rows; the segments were checked to hold them
+     */
+    void absorbRows(KvFormat format, MemorySegment k, long kOff, MemorySegment v, long vOff, int rows) {
+        long rowBytes = (long) dim * format.bytes();
+        for (int i = 0; i < rows; i += blockRows) {
+            long off = i * rowBytes;
+            absorbBlock(format, k, kOff + off, v, vOff + off, rowBytes, Math.min(blockRows, rows - i));
+        }
+    }
+
+    /** Absorbs one block of consecutive stored rows: in place when they are F32 of the padded width, else staged. */
+    private void absorbBlock(KvFormat format, MemorySegment k, long kOff, MemorySegment v, long vOff, long rowBytes,
+                             int rows) {
+        if (format == KvFormat.F32 && dim == stride) {
+            absorb(k, kOff, v, vOff, rowBytes, rows);
+        } else {
+            stageRun(format, k, kOff, rowBytes, keyBlock, rows);
+            stageRun(format, v, vOff, rowBytes, valueBlock, rows);
+            absorb(keyBlock, 0, valueBlock, 0, 4L * stride, rows);
+        }
+    }
+
+    /**
+     * Absorbs the positions {@code positions[from .. to)}, gathering each block's rows into the scratch
      * blocks first.
      *
      * @param kv        the view
      * @param positions positions, any order
-     * @param count     how many
+     * @param from      index of the first position to absorb
+     * @param to        index after the last
      * @param context   positions must be in {@code [0, context)}; {@code context <= kv.size()}
      * @throws IndexOutOfBoundsException naming the first position out of range, before it is read
      */
-    void absorbGathered(KvShard.View kv, int[] positions, int count, int context) {
+    void absorbGathered(KvShard.View kv, int[] positions, int from, int to, int context) {
         KvFormat format = kv.format();
-        for (int i0 = 0; i0 < count; i0 += blockRows) {
-            int rows = Math.min(blockRows, count - i0);
+        for (int i0 = from; i0 < to; i0 += blockRows) {
+            int rows = Math.min(blockRows, to - i0);
             for (int i = 0; i < rows; i++) {
                 int p = positions[i0 + i];
                 if (p < 0 || p >= context) {
