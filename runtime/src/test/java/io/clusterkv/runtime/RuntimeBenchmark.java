@@ -176,8 +176,8 @@ public final class RuntimeBenchmark {
     // ---- part 2 ----
 
     static void longContext(LlamaModel model, int cores) throws Exception {
-        int context = 32768;
-        int steps = 16;
+        int context = Integer.getInteger("bench.context", 32768);
+        int steps = Integer.getInteger("bench.steps", 16);
         int budget = 1024;
         double bandwidth = bandwidth(cores);
         System.out.printf(Locale.ROOT, "%nmemory baseline (Vector API read of 1 GiB, %d threads): %.2f GB/s%n", cores,
@@ -185,36 +185,57 @@ public final class RuntimeBenchmark {
         SyntheticWorkload w = workload(context, model.config().headDim());
         long weights = weightBytes(model);
         System.out.printf(Locale.ROOT, "%ndecode at %d positions, budget %d, %d steps each:%n", context, budget, steps);
-        System.out.printf(Locale.ROOT, "%-4s %-10s %9s %12s %12s %10s %9s %9s%n", "kv", "policy", "tok/s", "KV MB/tok",
-                "meta MB/tok", "bound", "of bound", "vs full");
+        System.out.printf(Locale.ROOT, "%-4s %-10s %-9s %8s %10s %10s %9s %8s %8s %8s %10s%n", "kv", "policy",
+                "residency", "tok/s", "KV MB/tok", "meta MB/tok", "bound", "of bound", "vs full", "hit rate",
+                "moved MB/tok");
         for (String format : List.of("f16", "f32")) {
-            Map<String, Object> ckv = Map.of("clusterkv.policy.clusterkv.algorithm", "mini-batch");
-            try (ClusterKvRuntime runtime = runtime(cores, format, ckv)) {
-                double fullTps = 0;
-                for (String policy : List.of("full", "clusterkv", "quest")) {
-                    int b = policy.equals("full") ? 1 << 20 : budget;
-                    try (Session s = runtime.openSession(model, SessionOptions.builder().policy(policy).budget(b).build())) {
-                        s.fill(new WorkloadFill(w)).join();
-                        waitForMaintenance(s);
-                        // warm-up steps, then the timed ones
-                        s.generate(new int[] {1}, 4, Sampler.greedy(), TokenListener.none()).join();
-                        SessionStats before = s.stats();
-                        GenerationResult r = s.generate(new int[] {2}, steps + 1, Sampler.greedy(), TokenListener.none()).join();
-                        SessionStats after = s.stats();
-                        double tps = r.decodeTokensPerSecond();
-                        long decoded = after.decodeSteps() - before.decodeSteps();
-                        int rowBytes = model.config().headDim() * (format.equals("f16") ? 2 : 4) * 2;
-                        double kvPerToken = (double) (after.attendedRows() - before.attendedRows()) * rowBytes / decoded;
-                        double meta = metadataBytesPerToken(policy, model, context, budget);
-                        double bound = bandwidth / (weights + kvPerToken + meta);
+            double fullTps = 0;
+            for (String rule : List.of("caffeine", "lru", "last-r")) {
+                Map<String, Object> conf = Map.of("clusterkv.policy.clusterkv.algorithm", "mini-batch",
+                        "clusterkv.residency.policy", rule, "clusterkv.residency.capacity", "256MiB");
+                try (ClusterKvRuntime runtime = runtime(cores, format, conf)) {
+                    for (String policy : List.of("full", "clusterkv", "quest")) {
+                        if (policy.equals("full") && fullTps > 0) {
+                            continue; // full has no device tier: once per format
+                        }
+                        double tps = measure(runtime, model, w, policy, budget, steps, format, weights, bandwidth,
+                                fullTps, context);
                         if (policy.equals("full")) {
                             fullTps = tps;
                         }
-                        System.out.printf(Locale.ROOT, "%-4s %-10s %9.2f %12.1f %12.1f %10.2f %8.0f%% %9.2f%n", format,
-                                policy, tps, kvPerToken / 1e6, meta / 1e6, bound, 100 * tps / bound, tps / fullTps);
                     }
                 }
             }
+        }
+    }
+
+    static double measure(ClusterKvRuntime runtime, LlamaModel model, SyntheticWorkload w, String policy, int budget,
+                          int steps, String format, long weights, double bandwidth, double fullTps, int context)
+            throws InterruptedException {
+        int b = policy.equals("full") ? 1 << 20 : budget;
+        try (Session s = runtime.openSession(model, SessionOptions.builder().policy(policy).budget(b).build())) {
+            s.fill(new WorkloadFill(w)).join();
+            waitForMaintenance(s);
+            s.generate(new int[] {1}, 4, Sampler.greedy(), TokenListener.none()).join(); // warm-up steps
+            SessionStats before = s.stats();
+            GenerationResult r = s.generate(new int[] {2}, steps + 1, Sampler.greedy(), TokenListener.none()).join();
+            SessionStats after = s.stats();
+            double tps = r.decodeTokensPerSecond();
+            long decoded = after.decodeSteps() - before.decodeSteps();
+            int rowBytes = model.config().headDim() * (format.equals("f16") ? 2 : 4) * 2;
+            double kvPerToken = (double) (after.attendedRows() - before.attendedRows()) * rowBytes / decoded;
+            double meta = metadataBytesPerToken(policy, model, context, budget);
+            long hits = after.residency().hits() - before.residency().hits();
+            long requests = after.residency().requests() - before.residency().requests();
+            double moved = (double) (after.residency().bytesMoved() - before.residency().bytesMoved()) / decoded;
+            // a miss reads the host rows and writes the copy: twice the bytes moved, on top of attention's reads
+            double bound = bandwidth / (weights + kvPerToken + meta + 2 * moved);
+            String rule = policy.equals("full") ? "-" : runtime.settings().residency().rule().name().toLowerCase(Locale.ROOT);
+            System.out.printf(Locale.ROOT, "%-4s %-10s %-9s %8.2f %10.1f %10.1f %9.2f %7.0f%% %8.2f %8s %10.2f%n",
+                    format, policy, rule, tps, kvPerToken / 1e6, meta / 1e6, bound, 100 * tps / bound,
+                    fullTps > 0 ? tps / fullTps : 1.0,
+                    requests == 0 ? "-" : String.format(Locale.ROOT, "%.3f", (double) hits / requests), moved / 1e6);
+            return tps;
         }
     }
 
