@@ -1,10 +1,12 @@
 /**
  * The ClusterKV runtime: KV storage, attention kernels, policy discovery, baseline policies, the
- * synthetic workload, selection metrics, model files and tokenizers.
+ * synthetic workload, selection metrics, the arena (policy comparisons, results.json, report.html), model
+ * files and tokenizers.
  */
 module io.clusterkv.runtime {
     requires transitive io.clusterkv.spi;
     requires jdk.incubator.vector;
+    requires tools.jackson.databind;
 
     exports io.clusterkv.runtime.attention;
     exports io.clusterkv.runtime.kv;
@@ -12,6 +14,7 @@ module io.clusterkv.runtime {
     exports io.clusterkv.runtime.synthetic;
     exports io.clusterkv.runtime.metrics;
     exports io.clusterkv.runtime.compare;
+    exports io.clusterkv.runtime.arena;
     exports io.clusterkv.runtime.model;
     exports io.clusterkv.runtime.model.gguf;
     exports io.clusterkv.runtime.tensor;
