@@ -120,6 +120,9 @@ public final class Arena {
         final Map<String, String> descriptions;
         final ArenaProgress progress;
         final Set<String> warmed = new HashSet<>();
+        List<Integer> contexts;  // resolved: the spec's, or the input's defaults
+        List<Integer> budgets;   // resolved
+        int denseLayers;         // resolved
         final List<ArenaResult.Run> runs = new ArrayList<>();
         final List<ArenaResult.Failure> failures = new ArrayList<>();
         SelectionMetrics[] metrics = new SelectionMetrics[0];
@@ -148,7 +151,7 @@ public final class Arena {
         List<ShardReplay.Tally> tallies(int layers) {
             List<ShardReplay.Tally> tallies = new ArrayList<>();
             for (String name : names) {
-                for (int budget : spec.budgets()) {
+                for (int budget : budgets) {
                     tallies.add(new ShardReplay.Tally(name, budget, layers));
                 }
             }
@@ -161,8 +164,8 @@ public final class Arena {
         }
 
         /** Turns a context's tallies into its run, recording failures; drive figures by tally key. */
-        ArenaResult.Run finish(int context, double seconds, List<ShardReplay.Tally> tallies, int denseLayers, int headDim,
-                int heads, OptionalDouble exactPerplexity, Map<String, DriveFigures> drive) {
+        ArenaResult.Run finish(int context, double seconds, List<ShardReplay.Tally> tallies, int headDim, int heads,
+                OptionalDouble exactPerplexity, Map<String, DriveFigures> drive) {
             List<ArenaResult.Entry> entries = new ArrayList<>();
             for (ShardReplay.Tally t : tallies) {
                 if (t.failure != null) {
@@ -193,9 +196,9 @@ public final class Arena {
         }
 
         ArenaResult result(String input, String source, int layers, int kvHeads, int groupSize, int headDim,
-                String prompt, int promptTokens, int denseLayers, ArenaResult.DriveStatus driveStatus) {
+                String prompt, int promptTokens, ArenaResult.DriveStatus driveStatus) {
             var setup = new ArenaResult.Setup(input, source, layers, kvHeads, groupSize, headDim, prompt, promptTokens,
-                    spec.contexts(), spec.steps(), spec.budgets(), names, descriptions, spec.overrides(), denseLayers,
+                    contexts, spec.steps(), budgets, names, descriptions, spec.overrides(), denseLayers,
                     spec.maintenanceLag(), spec.residency(), spec.seed(), driveStatus, "", Instant.now(),
                     ArenaResult.Environment.current());
             return new ArenaResult(setup, runs, failures);
@@ -217,14 +220,17 @@ public final class Arena {
         }
 
         ArenaResult run() {
+            contexts = spec.contexts().isEmpty() ? ArenaSpec.SYNTHETIC_CONTEXTS : spec.contexts();
+            budgets = spec.budgets().isEmpty() ? ArenaSpec.SYNTHETIC_BUDGETS : spec.budgets();
+            denseLayers = 0;
             WorkloadParams base = input.workload().withSteps(spec.steps());
-            for (int c : spec.contexts()) {
+            for (int c : contexts) {
                 base.withPromptLength(c); // validate every context before running any
                 total += (long) c * spec.steps() * input.kvHeads();
             }
             int heads = base.queryHeads();
             int d = base.headDim();
-            for (int c : spec.contexts()) {
+            for (int c : contexts) {
                 long t0 = System.nanoTime();
                 List<ShardReplay.Tally> tallies = tallies(1);
                 for (int kvHead = 0; kvHead < input.kvHeads(); kvHead++) {
@@ -244,12 +250,12 @@ public final class Arena {
                         replay.close();
                     }
                 }
-                runs.add(finish(c, (System.nanoTime() - t0) / 1e9, tallies, 0, d, heads, OptionalDouble.empty(), Map.of()));
+                runs.add(finish(c, (System.nanoTime() - t0) / 1e9, tallies, d, heads, OptionalDouble.empty(), Map.of()));
             }
             String source = String.format(Locale.ROOT,
                     "synthetic KV workload: head dim %d, %d query heads x %d KV heads, seed %d", d, heads,
                     input.kvHeads(), spec.seed());
-            return result("synthetic-kv", source, 1, input.kvHeads(), heads, d, "none", 0, 0,
+            return result("synthetic-kv", source, 1, input.kvHeads(), heads, d, "none", 0,
                     ArenaResult.DriveStatus.NOT_APPLICABLE);
         }
     }
@@ -277,25 +283,47 @@ public final class Arena {
 
         private ArenaResult run(LlamaModel model, ForkJoinPool pool) {
             ModelConfig c = model.config();
-            if (spec.denseLayers() >= c.layers()) {
-                throw new IllegalArgumentException("dense layers " + spec.denseLayers() + " leave no layer of "
+            denseLayers = spec.denseLayers() == ArenaSpec.DEFAULT_DENSE_LAYERS ? Math.min(2, c.layers() - 1)
+                    : spec.denseLayers();
+            if (denseLayers >= c.layers()) {
+                throw new IllegalArgumentException("dense layers " + denseLayers + " leave no layer of "
                         + input.model() + " (" + c.layers() + " layers) to compare policies on; use at most "
                         + (c.layers() - 1));
             }
-            int needed = spec.maxContext() + spec.steps();
+            int[] prompt = promptTokens(model);
+            int room = c.contextLength() - spec.steps();
+            if (!spec.contexts().isEmpty()) {
+                contexts = spec.contexts();
+            } else if (input.prompt() instanceof ArenaInput.Prompt.Generated) {
+                int longest = Math.max(1, Math.min(1024, room));
+                contexts = List.copyOf(new java.util.TreeSet<>(List.of(Math.max(1, longest / 4),
+                        Math.max(1, longest / 2), longest)));
+            } else {
+                contexts = List.of(Math.max(1, Math.min(prompt.length, room)));
+            }
+            int maxContext = contexts.getLast();
+            if (spec.budgets().isEmpty()) {
+                List<Integer> b = new ArrayList<>();
+                for (int budget = 16; budget == 16 || budget / 2 < (maxContext + 3) / 4; budget *= 2) {
+                    b.add(budget);
+                }
+                budgets = List.copyOf(b);
+            } else {
+                budgets = spec.budgets();
+            }
+            int needed = maxContext + spec.steps();
             if (needed > c.contextLength()) {
-                throw new IllegalArgumentException("context " + spec.maxContext() + " + " + spec.steps()
+                throw new IllegalArgumentException("context " + maxContext + " + " + spec.steps()
                         + " steps = " + needed + " positions exceed the context length of " + input.model() + ", "
                         + c.contextLength());
             }
-            int[] prompt = promptTokens(model);
             int[] reference = reference(model, pool, prompt, needed);
             int heads = c.groupSize();
             int d = c.headDim();
-            for (int ctx : spec.contexts()) {
+            for (int ctx : contexts) {
                 total += (long) ctx * spec.steps() * c.layers() * c.kvHeads();
             }
-            for (int ctx : spec.contexts()) {
+            for (int ctx : contexts) {
                 long t0 = System.nanoTime();
                 List<ShardReplay.Tally> tallies = tallies(c.layers());
                 double nll = 0;
@@ -334,7 +362,7 @@ public final class Arena {
                 OptionalDouble exact = OptionalDouble.of(Math.exp(nll / spec.steps()));
                 Map<String, DriveFigures> driven = drive == null ? Map.of()
                         : drive(model, reference, ctx, exactArgmax);
-                runs.add(finish(ctx, (System.nanoTime() - t0) / 1e9, tallies, spec.denseLayers(), d, heads, exact, driven));
+                runs.add(finish(ctx, (System.nanoTime() - t0) / 1e9, tallies, d, heads, exact, driven));
             }
             String source = String.format(Locale.ROOT, "model %s (%s, %d layers, %d heads, %d KV heads, head dim %d)",
                     input.model(), c.architecture(), c.layers(), c.heads(), c.kvHeads(), d);
@@ -345,7 +373,7 @@ public final class Arena {
             };
             int promptTokens = input.prompt() instanceof ArenaInput.Prompt.Generated ? 0 : prompt.length;
             return result("model", source, c.layers(), c.kvHeads(), heads, d, promptKind, promptTokens,
-                    spec.denseLayers(), drive == null ? ArenaResult.DriveStatus.NOT_RUN : ArenaResult.DriveStatus.RUN);
+                    drive == null ? ArenaResult.DriveStatus.NOT_RUN : ArenaResult.DriveStatus.RUN);
         }
 
         private Map<String, DriveFigures> drive(LlamaModel model, int[] reference, int ctx, int[] exactArgmax) {
@@ -353,12 +381,12 @@ public final class Arena {
             int[] prompt = Arrays.copyOf(reference, ctx);
             int[] continuation = Arrays.copyOfRange(reference, ctx, ctx + spec.steps());
             for (String name : names) {
-                for (int budget : spec.budgets()) {
+                for (int budget : budgets) {
                     progress.update(Math.min(done, total), total, "context " + ctx + ": drive " + name + "@" + budget);
                     try {
                         out.put(name + "@" + budget, drive.drive(new DriveRequest(name, budget,
                                 spec.overrides().getOrDefault(name, Map.of()), model, prompt.clone(), continuation.clone(),
-                                exactArgmax.clone(), spec.residency(), spec.denseLayers(), spec.seed())));
+                                exactArgmax.clone(), spec.residency(), denseLayers, spec.seed())));
                     } catch (RuntimeException e) {
                         failures.add(new ArenaResult.Failure(ctx, name, budget, "drive",
                                 e.getClass().getSimpleName() + ": " + e.getMessage()));

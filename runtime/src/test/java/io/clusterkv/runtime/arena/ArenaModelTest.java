@@ -96,6 +96,18 @@ class ArenaModelTest {
     }
 
     @Test
+    void defaultsFollowTheModelAndThePrompt() throws Exception {
+        ArenaSpec spec = tiny(new ArenaInput.Prompt.Tokens(new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}))
+                .withContexts(List.of()).withBudgets(List.of()).withDenseLayers(ArenaSpec.DEFAULT_DENSE_LAYERS)
+                .withPolicies(List.of("full"));
+        ArenaResult r = Arena.run(spec, REGISTRY, ArenaProgress.NONE);
+        assertEquals(List.of(12), r.setup().contexts(), "the prompt's length");
+        assertEquals(List.of(16), r.setup().budgets(), "powers of two from 16 to a quarter of the context");
+        assertEquals(1, r.setup().denseLayers(), "2 layers: one stays sparse");
+        assertEquals(12, r.setup().promptTokens());
+    }
+
+    @Test
     void inputsThatDoNotFitTheModelAreRejectedNamingThem() {
         var noSparse = assertThrows(IllegalArgumentException.class, () -> Arena.run(
                 tiny(new ArenaInput.Prompt.Generated()).withDenseLayers(2), REGISTRY, ArenaProgress.NONE));

@@ -114,8 +114,8 @@ class ArenaSyntheticTest {
                 () -> Arena.run(small().withPolicies(List.of("nope")), REGISTRY, ArenaProgress.NONE));
         var e = assertThrows(IllegalArgumentException.class, () -> small().withBudgets(List.of(64, 0)));
         assertTrue(e.getMessage().contains("was 0"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> small().withContexts(List.of()));
-        assertTrue(e.getMessage().contains("context"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> small().withContexts(List.of(0)));
+        assertTrue(e.getMessage().contains("context must be >= 1 position, was 0"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> small().withSteps(0));
     }
 }
