@@ -15,7 +15,7 @@ import java.util.List;
  * {@code page-mean}, an example plugin: every query head attends the first {@code sink} positions (the
  * attention sinks), the newest {@code recent}, and fills the rest of its budget with pages of
  * {@code page-size} positions ranked by {@code q · (mean key of the page)}, highest first (lower page on
- * ties). Like Quest (arXiv 2406.10774) it recalls fixed pages; where Quest ranks a page by an upper
+ * ties). Sinks and window each take at most a quarter of the budget, so at least half of it is recalled. Like Quest (arXiv 2406.10774) it recalls fixed pages; where Quest ranks a page by an upper
  * bound of {@code q · k} from per-channel minima and maxima, this ranks it by the page's centroid, an
  * estimate that is cheaper to keep (one running sum per page, updated in {@link #onAppend}) and blind
  * to a single outstanding key. Defaults: 4 sinks as in StreamingLLM, a 32-position window, Quest's
@@ -98,8 +98,8 @@ public final class PageMeanPolicy implements RecallPolicy {
     @Override
     public void select(Queries queries, KeyView keys, int budget, Selection out) {
         int n = keys.size();
-        int sinks = Math.min(n, Math.min(sink, budget - 1));
-        int recentFrom = Math.max(sinks, n - Math.min(recent, budget - sinks));
+        int sinks = sinks(n, budget);
+        int recentFrom = Math.max(sinks, n - Math.max(1, Math.min(recent, budget / 4)));
         for (int h = 0; h < out.heads(); h++) {
             HeadSelection s = out.head(h);
             if (n <= budget) {
@@ -140,9 +140,13 @@ public final class PageMeanPolicy implements RecallPolicy {
         return bits >= 0 ? bits : bits ^ 0x7FFF_FFFF;
     }
 
+    private int sinks(int n, int budget) {
+        return Math.min(n, Math.min(sink, budget / 4));
+    }
+
     @Override
     public int[] alwaysAttended(int contextSize, int budget) {
-        int sinks = Math.min(contextSize, Math.min(sink, budget - 1));
+        int sinks = sinks(contextSize, budget);
         int[] out = new int[sinks + (contextSize > sinks ? 1 : 0)];
         for (int p = 0; p < sinks; p++) {
             out[p] = p;
