@@ -12,7 +12,9 @@ import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -212,9 +214,11 @@ final class ArenaCommand implements Callable<Integer> {
                 text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
             } catch (CharacterCodingException e) {
                 throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": not UTF-8 text");
+            } catch (NoSuchFileException e) {
+                throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": no such file");
             } catch (IOException e) {
                 throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": cannot be read ("
-                        + Ckv.describe(e) + ")");
+                        + (e instanceof AccessDeniedException ? "permission denied" : e.getMessage()) + ")");
             }
             if (text.isEmpty()) {
                 throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": the file is empty");

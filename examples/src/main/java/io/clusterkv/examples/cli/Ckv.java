@@ -61,11 +61,18 @@ public final class Ckv implements Runnable {
         cl.setParameterExceptionHandler((ex, args) -> {
             CommandLine cmd = ex.getCommandLine();
             PrintWriter err = cmd.getErr();
-            String suggestions = "";
-            if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
-                suggestions = "; did you mean " + String.join(" or ", u.getSuggestions()) + "?";
-            }
             String message = ex.getMessage().replace(System.lineSeparator(), " ").replace('\n', ' ');
+            String suggestions = "";
+            if (ex instanceof CommandLine.UnmatchedArgumentException u) {
+                List<String> unmatched = u.getUnmatched();
+                if (!cmd.getSubcommands().isEmpty() && !unmatched.isEmpty() && !unmatched.getFirst().startsWith("-")) {
+                    message = "unknown subcommand '" + unmatched.getFirst() + "'; subcommands: "
+                            + String.join(", ", cmd.getSubcommands().keySet());
+                }
+                if (!u.getSuggestions().isEmpty()) {
+                    suggestions = "; did you mean " + String.join(" or ", u.getSuggestions()) + "?";
+                }
+            }
             err.println("ckv: " + message + suggestions + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
             if (verbose(List.of(args))) {
                 ex.printStackTrace(err);

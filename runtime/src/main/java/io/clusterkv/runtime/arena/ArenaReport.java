@@ -16,6 +16,10 @@ import java.util.Objects;
  * (drive mode, when it ran), and cost against context length, from the results inlined as JSON; tables
  * give every figure and the per-layer recall. The page's template is the resource
  * {@value #TEMPLATE_RESOURCE}.
+ *
+ * <p>The WebJar is read as a class-path resource. On the module path it is an automatic module
+ * ({@code chart.js}) that nothing requires: resolve it with {@code --add-modules chart.js}, or the report
+ * fails with a message naming the WebJar.
  */
 public final class ArenaReport {
 

@@ -37,7 +37,8 @@ public final class PageMeanPolicy implements RecallPolicy {
 
         @Override
         public List<ConfigKey> configKeys() {
-            return List.of(new ConfigKey("sink", "4", "initial positions always attended (at most a quarter of the budget), >= 0"),
+            return List.of(
+                    new ConfigKey("sink", "4", "initial positions always attended (at most a quarter of the budget), >= 0"),
                     new ConfigKey("recent", "32", "newest positions always attended (at most a quarter of the budget), >= 1"),
                     new ConfigKey("page-size", "16", "positions per page, in [1, 65536]"));
         }
