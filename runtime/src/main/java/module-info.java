@@ -1,7 +1,8 @@
 /**
  * The ClusterKV runtime: the actor runtime and its embedding API ({@code io.clusterkv.runtime}), KV
  * storage, attention kernels, the device tier (residency cache), policy discovery, baseline policies,
- * the synthetic workload, selection metrics, model files and tokenizers.
+ * the synthetic workload, selection metrics, the arena (policy comparisons, results.json, report.html),
+ * model files and tokenizers.
  */
 module io.clusterkv.runtime {
     requires transitive io.clusterkv.spi;
@@ -12,6 +13,7 @@ module io.clusterkv.runtime {
     requires typesafe.config;
     requires org.slf4j;
     requires com.github.benmanes.caffeine;
+    requires tools.jackson.databind;
 
     exports io.clusterkv.runtime;
     exports io.clusterkv.runtime.attention;
@@ -21,6 +23,7 @@ module io.clusterkv.runtime {
     exports io.clusterkv.runtime.synthetic;
     exports io.clusterkv.runtime.metrics;
     exports io.clusterkv.runtime.compare;
+    exports io.clusterkv.runtime.arena;
     exports io.clusterkv.runtime.model;
     exports io.clusterkv.runtime.model.gguf;
     exports io.clusterkv.runtime.tensor;

@@ -1,7 +1,6 @@
 package io.clusterkv.examples.cli;
 
 import io.clusterkv.runtime.compare.SelectionCost;
-import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -55,6 +54,9 @@ final class BenchCommand implements Runnable {
         @Option(names = "--warm-up-ms", description = "Untimed warm-up (default: ${DEFAULT-VALUE}).")
         long warmUpMillis = 3000;
 
+        @CommandLine.Mixin
+        PluginOptions plugins = new PluginOptions();
+
         @Override
         public Integer call() {
             for (int b : budgets) {
@@ -72,7 +74,7 @@ final class BenchCommand implements Runnable {
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
-            var result = SelectionCost.run(PolicyRegistry.load(), policies, params, budgets, warmUpMillis, rounds);
+            var result = SelectionCost.run(plugins.registry(spec.commandLine(), spec.commandLine().getErr()), policies, params, budgets, warmUpMillis, rounds);
             spec.commandLine().getOut().print(result.toTable());
             spec.commandLine().getOut().flush();
             return 0;

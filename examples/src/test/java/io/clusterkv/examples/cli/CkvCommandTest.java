@@ -6,11 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class CkvCommandTest {
 
     private record Run(int code, String out, String err) {
+        /** One line on standard error, starting "ckv: ", naming {@code what}, without a stack trace. */
+        void isOneLineError(int expectedCode, String what) {
+            assertEquals(expectedCode, code, err);
+            assertTrue(err.startsWith("ckv: ") && err.contains(what), err);
+            assertEquals(1, err.lines().count(), "one line: " + err);
+            assertFalse(err.contains("\tat "), "no stack trace by default: " + err);
+        }
     }
 
     private static Run ckv(String... args) {
@@ -24,38 +34,65 @@ class CkvCommandTest {
     }
 
     @Test
-    void compareRunsEveryPolicyFound() {
-        Run r = ckv("compare", "--context=700", "--steps=2", "--head-dim=64", "--kv-heads=1", "--budgets=64,1024");
+    void arenaRunsEveryPolicyFoundAndWritesTheReport(@TempDir Path dir) throws Exception {
+        Run r = ckv("arena", "--context=700", "--steps=2", "--head-dim=64", "--kv-heads=1", "--budgets=64,1024",
+                "--out=" + dir);
         assertEquals(0, r.code(), r.err());
-        for (String p : new String[] {"full", "streaming", "oracle", "quest"}) {
+        for (String p : new String[] {"full", "streaming", "oracle", "quest", "clusterkv"}) {
             assertTrue(r.out().lines().anyMatch(l -> l.startsWith(p + " ")), p + " missing from\n" + r.out());
         }
+        assertTrue(Files.size(dir.resolve("results.json")) > 0 && Files.size(dir.resolve("report.html")) > 0);
+        assertTrue(r.err().contains("report: " + dir.resolve("report.html")), r.err());
+        // 'compare', the command's old name, still works
+        assertEquals(0, ckv("compare", "--context=300", "--steps=1", "--head-dim=64", "--kv-heads=1", "--budgets=64",
+                "--policies=full", "--out=" + dir).code());
     }
 
     @Test
-    void policiesListsNamesAndConfigKeys() {
+    void policiesListsNamesDescriptionsAndConfigKeys() {
         Run r = ckv("policies");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("clusterkv.policy.streaming.sink = 4"), r.out());
         assertTrue(r.out().contains("clusterkv.policy.quest.page-size = 16"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("quest ") && l.contains("arXiv 2406.10774")), r.out());
+        Run plugin = ckv("policies", "--plugin", ArenaEndToEndTest.pluginJar().toString());
+        assertEquals(0, plugin.code(), plugin.err());
+        assertTrue(plugin.out().contains("clusterkv.policy.page-mean.page-size = 16"), plugin.out());
     }
 
     @Test
-    void badInputGivesOneLineErrorsAndExitCodes() {
-        Run zero = ckv("compare", "--budgets=64,0");
-        assertEquals(2, zero.code());
-        assertTrue(zero.err().contains("every budget must be >= 1, got 0"), zero.err());
+    void everySubcommandHasHelpWithExamples() {
+        for (String[] cmd : new String[][] {{"arena"}, {"generate"}, {"inspect"}, {"policies"}, {"bench"},
+                {"bench", "selection"}, {"tokenize"}, {}}) {
+            String[] args = java.util.Arrays.copyOf(cmd, cmd.length + 1);
+            args[cmd.length] = "--help";
+            Run r = ckv(args);
+            assertEquals(0, r.code(), String.join(" ", args));
+            assertTrue(r.out().contains("Example"), String.join(" ", args) + ":\n" + r.out());
+        }
+    }
 
-        Run unknown = ckv("compare", "--context=600", "--steps=1", "--policies=nope");
-        assertEquals(1, unknown.code());
-        assertTrue(unknown.err().startsWith("ckv: unknown policy 'nope'; policies found: "), unknown.err());
-        assertFalse(unknown.err().contains("\tat "), "no stack trace by default");
+    @Test
+    void badInputGivesOneLineErrorsAndExitCodes(@TempDir Path dir) throws Exception {
+        ckv("arena", "--budgets=64,0").isOneLineError(2, "every budget must be >= 1, got 0");
+        ckv("arena", "--context=600", "--steps=1", "--policies=nope").isOneLineError(2, "unknown policy 'nope'");
+        ckv("arena", "--set", "nope.x=1").isOneLineError(2, "unknown policy 'nope'");
+        ckv("frobnicate").isOneLineError(2, "frobnicate");
+        ckv("arena", "--context=abc").isOneLineError(2, "abc");
+        ckv("arena", "--model", "no/such/model.gguf").isOneLineError(1, "no/such/model.gguf");
+        ckv("arena", "--model", "synthetic:tiny", "--prompt-file", dir.resolve("absent.txt").toString())
+                .isOneLineError(2, "absent.txt");
+        Path binary = dir.resolve("binary.txt");
+        Files.write(binary, new byte[] {(byte) 0xff, (byte) 0xfe, 0});
+        ckv("arena", "--model", "synthetic:tiny", "--prompt-file", binary.toString()).isOneLineError(2, "not UTF-8");
+        ckv("arena", "--plugin", dir.resolve("none.jar").toString()).isOneLineError(2, "none.jar");
+        ckv("arena", "--model", "synthetic:tiny", "--prompt", "hello", "--context=2", "--dense-layers=0")
+                .isOneLineError(1, "has no tokenizer");
+        ckv("arena", "--context=600", "--steps=1", "--set", "quest.page-size=0", "--out=" + dir)
+                .isOneLineError(1, "clusterkv.policy.quest.page-size");
 
-        Run badSet = ckv("compare", "--context=600", "--steps=1", "--set", "quest.page-size=0");
-        assertEquals(1, badSet.code());
-        assertTrue(badSet.err().contains("clusterkv.policy.quest.page-size"), badSet.err());
-
-        assertEquals(2, ckv("frobnicate").code());
-        assertEquals(2, ckv("compare", "--context=abc").code());
+        Run verbose = ckv("arena", "--model", "no/such/model.gguf", "--verbose");
+        assertEquals(1, verbose.code());
+        assertTrue(verbose.err().contains("\tat "), "--verbose prints the stack trace");
     }
 }

@@ -1,5 +1,7 @@
 /**
- * The first policy comparison: every discovered policy over the synthetic workload at a few budgets,
- * in replay mode (all policies select for the same queries over the same keys at every step).
+ * The cost side of a comparison: {@link io.clusterkv.runtime.compare.SelectionCost} times each policy's
+ * {@code select} and attention over its selection against exact attention ({@code ckv bench selection}).
+ * The quality side, and the comparison of every policy on the same inputs, is the arena,
+ * {@link io.clusterkv.runtime.arena}.
  */
 package io.clusterkv.runtime.compare;

@@ -1,0 +1,236 @@
+package io.clusterkv.examples.cli;
+
+import io.clusterkv.runtime.arena.Arena;
+import io.clusterkv.runtime.arena.ArenaInput;
+import io.clusterkv.runtime.arena.ArenaReport;
+import io.clusterkv.runtime.arena.ArenaResult;
+import io.clusterkv.runtime.arena.ArenaSpec;
+import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.runtime.synthetic.WorkloadParams;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ckv arena}: every discovered policy, same runtime, same inputs; a table, results.json and report.html. */
+@Command(name = "arena", aliases = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Compare every recall policy found on the same inputs: a table, results.json and report.html.",
+                "",
+                "Every policy found competes: the built-in ones, plugins on the class path, --plugin jars.",
+                "Replay mode: one exact decode drives; at every step every policy selects for the same queries",
+                "over the same keys; each selection is scored against exact attention (top-10 and top-B recall,",
+                "attention mass, relative error of the attention output) and its select() call is timed.",
+                "Input: the built-in synthetic KV workload (the default, no model), or --model with a prompt.",
+                "Drive mode (each policy decoding on its own: perplexity, tokens/s, bytes moved) needs the",
+                "runtime's sessions; it is reported as not run.",
+                ""},
+        footer = {"", "Examples:",
+                "  ckv arena                     # synthetic workload at 2k, 8k, 32k; every policy; ckv-out/arena",
+                "  ckv arena --context=32768 --steps=32 --budgets=256,512,1024,2048",
+                "  ckv arena --model ../shared/models/stories260K.bin    # greedy text from BOS, 3 contexts",
+                "  ckv arena --model model.gguf --prompt-file story.txt --context=1024 --steps=64",
+                "  ckv arena --model synthetic:tiny --prompt-ids \"1 5 9\" --context=200 --dense-layers=0",
+                "  ckv arena --plugin my-policy.jar --policies=my-policy,clusterkv,quest,full",
+                "  ckv arena --policies=oracle,streaming --set streaming.sink=16 --out=/tmp/arena",
+                "",
+                "Exit codes: 0 every policy ran, 1 a policy or the run failed, 2 bad usage."})
+final class ArenaCommand implements Callable<Integer> {
+
+    /** Where the report goes when --out is not given, relative to the working directory. */
+    static final Path DEFAULT_OUT = Path.of("ckv-out", "arena");
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "PATH", description = "A GGUF file, a llama2.c checkpoint, or synthetic:<shape>[:<type>]. Default: the synthetic KV workload (no model).")
+    String model;
+
+    @CommandLine.ArgGroup(exclusive = true)
+    PromptOptions prompt;
+
+    static final class PromptOptions {
+        @Option(names = "--prompt", paramLabel = "TEXT", description = "Prompt text (needs a model with a tokenizer).")
+        String text;
+
+        @Option(names = "--prompt-file", paramLabel = "FILE", description = "Prompt text from a UTF-8 file.")
+        Path file;
+
+        @Option(names = "--prompt-ids", paramLabel = "IDS", description = "Prompt token ids, space- or comma-separated, e.g. \"1 5 9\".")
+        String ids;
+    }
+
+    @Option(names = "--context", split = ",", paramLabel = "N", description = "Context lengths (prompt positions) to replay at, comma-separated. Default: 2048,8192,32768 for the synthetic workload; for a model, the prompt's length, or min(1024, model context - steps) and its half and quarter without a prompt.")
+    List<Integer> contexts = List.of();
+
+    @Option(names = "--steps", paramLabel = "N", description = "Decode steps replayed after each context (default: ${DEFAULT-VALUE}).")
+    int steps = 32;
+
+    @Option(names = "--budgets", split = ",", paramLabel = "B", description = "Budgets, comma-separated. Default: 128,256,512,1024,2048 for the synthetic workload; powers of two from 16 to a quarter of the longest context for a model.")
+    List<Integer> budgets = List.of();
+
+    @Option(names = "--policies", split = ",", paramLabel = "NAME", description = "Policies to run, in report order (default: every one found; see 'ckv policies').")
+    List<String> policies = List.of();
+
+    @Option(names = "--set", paramLabel = "POLICY.KEY=VALUE", description = "Override a policy config value, e.g. quest.page-size=32. Repeatable.")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    @Option(names = "--dense-layers", paramLabel = "N", description = "A model's first layers, attended exactly by sessions: scored per layer, left out of the summaries (default: 2, at most layers - 1).")
+    Integer denseLayers;
+
+    @Option(names = "--residency", paramLabel = "RULE", description = "Residency rule of the device tier, for drive mode (default: ${DEFAULT-VALUE}).")
+    String residency = ArenaSpec.DEFAULT_RESIDENCY;
+
+    @Option(names = "--seed", paramLabel = "S", description = "Seed of the workload and of the policies (default: ${DEFAULT-VALUE}).")
+    long seed = 42;
+
+    @Option(names = "--maintenance-lag", paramLabel = "STEPS", description = "Apply a policy's maintenance results this many steps late (default: ${DEFAULT-VALUE}).")
+    int maintenanceLag = 0;
+
+    @Option(names = "--head-dim", paramLabel = "D", description = "Synthetic workload: channels per head (default: 128).")
+    Integer headDim;
+
+    @Option(names = "--query-heads", paramLabel = "G", description = "Synthetic workload: query heads per KV head (default: 4).")
+    Integer queryHeads;
+
+    @Option(names = "--kv-heads", paramLabel = "H", description = "Synthetic workload: independent KV heads averaged over (default: 2).")
+    Integer kvHeads;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Folder for results.json and report.html (default: ckv-out/arena).")
+    Path out = DEFAULT_OUT;
+
+    @CommandLine.Mixin
+    PluginOptions plugins = new PluginOptions();
+
+    @Override
+    public Integer call() throws IOException {
+        CommandLine cl = spec.commandLine();
+        PrintWriter err = cl.getErr();
+        ArenaSpec arenaSpec = arenaSpec(cl);
+        PolicyRegistry registry = plugins.registry(cl, err);
+        for (String name : arenaSpec.policies()) {
+            if (!registry.providers().containsKey(name)) {
+                throw new CommandLine.ParameterException(cl, "--policies: unknown policy '" + name + "'; policies found: "
+                        + String.join(", ", registry.names()));
+            }
+        }
+        for (String name : arenaSpec.overrides().keySet()) {
+            if (!registry.providers().containsKey(name)) {
+                throw new CommandLine.ParameterException(cl, "--set: unknown policy '" + name + "'; policies found: "
+                        + String.join(", ", registry.names()));
+            }
+        }
+        long t0 = System.nanoTime();
+        ArenaResult result;
+        try (TerminalProgress progress = TerminalProgress.create()) {
+            result = Arena.run(arenaSpec, registry, progress);
+        }
+        result = result.withCommand("ckv " + String.join(" ", cl.getParseResult().originalArgs()));
+        PrintWriter stdout = cl.getOut();
+        stdout.print(result.toTable());
+        stdout.flush();
+        Path report = ArenaReport.write(result, out);
+        err.printf("ckv: arena done in %.1f s; results: %s, report: %s%n", (System.nanoTime() - t0) / 1e9,
+                out.resolve(ArenaReport.RESULTS_FILE), report);
+        err.flush();
+        return result.failures().isEmpty() ? 0 : 1;
+    }
+
+    private ArenaSpec arenaSpec(CommandLine cl) {
+        for (int b : budgets) {
+            if (b < 1) {
+                throw new CommandLine.ParameterException(cl, "--budgets: every budget must be >= 1, got " + b);
+            }
+        }
+        for (int c : contexts) {
+            if (c < 1) {
+                throw new CommandLine.ParameterException(cl, "--context: every context length must be >= 1, got " + c);
+            }
+        }
+        Map<String, Map<String, String>> overrides = new LinkedHashMap<>();
+        for (var e : settings.entrySet()) {
+            int dot = e.getKey().indexOf('.');
+            if (dot <= 0 || dot == e.getKey().length() - 1) {
+                throw new CommandLine.ParameterException(cl,
+                        "--set " + e.getKey() + "=" + e.getValue() + ": expected POLICY.KEY=VALUE, e.g. quest.page-size=32");
+            }
+            overrides.computeIfAbsent(e.getKey().substring(0, dot), k -> new LinkedHashMap<>())
+                    .put(e.getKey().substring(dot + 1), e.getValue());
+        }
+        ArenaInput input;
+        if (model == null) {
+            if (prompt != null) {
+                throw new CommandLine.ParameterException(cl, "a prompt needs --model: the synthetic KV workload has no tokens");
+            }
+            try {
+                WorkloadParams w = WorkloadParams.defaults();
+                w = headDim == null ? w : w.withHeadDim(headDim);
+                w = queryHeads == null ? w : w.withQueryHeads(queryHeads);
+                input = new ArenaInput.SyntheticKv(w, kvHeads == null ? 2 : kvHeads);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, e.getMessage());
+            }
+        } else {
+            if (headDim != null || queryHeads != null || kvHeads != null) {
+                throw new CommandLine.ParameterException(cl,
+                        "--head-dim, --query-heads and --kv-heads shape the synthetic workload; a model has its own");
+            }
+            input = new ArenaInput.Model(model, prompt(cl));
+        }
+        try {
+            return new ArenaSpec(input, contexts, steps, budgets, policies, overrides, maintenanceLag,
+                    denseLayers == null ? ArenaSpec.DEFAULT_DENSE_LAYERS : denseLayers, residency, seed);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+    }
+
+    private ArenaInput.Prompt prompt(CommandLine cl) {
+        if (prompt == null) {
+            return new ArenaInput.Prompt.Generated();
+        }
+        if (prompt.text != null) {
+            if (prompt.text.isEmpty()) {
+                throw new CommandLine.ParameterException(cl, "--prompt: the text is empty");
+            }
+            return new ArenaInput.Prompt.Text(prompt.text);
+        }
+        if (prompt.file != null) {
+            String text;
+            try {
+                byte[] bytes = Files.readAllBytes(prompt.file);
+                text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+            } catch (CharacterCodingException e) {
+                throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": not UTF-8 text");
+            } catch (NoSuchFileException e) {
+                throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": no such file");
+            } catch (IOException e) {
+                throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": cannot be read ("
+                        + (e instanceof AccessDeniedException ? "permission denied" : e.getMessage()) + ")");
+            }
+            if (text.isEmpty()) {
+                throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": the file is empty");
+            }
+            return new ArenaInput.Prompt.Text(text);
+        }
+        try {
+            int[] ids = Arrays.stream(prompt.ids.trim().split("[\\s,]+")).mapToInt(Integer::parseInt).toArray();
+            return new ArenaInput.Prompt.Tokens(ids);
+        } catch (IllegalArgumentException e) { // NumberFormatException too
+            throw new CommandLine.ParameterException(cl,
+                    "--prompt-ids: expected token ids >= 0, space- or comma-separated, got '" + prompt.ids + "'");
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.clusterkv.examples.cli;
+
+import io.clusterkv.runtime.policy.PolicyRegistry;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code --plugin JAR|DIR}: policy plugins loaded beside the built-in ones, each jar (or every jar of a
+ * folder) through one class loader whose parent is the command line's, so the plugins see the SPI the
+ * runtime uses. Providers are found by {@link java.util.ServiceLoader} as on the class path.
+ */
+final class PluginOptions {
+
+    @Option(names = "--plugin", paramLabel = "JAR|DIR",
+            description = "A recall-policy plugin jar, or a folder of them, to load beside the built-in policies. Repeatable.")
+    List<Path> plugins = new ArrayList<>();
+
+    /**
+     * @param cl  the command, for usage errors
+     * @param err where warnings go
+     * @return the policies found on the class path and in the plugins
+     * @throws CommandLine.ParameterException if a plugin path does not exist or a folder holds no jar
+     */
+    PolicyRegistry registry(CommandLine cl, PrintWriter err) {
+        PolicyRegistry registry = plugins.isEmpty() ? PolicyRegistry.load()
+                : PolicyRegistry.load(new URLClassLoader("ckv-plugins", urls(cl), Ckv.class.getClassLoader()));
+        for (var problem : registry.problems()) {
+            err.println("ckv: warning: policy provider failed to load: " + problem);
+        }
+        return registry;
+    }
+
+    private URL[] urls(CommandLine cl) {
+        List<URL> urls = new ArrayList<>();
+        for (Path p : plugins) {
+            if (Files.isDirectory(p)) {
+                List<Path> jars;
+                try (Stream<Path> s = Files.list(p)) {
+                    jars = s.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
+                } catch (IOException e) {
+                    throw new CommandLine.ParameterException(cl, "--plugin " + p + ": cannot list the folder (" + e + ")");
+                }
+                if (jars.isEmpty()) {
+                    throw new CommandLine.ParameterException(cl, "--plugin " + p + ": no .jar in this folder");
+                }
+                for (Path jar : jars) {
+                    urls.add(url(jar));
+                }
+            } else if (Files.isReadable(p)) {
+                urls.add(url(p));
+            } else {
+                throw new CommandLine.ParameterException(cl, "--plugin " + p + ": no such jar or folder");
+            }
+        }
+        return urls.toArray(URL[]::new);
+    }
+
+    private static URL url(Path p) {
+        try {
+            return p.toAbsolutePath().toUri().toURL();
+        } catch (MalformedURLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+package io.clusterkv.runtime.arena;
+
+import io.clusterkv.runtime.metrics.QualitySummary;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalDouble;
+
+/**
+ * What an {@link Arena} run found: the setup, one {@link Run} per context length with one
+ * {@link Entry} per (policy, budget), and the policies that failed. {@link ResultsJson} writes it as
+ * {@code results.json} (schema {@value ResultsJson#SCHEMA_RESOURCE}), {@link ArenaReport} as
+ * {@code report.html}, {@link #toTable()} as text.
+ *
+ * @param setup    what was run, resolved (policies found, dense layers, the model's shape)
+ * @param runs     one per context length, in increasing order
+ * @param failures (context, policy, budget, mode) combinations that threw; their entries are absent
+ */
+public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
+
+    /** @throws NullPointerException if an argument is null */
+    public ArenaResult {
+        Objects.requireNonNull(setup, "setup");
+        runs = List.copyOf(runs);
+        failures = List.copyOf(failures);
+    }
+
+    /** Whether drive mode ran. */
+    public enum DriveStatus {
+        /** A {@link DriveMode} was given and called for every (context, policy, budget). */
+        RUN,
+        /** No {@link DriveMode} was given: drive figures are absent. */
+        NOT_RUN,
+        /** The input has no model (the synthetic KV workload): there is nothing to decode. */
+        NOT_APPLICABLE
+    }
+
+    /**
+     * The setup, resolved.
+     *
+     * @param input          {@code "synthetic-kv"} or {@code "model"}
+     * @param source         what was replayed, in words: the workload's parameters, or the model's name
+     * @param layers         layers replayed (1 for the synthetic workload)
+     * @param kvHeads        KV heads per layer
+     * @param groupSize      query heads per KV head
+     * @param headDim        channels per head
+     * @param prompt         how the reference tokens began: {@code "text"}, {@code "tokens"},
+     *                       {@code "generated"}, or empty for the synthetic workload
+     * @param promptTokens   tokens of the given prompt (0 when generated or synthetic)
+     * @param contexts       context lengths
+     * @param steps          decode steps per context
+     * @param budgets        budgets
+     * @param policies       the policies that competed, in report order
+     * @param descriptions   each policy's one-line description
+     * @param overrides      config overrides by policy
+     * @param denseLayers    layers left out of the summaries (0 for the synthetic workload)
+     * @param maintenanceLag steps between maintenance being handed out and applied
+     * @param residency      the residency rule given to drive mode
+     * @param seed           the seed
+     * @param drive          whether drive mode ran
+     * @param command        the command line that produced it, or empty
+     * @param createdAt      when the run finished
+     * @param environment    the machine
+     */
+    public record Setup(String input, String source, int layers, int kvHeads, int groupSize, int headDim,
+            String prompt, int promptTokens, List<Integer> contexts, int steps, List<Integer> budgets,
+            List<String> policies, Map<String, String> descriptions, Map<String, Map<String, String>> overrides,
+            int denseLayers, int maintenanceLag, String residency, long seed, DriveStatus drive, String command,
+            Instant createdAt, Environment environment) {
+
+        /** @throws NullPointerException if a reference is null */
+        public Setup {
+            contexts = List.copyOf(contexts);
+            budgets = List.copyOf(budgets);
+            policies = List.copyOf(policies);
+            descriptions = Map.copyOf(descriptions);
+            overrides = Map.copyOf(overrides);
+            Objects.requireNonNull(drive, "drive");
+            Objects.requireNonNull(command, "command");
+            Objects.requireNonNull(createdAt, "createdAt");
+            Objects.requireNonNull(environment, "environment");
+        }
+
+        /**
+         * @param v the command line
+         * @return a copy with {@link #command()} set
+         */
+        public Setup withCommand(String v) {
+            return new Setup(input, source, layers, kvHeads, groupSize, headDim, prompt, promptTokens, contexts, steps,
+                    budgets, policies, descriptions, overrides, denseLayers, maintenanceLag, residency, seed, drive, v,
+                    createdAt, environment);
+        }
+    }
+
+    /**
+     * The machine the figures come from.
+     *
+     * @param java      {@code java.version}
+     * @param vm        {@code java.vm.name}
+     * @param os        {@code os.name os.arch}
+     * @param cores     available processors
+     * @param maxHeapMiB maximum heap
+     */
+    public record Environment(String java, String vm, String os, int cores, long maxHeapMiB) {
+
+        /** @return this JVM's */
+        public static Environment current() {
+            return new Environment(System.getProperty("java.version"), System.getProperty("java.vm.name"),
+                    System.getProperty("os.name") + " " + System.getProperty("os.arch"),
+                    Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
+        }
+    }
+
+    /**
+     * One context length.
+     *
+     * @param context         prompt positions before the first decode step
+     * @param steps           decode steps replayed
+     * @param seconds         wall-clock time of the replay (and drive) of this context
+     * @param exactPerplexity for a model: the exact model's perplexity over the {@code steps} teacher-forced
+     *                        tokens after the prompt (what drive-mode perplexities are divided by); empty for
+     *                        the synthetic workload
+     * @param entries         one per (policy, budget) that did not fail, policy order then budget order
+     */
+    public record Run(int context, int steps, double seconds, OptionalDouble exactPerplexity, List<Entry> entries) {
+
+        /** @throws NullPointerException if a reference is null */
+        public Run {
+            Objects.requireNonNull(exactPerplexity, "exactPerplexity");
+            entries = List.copyOf(entries);
+        }
+
+        /**
+         * @param policy a policy name
+         * @param budget a budget
+         * @return its entry, if it ran and did not fail
+         */
+        public Optional<Entry> entry(String policy, int budget) {
+            return entries.stream().filter(e -> e.policy().equals(policy) && e.budget() == budget).findFirst();
+        }
+    }
+
+    /**
+     * One policy at one budget at one context length.
+     *
+     * @param policy          the policy
+     * @param budget          the budget
+     * @param replay          replay-mode figures
+     * @param drive           drive-mode figures, when drive mode ran
+     * @param perplexityRatio drive perplexity / exact perplexity, when drive mode ran
+     */
+    public record Entry(String policy, int budget, Replay replay, Optional<DriveFigures> drive,
+            OptionalDouble perplexityRatio) {
+
+        /** @throws NullPointerException if a reference is null */
+        public Entry {
+            Objects.requireNonNull(policy, "policy");
+            Objects.requireNonNull(replay, "replay");
+            Objects.requireNonNull(drive, "drive");
+            Objects.requireNonNull(perplexityRatio, "perplexityRatio");
+        }
+    }
+
+    /**
+     * Replay-mode figures of one (policy, budget), over every decode step, query head and KV head of the
+     * layers not dense.
+     *
+     * @param quality             selection quality: top-10 and top-B recall, attention mass, output error,
+     *                            positions attended (see {@link io.clusterkv.runtime.metrics.SelectionMetrics})
+     * @param selectMicrosPerHead median over steps and shards of one {@code select} call's time divided by
+     *                            the query heads it served, in microseconds (indicative: a short run;
+     *                            {@code ckv bench selection} measures steady state)
+     * @param kvBytesPerHead      KV bytes a query head attends per step, the mean positions attended times
+     *                            key and value rows of F32: {@code attended · 2 · headDim · 4}
+     * @param layers              the same per layer, dense layers included
+     */
+    public record Replay(QualitySummary quality, double selectMicrosPerHead, double kvBytesPerHead,
+            List<Layer> layers) {
+
+        /** @throws NullPointerException if a reference is null */
+        public Replay {
+            Objects.requireNonNull(quality, "quality");
+            layers = List.copyOf(layers);
+        }
+    }
+
+    /**
+     * Replay figures of one layer.
+     *
+     * @param layer               the layer
+     * @param dense               whether it is one of the dense layers (left out of the summary)
+     * @param quality             selection quality over its steps, query heads and KV heads
+     * @param selectMicrosPerHead median select time per query head there
+     */
+    public record Layer(int layer, boolean dense, QualitySummary quality, double selectMicrosPerHead) {
+    }
+
+    /**
+     * A (context, policy, budget) that threw.
+     *
+     * @param context the context length
+     * @param policy  the policy
+     * @param budget  the budget
+     * @param mode    {@code replay} or {@code drive}
+     * @param message what it threw
+     */
+    public record Failure(int context, String policy, int budget, String mode, String message) {
+    }
+
+    /**
+     * @param context a context length
+     * @return its run
+     */
+    public Optional<Run> run(int context) {
+        return runs.stream().filter(r -> r.context() == context).findFirst();
+    }
+
+    /**
+     * @param v the command line that produced this result
+     * @return a copy with {@link Setup#command()} set
+     */
+    public ArenaResult withCommand(String v) {
+        return new ArenaResult(setup.withCommand(v), runs, failures);
+    }
+
+    /** @return a plain-text table: per context, one line per (policy, budget), then the failures */
+    public String toTable() {
+        StringBuilder sb = new StringBuilder();
+        Setup s = setup;
+        sb.append(s.source()).append(String.format(Locale.ROOT, "%n"));
+        if (s.input().equals("model")) {
+            sb.append(String.format(Locale.ROOT,
+                    "%d layers (first %d dense: left out of the summary) x %d KV heads x %d query heads, head dim %d%n",
+                    s.layers(), s.denseLayers(), s.kvHeads(), s.groupSize(), s.headDim()));
+        }
+        boolean drive = s.drive() == DriveStatus.RUN;
+        for (Run run : runs) {
+            sb.append(String.format(Locale.ROOT, "%ncontext %d + %d steps%s (%.1f s)%n", run.context(), run.steps(),
+                    run.exactPerplexity().isPresent()
+                            ? String.format(Locale.ROOT, ", exact perplexity %.3f", run.exactPerplexity().getAsDouble()) : "",
+                    run.seconds()));
+            sb.append(String.format(Locale.ROOT, "%-12s %7s %7s %7s %7s %8s %9s %11s", "policy", "budget", "top10",
+                    "top-B", "mass", "out.err", "attended", "select us/h"));
+            if (drive) {
+                sb.append(String.format(Locale.ROOT, " %9s %7s %8s %10s %6s", "ppl ratio", "agree", "tok/s", "MiB moved",
+                        "hit"));
+            }
+            sb.append(String.format(Locale.ROOT, "%n"));
+            for (Entry e : run.entries()) {
+                QualitySummary q = e.replay().quality();
+                sb.append(String.format(Locale.ROOT, "%-12s %7d %7.3f %7.3f %7.3f %8.4f %9.0f %11.1f", e.policy(),
+                        e.budget(), q.top10Recall().mean(), q.topBudgetRecall().mean(), q.attentionMass().mean(),
+                        q.outputError().mean(), q.attended().mean(), e.replay().selectMicrosPerHead()));
+                if (drive) {
+                    if (e.drive().isPresent()) {
+                        DriveFigures d = e.drive().get();
+                        sb.append(String.format(Locale.ROOT, " %9.4f %7.3f %8.1f %10.2f %6.3f",
+                                e.perplexityRatio().orElse(Double.NaN), d.greedyAgreement(), d.tokensPerSecond(),
+                                d.bytesMoved() / 1048576.0, d.residencyHitRate()));
+                    } else {
+                        sb.append(String.format(Locale.ROOT, " %9s", "-"));
+                    }
+                }
+                sb.append(String.format(Locale.ROOT, "%n"));
+            }
+            for (Failure f : failures) {
+                if (f.context() == run.context()) {
+                    sb.append(String.format(Locale.ROOT, "%-12s %7d FAILED (%s): %s%n", f.policy(), f.budget(), f.mode(),
+                            f.message()));
+                }
+            }
+        }
+        if (s.drive() == DriveStatus.NOT_RUN) {
+            sb.append(String.format(Locale.ROOT, "%ndrive mode (perplexity, agreement, tokens/s, bytes moved): not run%n"));
+        }
+        return sb.toString();
+    }
+}
