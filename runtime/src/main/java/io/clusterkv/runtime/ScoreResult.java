@@ -6,9 +6,10 @@ package io.clusterkv.runtime;
  * @param nll    the negative log-likelihood (natural log) of each continuation token given everything
  *               before it
  * @param argmax the model's most likely token at each continuation position (for agreement checks)
- * @param nanos  time of the whole call
+ * @param prefillNanos time of the prompt's prefill
+ * @param decodeNanos  time of the continuation's decode steps
  */
-public record ScoreResult(double[] nll, int[] argmax, long nanos) {
+public record ScoreResult(double[] nll, int[] argmax, long prefillNanos, long decodeNanos) {
 
     /** Copies the arrays. */
     public ScoreResult {
@@ -24,6 +25,12 @@ public record ScoreResult(double[] nll, int[] argmax, long nanos) {
     @Override
     public int[] argmax() {
         return argmax.clone();
+    }
+
+    /** @return decode steps per second (one per continuation token after the first), or 0 */
+    public double decodeTokensPerSecond() {
+        int steps = nll.length - 1;
+        return steps <= 0 || decodeNanos <= 0 ? 0 : steps * 1e9 / decodeNanos;
     }
 
     /** @return the mean negative log-likelihood per token */

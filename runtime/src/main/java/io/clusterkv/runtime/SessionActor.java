@@ -360,7 +360,7 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
                 argmax[produced] = Sampler.argmax(logits);
                 produced++;
                 if (produced == nll.length) {
-                    ScoreResult r = new ScoreResult(nll, argmax, System.nanoTime() - jobStart);
+                    ScoreResult r = new ScoreResult(nll, argmax, decodeStart - jobStart, System.nanoTime() - decodeStart);
                     endJob();
                     s.done().complete(r);
                 } else {

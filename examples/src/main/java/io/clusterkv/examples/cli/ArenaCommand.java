@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
+import io.clusterkv.runtime.SessionDriveMode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -33,9 +34,11 @@ import picocli.CommandLine.Option;
                 "Replay mode: one exact decode drives; at every step every policy selects for the same queries",
                 "over the same keys; each selection is scored against exact attention (top-10 and top-B recall,",
                 "attention mass, relative error of the attention output) and its select() call is timed.",
+                "Drive mode, with --model: each policy then decodes on its own through the actor runtime (one",
+                "session per policy and budget, teacher-forcing the same continuation): perplexity and its ratio",
+                "to exact, greedy agreement with exact, decode tokens/s, bytes moved into the device tier and its",
+                "hit rate under --residency. --no-drive skips it.",
                 "Input: the built-in synthetic KV workload (the default, no model), or --model with a prompt.",
-                "Drive mode (each policy decoding on its own: perplexity, tokens/s, bytes moved) needs the",
-                "runtime's sessions; it is reported as not run.",
                 ""},
         footer = {"", "Examples:",
                 "  ckv arena                     # synthetic workload at 2k, 8k, 32k; every policy; ckv-out/arena",
@@ -54,6 +57,9 @@ final class ArenaCommand implements Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--no-drive", description = "With --model: replay only, no drive mode.")
+    boolean noDrive;
 
     @Option(names = "--model", paramLabel = "PATH", description = "A GGUF file, a llama2.c checkpoint, or synthetic:<shape>[:<type>]. Default: the synthetic KV workload (no model).")
     String model;
@@ -135,7 +141,13 @@ final class ArenaCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         ArenaResult result;
         try (TerminalProgress progress = TerminalProgress.create()) {
-            result = Arena.run(arenaSpec, registry, progress);
+            if (noDrive || model == null) {
+                result = Arena.run(arenaSpec, registry, progress);
+            } else {
+                try (SessionDriveMode drive = new SessionDriveMode(registry)) {
+                    result = Arena.run(arenaSpec, registry, progress, drive);
+                }
+            }
         }
         result = result.withCommand("ckv " + String.join(" ", cl.getParseResult().originalArgs()));
         PrintWriter stdout = cl.getOut();

@@ -257,9 +257,10 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
                 if (drive) {
                     if (e.drive().isPresent()) {
                         DriveFigures d = e.drive().get();
-                        sb.append(String.format(Locale.ROOT, " %9.4f %7.3f %8.1f %10.2f %6.3f",
+                        sb.append(String.format(Locale.ROOT, " %9.4f %7.3f %8.1f %10.2f %6s",
                                 e.perplexityRatio().orElse(Double.NaN), d.greedyAgreement(), d.tokensPerSecond(),
-                                d.bytesMoved() / 1048576.0, d.residencyHitRate()));
+                                d.bytesMoved() / 1048576.0, Double.isNaN(d.residencyHitRate()) ? "-"
+                                        : String.format(Locale.ROOT, "%.3f", d.residencyHitRate())));
                     } else {
                         sb.append(String.format(Locale.ROOT, " %9s", "-"));
                     }

@@ -8,7 +8,9 @@ package io.clusterkv.runtime.arena;
  * @param greedyAgreement  fraction of steps whose argmax equals the exact model's, in {@code [0, 1]}
  * @param tokensPerSecond  decode steps per second of wall clock, prefill excluded, {@code > 0}
  * @param bytesMoved       KV bytes copied into the device tier (residency misses), {@code >= 0}
- * @param residencyHitRate unit requests served by the device tier / unit requests, in {@code [0, 1]}
+ * @param residencyHitRate unit requests served by the device tier / unit requests, in {@code [0, 1]}; NaN
+ *                         when nothing was requested (exact attention at every step: {@code full}, or a
+ *                         budget covering the context)
  */
 public record DriveFigures(double perplexity, double greedyAgreement, double tokensPerSecond, long bytesMoved,
         double residencyHitRate) {
@@ -29,7 +31,7 @@ public record DriveFigures(double perplexity, double greedyAgreement, double tok
         if (bytesMoved < 0) {
             throw new IllegalArgumentException("bytesMoved must be >= 0, was " + bytesMoved);
         }
-        if (!(residencyHitRate >= 0 && residencyHitRate <= 1)) {
+        if (!Double.isNaN(residencyHitRate) && !(residencyHitRate >= 0 && residencyHitRate <= 1)) {
             throw new IllegalArgumentException("residencyHitRate must be in [0, 1], was " + residencyHitRate);
         }
     }
