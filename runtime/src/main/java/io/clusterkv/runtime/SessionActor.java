@@ -356,7 +356,7 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
             }
             case Score s -> {
                 int target = s.continuation()[produced];
-                nll[produced] = nll(logits, target);
+                nll[produced] = -Sampler.logProbability(logits, target);
                 argmax[produced] = Sampler.argmax(logits);
                 produced++;
                 if (produced == nll.length) {
@@ -433,18 +433,6 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
     private Behavior<Command> onStopped() {
         stopped.complete(null);
         return this;
-    }
-
-    private static double nll(float[] logits, int target) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        for (float l : logits) {
-            sum += Math.exp(l - max);
-        }
-        return Math.log(sum) + max - logits[target];
     }
 
     private static boolean contains(int[] a, int v) {

@@ -351,7 +351,7 @@ public final class Arena {
                     for (int t = 0; t < spec.steps(); t++) {
                         int token = reference[ctx + t];
                         exactArgmax[t] = Sampler.argmax(logits);
-                        nll -= logSoftmax(logits, token);
+                        nll -= Sampler.logProbability(logits, token);
                         logits = g.next(token);
                     }
                     g.observe(null);
@@ -437,18 +437,6 @@ public final class Arena {
                 }
             }
             return out;
-        }
-
-        private static double logSoftmax(float[] logits, int token) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (float l : logits) {
-                max = Math.max(max, l);
-            }
-            double z = 0;
-            for (float l : logits) {
-                z += Math.exp(l - max);
-            }
-            return logits[token] - max - Math.log(z);
         }
     }
 }

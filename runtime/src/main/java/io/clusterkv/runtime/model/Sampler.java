@@ -161,6 +161,23 @@ public final class Sampler {
         return best;
     }
 
+    /**
+     * @param logits scores
+     * @param token  a token in {@code [0, logits.length)}
+     * @return {@code log softmax(logits)[token]}, in double precision (a log-likelihood, {@code <= 0})
+     */
+    public static double logProbability(float[] logits, int token) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l);
+        }
+        double z = 0;
+        for (float l : logits) {
+            z += Math.exp(l - max);
+        }
+        return logits[token] - max - Math.log(z);
+    }
+
     /** Quickselect: rearranges {@code a[from, to)} so that {@code a[kth]} holds its sorted value, smaller before. */
     private static void select(long[] a, int from, int to, int kth) {
         int lo = from;
