@@ -110,6 +110,7 @@ final class QuestPolicy implements RecallPolicy {
     private int scoreStride; // pages the scratch has room for
     private int[] best;      // (scoreStride) one head's chosen pages
     private long[] heap;     // (scoreStride) ranking keys, candidates while choosing
+    private float[] maxima;  // (scoreStride) group maxima of one head's scores, PageRanking's scratch
     private long[] chosen;   // (scoreStride / 64 + 1) bit set of one head's chosen pages
 
     QuestPolicy(int pageSize, int headDim, int queryHeads, int budget) {
@@ -193,7 +194,7 @@ final class QuestPolicy implements RecallPolicy {
 
     /** Marks in {@link #chosen} the {@code k} best of pages {@code [0, candidates)} for head {@code h}. */
     private void choose(int h, int candidates, int k) {
-        PageRanking.selectBest(scores, h * scoreStride, best, heap, candidates, k);
+        PageRanking.selectBest(scores, h * scoreStride, best, heap, maxima, candidates, k);
         for (int i = 0; i < k; i++) {
             int p = best[i];
             chosen[p >>> 6] |= 1L << p;
@@ -224,6 +225,7 @@ final class QuestPolicy implements RecallPolicy {
         scores = new float[Math.multiplyExact(heads, pages)];
         best = new int[pages];
         heap = new long[pages];
+        maxima = new float[pages];
         chosen = new long[(pages >>> 6) + 1];
     }
 
