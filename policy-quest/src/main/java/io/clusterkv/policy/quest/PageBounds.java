@@ -27,8 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p><b>Two copies of the bounds.</b>
  * <ul>
  *   <li>Exact, page-major {@code (pageCapacity, headDim)} floats: a page's bounds are two contiguous
- *       rows, so {@link #score} of a few chosen pages reads only their rows (a gather per channel
- *       across {@code LANES} pages, one page per lane).</li>
+ *       rows, so {@link #score} of a few chosen pages reads only their rows.</li>
  *   <li>Rough, bfloat16 (the high half of a float's bits) in lane-wide blocks
  *       {@code (pageCapacity / LANES, headDim, LANES)}, minima rounded down and maxima rounded up:
  *       {@link #upperBounds} streams them for every page, half the bytes of floats, with the same
@@ -74,8 +73,6 @@ final class PageBounds {
                                   //   ||max(|max|, |roughMax|)||, ||max(|min|, |roughMin|)|| (Euclidean, over channels)
     private int pageCapacity;     // a multiple of LANES
     private final float[] rows;   // (min(pageSize, CHUNK_ROWS), headDim) keys copied from the view
-    private final int[] gather;   // (LANES) row offsets of the pages one exact-score step reads
-    private final float[] spill;  // (4, LANES) one exact-score step's results, before the copy out
     private int positions;        // positions indexed: [0, positions)
     private final double twoGamma;       // 2 γ_(headDim+1), γ_n = n·u / (1 - n·u), u = 2^-24: two chains' relative rounding
     private final double underflowSlack; // (8 headDim + 2) · 2^-150: their absolute rounding in the subnormal range
@@ -99,8 +96,6 @@ final class PageBounds {
         this.roughMaxs = new short[mins.length];
         this.slack = new float[Math.multiplyExact(pageCapacity, 4)];
         this.rows = new float[Math.min(pageSize, CHUNK_ROWS) * headDim];
-        this.gather = new int[LANES];
-        this.spill = new float[4 * LANES];
         double nu = (headDim + 1) * 0x1p-24;
         this.twoGamma = nu < 0.5 ? 2 * nu / (1 - nu) : Double.POSITIVE_INFINITY; // no bound for absurd dims
         this.underflowSlack = (8.0 * headDim + 2) * 0x1p-150;
@@ -519,104 +514,109 @@ final class PageBounds {
     }
 
     /**
-     * Exact scores of the listed pages for each query head: {@code scores[h * stride + i]} is the
-     * score of page {@code pages[i]}. Reads only those pages' rows; allocates nothing.
+     * Exact scores of the listed pages for one query head: {@code scores[i]} is the score of page
+     * {@code pages[i]}, for {@code i} in {@code [from, to)}. Reads only those pages' rows; allocates
+     * nothing.
      *
      * @param table  the queries' parts, from {@link #splitQuery}
-     * @param heads  query heads
+     * @param heads  query heads in {@code table}
+     * @param h      the head
      * @param pages  pages to score, each in {@code [0, pages())}, in any order, repeats allowed
      * @param from   first entry of {@code pages} to score
      * @param to     end of the entries to score
-     * @param scores receives the scores at {@code [h * stride + from, h * stride + to)}; higher means
-     *               the page may hold a larger {@code q · k}; never NaN
-     * @param stride distance between two heads' rows of {@code scores}, {@code >= to}
+     * @param scores receives the scores at the entries' indices; higher means the page may hold a
+     *               larger {@code q · k}; never NaN
      */
-    void score(float[] table, int heads, int[] pages, int from, int to, float[] scores, int stride) {
+    void score(float[] table, int heads, int h, int[] pages, int from, int to, float[] scores) {
         int limit = pages();
-        for (int i = from; i < to; i += LANES) {
-            int end = Math.min(to, i + LANES);
-            for (int j = 0; j < LANES; j++) { // a short last group repeats its last page
-                int page = pages[Math.min(i + j, end - 1)];
-                java.util.Objects.checkIndex(page, limit);
-                gather[j] = page * headDim;
-            }
-            int h = 0;
-            for (; h + 4 <= heads; h += 4) {
-                score4(table, h, i, end, scores, stride);
-            }
-            for (; h < heads; h++) {
-                score1(table, singleHeadBase(heads, h), h, i, end, scores, stride);
-            }
+        for (int i = from; i < to; i++) {
+            java.util.Objects.checkIndex(pages[i], limit);
+        }
+        int groups = heads / 4;
+        int tb;
+        int step;
+        if (h < 4 * groups) {
+            tb = (h / 4) * 8 * headDim + 2 * (h % 4);
+            step = 8;
+        } else {
+            tb = singleHeadBase(heads, h);
+            step = 2;
+        }
+        int i = from;
+        for (; i + 4 <= to; i += 4) {
+            score4(table, tb, step, pages, i, scores);
+        }
+        for (; i < to; i++) {
+            scores[i] = score1(table, tb, step, pages[i]);
         }
     }
 
     /**
-     * Heads {@code [h0, h0 + 4)} of the pages whose row offsets are in {@link #gather}, one page per
-     * lane: per channel, the pages' two bounds are gathered once and feed four heads' accumulators.
-     * Results for entries {@code [i, end)} go to {@code scores[h * stride + i ..]}.
+     * Pages {@code pages[i, i + 4)} for one head, its parts at {@code table[tb + c * step]} (positive)
+     * and {@code [.. + 1]} (negative): eight independent chains (four pages, {@code a} and {@code b})
+     * over the channels, the same fused multiply-adds in the same order as a lane of
+     * {@link #upperBounds4} performs, and four row pairs read side by side. Plain scalar code: a few
+     * dozen pages per step, and no Vector API code that is slow until the JIT's last tier has compiled
+     * it.
      */
-    private void score4(float[] table, int h0, int i, int end, float[] scores, int stride) {
+    private void score4(float[] table, int tb, int step, int[] pages, int i, float[] scores) {
         int hd = headDim;
         float[] hiA = maxs;
         float[] loA = mins;
-        int[] rowsAt = gather;
-        int tb = h0 * 2 * hd;
-        FloatVector a0 = FloatVector.zero(SPECIES);
-        FloatVector b0 = a0;
-        FloatVector a1 = a0;
-        FloatVector b1 = a0;
-        FloatVector a2 = a0;
-        FloatVector b2 = a0;
-        FloatVector a3 = a0;
-        FloatVector b3 = a0;
+        int r0 = pages[i] * hd;
+        int r1 = pages[i + 1] * hd;
+        int r2 = pages[i + 2] * hd;
+        int r3 = pages[i + 3] * hd;
+        float a0 = 0f;
+        float b0 = 0f;
+        float a1 = 0f;
+        float b1 = 0f;
+        float a2 = 0f;
+        float b2 = 0f;
+        float a3 = 0f;
+        float b3 = 0f;
         for (int c = 0; c < hd; c++) {
-            int t = tb + c * 8;
-            FloatVector hi = FloatVector.fromArray(SPECIES, hiA, c, rowsAt, 0);
-            FloatVector lo = FloatVector.fromArray(SPECIES, loA, c, rowsAt, 0);
-            a0 = hi.fma(FloatVector.broadcast(SPECIES, table[t]), a0);
-            b0 = lo.fma(FloatVector.broadcast(SPECIES, table[t + 1]), b0);
-            a1 = hi.fma(FloatVector.broadcast(SPECIES, table[t + 2]), a1);
-            b1 = lo.fma(FloatVector.broadcast(SPECIES, table[t + 3]), b1);
-            a2 = hi.fma(FloatVector.broadcast(SPECIES, table[t + 4]), a2);
-            b2 = lo.fma(FloatVector.broadcast(SPECIES, table[t + 5]), b2);
-            a3 = hi.fma(FloatVector.broadcast(SPECIES, table[t + 6]), a3);
-            b3 = lo.fma(FloatVector.broadcast(SPECIES, table[t + 7]), b3);
+            int t = tb + c * step;
+            float qp = table[t];
+            float qn = table[t + 1];
+            a0 = Math.fma(hiA[r0 + c], qp, a0);
+            b0 = Math.fma(loA[r0 + c], qn, b0);
+            a1 = Math.fma(hiA[r1 + c], qp, a1);
+            b1 = Math.fma(loA[r1 + c], qn, b1);
+            a2 = Math.fma(hiA[r2 + c], qp, a2);
+            b2 = Math.fma(loA[r2 + c], qn, b2);
+            a3 = Math.fma(hiA[r3 + c], qp, a3);
+            b3 = Math.fma(loA[r3 + c], qn, b3);
         }
-        float[] out = spill;
-        finish(a0.add(b0)).intoArray(out, 0);
-        finish(a1.add(b1)).intoArray(out, LANES);
-        finish(a2.add(b2)).intoArray(out, 2 * LANES);
-        finish(a3.add(b3)).intoArray(out, 3 * LANES);
-        for (int h = 0; h < 4; h++) {
-            System.arraycopy(out, h * LANES, scores, (h0 + h) * stride + i, end - i);
-        }
+        scores[i] = finish(a0 + b0);
+        scores[i + 1] = finish(a1 + b1);
+        scores[i + 2] = finish(a2 + b2);
+        scores[i + 3] = finish(a3 + b3);
     }
 
-    /** One head {@code h}, its parts at {@code table[tb ..]}: the same kernel with one head's accumulators. */
-    private void score1(float[] table, int tb, int h, int i, int end, float[] scores, int stride) {
+    /** One page for one head: the same two chains. */
+    private float score1(float[] table, int tb, int step, int page) {
         int hd = headDim;
-        float[] hiA = maxs;
-        float[] loA = mins;
-        int[] rowsAt = gather;
-        FloatVector a = FloatVector.zero(SPECIES);
-        FloatVector b = a;
+        int row = page * hd;
+        float a = 0f;
+        float b = 0f;
         for (int c = 0; c < hd; c++) {
-            a = FloatVector.fromArray(SPECIES, hiA, c, rowsAt, 0).fma(FloatVector.broadcast(SPECIES, table[tb + 2 * c]), a);
-            b = FloatVector.fromArray(SPECIES, loA, c, rowsAt, 0).fma(FloatVector.broadcast(SPECIES, table[tb + 2 * c + 1]), b);
+            int t = tb + c * step;
+            a = Math.fma(maxs[row + c], table[t], a);
+            b = Math.fma(mins[row + c], table[t + 1], b);
         }
-        finish(a.add(b)).intoArray(spill, 0);
-        System.arraycopy(spill, 0, scores, h * stride + i, end - i);
+        return finish(a + b);
+    }
+
+    /** A NaN score (from NaN keys) becomes -inf, so ranking stays a total order. */
+    private static float finish(float s) {
+        return s != s ? Float.NEGATIVE_INFINITY : s;
     }
 
     /**
-     * NaN scores (from NaN keys) become -inf so ranking stays a total order; small enough to inline.
-     * NaN is found as {@code s != s}: {@code test(IS_NAN)} made C2 box vectors here.
+     * A NaN rough value (say 0 · ∞ from a bound rounded to ∞) becomes +inf: it bounds nothing. NaN is
+     * found as {@code s != s}: {@code test(IS_NAN)} made C2 box vectors here.
      */
-    private static FloatVector finish(FloatVector s) {
-        return s.blend(Float.NEGATIVE_INFINITY, s.compare(VectorOperators.NE, s));
-    }
-
-    /** A NaN rough value (say 0 · ∞ from a bound rounded to ∞) becomes +inf: it bounds nothing. */
     private static FloatVector roughFinish(FloatVector s) {
         return s.blend(Float.POSITIVE_INFINITY, s.compare(VectorOperators.NE, s));
     }

@@ -11,9 +11,6 @@ import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.RecallPolicyProvider;
 import io.clusterkv.spi.Selection;
 import java.util.List;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@code quest}: Quest (Tang, Zhao, Zhu, Xiao, Kasikci, Han, "Quest: Query-Aware Sparsity for
@@ -104,9 +101,6 @@ final class QuestPolicy implements RecallPolicy {
         }
     }
 
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    private static final int LANES = SPECIES.length();
-
     private final int pageSize;
     private final int headDim;
     private final PageBounds bounds;
@@ -115,11 +109,8 @@ final class QuestPolicy implements RecallPolicy {
     private float[] query;        // (heads, headDim) this step's queries
     private float[] parts;        // (2 * heads * headDim) max(query, 0) and min(query, 0), PageBounds.splitQuery's layout
     private float[] upper;        // (heads, scoreStride) rough upper bound of each head's page scores
-    private float[] exact;        // (heads, scoreStride) exact scores of the pages in rescored, by slot
+    private float[] exact;        // (heads, scoreStride) exact score of each of a head's candidates
     private int scoreStride;      // pages the scratch has room for
-    private int[] rescored;       // (scoreStride) pages whose exact scores this step computes, each once
-    private int rescoredCount;    // entries of rescored this step
-    private int[] slotOf;         // (scoreStride) a page's index in rescored; -1 (all of them between steps) if none
     private int[] candidates;     // (heads, scoreStride) pages that may be among a head's best
     private int[] candidateCount; // (heads) end of each head's candidates
     private int[] certainCount;   // (heads) of which the first are certainly among the head's best
@@ -186,11 +177,6 @@ final class QuestPolicy implements RecallPolicy {
             }
             s.addPages(0, pageSize, newest * pageSize, n);
         }
-        if (k > 0) {
-            for (int i = 0; i < rescoredCount; i++) {
-                slotOf[rescored[i]] = -1;
-            }
-        }
     }
 
     /**
@@ -204,11 +190,12 @@ final class QuestPolicy implements RecallPolicy {
      *       {@code (k+1)}-th {@code U'} beats every other page exactly: it is chosen (the usual case);</li>
      *   <li>the lowest {@code L} of the seeds, {@code τ}, is at most the {@code k}-th best exact score,
      *       so a page with {@code U' < τ} cannot be chosen; the other seeds and the pages with
-     *       {@code U' ≥ τ} are candidates, scored exactly ({@link PageBounds#score}, once per page for
-     *       all heads), and the best of them fill the remaining places.</li>
+     *       {@code U' ≥ τ} are candidates, scored exactly ({@link PageBounds#score}), and the best of
+     *       them fill the remaining places.</li>
      * </ol>
      * Leaves each head's certain pages in {@code candidates[h * scoreStride, + certainCount[h])}, its
-     * candidates after them up to {@code candidateCount[h]}, and the exact scores in {@link #exact}.
+     * candidates after them up to {@code candidateCount[h]}, their exact scores at the same places of
+     * {@link #exact}.
      */
     private void rank(Queries queries, int heads, int pageCount, int k) {
         if (queries.headDim() != headDim) {
@@ -226,7 +213,6 @@ final class QuestPolicy implements RecallPolicy {
         }
         PageBounds.splitQuery(query, heads, headDim, parts);
         bounds.upperBounds(parts, heads, pageCount, upper, scoreStride);
-        int count = 0;
         for (int h = 0; h < heads; h++) {
             int base = h * scoreStride;
             PageRanking.selectBest(upper, base, best, heap, maxima, pageCount, k + 1);
@@ -258,65 +244,29 @@ final class QuestPolicy implements RecallPolicy {
                 }
             }
             certainCount[h] = certain;
-            int added = certain;
-            for (int i = 0; i < uncertain; i++) {
-                candidates[base + added++] = best[i];
-                count = addRescored(best[i], count);
-            }
-            candidateCount[h] = added;
+            System.arraycopy(best, 0, candidates, base + certain, uncertain);
+            candidateCount[h] = certain + uncertain;
             if (certain < k) {
-                count = addReaching(h, pageCount, reach, seeds, count);
+                addReaching(h, pageCount, reach, seeds);
             }
+            bounds.score(parts, heads, h, candidates, base + certain, base + candidateCount[h], exact);
         }
-        bounds.score(parts, heads, rescored, 0, count, exact, scoreStride);
-        rescoredCount = count;
-    }
-
-    /** Puts page {@code p} in {@link #rescored} unless it is there; returns the new count. */
-    private int addRescored(int p, int count) {
-        if (slotOf[p] < 0) {
-            slotOf[p] = count;
-            rescored[count] = p;
-            return count + 1;
-        }
-        return count;
     }
 
     /**
      * Adds to head {@code h}'s candidates every page of {@code [0, pageCount)} that is not a seed
-     * (upper-bound key below {@code seeds}) and whose upper bound reaches {@code reach}. A vector
-     * comparison with a float at or below {@code reach} passes over the many pages below it.
+     * (upper-bound key below {@code seeds}) and whose upper bound reaches {@code reach}.
      */
-    private int addReaching(int h, int pageCount, double reach, long seeds, int count) {
+    private void addReaching(int h, int pageCount, double reach, long seeds) {
         int base = h * scoreStride;
-        float floor = (float) reach;
-        if (floor > reach) {
-            floor = Math.nextDown(floor);
-        }
         int added = candidateCount[h];
-        int p = 0;
-        for (; p + LANES <= pageCount; p += LANES) {
-            long lanes = FloatVector.fromArray(SPECIES, upper, base + p)
-                    .compare(VectorOperators.GE, floor).toLong();
-            while (lanes != 0) {
-                int q = p + Long.numberOfTrailingZeros(lanes);
-                lanes &= lanes - 1;
-                float up = upper[base + q];
-                if (up >= reach && PageRanking.key(up, q) < seeds) {
-                    candidates[base + added++] = q;
-                    count = addRescored(q, count);
-                }
-            }
-        }
-        for (; p < pageCount; p++) {
+        for (int p = 0; p < pageCount; p++) {
             float up = upper[base + p];
             if (up >= reach && PageRanking.key(up, p) < seeds) {
                 candidates[base + added++] = p;
-                count = addRescored(p, count);
             }
         }
         candidateCount[h] = added;
-        return count;
     }
 
     /**
@@ -333,7 +283,7 @@ final class QuestPolicy implements RecallPolicy {
         int n = candidateCount[h] - certain;
         for (int i = 0; i < n; i++) {
             int p = candidates[base + certain + i];
-            heap[i] = PageRanking.key(exact[base + slotOf[p]], p);
+            heap[i] = PageRanking.key(exact[base + certain + i], p);
         }
         PageRanking.selectTopKeys(heap, n, k - certain);
         for (int i = 0; i < k - certain; i++) {
@@ -367,9 +317,6 @@ final class QuestPolicy implements RecallPolicy {
         candidates = new int[upper.length];
         candidateCount = new int[heads];
         certainCount = new int[heads];
-        rescored = new int[scoreStride];
-        slotOf = new int[scoreStride];
-        java.util.Arrays.fill(slotOf, -1);
         best = new int[scoreStride];
         heap = new long[scoreStride];
         maxima = new float[scoreStride];
