@@ -1,9 +1,5 @@
 package io.clusterkv.policy.quest;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
-
 /**
  * Partial selection of the best pages by score, in place and without allocation, instead of a sort
  * of every page.
@@ -12,20 +8,19 @@ import jdk.incubator.vector.VectorSpecies;
  * ({@link PageBounds#score} maps NaN to {@code -∞}), so this is a strict total order: the set of the
  * {@code k} best is unique and the result deterministic.
  *
- * <p>One pass over the pages against a threshold: a vector comparison of {@code LANES} scores with the
- * threshold's score finds the few pages that may beat it, and only those are keyed and appended to a
- * candidate buffer. The threshold starts at a score {@code k} pages are known to reach (the {@code k}-th
- * best of about {@code 3k} group maxima, one cheap vertical pass), so few pages enter; when the buffer
- * fills, a quickselect keeps its {@code k} best and raises the threshold; a last quickselect leaves
- * the {@code k} best. Quest keeps few pages
- * ({@code k = budget / page-size - 1}) out of many, so few pages enter; the cost is {@code O(n)}
- * expected (each reduction of a buffer of {@code c >= 4k} keys frees {@code c - k} slots), with no
- * per-entrant sift of a heap.
+ * <p>One pass over the pages against a threshold: a page whose score is below the threshold's is
+ * passed over with one comparison, and only the few others are keyed and appended to a candidate
+ * buffer. The threshold starts at a score {@code k} pages are known to reach (the {@code k}-th best of
+ * about {@code 3k} group maxima, one cheap pass), so few pages enter; when the buffer fills, a
+ * quickselect keeps its {@code k} best and raises the threshold; a last quickselect leaves the
+ * {@code k} best. The cost is {@code O(n)} expected (each reduction of a buffer of {@code c >= 4k}
+ * keys frees {@code c - k} slots), with no per-entrant sift of a heap.
+ *
+ * <p>Plain scalar code: a few microseconds for 2k pages, and not much slower before the JIT's last
+ * tier has compiled it, whereas Vector API code allocates at every operation until then (in the
+ * selection benchmark on a busy machine, the timed rounds started before that).
  */
 final class PageRanking {
-
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    private static final int LANES = SPECIES.length();
 
     private PageRanking() {
     }
@@ -70,14 +65,10 @@ final class PageRanking {
         float floor = floorOfBest(scores, offset, buf, maxima, n, k); // k pages score at least this
         long thr = floor == Float.NEGATIVE_INFINITY ? Long.MIN_VALUE : ((long) sortable(floor) << 32) - 1;
         int count = 0;
-        int p = 0;
-        for (; p + LANES <= n; p += LANES) {
-            long lanes = FloatVector.fromArray(SPECIES, scores, offset + p).compare(VectorOperators.GE, floor)
-                    .toLong();
-            while (lanes != 0) { // rare once the threshold is up: most vectors have no lane set
-                int q = p + Long.numberOfTrailingZeros(lanes);
-                lanes &= lanes - 1;
-                long key = key(scores[offset + q], q);
+        for (int p = 0; p < n; p++) {
+            float s = scores[offset + p];
+            if (s >= floor) { // rare once the threshold is up
+                long key = key(s, p);
                 if (key > thr) {
                     buf[count++] = key;
                     if (count == cap) {
@@ -85,16 +76,6 @@ final class PageRanking {
                         count = k;
                         floor = score(thr);
                     }
-                }
-            }
-        }
-        for (; p < n; p++) {
-            long key = key(scores[offset + p], p);
-            if (key > thr) {
-                buf[count++] = key;
-                if (count == cap) {
-                    thr = reduce(buf, count, k);
-                    count = k;
                 }
             }
         }
@@ -108,27 +89,23 @@ final class PageRanking {
 
     /**
      * A score that at least {@code k} of the pages reach, so that the scan starts with a threshold
-     * near the {@code k}-th best instead of below nearly every page: the pages in runs of {@code r}
-     * whole vectors form {@code LANES} groups per run (one per lane, maxima taken lane-wise, no
-     * shuffle), about {@code 3k} groups in all, and the {@code k}-th largest group maximum is the
-     * score of {@code k} distinct pages. {@code -∞} when there are too few groups or no room.
+     * near the {@code k}-th best instead of below nearly every page: pages form {@code g ≈ 3k} groups
+     * (page {@code p} in group {@code p mod g}, over the first whole multiple of {@code g} pages), and
+     * the {@code k}-th largest group maximum is the score of {@code k} distinct pages. One pass of
+     * independent maxima and a quickselect of {@code g} keys. {@code -∞} when no such groups fit.
      */
     private static float floorOfBest(float[] scores, int offset, long[] buf, float[] maxima, int n, int k) {
-        int vectors = n / LANES;
-        long wanted = 3L * k;
-        int run = (int) Math.max(1, (vectors * (long) LANES + wanted - 1) / wanted);
-        int runs = vectors / run;
-        int groups = runs * LANES;
-        if (groups < k || groups > buf.length || groups > maxima.length) {
+        int groups = (int) Math.min(Math.min(3L * k, n), Math.min(buf.length, maxima.length));
+        if (groups < k) {
             return Float.NEGATIVE_INFINITY;
         }
-        for (int r = 0; r < runs; r++) {
-            int from = offset + r * run * LANES;
-            FloatVector m = FloatVector.fromArray(SPECIES, scores, from);
-            for (int v = 1; v < run; v++) {
-                m = m.max(FloatVector.fromArray(SPECIES, scores, from + v * LANES));
+        System.arraycopy(scores, offset, maxima, 0, groups);
+        for (int from = groups; from + groups <= n; from += groups) {
+            for (int g = 0; g < groups; g++) {
+                float s = scores[offset + from + g];
+                float m = maxima[g];
+                maxima[g] = s > m ? s : m; // never NaN; which zero is kept does not matter
             }
-            m.intoArray(maxima, r * LANES);
         }
         for (int g = 0; g < groups; g++) {
             buf[g] = key(maxima[g], g);
