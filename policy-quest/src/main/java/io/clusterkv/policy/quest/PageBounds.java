@@ -3,33 +3,49 @@ package io.clusterkv.policy.quest;
 import io.clusterkv.spi.KeyView;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Quest's page metadata for one shard: for every page of {@code pageSize} consecutive positions
  * (page {@code p} holds {@code [p * pageSize, (p + 1) * pageSize)}, the last one possibly partial),
- * the per-channel minimum {@code m} and maximum {@code M} of its keys, and the kernel that turns them
+ * the per-channel minimum {@code m} and maximum {@code M} of its keys, and the kernels that turn them
  * into an upper bound of {@code q · k} for a query.
  *
- * <p><b>Layout.</b> Two row-major arrays {@code (pageCapacity, headDim)}, one for minima and one for
- * maxima, grown by doubling. A page's bounds are contiguous, so scoring streams both arrays front to
- * back once per step, whatever the number of query heads (all heads of a shard score a page while its
- * two rows are in L1).
+ * <p><b>Score.</b> {@code U(q, page) = Σ_i max(q_i·m_i, q_i·M_i)} ≥ {@code q · k} for every key
+ * {@code k} of the page (each term bounds {@code q_i·k_i} since {@code m_i ≤ k_i ≤ M_i}). It is
+ * evaluated as two chains of fused multiply-adds over the channels in order, {@code a = Σ q⁺_i·M_i}
+ * and {@code b = Σ q⁻_i·m_i} with {@code q⁺ = max(q, 0)}, {@code q⁻ = min(q, 0)} prepared once per step
+ * ({@link #splitQuery}), then {@code a + b}: the same value as the max form term by term (rounding is
+ * monotone), with no lane-wise max. A NaN score (from NaN keys) becomes {@code -∞}, so ranking stays a
+ * total order. This float arithmetic, operation for operation, is <em>the</em> score: {@link #score}
+ * computes it and the ranking is defined on it.
+ *
+ * <p><b>Two copies of the bounds.</b>
+ * <ul>
+ *   <li>Exact, page-major {@code (pageCapacity, headDim)} floats: a page's bounds are two contiguous
+ *       rows, so {@link #score} of a few chosen pages reads only their rows.</li>
+ *   <li>Rough, bfloat16 (the high half of a float's bits) in lane-wide blocks
+ *       {@code (pageCapacity / LANES, headDim, LANES)}, minima rounded down and maxima rounded up:
+ *       {@link #upperBounds} streams them for every page, half the bytes of floats, with the same
+ *       operation sequence per lane as {@link #score}. Every input moved the right way, and fused
+ *       multiply-add, addition and rounding being monotone, the rough value is {@code ≥} the exact
+ *       score (a NaN rough value becomes {@code +∞}). {@link #lowerBound} turns it into a lower bound
+ *       through four norms kept per page. {@link QuestPolicy} ranks with both, and reads exact rows
+ *       only where they cannot decide.</li>
+ * </ul>
+ * Memory: {@code 12 · headDim + 16} bytes per page (8 exact, 4 rough, 16 for the norms); at page size
+ * 16 and head dim 128 that is 3/32 of the F32 keys and values the pages index (the exact copy alone
+ * was 1/16).
  *
  * <p><b>Updates.</b> {@link #extendTo} indexes only the positions written since the last call: a new
  * page starts with {@code m = M = k}, and each further key of the page takes a lane-wise
- * {@code Math.min}/{@code Math.max}. Minimum and maximum are exact and order-independent (signed zeros
- * and NaN included), so the bounds equal those recomputed from scratch bit for bit.
- *
- * <p><b>Score.</b> {@code U(q, page) = Σ_i max(q_i·m_i, q_i·M_i)} ≥ {@code q · k} for every key
- * {@code k} of the page (each term bounds {@code q_i·k_i} since {@code m_i ≤ k_i ≤ M_i}). The kernel
- * evaluates it as {@code Σ_i q⁺_i·M_i + q⁻_i·m_i} with {@code q⁺ = max(q, 0)}, {@code q⁻ = min(q, 0)},
- * prepared once per step ({@link #splitQuery}): the same value term by term (rounding is monotone, so
- * the larger exact product stays the larger rounded one), with plain multiplies and adds instead of a
- * lane-wise max per channel. A NaN score (from NaN keys) becomes {@code -∞}, so ranking stays a total
- * order.
+ * {@code Math.min}/{@code Math.max}; the page's rough bounds are then rounded again. Minimum and
+ * maximum are exact and order-independent (signed zeros and NaN included), so the bounds equal those
+ * recomputed from scratch bit for bit.
  *
  * <p>Not thread-safe: owned by the shard's policy.
  */
@@ -37,16 +53,29 @@ final class PageBounds {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
+    /** Shorts, one per float lane: the rough bounds' loads. */
+    private static final VectorSpecies<Short> HALVES =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(LANES * Short.SIZE));
+    /** Ints of the float shape: the rough bounds widened. */
+    private static final VectorSpecies<Integer> WORDS = VectorSpecies.of(int.class, SPECIES.vectorShape());
     /** Rows copied from the key view per bulk read. */
     private static final int CHUNK_ROWS = 32;
+    /** bfloat16 of a quiet NaN. */
+    private static final short NAN_BF16 = (short) 0x7fc0;
 
     private final int pageSize;
     private final int headDim;
-    private float[] mins;         // (pageCapacity / LANES, headDim, LANES) per-channel minimum of each page's keys
-    private float[] maxs;         // same layout, per-channel maximum
-    private int pageCapacity;
+    private float[] mins;         // (pageCapacity, headDim) per-channel minimum of each page's keys
+    private float[] maxs;         // (pageCapacity, headDim) per-channel maximum
+    private short[] roughMins;    // (pageCapacity / LANES, headDim, LANES) mins rounded down to bfloat16
+    private short[] roughMaxs;    // same layout, maxs rounded up
+    private float[] slack;        // (pageCapacity, 4) per page, rounded up: ||roughMax - max||, ||min - roughMin||,
+                                  //   ||max(|max|, |roughMax|)||, ||max(|min|, |roughMin|)|| (Euclidean, over channels)
+    private int pageCapacity;     // a multiple of LANES
     private final float[] rows;   // (min(pageSize, CHUNK_ROWS), headDim) keys copied from the view
     private int positions;        // positions indexed: [0, positions)
+    private final double twoGamma;       // 2 γ_(headDim+1), γ_n = n·u / (1 - n·u), u = 2^-24: two chains' relative rounding
+    private final double underflowSlack; // (8 headDim + 2) · 2^-150: their absolute rounding in the subnormal range
 
     /**
      * @param pageSize     positions per page, {@code >= 1}
@@ -63,7 +92,13 @@ final class PageBounds {
         this.pageCapacity = roundUpToBlock(initialPages);
         this.mins = new float[Math.multiplyExact(pageCapacity, headDim)];
         this.maxs = new float[mins.length];
+        this.roughMins = new short[mins.length];
+        this.roughMaxs = new short[mins.length];
+        this.slack = new float[Math.multiplyExact(pageCapacity, 4)];
         this.rows = new float[Math.min(pageSize, CHUNK_ROWS) * headDim];
+        double nu = (headDim + 1) * 0x1p-24;
+        this.twoGamma = nu < 0.5 ? 2 * nu / (1 - nu) : Double.POSITIVE_INFINITY; // no bound for absurd dims
+        this.underflowSlack = (8.0 * headDim + 2) * 0x1p-150;
     }
 
     /** @return positions per page */
@@ -109,19 +144,60 @@ final class PageBounds {
         return maxs[index(page, channel)];
     }
 
+    /** @return {@link #min} rounded down to a bfloat16, as the float it stands for */
+    float roughMin(int page, int channel) {
+        index(page, channel);
+        return widen(roughMins[slot(page, channel)]);
+    }
+
+    /** @return {@link #max} rounded up to a bfloat16, as the float it stands for */
+    float roughMax(int page, int channel) {
+        index(page, channel);
+        return widen(roughMaxs[slot(page, channel)]);
+    }
+
     private int index(int page, int channel) {
         java.util.Objects.checkIndex(page, pages());
         java.util.Objects.checkIndex(channel, headDim);
-        return slot(page, channel);
+        return page * headDim + channel;
     }
 
-    /** Where page {@code page}'s bound of channel {@code channel} lives: blocks of LANES pages, channel-major. */
+    /** Where page {@code page}'s rough bound of channel {@code channel} lives: blocks of LANES pages, channel-major. */
     private int slot(int page, int channel) {
         return ((page / LANES) * headDim + channel) * LANES + (page % LANES);
     }
 
     private static int roundUpToBlock(int pages) {
         return (pages + LANES - 1) / LANES * LANES;
+    }
+
+    /**
+     * The bfloat16 nearest to {@code x} from above (the high 16 bits of a float): {@code x} itself when
+     * it has no low bits, NaN for NaN, {@code +∞} above the largest finite bfloat16.
+     */
+    static short roundUp(float x) {
+        if (x != x) {
+            return NAN_BF16;
+        }
+        int bits = Float.floatToRawIntBits(x);
+        int high = bits >>> 16;
+        // truncating the low half moves a positive value down and a negative one up (towards zero)
+        return (short) ((bits & 0xffff) != 0 && bits > 0 ? high + 1 : high);
+    }
+
+    /** The bfloat16 nearest to {@code x} from below; see {@link #roundUp}. */
+    static short roundDown(float x) {
+        if (x != x) {
+            return NAN_BF16;
+        }
+        int bits = Float.floatToRawIntBits(x);
+        int high = bits >>> 16;
+        return (short) ((bits & 0xffff) != 0 && bits < 0 ? high + 1 : high);
+    }
+
+    /** @return the float a bfloat16 stands for */
+    static float widen(short bf16) {
+        return Float.intBitsToFloat(bf16 << 16);
     }
 
     /**
@@ -152,18 +228,17 @@ final class PageBounds {
             int pageStart = page * pageSize;
             int end = Math.min(n, Math.min(pageStart + pageSize, positions + chunk));
             keys.copyKeys(positions, end, rows, 0);
-            int base = slot(page, 0);
+            int base = page * headDim;
             int r = 0;
             if (positions == pageStart) { // first key of a new page: its bounds are the key itself
-                for (int c = 0; c < headDim; c++) {
-                    mins[base + c * LANES] = rows[c];
-                    maxs[base + c * LANES] = rows[c];
-                }
+                System.arraycopy(rows, 0, mins, base, headDim);
+                System.arraycopy(rows, 0, maxs, base, headDim);
                 r = 1;
             }
             for (; r < end - positions; r++) {
                 widen(base, r * headDim);
             }
+            round(page);
             positions = end;
         }
     }
@@ -172,10 +247,110 @@ final class PageBounds {
     private void widen(int base, int offset) {
         for (int c = 0; c < headDim; c++) {
             float k = rows[offset + c];
-            int i = base + c * LANES;
+            int i = base + c;
             mins[i] = Math.min(mins[i], k);
             maxs[i] = Math.max(maxs[i], k);
         }
+    }
+
+    /** Rounds page {@code page}'s bounds outwards into its rough copy. */
+    private void round(int page) {
+        int base = page * headDim;
+        int s = slot(page, 0);
+        double gapHi = 0;
+        double gapLo = 0;
+        double sizeHi = 0;
+        double sizeLo = 0;
+        for (int c = 0; c < headDim; c++) {
+            float lo = mins[base + c];
+            float hi = maxs[base + c];
+            short roughLo = roundDown(lo);
+            short roughHi = roundUp(hi);
+            roughMins[s + c * LANES] = roughLo;
+            roughMaxs[s + c * LANES] = roughHi;
+            // a float and its bfloat16 rounding differ by less than 2^16 of the float's last place:
+            // their difference is exact in double
+            double dHi = (double) widen(roughHi) - hi;
+            double dLo = (double) lo - widen(roughLo);
+            double mHi = Math.max(Math.abs(hi), Math.abs(widen(roughHi)));
+            double mLo = Math.max(Math.abs(lo), Math.abs(widen(roughLo)));
+            gapHi += dHi * dHi;
+            gapLo += dLo * dLo;
+            sizeHi += mHi * mHi;
+            sizeLo += mLo * mLo;
+        }
+        int t = page * 4;
+        slack[t] = normUp(gapHi, headDim);
+        slack[t + 1] = normUp(gapLo, headDim);
+        slack[t + 2] = normUp(sizeHi, headDim);
+        slack[t + 3] = normUp(sizeLo, headDim);
+    }
+
+    /**
+     * The square root of a sum of {@code terms} squares computed in double, moved up past its rounding
+     * errors and rounded up to a float (infinite or NaN stays so).
+     */
+    private static float normUp(double sumOfSquares, int terms) {
+        double norm = Math.sqrt(sumOfSquares) * (1 + (terms + 2) * 0x1p-52);
+        float f = (float) norm;
+        return f < norm ? Math.nextUp(f) : f;
+    }
+
+    /**
+     * The Euclidean norm of the positive or the negative part of a query, rounded up, for
+     * {@link #lowerBound}.
+     *
+     * @param q        queries
+     * @param from     first channel of the head's query
+     * @param length   channels
+     * @param positive {@code max(q, 0)} if true, {@code min(q, 0)} if false
+     * @return an upper bound of the norm, never below the exact one
+     */
+    static double norm(float[] q, int from, int length, boolean positive) {
+        double even = 0; // two sums, so that the additions are not one chain
+        double odd = 0;
+        int i = from;
+        for (; i + 1 < from + length; i += 2) {
+            double a = part(q[i], positive);
+            double b = part(q[i + 1], positive);
+            even += a * a;
+            odd += b * b;
+        }
+        if (i < from + length) {
+            double a = part(q[i], positive);
+            even += a * a;
+        }
+        return Math.sqrt(even + odd) * (1 + (length + 2) * 0x1p-52);
+    }
+
+    private static double part(float v, boolean positive) {
+        return positive ? (v > 0f ? v : 0f) : (v < 0f ? v : 0f);
+    }
+
+    /**
+     * A lower bound of a page's exact score from its {@link #upperBounds upper bound}, without
+     * reading its exact bounds: {@code upper} minus what the rough bounds can have added and what
+     * the two float computations can have rounded, bounded through per-page norms
+     * ({@code Σ q⁺·(M' − M) ≤ ‖q⁺‖·‖M' − M‖}, Cauchy–Schwarz, the same for the minima; each chain's
+     * rounding error at most {@code γ_(d+1)·Σ|terms|} plus an absolute {@code (4d + 1)·2^-150} for
+     * subnormal results). {@code -∞} where no bound holds: an infinite upper bound, a page with
+     * infinite or NaN bounds, or magnitudes near float overflow.
+     *
+     * @param page     a page in {@code [0, pages())}
+     * @param upper    its upper bound for a query head, from {@link #upperBounds}
+     * @param qPosNorm {@link #norm} of the head's {@code max(q, 0)}
+     * @param qNegNorm {@link #norm} of the head's {@code min(q, 0)}
+     * @return a value {@code ≤} the page's exact score for that head (as {@link #score} computes it)
+     */
+    double lowerBound(int page, float upper, double qPosNorm, double qNegNorm) {
+        int t = page * 4;
+        double size = qPosNorm * slack[t + 2] + qNegNorm * slack[t + 3];
+        if (!(size <= 0x1p100) || Float.isInfinite(upper)) { // also NaN; far from overflow, no float step overflows
+            return Double.NEGATIVE_INFINITY;
+        }
+        double gap = qPosNorm * slack[t] + qNegNorm * slack[t + 1];
+        double delta = (gap + twoGamma * size + underflowSlack) * (1 + 0x1p-48);
+        return Math.nextDown(upper - delta);
     }
 
     private void ensureCapacity(int pages) {
@@ -189,60 +364,95 @@ final class PageBounds {
         }
         mins = Arrays.copyOf(mins, cap * headDim);
         maxs = Arrays.copyOf(maxs, cap * headDim);
+        roughMins = Arrays.copyOf(roughMins, cap * headDim);
+        roughMaxs = Arrays.copyOf(roughMaxs, cap * headDim);
+        slack = Arrays.copyOf(slack, cap * 4);
         pageCapacity = cap;
     }
 
     /**
-     * Splits queries into their positive and negative parts, the kernel's input.
-     *
-     * @param q      queries, {@code (heads, headDim)}
-     * @param length {@code heads * headDim}
-     * @param qPos   receives {@code max(q, 0)}, same shape
-     * @param qNeg   receives {@code min(q, 0)}, same shape
+     * @param pages a page count
+     * @return {@code pages} rounded up to a whole number of vectors: the room a row of
+     *         {@link #upperBounds} needs
      */
-    static void splitQuery(float[] q, int length, float[] qPos, float[] qNeg) {
-        for (int i = 0; i < length; i++) {
-            float v = q[i];
-            qPos[i] = v > 0f ? v : 0f;
-            qNeg[i] = v < 0f ? v : 0f;
-        }
+    static int padded(int pages) {
+        return roundUpToBlock(pages);
     }
 
     /**
-     * Scores pages {@code [0, pages)} for each query head: {@code scores[h * stride + p] = U(q_h, p)}.
-     * Allocates nothing.
+     * Splits queries into their positive and negative parts, interleaved per channel as the kernels
+     * read them: heads in groups of four, group {@code g} at {@code g * 8 * headDim} holding, per
+     * channel {@code c}, {@code max(q, 0)} and {@code min(q, 0)} of its four heads in turn
+     * ({@code [c * 8 + 2j]} and {@code [c * 8 + 2j + 1]} for its head {@code j}); the heads left over
+     * after the last group of four one by one after it, two values per channel. One base address and
+     * constant offsets per channel keep the kernels' loops light on registers.
      *
-     * @param qPos   {@code max(q, 0)}, {@code (heads, headDim)}, from {@link #splitQuery}
-     * @param qNeg   {@code min(q, 0)}, {@code (heads, headDim)}
-     * @param heads  query heads
-     * @param pages  pages to score, {@code <= pages()}
-     * @param scores receives the scores, {@code (heads, stride)}; higher means the page may hold a
-     *               larger {@code q · k}
-     * @param stride distance between two heads' rows of {@code scores}, {@code >= pages}
+     * @param q       queries, {@code (heads, headDim)}
+     * @param heads   query heads
+     * @param headDim channels per query
+     * @param table   receives the parts, {@code 2 * heads * headDim} long
      */
-    void score(float[] qPos, float[] qNeg, int heads, int pages, float[] scores, int stride) {
+    static void splitQuery(float[] q, int heads, int headDim, float[] table) {
+        int groups = heads / 4;
+        for (int h = 0; h < heads; h++) {
+            int g = h / 4;
+            int base;
+            int step;
+            if (g < groups) {
+                base = g * 8 * headDim + 2 * (h % 4);
+                step = 8;
+            } else {
+                base = groups * 8 * headDim + (h - 4 * groups) * 2 * headDim;
+                step = 2;
+            }
+            for (int c = 0; c < headDim; c++) {
+                float v = q[h * headDim + c];
+                table[base + c * step] = v > 0f ? v : 0f;
+                table[base + c * step + 1] = v < 0f ? v : 0f;
+            }
+        }
+    }
+
+    /** Where head {@code h}'s parts start in a {@link #splitQuery} table, for a kernel of one head. */
+    private int singleHeadBase(int heads, int h) {
+        int groups = heads / 4;
+        return groups * 8 * headDim + (h - 4 * groups) * 2 * headDim;
+    }
+
+    /**
+     * Rough upper bounds of the scores of pages {@code [0, pages)} for each query head: for every page
+     * and head, {@code upper[h * stride + p] ≥} the exact score {@link #score} gives (never NaN; {@code
+     * +∞} where the rough arithmetic met NaN). Streams the rough bounds once for all heads; allocates
+     * nothing.
+     *
+     * @param table  the queries' parts, from {@link #splitQuery}
+     * @param heads  query heads
+     * @param pages  pages to bound, {@code <= pages()}
+     * @param upper  receives the bounds, {@code (heads, stride)}; whole vectors are written, so each
+     *               row also gets values (to ignore) up to {@link #padded padded(pages)}
+     * @param stride distance between two heads' rows of {@code upper}, {@code >= padded(pages)}
+     */
+    void upperBounds(float[] table, int heads, int pages, float[] upper, int stride) {
         int h = 0;
         for (; h + 4 <= heads; h += 4) {
-            score4(qPos, qNeg, h, pages, scores, stride);
+            upperBounds4(table, h, pages, upper, stride);
         }
         for (; h < heads; h++) {
-            score1(qPos, qNeg, h, pages, scores, stride);
+            upperBounds1(table, singleHeadBase(heads, h), h, pages, upper, stride);
         }
     }
 
     /**
      * Heads {@code [h0, h0 + 4)}, a block of LANES pages per vector: each channel's two bound vectors
-     * are loaded once and feed four heads' accumulators (one lane per page, so no reduction across
-     * lanes), the query channel broadcast. Everything stays in this method so no vector crosses a call.
+     * are loaded and widened once and feed four heads' accumulators (one lane per page, so no
+     * reduction across lanes), the query channel broadcast. Everything stays in this method so no
+     * vector crosses a call.
      */
-    private void score4(float[] qPos, float[] qNeg, int h0, int pages, float[] scores, int stride) {
+    private void upperBounds4(float[] table, int h0, int pages, float[] upper, int stride) {
         int hd = headDim;
-        float[] hiA = maxs;
-        float[] loA = mins;
-        int q0 = h0 * hd;
-        int q1 = q0 + hd;
-        int q2 = q1 + hd;
-        int q3 = q2 + hd;
+        short[] hiA = roughMaxs;
+        short[] loA = roughMins;
+        int tb = h0 * 2 * hd; // group h0 / 4 starts at (h0 / 4) * 8 * hd
         int s0 = h0 * stride;
         int s1 = s0 + stride;
         int s2 = s1 + stride;
@@ -259,38 +469,30 @@ final class PageBounds {
             FloatVector b3 = a0;
             for (int c = 0; c < hd; c++) {
                 int i = base + c * LANES;
-                FloatVector hi = FloatVector.fromArray(SPECIES, hiA, i);
-                FloatVector lo = FloatVector.fromArray(SPECIES, loA, i);
-                a0 = hi.fma(FloatVector.broadcast(SPECIES, qPos[q0 + c]), a0);
-                b0 = lo.fma(FloatVector.broadcast(SPECIES, qNeg[q0 + c]), b0);
-                a1 = hi.fma(FloatVector.broadcast(SPECIES, qPos[q1 + c]), a1);
-                b1 = lo.fma(FloatVector.broadcast(SPECIES, qNeg[q1 + c]), b1);
-                a2 = hi.fma(FloatVector.broadcast(SPECIES, qPos[q2 + c]), a2);
-                b2 = lo.fma(FloatVector.broadcast(SPECIES, qNeg[q2 + c]), b2);
-                a3 = hi.fma(FloatVector.broadcast(SPECIES, qPos[q3 + c]), a3);
-                b3 = lo.fma(FloatVector.broadcast(SPECIES, qNeg[q3 + c]), b3);
+                int t = tb + c * 8;
+                FloatVector hi = widen(hiA, i);
+                FloatVector lo = widen(loA, i);
+                a0 = hi.fma(FloatVector.broadcast(SPECIES, table[t]), a0);
+                b0 = lo.fma(FloatVector.broadcast(SPECIES, table[t + 1]), b0);
+                a1 = hi.fma(FloatVector.broadcast(SPECIES, table[t + 2]), a1);
+                b1 = lo.fma(FloatVector.broadcast(SPECIES, table[t + 3]), b1);
+                a2 = hi.fma(FloatVector.broadcast(SPECIES, table[t + 4]), a2);
+                b2 = lo.fma(FloatVector.broadcast(SPECIES, table[t + 5]), b2);
+                a3 = hi.fma(FloatVector.broadcast(SPECIES, table[t + 6]), a3);
+                b3 = lo.fma(FloatVector.broadcast(SPECIES, table[t + 7]), b3);
             }
-            if (p + LANES <= pages) {
-                finish(a0.add(b0)).intoArray(scores, s0 + p);
-                finish(a1.add(b1)).intoArray(scores, s1 + p);
-                finish(a2.add(b2)).intoArray(scores, s2 + p);
-                finish(a3.add(b3)).intoArray(scores, s3 + p);
-            } else {
-                VectorMask<Float> m = SPECIES.indexInRange(p, pages);
-                finish(a0.add(b0)).intoArray(scores, s0 + p, m);
-                finish(a1.add(b1)).intoArray(scores, s1 + p, m);
-                finish(a2.add(b2)).intoArray(scores, s2 + p, m);
-                finish(a3.add(b3)).intoArray(scores, s3 + p, m);
-            }
+            roughFinish(a0.add(b0)).intoArray(upper, s0 + p);
+            roughFinish(a1.add(b1)).intoArray(upper, s1 + p);
+            roughFinish(a2.add(b2)).intoArray(upper, s2 + p);
+            roughFinish(a3.add(b3)).intoArray(upper, s3 + p);
         }
     }
 
-    /** One head {@code h}: the same kernel with one head's accumulators. */
-    private void score1(float[] qPos, float[] qNeg, int h, int pages, float[] scores, int stride) {
+    /** One head {@code h}, its parts at {@code table[tb ..]}: the same kernel with one head's accumulators. */
+    private void upperBounds1(float[] table, int tb, int h, int pages, float[] upper, int stride) {
         int hd = headDim;
-        float[] hiA = maxs;
-        float[] loA = mins;
-        int qb = h * hd;
+        short[] hiA = roughMaxs;
+        short[] loA = roughMins;
         int sb = h * stride;
         for (int p = 0; p < pages; p += LANES) {
             int base = (p / LANES) * hd * LANES;
@@ -298,19 +500,124 @@ final class PageBounds {
             FloatVector b = a;
             for (int c = 0; c < hd; c++) {
                 int i = base + c * LANES;
-                a = FloatVector.fromArray(SPECIES, hiA, i).fma(FloatVector.broadcast(SPECIES, qPos[qb + c]), a);
-                b = FloatVector.fromArray(SPECIES, loA, i).fma(FloatVector.broadcast(SPECIES, qNeg[qb + c]), b);
+                a = widen(hiA, i).fma(FloatVector.broadcast(SPECIES, table[tb + 2 * c]), a);
+                b = widen(loA, i).fma(FloatVector.broadcast(SPECIES, table[tb + 2 * c + 1]), b);
             }
-            if (p + LANES <= pages) {
-                finish(a.add(b)).intoArray(scores, sb + p);
-            } else {
-                finish(a.add(b)).intoArray(scores, sb + p, SPECIES.indexInRange(p, pages));
-            }
+            roughFinish(a.add(b)).intoArray(upper, sb + p);
         }
     }
 
-    /** NaN scores (from NaN keys) become -inf so ranking stays a total order; small enough to inline. */
-    private static FloatVector finish(FloatVector s) {
-        return s.blend(Float.NEGATIVE_INFINITY, s.test(VectorOperators.IS_NAN));
+    /** LANES bfloat16 from {@code a[i ..]} as floats: sign-extend to int, shift into the high half. */
+    private static FloatVector widen(short[] a, int i) {
+        return ((IntVector) ShortVector.fromArray(HALVES, a, i).convertShape(VectorOperators.S2I, WORDS, 0))
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /**
+     * Exact scores of the listed pages for one query head: {@code scores[i]} is the score of page
+     * {@code pages[i]}, for {@code i} in {@code [from, to)}. Reads only those pages' rows; allocates
+     * nothing.
+     *
+     * @param table  the queries' parts, from {@link #splitQuery}
+     * @param heads  query heads in {@code table}
+     * @param h      the head
+     * @param pages  pages to score, each in {@code [0, pages())}, in any order, repeats allowed
+     * @param from   first entry of {@code pages} to score
+     * @param to     end of the entries to score
+     * @param scores receives the scores at the entries' indices; higher means the page may hold a
+     *               larger {@code q · k}; never NaN
+     */
+    void score(float[] table, int heads, int h, int[] pages, int from, int to, float[] scores) {
+        int limit = pages();
+        for (int i = from; i < to; i++) {
+            java.util.Objects.checkIndex(pages[i], limit);
+        }
+        int groups = heads / 4;
+        int tb;
+        int step;
+        if (h < 4 * groups) {
+            tb = (h / 4) * 8 * headDim + 2 * (h % 4);
+            step = 8;
+        } else {
+            tb = singleHeadBase(heads, h);
+            step = 2;
+        }
+        int i = from;
+        for (; i + 4 <= to; i += 4) {
+            score4(table, tb, step, pages, i, scores);
+        }
+        for (; i < to; i++) {
+            scores[i] = score1(table, tb, step, pages[i]);
+        }
+    }
+
+    /**
+     * Pages {@code pages[i, i + 4)} for one head, its parts at {@code table[tb + c * step]} (positive)
+     * and {@code [.. + 1]} (negative): eight independent chains (four pages, {@code a} and {@code b})
+     * over the channels, the same fused multiply-adds in the same order as a lane of
+     * {@link #upperBounds4} performs, and four row pairs read side by side. Plain scalar code: a few
+     * dozen pages per step, and no Vector API code that is slow until the JIT's last tier has compiled
+     * it.
+     */
+    private void score4(float[] table, int tb, int step, int[] pages, int i, float[] scores) {
+        int hd = headDim;
+        float[] hiA = maxs;
+        float[] loA = mins;
+        int r0 = pages[i] * hd;
+        int r1 = pages[i + 1] * hd;
+        int r2 = pages[i + 2] * hd;
+        int r3 = pages[i + 3] * hd;
+        float a0 = 0f;
+        float b0 = 0f;
+        float a1 = 0f;
+        float b1 = 0f;
+        float a2 = 0f;
+        float b2 = 0f;
+        float a3 = 0f;
+        float b3 = 0f;
+        for (int c = 0; c < hd; c++) {
+            int t = tb + c * step;
+            float qp = table[t];
+            float qn = table[t + 1];
+            a0 = Math.fma(hiA[r0 + c], qp, a0);
+            b0 = Math.fma(loA[r0 + c], qn, b0);
+            a1 = Math.fma(hiA[r1 + c], qp, a1);
+            b1 = Math.fma(loA[r1 + c], qn, b1);
+            a2 = Math.fma(hiA[r2 + c], qp, a2);
+            b2 = Math.fma(loA[r2 + c], qn, b2);
+            a3 = Math.fma(hiA[r3 + c], qp, a3);
+            b3 = Math.fma(loA[r3 + c], qn, b3);
+        }
+        scores[i] = finish(a0 + b0);
+        scores[i + 1] = finish(a1 + b1);
+        scores[i + 2] = finish(a2 + b2);
+        scores[i + 3] = finish(a3 + b3);
+    }
+
+    /** One page for one head: the same two chains. */
+    private float score1(float[] table, int tb, int step, int page) {
+        int hd = headDim;
+        int row = page * hd;
+        float a = 0f;
+        float b = 0f;
+        for (int c = 0; c < hd; c++) {
+            int t = tb + c * step;
+            a = Math.fma(maxs[row + c], table[t], a);
+            b = Math.fma(mins[row + c], table[t + 1], b);
+        }
+        return finish(a + b);
+    }
+
+    /** A NaN score (from NaN keys) becomes -inf, so ranking stays a total order. */
+    private static float finish(float s) {
+        return s != s ? Float.NEGATIVE_INFINITY : s;
+    }
+
+    /**
+     * A NaN rough value (say 0 · ∞ from a bound rounded to ∞) becomes +inf: it bounds nothing. NaN is
+     * found as {@code s != s}: {@code test(IS_NAN)} made C2 box vectors here.
+     */
+    private static FloatVector roughFinish(FloatVector s) {
+        return s.blend(Float.POSITIVE_INFINITY, s.compare(VectorOperators.NE, s));
     }
 }

@@ -8,13 +8,17 @@ package io.clusterkv.policy.quest;
  * ({@link PageBounds#score} maps NaN to {@code -∞}), so this is a strict total order: the set of the
  * {@code k} best is unique and the result deterministic.
  *
- * <p>One pass over the pages against a threshold, the {@code k}-th best key seen so far: every page
- * is written to a candidate buffer and kept (the count advanced) only if its key beats the threshold,
- * so the scan has no data-dependent branch. When the buffer fills, a quickselect keeps its {@code k}
- * best and raises the threshold; a last quickselect leaves the {@code k} best. Quest keeps few pages
- * ({@code k = budget / page-size - 1}) out of many, so few pages enter; the cost is {@code O(n)}
- * expected (each reduction of a buffer of {@code c >= 4k} keys frees {@code c - k} slots), with no
- * per-entrant sift of a heap.
+ * <p>One pass over the pages against a threshold: a page whose score is below the threshold's is
+ * passed over with one comparison, and only the few others are keyed and appended to a candidate
+ * buffer. The threshold starts at a score {@code k} pages are known to reach (the {@code k}-th best of
+ * about {@code 3k} group maxima, one cheap pass), so few pages enter; when the buffer fills, a
+ * quickselect keeps its {@code k} best and raises the threshold; a last quickselect leaves the
+ * {@code k} best. The cost is {@code O(n)} expected (each reduction of a buffer of {@code c >= 4k}
+ * keys frees {@code c - k} slots), with no per-entrant sift of a heap.
+ *
+ * <p>Plain scalar code: a few microseconds for 2k pages, and not much slower before the JIT's last
+ * tier has compiled it, whereas Vector API code allocates at every operation until then (in the
+ * selection benchmark on a busy machine, the timed rounds started before that).
  */
 final class PageRanking {
 
@@ -23,7 +27,7 @@ final class PageRanking {
 
     /**
      * Puts the {@code k} best of pages {@code [0, n)} in {@code best[0, k)}, in no particular order.
-     * Allocates a candidate buffer; the policy uses the overload with scratch.
+     * Allocates its scratch; the policy uses the overload with scratch.
      *
      * @param scores score of page {@code p} at {@code scores[offset + p]}, never NaN
      * @param offset where page 0's score is
@@ -32,46 +36,46 @@ final class PageRanking {
      * @param k      how many to keep, {@code 0 <= k <= n}
      */
     static void selectBest(float[] scores, int offset, int[] best, int n, int k) {
-        selectBest(scores, offset, best, new long[Math.max(1, Math.min(n, Math.max(4 * k, 64)))], n, k);
+        selectBest(scores, offset, best, new long[Math.max(1, Math.min(n, Math.max(4 * k, 64)))], new float[n],
+                n, k);
     }
 
     /**
-     * As {@link #selectBest(float[], int, int[], int, int)}, candidates in {@code heap} (more than
-     * {@code k} long when {@code n > k}; {@code 4k} or more keeps reductions rare). Candidates are
-     * {@link #key}s, one {@code long} comparison per page.
+     * As {@link #selectBest(float[], int, int[], int, int)}, with scratch: candidates in {@code keys}
+     * (more than {@code k} long when {@code n > k}; {@code 4k} or more keeps reductions rare), group
+     * maxima in {@code maxima} (up to {@code n}; a shorter one only skips the first threshold).
+     * Candidates are {@link #key}s, one {@code long} comparison per page.
      */
-    static void selectBest(float[] scores, int offset, int[] best, long[] heap, int n, int k) {
+    static void selectBest(float[] scores, int offset, int[] best, long[] keys, float[] maxima, int n, int k) {
         if (k == 0) {
             return;
         }
-        long[] buf = heap;
-        if (n > k && buf.length <= k) {
+        if (n <= k) {
+            for (int p = 0; p < n; p++) {
+                best[p] = p;
+            }
+            return;
+        }
+        long[] buf = keys;
+        if (buf.length <= k) {
             throw new IllegalArgumentException("scratch of " + buf.length + " keys, needs more than k = " + k);
         }
         // room for candidates: at least 4k (one reduction per ~3k entrants), within the scratch
         int cap = (int) Math.min(buf.length, Math.max(4L * k, 64L));
-        long thr = Long.MAX_VALUE;
-        for (int p = 0; p < k; p++) {
-            long key = key(scores[offset + p], p);
-            buf[p] = key;
-            thr = Math.min(thr, key);
-        }
-        int count = k;
-        int p = k;
-        while (p < n) {
-            // branch-free append of every page whose key beats the k-th best so far
-            int end = Math.min(n, p + (cap - count));
-            for (; p < end; p++) {
-                long key = key(scores[offset + p], p);
-                buf[count] = key;
-                count += key > thr ? 1 : 0;
-            }
-            if (count == cap && p < n) {
-                selectTop(buf, count, k);
-                count = k;
-                thr = Long.MAX_VALUE;
-                for (int i = 0; i < k; i++) {
-                    thr = Math.min(thr, buf[i]);
+        float floor = floorOfBest(scores, offset, buf, maxima, n, k); // k pages score at least this
+        long thr = floor == Float.NEGATIVE_INFINITY ? Long.MIN_VALUE : ((long) sortable(floor) << 32) - 1;
+        int count = 0;
+        for (int p = 0; p < n; p++) {
+            float s = scores[offset + p];
+            if (s >= floor) { // rare once the threshold is up
+                long key = key(s, p);
+                if (key > thr) {
+                    buf[count++] = key;
+                    if (count == cap) {
+                        thr = reduce(buf, count, k);
+                        count = k;
+                        floor = score(thr);
+                    }
                 }
             }
         }
@@ -80,6 +84,63 @@ final class PageRanking {
         }
         for (int i = 0; i < k; i++) {
             best[i] = page(buf[i]);
+        }
+    }
+
+    /**
+     * A score that at least {@code k} of the pages reach, so that the scan starts with a threshold
+     * near the {@code k}-th best instead of below nearly every page: pages form {@code g ≈ 3k} groups
+     * (page {@code p} in group {@code p mod g}, over the first whole multiple of {@code g} pages), and
+     * the {@code k}-th largest group maximum is the score of {@code k} distinct pages. One pass of
+     * independent maxima and a quickselect of {@code g} keys. {@code -∞} when no such groups fit.
+     */
+    private static float floorOfBest(float[] scores, int offset, long[] buf, float[] maxima, int n, int k) {
+        int groups = (int) Math.min(Math.min(3L * k, n), Math.min(buf.length, maxima.length));
+        if (groups < k) {
+            return Float.NEGATIVE_INFINITY;
+        }
+        System.arraycopy(scores, offset, maxima, 0, groups);
+        for (int from = groups; from + groups <= n; from += groups) {
+            for (int g = 0; g < groups; g++) {
+                float s = scores[offset + from + g];
+                float m = maxima[g];
+                maxima[g] = s > m ? s : m; // never NaN; which zero is kept does not matter
+            }
+        }
+        for (int g = 0; g < groups; g++) {
+            buf[g] = key(maxima[g], g);
+        }
+        selectTopKeys(buf, groups, k);
+        float floor = Float.POSITIVE_INFINITY;
+        for (int i = 0; i < k; i++) {
+            floor = Math.min(floor, score(buf[i]));
+        }
+        return floor;
+    }
+
+    /** The sortable bits of a score, as in {@link #key}. */
+    private static int sortable(float score) {
+        int bits = Float.floatToRawIntBits(score + 0f);
+        return bits ^ ((bits >> 31) & 0x7fffffff);
+    }
+
+    /** Keeps the {@code k} best of {@code buf[0, count)} in {@code buf[0, k)}; returns the lowest of them. */
+    private static long reduce(long[] buf, int count, int k) {
+        selectTop(buf, count, k);
+        long thr = Long.MAX_VALUE;
+        for (int i = 0; i < k; i++) {
+            thr = Math.min(thr, buf[i]);
+        }
+        return thr;
+    }
+
+    /**
+     * Moves the {@code k} largest of the distinct keys {@code keys[0, n)} into {@code keys[0, k)}, in no
+     * particular order ({@code 0 <= k}; nothing to do when {@code k >= n}).
+     */
+    static void selectTopKeys(long[] keys, int n, int k) {
+        if (k > 0 && k < n) {
+            selectTop(keys, n, k);
         }
     }
 
@@ -130,12 +191,18 @@ final class PageRanking {
      * zeros are one score) above the complement of the page index (lower pages rank first on ties).
      */
     static long key(float score, int page) {
-        int bits = Float.floatToRawIntBits(score + 0f);
-        int sortable = bits ^ ((bits >> 31) & 0x7fffffff);
-        return ((long) sortable << 32) | (~page & 0xffffffffL);
+        return ((long) sortable(score) << 32) | (~page & 0xffffffffL);
     }
 
-    private static int page(long key) {
+    /**
+     * @return the score of a {@link #key} (after {@code + 0f}: never {@code -0})
+     */
+    static float score(long key) {
+        int sortable = (int) (key >>> 32);
+        return Float.intBitsToFloat(sortable ^ ((sortable >> 31) & 0x7fffffff));
+    }
+
+    static int page(long key) {
         return ~(int) key;
     }
 

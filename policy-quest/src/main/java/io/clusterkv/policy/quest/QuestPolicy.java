@@ -43,10 +43,13 @@ import java.util.List;
  * version encodes the selected range of the page, so it is constant for a full page and changes while
  * the newest page fills, and a device tier never serves a stale page.
  *
- * <p><b>Cost.</b> {@link #onAppend} widens one page's bounds ({@code O(headDim)}). {@link #select}
- * makes one vectorised pass over the bounds of all pages for all query heads ({@link PageBounds}), then
- * one pass per head keeping the best pages by a threshold and quickselect ({@link PageRanking}); it allocates
- * nothing unless the page count outgrew its scratch arrays, which then double.
+ * <p><b>Cost.</b> {@link #onAppend} widens one page's bounds and rounds them ({@code O(headDim)}).
+ * {@link #select} streams rough (bfloat16) copies of the bounds of all pages once for all query heads
+ * ({@link PageBounds#upperBounds}, half the bytes of the exact floats), keeps per head the best pages
+ * by that upper bound ({@link PageRanking}), and reads the exact bounds only of the few pages the rough
+ * ones cannot place ({@link #rank}); the pages chosen are exactly those a ranking of every page's
+ * exact score chooses. It allocates nothing unless the page count outgrew its scratch arrays, which
+ * then double.
  */
 final class QuestPolicy implements RecallPolicy {
 
@@ -103,14 +106,18 @@ final class QuestPolicy implements RecallPolicy {
     private final PageBounds bounds;
 
     // scratch, reused every step
-    private float[] query;   // (heads, headDim) this step's queries
-    private float[] qPos;    // (heads, headDim) max(query, 0)
-    private float[] qNeg;    // (heads, headDim) min(query, 0)
-    private float[] scores;  // (heads, scoreStride) page scores of each head
-    private int scoreStride; // pages the scratch has room for
-    private int[] best;      // (scoreStride) one head's chosen pages
-    private long[] heap;     // (scoreStride) ranking keys, candidates while choosing
-    private long[] chosen;   // (scoreStride / 64 + 1) bit set of one head's chosen pages
+    private float[] query;        // (heads, headDim) this step's queries
+    private float[] parts;        // (2 * heads * headDim) max(query, 0) and min(query, 0), PageBounds.splitQuery's layout
+    private float[] upper;        // (heads, scoreStride) rough upper bound of each head's page scores
+    private float[] exact;        // (heads, scoreStride) exact score of each of a head's candidates
+    private int scoreStride;      // pages the scratch has room for
+    private int[] candidates;     // (heads, scoreStride) pages that may be among a head's best
+    private int[] candidateCount; // (heads) end of each head's candidates
+    private int[] certainCount;   // (heads) of which the first are certainly among the head's best
+    private int[] best;           // (scoreStride) one head's best pages by upper bound
+    private long[] heap;          // (scoreStride) ranking keys, candidates while choosing
+    private float[] maxima;       // (scoreStride) group maxima of one head's upper bounds, PageRanking's scratch
+    private long[] chosen;        // (scoreStride / 64 + 1) bit set of one head's chosen pages
 
     QuestPolicy(int pageSize, int headDim, int queryHeads, int budget) {
         this.pageSize = pageSize;
@@ -160,20 +167,37 @@ final class QuestPolicy implements RecallPolicy {
         int newest = (n - 1) / pageSize; // the page holding the newest position; always attended
         int k = pagesTotal - 1;          // pages chosen among [0, newest); k < newest as n > budget
         if (k > 0) {
-            scoreCandidates(queries, heads, newest);
+            rank(queries, heads, newest, k);
         }
         for (int h = 0; h < heads; h++) {
             HeadSelection s = out.head(h);
             if (k > 0) {
-                choose(h, newest, k);
+                choose(h, k);
                 emitChosen(s, newest);
             }
             s.addPages(0, pageSize, newest * pageSize, n);
         }
     }
 
-    /** Scores pages {@code [0, candidates)} for every head into {@link #scores}. */
-    private void scoreCandidates(Queries queries, int heads, int candidates) {
+    /**
+     * Finds, for every head, its {@code k} best pages among {@code [0, pageCount)}, exactly as a
+     * ranking of every page's exact score would, while computing few exact scores:
+     * <ol>
+     *   <li>rough upper bounds {@code U'} of every page ({@link PageBounds#upperBounds}), and per head
+     *       the {@code k + 1} best by {@code U'} (ties: lower page), the {@code k} best of them the
+     *       seeds;</li>
+     *   <li>a seed whose {@link PageBounds#lowerBound lower bound} {@code L} exceeds the
+     *       {@code (k+1)}-th {@code U'} beats every other page exactly: it is chosen (the usual case);</li>
+     *   <li>the lowest {@code L} of the seeds, {@code τ}, is at most the {@code k}-th best exact score,
+     *       so a page with {@code U' < τ} cannot be chosen; the other seeds and the pages with
+     *       {@code U' ≥ τ} are candidates, scored exactly ({@link PageBounds#score}), and the best of
+     *       them fill the remaining places.</li>
+     * </ol>
+     * Leaves each head's certain pages in {@code candidates[h * scoreStride, + certainCount[h])}, its
+     * candidates after them up to {@code candidateCount[h]}, their exact scores at the same places of
+     * {@link #exact}.
+     */
+    private void rank(Queries queries, int heads, int pageCount, int k) {
         if (queries.headDim() != headDim) {
             throw new IllegalArgumentException("queries have dimension " + queries.headDim() + ", keys "
                     + headDim);
@@ -181,21 +205,89 @@ final class QuestPolicy implements RecallPolicy {
         if (query.length < heads * headDim) {
             allocateQueries(heads);
         }
-        if (scoreStride < candidates || scores.length < heads * scoreStride) {
-            allocateScratch(heads, Math.max(candidates, 2 * scoreStride));
+        if (scoreStride < pageCount || upper.length < heads * scoreStride) {
+            allocateScratch(heads, Math.max(pageCount, 2 * scoreStride));
         }
         for (int h = 0; h < heads; h++) {
             queries.copy(h, query, h * headDim);
         }
-        PageBounds.splitQuery(query, heads * headDim, qPos, qNeg);
-        bounds.score(qPos, qNeg, heads, candidates, scores, scoreStride);
+        PageBounds.splitQuery(query, heads, headDim, parts);
+        bounds.upperBounds(parts, heads, pageCount, upper, scoreStride);
+        for (int h = 0; h < heads; h++) {
+            int base = h * scoreStride;
+            PageRanking.selectBest(upper, base, best, heap, maxima, pageCount, k + 1);
+            int last = 0; // the (k+1)-th by upper bound: the lowest key of the k + 1
+            for (int i = 1; i <= k; i++) {
+                if (PageRanking.key(upper[base + best[i]], best[i]) < PageRanking.key(upper[base + best[last]],
+                        best[last])) {
+                    last = i;
+                }
+            }
+            double next = upper[base + best[last]]; // every page but the seeds has U' <= next
+            best[last] = best[k];
+            double posNorm = PageBounds.norm(query, h * headDim, headDim, true);
+            double negNorm = PageBounds.norm(query, h * headDim, headDim, false);
+            double reach = Double.POSITIVE_INFINITY; // τ
+            long seeds = Long.MAX_VALUE;             // the lowest U' key of the seeds
+            int certain = 0;
+            int uncertain = 0;
+            for (int i = 0; i < k; i++) {
+                int p = best[i];
+                float up = upper[base + p];
+                seeds = Math.min(seeds, PageRanking.key(up, p));
+                double low = bounds.lowerBound(p, up, posNorm, negNorm);
+                reach = Math.min(reach, low);
+                if (low > next) {
+                    candidates[base + certain++] = p;
+                } else {
+                    best[uncertain++] = p; // i >= uncertain: not yet read
+                }
+            }
+            certainCount[h] = certain;
+            System.arraycopy(best, 0, candidates, base + certain, uncertain);
+            candidateCount[h] = certain + uncertain;
+            if (certain < k) {
+                addReaching(h, pageCount, reach, seeds);
+            }
+            bounds.score(parts, heads, h, candidates, base + certain, base + candidateCount[h], exact);
+        }
     }
 
-    /** Marks in {@link #chosen} the {@code k} best of pages {@code [0, candidates)} for head {@code h}. */
-    private void choose(int h, int candidates, int k) {
-        PageRanking.selectBest(scores, h * scoreStride, best, heap, candidates, k);
-        for (int i = 0; i < k; i++) {
-            int p = best[i];
+    /**
+     * Adds to head {@code h}'s candidates every page of {@code [0, pageCount)} that is not a seed
+     * (upper-bound key below {@code seeds}) and whose upper bound reaches {@code reach}.
+     */
+    private void addReaching(int h, int pageCount, double reach, long seeds) {
+        int base = h * scoreStride;
+        int added = candidateCount[h];
+        for (int p = 0; p < pageCount; p++) {
+            float up = upper[base + p];
+            if (up >= reach && PageRanking.key(up, p) < seeds) {
+                candidates[base + added++] = p;
+            }
+        }
+        candidateCount[h] = added;
+    }
+
+    /**
+     * Marks in {@link #chosen} head {@code h}'s {@code k} best pages: its certain pages, and the best of
+     * its other candidates by exact score.
+     */
+    private void choose(int h, int k) {
+        int base = h * scoreStride;
+        int certain = certainCount[h];
+        for (int i = 0; i < certain; i++) {
+            int p = candidates[base + i];
+            chosen[p >>> 6] |= 1L << p;
+        }
+        int n = candidateCount[h] - certain;
+        for (int i = 0; i < n; i++) {
+            int p = candidates[base + certain + i];
+            heap[i] = PageRanking.key(exact[base + certain + i], p);
+        }
+        PageRanking.selectTopKeys(heap, n, k - certain);
+        for (int i = 0; i < k - certain; i++) {
+            int p = PageRanking.page(heap[i]);
             chosen[p >>> 6] |= 1L << p;
         }
     }
@@ -215,16 +307,20 @@ final class QuestPolicy implements RecallPolicy {
 
     private void allocateQueries(int heads) {
         query = new float[heads * headDim];
-        qPos = new float[heads * headDim];
-        qNeg = new float[heads * headDim];
+        parts = new float[2 * heads * headDim];
     }
 
     private void allocateScratch(int heads, int pages) {
-        scoreStride = pages;
-        scores = new float[Math.multiplyExact(heads, pages)];
-        best = new int[pages];
-        heap = new long[pages];
-        chosen = new long[(pages >>> 6) + 1];
+        scoreStride = PageBounds.padded(pages);
+        upper = new float[Math.multiplyExact(heads, scoreStride)];
+        exact = new float[upper.length];
+        candidates = new int[upper.length];
+        candidateCount = new int[heads];
+        certainCount = new int[heads];
+        best = new int[scoreStride];
+        heap = new long[scoreStride];
+        maxima = new float[scoreStride];
+        chosen = new long[(scoreStride >>> 6) + 1];
     }
 
     @Override

@@ -83,6 +83,10 @@ class PageBoundsTest {
                     assertBits(mx, b.max(p, c), "max " + at);
                     assertBits(mn, bulk.min(p, c), "bulk min " + at);
                     assertBits(mx, bulk.max(p, c), "bulk max " + at);
+                    assertBits(roundedDown(mn), b.roughMin(p, c), "rough min " + at);
+                    assertBits(roundedUp(mx), b.roughMax(p, c), "rough max " + at);
+                    assertBits(roundedDown(mn), bulk.roughMin(p, c), "bulk rough min " + at);
+                    assertBits(roundedUp(mx), bulk.roughMax(p, c), "bulk rough max " + at);
                 }
             }
         }
@@ -108,11 +112,7 @@ class PageBoundsTest {
             PageBounds b = incremental(keys, n, hd, pageSize, rnd.nextInt(n + 1));
             int pages = b.pages();
             int stride = pages + rnd.nextInt(3);
-            float[] scores = new float[heads * stride];
-            float[] qPos = new float[heads * hd];
-            float[] qNeg = new float[heads * hd];
-            PageBounds.splitQuery(q, heads * hd, qPos, qNeg);
-            b.score(qPos, qNeg, heads, pages, scores, stride);
+            float[] scores = exactScores(b, q, heads, pages, stride);
             for (int h = 0; h < heads; h++) {
                 for (int p = 0; p < pages; p++) {
                     int from = p * pageSize;
@@ -150,17 +150,216 @@ class PageBoundsTest {
         }
     }
 
+    /** Exact scores of pages {@code [0, pages)} through {@link PageBounds#score}, the pages listed in a shuffled order. */
+    static float[] exactScores(PageBounds b, float[] q, int heads, int pages, int stride) {
+        int hd = b.headDim();
+        float[] parts = new float[2 * heads * hd];
+        PageBounds.splitQuery(q, heads, hd, parts);
+        int[] order = new int[pages];
+        for (int p = 0; p < pages; p++) {
+            order[p] = p;
+        }
+        SplittableRandom rnd = new SplittableRandom(pages);
+        for (int i = pages - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        float[] byEntry = new float[pages];
+        float[] scores = new float[heads * stride];
+        for (int h = 0; h < heads; h++) {
+            int from = h % 2 == 0 ? 0 : Math.min(pages, 3); // a range not starting at 0, for odd heads
+            b.score(parts, heads, h, order, from, pages, byEntry);
+            b.score(parts, heads, h, order, 0, from, byEntry);
+            for (int i = 0; i < pages; i++) {
+                scores[h * stride + order[i]] = byEntry[i];
+            }
+        }
+        return scores;
+    }
+
+    /**
+     * The score as defined, computed here one channel at a time: two chains of {@link Math#fma} over
+     * the channels in order, {@code Σ max(q,0)·M} and {@code Σ min(q,0)·m}, then their sum; NaN is
+     * {@code -∞}.
+     */
+    static float referenceScore(float[] mins, float[] maxs, float[] q, int hd) {
+        float s = chains(mins, maxs, q, hd);
+        return Float.isNaN(s) ? Float.NEGATIVE_INFINITY : s;
+    }
+
+    /** The same arithmetic on the rough bounds, NaN being {@code +∞}: what an upper bound must be. */
+    static float referenceUpperBound(float[] roughMins, float[] roughMaxs, float[] q, int hd) {
+        float s = chains(roughMins, roughMaxs, q, hd);
+        return Float.isNaN(s) ? Float.POSITIVE_INFINITY : s;
+    }
+
+    private static float chains(float[] mins, float[] maxs, float[] q, int hd) {
+        float a = 0f;
+        float b = 0f;
+        for (int c = 0; c < hd; c++) {
+            a = Math.fma(maxs[c], q[c] > 0f ? q[c] : 0f, a);
+            b = Math.fma(mins[c], q[c] < 0f ? q[c] : 0f, b);
+        }
+        return a + b;
+    }
+
+    /** The bfloat16 at or above {@code x}: the smallest float with zero low 16 bits that is {@code >= x}. */
+    static float roundedUp(float x) {
+        if (Float.isNaN(x)) {
+            return Float.NaN;
+        }
+        float t = Float.intBitsToFloat(Float.floatToRawIntBits(x) & 0xffff0000); // towards zero
+        if (t >= x) {
+            return t;
+        }
+        return Float.intBitsToFloat(Float.floatToRawIntBits(t) + 0x10000); // t >= 0 here: one step up
+    }
+
+    /** The bfloat16 at or below {@code x}. */
+    static float roundedDown(float x) {
+        return -roundedUp(-x);
+    }
+
+    /** Keys that stress the rough copy: values with and without low bits, near overflow, infinities, NaN. */
+    static float[] adversarialKeys(SplittableRandom rnd, int n, int hd) {
+        float[] keys = new float[n * hd];
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = switch (rnd.nextInt(12)) {
+                case 0 -> 0f;
+                case 1 -> -0f;
+                case 2 -> rnd.nextBoolean() ? Float.MAX_VALUE : -Float.MAX_VALUE; // rounds out to infinity
+                case 3 -> rnd.nextBoolean() ? Float.MIN_VALUE : -Float.MIN_VALUE;
+                case 4 -> rnd.nextInt(500) == 0 ? Float.NaN : 1f;
+                case 5 -> rnd.nextInt(200) == 0 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
+                case 6 -> Float.intBitsToFloat(0x3f800000 + rnd.nextInt(0x10000)); // 1 plus low bits only
+                case 7 -> -Float.intBitsToFloat(0x3f800000 + rnd.nextInt(0x10000));
+                case 8 -> (float) rnd.nextInt(-4, 5); // exact in bfloat16: ties
+                default -> (float) rnd.nextGaussian() * 1e3f;
+            };
+        }
+        return keys;
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {41, 42, 43, 44, 45, 46})
+    void exactScoresAreTheDefinitionAndUpperBoundsBoundThem(long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int round = 0; round < 20; round++) {
+            int hd = HEAD_DIMS[rnd.nextInt(HEAD_DIMS.length)];
+            int pageSize = PAGE_SIZES[rnd.nextInt(PAGE_SIZES.length)];
+            int heads = 1 + rnd.nextInt(6);
+            int n = 1 + rnd.nextInt(pageSize * 40);
+            float[] keys = round % 3 == 0 ? adversarialKeys(rnd, n, hd) : randomKeys(rnd, n, hd);
+            float[] q = randomQueries(rnd, heads, hd);
+            if (round % 4 == 1) {
+                for (int i = 0; i < q.length; i++) {
+                    q[i] = -Math.abs(q[i]); // negative queries: only the minima count
+                }
+            }
+            PageBounds b = incremental(keys, n, hd, pageSize, rnd.nextInt(n + 1));
+            int pages = b.pages();
+            int stride = PageBounds.padded(pages) + rnd.nextInt(3);
+            float[] exact = exactScores(b, q, heads, pages, stride);
+            float[] parts = new float[2 * heads * hd];
+            PageBounds.splitQuery(q, heads, hd, parts);
+            float[] upper = new float[heads * stride];
+            b.upperBounds(parts, heads, pages, upper, stride);
+            float[] mins = new float[hd];
+            float[] maxs = new float[hd];
+            for (int h = 0; h < heads; h++) {
+                float[] qh = java.util.Arrays.copyOfRange(q, h * hd, (h + 1) * hd);
+                double posNorm = PageBounds.norm(q, h * hd, hd, true);
+                double negNorm = PageBounds.norm(q, h * hd, hd, false);
+                for (int p = 0; p < pages; p++) {
+                    for (int c = 0; c < hd; c++) {
+                        mins[c] = b.min(p, c);
+                        maxs[c] = b.max(p, c);
+                    }
+                    String at = "seed " + seed + " round " + round + " hd " + hd + " head " + h + " page " + p;
+                    float expected = referenceScore(mins, maxs, qh, hd);
+                    float got = exact[h * stride + p];
+                    assertBits(expected, got, "exact score " + at);
+                    float up = upper[h * stride + p];
+                    assertTrue(!Float.isNaN(up), at + ": upper bound is NaN");
+                    assertTrue(PageRanking.key(up, p) >= PageRanking.key(got, p),
+                            at + ": upper bound " + up + " below the exact score " + got);
+                    for (int c = 0; c < hd; c++) {
+                        mins[c] = b.roughMin(p, c);
+                        maxs[c] = b.roughMax(p, c);
+                    }
+                    assertBits(referenceUpperBound(mins, maxs, qh, hd), up,
+                            "upper bound is the score of the rough bounds " + at);
+                    double low = b.lowerBound(p, up, posNorm, negNorm);
+                    assertTrue(low <= got, at + ": lower bound " + low + " above the exact score " + got);
+                    if (round % 3 != 0) { // finite keys of moderate size: a finite bound
+                        assertTrue(low > Double.NEGATIVE_INFINITY, at + ": no lower bound");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void lowerBoundHoldsUnderCancellationAndGivesUpNearOverflow() {
+        SplittableRandom rnd = new SplittableRandom(8);
+        for (int round = 0; round < 200; round++) {
+            int hd = 1 + rnd.nextInt(64);
+            float scale = (float) Math.pow(2, rnd.nextInt(-140, 120));
+            float[] keys = new float[hd];
+            float[] q = new float[hd];
+            for (int c = 0; c < hd; c++) { // large terms of both signs that nearly cancel
+                keys[c] = scale * (float) (1 + rnd.nextDouble()) * (c % 2 == 0 ? 1 : -1);
+                q[c] = (float) (1 + 1e-3 * rnd.nextGaussian());
+            }
+            PageBounds b = new PageBounds(1, hd, 1);
+            b.extendTo(KeyView.of(keys, 1, hd));
+            float[] parts = new float[2 * hd];
+            PageBounds.splitQuery(q, 1, hd, parts);
+            float[] upper = new float[PageBounds.padded(1)];
+            b.upperBounds(parts, 1, 1, upper, upper.length);
+            float exact = exactScores(b, q, 1, 1, 1)[0];
+            double low = b.lowerBound(0, upper[0], PageBounds.norm(q, 0, hd, true), PageBounds.norm(q, 0, hd, false));
+            assertTrue(low <= exact, "round " + round + " scale " + scale + ": lower bound " + low + " above " + exact);
+            if (scale >= 0x1p100f) {
+                assertEquals(Double.NEGATIVE_INFINITY, low, "no bound this close to overflow");
+            }
+        }
+    }
+
+    @Test
+    void roundingToBfloat16GoesOutwardsAndNoFurther() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        float[] special = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE,
+            -Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1f, -1f, 1.0000001f, -1.0000001f,
+            Float.intBitsToFloat(0x7f7f0000), Float.intBitsToFloat(0x007fffff)};
+        for (int i = 0; i < special.length + 100_000; i++) {
+            float x = i < special.length ? special[i] : Float.intBitsToFloat(rnd.nextInt());
+            if (Float.isNaN(x)) {
+                assertTrue(Float.isNaN(PageBounds.widen(PageBounds.roundUp(x))));
+                assertTrue(Float.isNaN(PageBounds.widen(PageBounds.roundDown(x))));
+                continue;
+            }
+            float up = PageBounds.widen(PageBounds.roundUp(x));
+            float down = PageBounds.widen(PageBounds.roundDown(x));
+            assertTrue(up >= x && down <= x, x + " rounds to [" + down + ", " + up + "]");
+            assertBits(roundedUp(x), up, "up of " + x);
+            assertBits(roundedDown(x), down, "down of " + x);
+            if ((Float.floatToRawIntBits(x) & 0xffff) == 0) {
+                assertBits(x, up, "a bfloat16 is its own rounding");
+                assertBits(x, down, "a bfloat16 is its own rounding");
+            }
+        }
+    }
+
     @Test
     void singleKeyPageScoresItsDotProduct() {
         float[] key = {1.5f, -2f, 0.25f, 3f, -1f};
         float[] q = {2f, 1f, -4f, 0.5f, -1f};
         PageBounds b = new PageBounds(1, 5, 1);
         b.extendTo(KeyView.of(key, 1, 5));
-        float[] qPos = new float[5];
-        float[] qNeg = new float[5];
-        PageBounds.splitQuery(q, 5, qPos, qNeg);
-        float[] s = new float[1];
-        b.score(qPos, qNeg, 1, 1, s, 1);
+        float[] s = exactScores(b, q, 1, 1, 1);
         assertEquals(3f - 2f - 1f + 1.5f + 1f, s[0]);
     }
 
@@ -169,10 +368,13 @@ class PageBoundsTest {
         float[] keys = {Float.NaN, 1f};
         PageBounds b = new PageBounds(1, 1, 1);
         b.extendTo(KeyView.of(keys, 2, 1));
-        float[] s = new float[2];
-        b.score(new float[] {1f}, new float[] {0f}, 1, 2, s, 2);
+        float[] s = exactScores(b, new float[] {1f}, 1, 2, 2);
         assertEquals(Float.NEGATIVE_INFINITY, s[0]);
         assertEquals(1f, s[1]);
+        float[] upper = new float[PageBounds.padded(2)];
+        b.upperBounds(new float[] {1f, 0f}, 1, 2, upper, upper.length);
+        assertEquals(Float.POSITIVE_INFINITY, upper[0], "a NaN rough value bounds nothing");
+        assertEquals(1f, upper[1]);
     }
 
     @Test

@@ -40,7 +40,8 @@ class PageRankingTest {
             Arrays.sort(expected);
             int[] best = new int[k];
             long[] scratch = new long[Math.max(1, Math.min(n, k + 1 + rnd.nextInt(4 * k + 64)))];
-            PageRanking.selectBest(scores, offset, best, scratch, n, k);
+            float[] maxima = new float[rnd.nextBoolean() ? n : rnd.nextInt(n + 1)]; // short: no first threshold
+            PageRanking.selectBest(scores, offset, best, scratch, maxima, n, k);
             Arrays.sort(best);
             assertArrayEquals(expected, best, "round " + round + " shape " + shape + " n " + n + " k " + k);
             int[] best2 = new int[k];
