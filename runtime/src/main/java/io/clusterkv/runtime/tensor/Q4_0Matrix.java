@@ -51,6 +51,12 @@ final class Q4_0Matrix extends BlockMatrix {
     }
 
     @Override
+    void vectorDots(long rowOffset, float[] x, float[] out, int o) {
+        VectorKernels.q4_0Dots2(data, rowOffset, rowBytes, x, 0, cols, out, o);
+        VectorKernels.q4_0Dots2(data, rowOffset + 2 * rowBytes, rowBytes, x, 0, cols, out, o + 2);
+    }
+
+    @Override
     void vectorDequantize(long rowOffset, float[] dst, int off) {
         VectorKernels.q4_0Dequantize(data, rowOffset, dst, off, cols);
     }

@@ -45,6 +45,11 @@ final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
+    void vectorDots(long rowOffset, float[] x, float[] out, int o) {
+        VectorKernels.q8_0Dots(data, rowOffset, rowBytes, x, 0, cols, out, o);
+    }
+
+    @Override
     void vectorDequantize(long rowOffset, float[] dst, int off) {
         VectorKernels.q8_0Dequantize(data, rowOffset, dst, off, cols);
     }

@@ -40,6 +40,9 @@ final class VectorKernels {
     /** Float vectors one 16-byte byte vector widens into. */
     private static final int PARTS = 16 / L;
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+    /** Rows the multi-row dot kernels ({@code *Dots}) take at once. */
+    static final int ROWS = 4;
+    private static final FloatVector MINUS_8 = FloatVector.broadcast(F, -8f);
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
 
@@ -172,6 +175,61 @@ final class VectorKernels {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * {@code out[outOff + k] = row_k · x} for the {@value #ROWS} rows starting at byte {@code off},
+     * {@code rowBytes} apart. Per row the same operations in the same order as {@link #q8_0Dot}, so
+     * each result equals it bit for bit; the input vector is loaded once for all four rows.
+     */
+    static void q8_0Dots(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int cols, float[] out,
+                         int outOff) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        for (int b = 0, blocks = cols / 32; b < blocks; b++) {
+            // one long induction expression per row: C2 then hoists the segment bounds checks
+            long o0 = off + 34L * b;
+            long o1 = o0 + rowBytes;
+            long o2 = o1 + rowBytes;
+            long o3 = o2 + rowBytes;
+            int xi = xOff + 32 * b;
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = FloatVector.zero(F);
+            FloatVector s2 = FloatVector.zero(F);
+            FloatVector s3 = FloatVector.zero(F);
+            ByteVector q0 = load16(w, o0 + 2);
+            ByteVector q1 = load16(w, o1 + 2);
+            ByteVector q2 = load16(w, o2 + 2);
+            ByteVector q3 = load16(w, o3 + 2);
+            for (int p = 0; p < PARTS; p++) {
+                FloatVector xv = FloatVector.fromArray(F, x, xi + p * L);
+                s0 = bytesToFloats(q0, p).fma(xv, s0);
+                s1 = bytesToFloats(q1, p).fma(xv, s1);
+                s2 = bytesToFloats(q2, p).fma(xv, s2);
+                s3 = bytesToFloats(q3, p).fma(xv, s3);
+            }
+            q0 = load16(w, o0 + 18);
+            q1 = load16(w, o1 + 18);
+            q2 = load16(w, o2 + 18);
+            q3 = load16(w, o3 + 18);
+            for (int p = 0; p < PARTS; p++) {
+                FloatVector xv = FloatVector.fromArray(F, x, xi + 16 + p * L);
+                s0 = bytesToFloats(q0, p).fma(xv, s0);
+                s1 = bytesToFloats(q1, p).fma(xv, s1);
+                s2 = bytesToFloats(q2, p).fma(xv, s2);
+                s3 = bytesToFloats(q3, p).fma(xv, s3);
+            }
+            a0 = s0.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o0)), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o1)), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o2)), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o3)), a3);
+        }
+        out[outOff] = a0.reduceLanes(VectorOperators.ADD);
+        out[outOff + 1] = a1.reduceLanes(VectorOperators.ADD);
+        out[outOff + 2] = a2.reduceLanes(VectorOperators.ADD);
+        out[outOff + 3] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
     static void q8_0Dequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
         for (int di = dOff, end = dOff + cols; di < end; di += 32, off += 34) {
             float d = BlockMatrix.f16(w, off);
@@ -186,20 +244,73 @@ final class VectorKernels {
 
     // ---- Q4_0: f16 d, qs[16]; element j < 16 low nibble of qs[j], j + 16 its high nibble; x = d (q - 8) ----
 
+    /*
+     * The 16 quant bytes are widened to int lanes once; the low nibbles are a mask and the high nibbles
+     * a shift and a mask of those lanes (no byte-lane work). The offset 8 is taken out of the sum as
+     * -8 (x_j + x_{j+16}), which starts the block's sum: sum((q - 8) x) = sum(q x) - 8 sum(x).
+     */
+    private static FloatVector nibbleLow(IntVector q) {
+        return (FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0);
+    }
+
+    private static FloatVector nibbleHigh(IntVector q) {
+        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0f).convertShape(VectorOperators.I2F, F, 0);
+    }
+
+    /* sign-extending: C2 (JDK 25) does not intrinsify ZERO_EXTEND_B2I from 128 to 256 or 512 bits */
+    private static IntVector widen(ByteVector q, int part) {
+        return (IntVector) q.convertShape(VectorOperators.B2I, I, part);
+    }
+
     static float q4_0Dot(MemorySegment w, long off, float[] x, int xOff, int cols) {
         FloatVector acc = FloatVector.zero(F);
         for (int xi = xOff, end = xOff + cols; xi < end; xi += 32, off += 18) {
             ByteVector q = load16(w, off + 2);
-            ByteVector lo = q.and((byte) 0x0f).sub((byte) 8);
-            ByteVector hi = shr(q, 4).and((byte) 0x0f).sub((byte) 8);
             FloatVector s = FloatVector.zero(F);
             for (int p = 0; p < PARTS; p++) {
-                s = bytesToFloats(lo, p).fma(FloatVector.fromArray(F, x, xi + p * L), s);
-                s = bytesToFloats(hi, p).fma(FloatVector.fromArray(F, x, xi + 16 + p * L), s);
+                FloatVector xl = FloatVector.fromArray(F, x, xi + p * L);
+                FloatVector xh = FloatVector.fromArray(F, x, xi + 16 + p * L);
+                IntVector v = widen(q, p);
+                s = xl.add(xh).fma(MINUS_8, s);
+                s = nibbleLow(v).fma(xl, s);
+                s = nibbleHigh(v).fma(xh, s);
             }
             acc = s.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, off)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * As {@link #q8_0Dots} for Q4_0, but two rows ({@code out[outOff]}, {@code out[outOff + 1]}), each
+     * bit for bit equal to {@link #q4_0Dot}: four rows of this kernel exceed C2's inlining node budget
+     * (NodeCountInliningCutoff), and a helper left out of line boxes its vectors.
+     */
+    static void q4_0Dots2(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int cols, float[] out,
+                          int outOff) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        for (int b = 0, blocks = cols / 32; b < blocks; b++) {
+            long o0 = off + 18L * b;
+            long o1 = o0 + rowBytes;
+            int xi = xOff + 32 * b;
+            ByteVector q0 = load16(w, o0 + 2);
+            ByteVector q1 = load16(w, o1 + 2);
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = FloatVector.zero(F);
+            for (int p = 0; p < PARTS; p++) {
+                FloatVector xl = FloatVector.fromArray(F, x, xi + p * L);
+                FloatVector xh = FloatVector.fromArray(F, x, xi + 16 + p * L);
+                FloatVector xs = xl.add(xh);
+                IntVector v0 = widen(q0, p);
+                IntVector v1 = widen(q1, p);
+                s0 = nibbleHigh(v0).fma(xh, nibbleLow(v0).fma(xl, xs.fma(MINUS_8, s0)));
+                s1 = nibbleHigh(v1).fma(xh, nibbleLow(v1).fma(xl, xs.fma(MINUS_8, s1)));
+            }
+            a0 = s0.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o0)), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o1)), a1);
+        }
+        out[outOff] = a0.reduceLanes(VectorOperators.ADD);
+        out[outOff + 1] = a1.reduceLanes(VectorOperators.ADD);
     }
 
     static void q4_0Dequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
