@@ -42,7 +42,6 @@ final class VectorKernels {
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     /** Rows the multi-row dot kernels ({@code *Dots}) take at once. */
     static final int ROWS = 4;
-    private static final FloatVector MINUS_8 = FloatVector.broadcast(F, -8f);
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
 
@@ -245,21 +244,20 @@ final class VectorKernels {
     // ---- Q4_0: f16 d, qs[16]; element j < 16 low nibble of qs[j], j + 16 its high nibble; x = d (q - 8) ----
 
     /*
-     * The 16 quant bytes are widened to int lanes once; the low nibbles are a mask and the high nibbles
-     * a shift and a mask of those lanes (no byte-lane work). The offset 8 is taken out of the sum as
-     * -8 (x_j + x_{j+16}), which starts the block's sum: sum((q - 8) x) = sum(q x) - 8 sum(x).
+     * A quant byte lo + 16 hi with its top bit flipped and sign-extended is v = lo + 16 (hi - 8), so one
+     * arithmetic shift gives hi - 8 and one mask gives lo. The offset of the low nibbles is taken out of
+     * the sum: each block's sum starts at -8 x_j (j < 16, exact in float), shared by the rows of a group.
      */
-    private static FloatVector nibbleLow(IntVector q) {
-        return (FloatVector) q.and(0x0f).convertShape(VectorOperators.I2F, F, 0);
+    private static IntVector flipWiden(ByteVector q, int part) {
+        return (IntVector) q.lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2I, I, part);
     }
 
-    private static FloatVector nibbleHigh(IntVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0f).convertShape(VectorOperators.I2F, F, 0);
+    private static FloatVector lowNibble(IntVector v) {
+        return (FloatVector) v.and(0x0f).convertShape(VectorOperators.I2F, F, 0);
     }
 
-    /* sign-extending: C2 (JDK 25) does not intrinsify ZERO_EXTEND_B2I from 128 to 256 or 512 bits */
-    private static IntVector widen(ByteVector q, int part) {
-        return (IntVector) q.convertShape(VectorOperators.B2I, I, part);
+    private static FloatVector highNibbleMinus8(IntVector v) {
+        return (FloatVector) v.lanewise(VectorOperators.ASHR, 4).convertShape(VectorOperators.I2F, F, 0);
     }
 
     static float q4_0Dot(MemorySegment w, long off, float[] x, int xOff, int cols) {
@@ -270,10 +268,9 @@ final class VectorKernels {
             for (int p = 0; p < PARTS; p++) {
                 FloatVector xl = FloatVector.fromArray(F, x, xi + p * L);
                 FloatVector xh = FloatVector.fromArray(F, x, xi + 16 + p * L);
-                IntVector v = widen(q, p);
-                s = xl.add(xh).fma(MINUS_8, s);
-                s = nibbleLow(v).fma(xl, s);
-                s = nibbleHigh(v).fma(xh, s);
+                FloatVector m = xl.mul(-8f); // exact
+                IntVector v = flipWiden(q, p);
+                s = highNibbleMinus8(v).fma(xh, lowNibble(v).fma(xl, p == 0 ? m : s.add(m)));
             }
             acc = s.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, off)), acc);
         }
@@ -300,11 +297,11 @@ final class VectorKernels {
             for (int p = 0; p < PARTS; p++) {
                 FloatVector xl = FloatVector.fromArray(F, x, xi + p * L);
                 FloatVector xh = FloatVector.fromArray(F, x, xi + 16 + p * L);
-                FloatVector xs = xl.add(xh);
-                IntVector v0 = widen(q0, p);
-                IntVector v1 = widen(q1, p);
-                s0 = nibbleHigh(v0).fma(xh, nibbleLow(v0).fma(xl, xs.fma(MINUS_8, s0)));
-                s1 = nibbleHigh(v1).fma(xh, nibbleLow(v1).fma(xl, xs.fma(MINUS_8, s1)));
+                FloatVector m = xl.mul(-8f);
+                IntVector v0 = flipWiden(q0, p);
+                IntVector v1 = flipWiden(q1, p);
+                s0 = highNibbleMinus8(v0).fma(xh, lowNibble(v0).fma(xl, p == 0 ? m : s0.add(m)));
+                s1 = highNibbleMinus8(v1).fma(xh, lowNibble(v1).fma(xl, p == 0 ? m : s1.add(m)));
             }
             a0 = s0.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o0)), a0);
             a1 = s1.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o1)), a1);
