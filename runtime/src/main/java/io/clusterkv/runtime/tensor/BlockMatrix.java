@@ -27,9 +27,10 @@ import java.util.concurrent.RecursiveAction;
  *     under {@value #MIN_PARALLEL_BYTES} bytes, runs on the calling thread. Each output element is
  *     written by exactly one task, so no synchronisation is needed beyond the join.</li>
  * <li><b>Matrix-vector products.</b> {@link #matvec} takes rows in groups of {@value VectorKernels#ROWS}
- *     ({@link #vectorDots}): the quantized kernels are bound by the instructions they spend per weight
- *     byte, and a group loads each input vector once for all its rows and keeps four sequential
- *     streams of weights in flight, which the hardware prefetchers follow better than one. Each row
+ *     ({@link #vectorDots}), one row from each quarter of a task's range: the quantized kernels are
+ *     bound by the instructions they spend per weight byte, and a group loads each input vector once
+ *     for all its rows and keeps four long sequential streams of weights in flight, which the hardware
+ *     prefetchers follow better than one (or than four adjacent rows, when rows are short). Each row
  *     still gets exactly the operations of {@link #dot}, so {@code matvec} and {@code dot} agree bit for
  *     bit.</li>
  * <li><b>Batched products.</b> {@link #matmul} walks tiles of {@value #TILE} rows: it dequantizes the
@@ -105,15 +106,15 @@ abstract sealed class BlockMatrix implements WeightMatrix
     abstract void vectorDequantize(long rowOffset, float[] dst, int off);
 
     /**
-     * {@code out[o + k] = row_k · x} for the {@value VectorKernels#ROWS} rows starting at
-     * {@code rowOffset}, with the Vector API; only called when {@link #VECTOR}. Each result must equal
-     * {@link #vectorDot} of its row bit for bit. This default takes the rows one by one; types whose
-     * kernels gain from reading several rows together (the input loaded once for all of them, and
-     * several streams of weights in flight) override it.
+     * {@code out[o + k·outStride] = row_k · x} for {@value VectorKernels#ROWS} rows, row {@code k} at
+     * byte {@code rowOffset + k·rowStride}, with the Vector API; only called when {@link #VECTOR}. Each
+     * result must equal {@link #vectorDot} of its row bit for bit. This default takes the rows one by
+     * one; types whose kernels gain from reading several rows together (the input loaded once for all
+     * of them, and several streams of weights in flight) override it.
      */
-    void vectorDots(long rowOffset, float[] x, float[] out, int o) {
+    void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
         for (int k = 0; k < VectorKernels.ROWS; k++) {
-            out[o + k] = vectorDot(rowOffset + k * rowBytes, x, 0);
+            out[o + k * outStride] = vectorDot(rowOffset + k * rowStride, x, 0);
         }
     }
 
@@ -170,9 +171,12 @@ abstract sealed class BlockMatrix implements WeightMatrix
         forRows(pool, group, (lo, hi) -> {
             int r = lo;
             if (VECTOR) {
-                for (; r + group <= hi; r += group) {
-                    vectorDots(rowOffset(r, rowBytes), x, out, r);
+                // a group takes one row from each quarter of the range: four long sequential streams
+                int quarter = (hi - lo) / group;
+                for (int i = 0; i < quarter; i++) {
+                    vectorDots(rowOffset(lo + i, rowBytes), quarter * rowBytes, x, out, lo + i, quarter);
                 }
+                r = lo + group * quarter;
             }
             for (; r < hi; r++) {
                 out[r] = rowDot(rowOffset(r, rowBytes), x, 0);

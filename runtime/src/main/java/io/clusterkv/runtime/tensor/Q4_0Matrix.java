@@ -51,9 +51,10 @@ final class Q4_0Matrix extends BlockMatrix {
     }
 
     @Override
-    void vectorDots(long rowOffset, float[] x, float[] out, int o) {
-        VectorKernels.q4_0Dots2(data, rowOffset, rowBytes, x, 0, cols, out, o);
-        VectorKernels.q4_0Dots2(data, rowOffset + 2 * rowBytes, rowBytes, x, 0, cols, out, o + 2);
+    void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
+        VectorKernels.q4_0Dots2(data, rowOffset, rowStride, x, 0, cols, out, o, outStride);
+        VectorKernels.q4_0Dots2(data, rowOffset + 2 * rowStride, rowStride, x, 0, cols, out, o + 2 * outStride,
+                outStride);
     }
 
     @Override

@@ -45,8 +45,8 @@ final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
-    void vectorDots(long rowOffset, float[] x, float[] out, int o) {
-        VectorKernels.q8_0Dots(data, rowOffset, rowBytes, x, 0, cols, out, o);
+    void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
+        VectorKernels.q8_0Dots(data, rowOffset, rowStride, x, 0, cols, out, o, outStride);
     }
 
     @Override

@@ -18,11 +18,27 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Quantized types dequantize in registers: 16 quant bytes are loaded as one 128-bit byte vector,
  * nibbles and high bits are unpacked with shifts of 32-bit lanes (C2 does not intrinsify byte-lane
- * shifts on x86) and byte-lane masks, the offset is subtracted in
- * byte lanes, and the bytes are widened to floats {@code 16 / L} lanes at a time ({@code L} = float
- * lanes: 16 with AVX-512, 8 with AVX2/NEON-256, 4 with 128-bit vectors) with {@code B2F} part
- * conversions. Sums of {@code q·x} are kept per block or sub-block and scaled once by
- * {@code d·scale}. No integer dot products: accuracy is that of float FMA.
+ * shifts on x86) and lane masks, and the bytes are widened to floats {@code 16 / L} lanes at a time
+ * ({@code L} = float lanes: 16 with AVX-512, 8 with AVX2/NEON-256, 4 with 128-bit vectors) with
+ * {@code B2F} or {@code B2I} part conversions. Sums of {@code q·x} are kept per block or sub-block and
+ * scaled once by {@code d·scale}.
+ *
+ * <p>Matrix-vector products of Q8_0 and Q4_0 take four rows at a time ({@link #q8_0Dots},
+ * {@link #q4_0Dots2} twice): the input is loaded once per block for all of them, and four streams of
+ * weights are in flight. That, not arithmetic, is what decode needs: on the 2-core AVX-512 machine of
+ * docs/BENCHMARKS.md the single-row Q8_0 kernel ran at about the memory bandwidth when its data was in
+ * cache but at half of it from memory, because its instructions per weight byte keep only a few cache
+ * lines in flight.
+ *
+ * <p>No integer dot products (quantizing {@code x} to int8 once per product, as ggml does): the
+ * Vector API of JDK 25 has no widening multiply-add ({@code vpmaddwd}, {@code vpdpbusd}), so an
+ * int8·int8 product costs a widening, a 16-bit multiply and three lane operations to add pairs into
+ * 32-bit lanes before the conversion to float, as many vector operations per block as widening the
+ * weights to float and using FMA; measured, a four-row integer Q8_0 kernel was 15% slower than the
+ * float one with the data in cache, and it adds the quantization error of {@code x}. Accuracy is that
+ * of float FMA. Each per-block scale costs a scalar F16 load, conversion and broadcast, a third of the
+ * vector work of a Q8_0 block; converting the scales of many blocks at once (permutes from the
+ * weights, or a packed copy) cost as much as it saved.
  *
  * <p>F16 is widened by bit manipulation (zero-extend, shift exponent and mantissa into binary32
  * position, rescale by 2^112, which also renormalises subnormals, patch infinities and NaNs); BF16 is
@@ -175,22 +191,22 @@ final class VectorKernels {
     }
 
     /**
-     * {@code out[outOff + k] = row_k · x} for the {@value #ROWS} rows starting at byte {@code off},
-     * {@code rowBytes} apart. Per row the same operations in the same order as {@link #q8_0Dot}, so
+     * {@code out[outOff + k·outStride] = row_k · x} for {@value #ROWS} rows, row {@code k} at byte
+     * {@code off + k·rowStride}. Per row the same operations in the same order as {@link #q8_0Dot}, so
      * each result equals it bit for bit; the input vector is loaded once for all four rows.
      */
-    static void q8_0Dots(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int cols, float[] out,
-                         int outOff) {
+    static void q8_0Dots(MemorySegment w, long off, long rowStride, float[] x, int xOff, int cols, float[] out,
+                         int outOff, int outStride) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         FloatVector a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F);
         for (int b = 0, blocks = cols / 32; b < blocks; b++) {
-            // one long induction expression per row: C2 then hoists the segment bounds checks
+            // offsets from the block index, not incremented: C2 then hoists the segment bounds checks
             long o0 = off + 34L * b;
-            long o1 = o0 + rowBytes;
-            long o2 = o1 + rowBytes;
-            long o3 = o2 + rowBytes;
+            long o1 = o0 + rowStride;
+            long o2 = o1 + rowStride;
+            long o3 = o2 + rowStride;
             int xi = xOff + 32 * b;
             FloatVector s0 = FloatVector.zero(F);
             FloatVector s1 = FloatVector.zero(F);
@@ -224,9 +240,9 @@ final class VectorKernels {
             a3 = s3.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o3)), a3);
         }
         out[outOff] = a0.reduceLanes(VectorOperators.ADD);
-        out[outOff + 1] = a1.reduceLanes(VectorOperators.ADD);
-        out[outOff + 2] = a2.reduceLanes(VectorOperators.ADD);
-        out[outOff + 3] = a3.reduceLanes(VectorOperators.ADD);
+        out[outOff + outStride] = a1.reduceLanes(VectorOperators.ADD);
+        out[outOff + 2 * outStride] = a2.reduceLanes(VectorOperators.ADD);
+        out[outOff + 3 * outStride] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     static void q8_0Dequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
@@ -278,17 +294,17 @@ final class VectorKernels {
     }
 
     /**
-     * As {@link #q8_0Dots} for Q4_0, but two rows ({@code out[outOff]}, {@code out[outOff + 1]}), each
-     * bit for bit equal to {@link #q4_0Dot}: four rows of this kernel exceed C2's inlining node budget
-     * (NodeCountInliningCutoff), and a helper left out of line boxes its vectors.
+     * As {@link #q8_0Dots} for Q4_0, but two rows ({@code out[outOff]}, {@code out[outOff + outStride]}),
+     * each bit for bit equal to {@link #q4_0Dot}: four rows of this kernel exceed C2's inlining node
+     * budget (NodeCountInliningCutoff), and a helper left out of line boxes its vectors.
      */
-    static void q4_0Dots2(MemorySegment w, long off, long rowBytes, float[] x, int xOff, int cols, float[] out,
-                          int outOff) {
+    static void q4_0Dots2(MemorySegment w, long off, long rowStride, float[] x, int xOff, int cols, float[] out,
+                          int outOff, int outStride) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         for (int b = 0, blocks = cols / 32; b < blocks; b++) {
             long o0 = off + 18L * b;
-            long o1 = o0 + rowBytes;
+            long o1 = o0 + rowStride;
             int xi = xOff + 32 * b;
             ByteVector q0 = load16(w, o0 + 2);
             ByteVector q1 = load16(w, o1 + 2);
@@ -307,7 +323,7 @@ final class VectorKernels {
             a1 = s1.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o1)), a1);
         }
         out[outOff] = a0.reduceLanes(VectorOperators.ADD);
-        out[outOff + 1] = a1.reduceLanes(VectorOperators.ADD);
+        out[outOff + outStride] = a1.reduceLanes(VectorOperators.ADD);
     }
 
     static void q4_0Dequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
