@@ -45,6 +45,11 @@ final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
+    int rowGroup() {
+        return VectorKernels.ROWS;
+    }
+
+    @Override
     void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
         VectorKernels.q8_0Dots(data, rowOffset, rowStride, x, 0, cols, out, o, outStride);
     }
