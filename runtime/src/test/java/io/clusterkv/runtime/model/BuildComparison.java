@@ -26,9 +26,9 @@ import java.util.concurrent.ForkJoinPool;
  * {@link MatvecBenchmark#parallelSum}. The load of other processes then hits every build alike, and
  * each trial's ratio to its own baseline is reported as a median with its quartiles.
  * <ul>
- * <li>{@code matvec TYPE THREADS TRIALS BUILD...}: a 2048x8192 matvec (the random rows of
- * {@link MatvecBenchmark}, the same bytes for every build) over copies totalling at least 512 MiB,
- * on a pool of {@code THREADS} (1: the calling thread). Per build: median ms and GB/s of weights,
+ * <li>{@code matvec TYPE THREADS TRIALS BUILD...}: a 2048x8192 matvec ({@code -Drows=R -Dcols=C} for
+ * another shape) of the random rows of {@link MatvecBenchmark}, the same bytes for every build, over
+ * copies totalling at least 512 MiB, on a pool of {@code THREADS} (1: the calling thread). Per build: median ms and GB/s of weights,
  * and % of the trial's baseline.
  * <li>{@code decode TYPE ROUNDS BUILD...}: {@code synthetic:llama-1b} built once per build, then per
  * round a 1 GiB baseline read and {@link DecodeBenchmark#decodeSecondsPerToken} for each build.
@@ -47,8 +47,9 @@ import java.util.concurrent.ForkJoinPool;
  */
 public final class BuildComparison {
 
-    static final int ROWS = 2048;
-    static final int COLS = 8192;
+    /** Matrix shape of {@code matvec}: system properties {@code rows} and {@code cols}. */
+    static final int ROWS = Integer.getInteger("rows", 2048);
+    static final int COLS = Integer.getInteger("cols", 8192);
 
     private BuildComparison() {
     }
