@@ -26,6 +26,13 @@ import java.util.concurrent.RecursiveAction;
  *     caller's pool (never the common pool); {@code null} or a pool of parallelism 1, or a matrix
  *     under {@value #MIN_PARALLEL_BYTES} bytes, runs on the calling thread. Each output element is
  *     written by exactly one task, so no synchronisation is needed beyond the join.</li>
+ * <li><b>Matrix-vector products.</b> {@link #matvec} takes rows of Q8_0 and Q4_0 in groups of
+ *     {@value VectorKernels#ROWS} ({@link #vectorDots}), one row from each quarter of a task's range.
+ *     Their kernels are bound by the instructions they spend per weight byte, not by arithmetic: a
+ *     group loads each input vector once for all its rows and keeps four long sequential streams of
+ *     weights in flight, which the hardware prefetchers follow better than one stream (or than four
+ *     adjacent short rows). Each row still gets exactly the operations of {@link #dot}, so
+ *     {@code matvec} and {@code dot} agree bit for bit. Other types take rows one by one, in order.</li>
  * <li><b>Batched products.</b> {@link #matmul} walks tiles of {@value #TILE} rows: it dequantizes the
  *     tile once into a float buffer (the only read of those weight bytes) and then takes the dot
  *     product of every batch row with all rows of the tile, loading each input vector once for the
@@ -98,6 +105,23 @@ abstract sealed class BlockMatrix implements WeightMatrix
     /** Dequantizes a row with the Vector API; only called when {@link #VECTOR}. */
     abstract void vectorDequantize(long rowOffset, float[] dst, int off);
 
+    /**
+     * @return rows {@link #vectorDots} takes at once: 1 (the default) when the type has no multi-row
+     *         kernel, and {@link #matvec} then takes rows one by one in order
+     */
+    int rowGroup() {
+        return 1;
+    }
+
+    /**
+     * {@code out[o + k·outStride] = row_k · x} for {@link #rowGroup()} rows, row {@code k} at byte
+     * {@code rowOffset + k·rowStride}, with the Vector API; only called when {@link #VECTOR} and
+     * {@code rowGroup() > 1}. Each result must equal {@link #vectorDot} of its row bit for bit.
+     */
+    void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
+        throw new UnsupportedOperationException(type() + " has no multi-row kernel");
+    }
+
     final float rowDot(long rowOffset, float[] x, int xOff) {
         return VECTOR ? vectorDot(rowOffset, x, xOff) : scalarDot(rowOffset, x, xOff);
     }
@@ -147,8 +171,18 @@ abstract sealed class BlockMatrix implements WeightMatrix
             throw new IllegalArgumentException("matvec of a " + rows + "x" + cols + " matrix needs x of at least "
                     + cols + " and out of at least " + rows + " floats, got " + x.length + " and " + out.length);
         }
-        forRows(pool, 1, (lo, hi) -> {
-            for (int r = lo; r < hi; r++) {
+        int group = VECTOR ? rowGroup() : 1;
+        forRows(pool, group, (lo, hi) -> {
+            int r = lo;
+            if (group > 1) {
+                // a group takes one row from each of `group` equal parts of the range: long streams
+                int part = (hi - lo) / group;
+                for (int i = 0; i < part; i++) {
+                    vectorDots(rowOffset(lo + i, rowBytes), part * rowBytes, x, out, lo + i, part);
+                }
+                r = lo + group * part;
+            }
+            for (; r < hi; r++) {
                 out[r] = rowDot(rowOffset(r, rowBytes), x, 0);
             }
         });

@@ -51,6 +51,18 @@ final class Q4_0Matrix extends BlockMatrix {
     }
 
     @Override
+    int rowGroup() {
+        return VectorKernels.ROWS;
+    }
+
+    @Override
+    void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
+        VectorKernels.q4_0Dots2(data, rowOffset, rowStride, x, 0, cols, out, o, outStride);
+        VectorKernels.q4_0Dots2(data, rowOffset + 2 * rowStride, rowStride, x, 0, cols, out, o + 2 * outStride,
+                outStride);
+    }
+
+    @Override
     void vectorDequantize(long rowOffset, float[] dst, int off) {
         VectorKernels.q4_0Dequantize(data, rowOffset, dst, off, cols);
     }

@@ -45,6 +45,16 @@ final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
+    int rowGroup() {
+        return VectorKernels.ROWS;
+    }
+
+    @Override
+    void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
+        VectorKernels.q8_0Dots(data, rowOffset, rowStride, x, 0, cols, out, o, outStride);
+    }
+
+    @Override
     void vectorDequantize(long rowOffset, float[] dst, int off) {
         VectorKernels.q8_0Dequantize(data, rowOffset, dst, off, cols);
     }

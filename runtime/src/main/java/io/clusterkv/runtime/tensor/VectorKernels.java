@@ -18,11 +18,27 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Quantized types dequantize in registers: 16 quant bytes are loaded as one 128-bit byte vector,
  * nibbles and high bits are unpacked with shifts of 32-bit lanes (C2 does not intrinsify byte-lane
- * shifts on x86) and byte-lane masks, the offset is subtracted in
- * byte lanes, and the bytes are widened to floats {@code 16 / L} lanes at a time ({@code L} = float
- * lanes: 16 with AVX-512, 8 with AVX2/NEON-256, 4 with 128-bit vectors) with {@code B2F} part
- * conversions. Sums of {@code q·x} are kept per block or sub-block and scaled once by
- * {@code d·scale}. No integer dot products: accuracy is that of float FMA.
+ * shifts on x86) and lane masks, and the bytes are widened to floats {@code 16 / L} lanes at a time
+ * ({@code L} = float lanes: 16 with AVX-512, 8 with AVX2/NEON-256, 4 with 128-bit vectors) with
+ * {@code B2F} or {@code B2I} part conversions. Sums of {@code q·x} are kept per block or sub-block and
+ * scaled once by {@code d·scale}.
+ *
+ * <p>Matrix-vector products of Q8_0 and Q4_0 take four rows at a time ({@link #q8_0Dots},
+ * {@link #q4_0Dots2} twice): the input is loaded once per block for all of them, and four streams of
+ * weights are in flight. That, not arithmetic, is what decode needs: on the 2-core AVX-512 machine of
+ * docs/BENCHMARKS.md the single-row Q8_0 kernel ran at about the memory bandwidth when its data was in
+ * cache but at half of it from memory, because its instructions per weight byte keep only a few cache
+ * lines in flight.
+ *
+ * <p>No integer dot products (quantizing {@code x} to int8 once per product, as ggml does): the
+ * Vector API of JDK 25 has no widening multiply-add ({@code vpmaddwd}, {@code vpdpbusd}), so an
+ * int8·int8 product costs a widening, a 16-bit multiply and three lane operations to add pairs into
+ * 32-bit lanes before the conversion to float, as many vector operations per block as widening the
+ * weights to float and using FMA; measured, a four-row integer Q8_0 kernel was 15% slower than the
+ * float one with the data in cache, and it adds the quantization error of {@code x}. Accuracy is that
+ * of float FMA. Each per-block scale costs a scalar F16 load, conversion and broadcast, a third of the
+ * vector work of a Q8_0 block; converting the scales of many blocks at once (permutes from the
+ * weights, or a packed copy) cost as much as it saved.
  *
  * <p>F16 is widened by bit manipulation (zero-extend, shift exponent and mantissa into binary32
  * position, rescale by 2^112, which also renormalises subnormals, patch infinities and NaNs); BF16 is
@@ -40,6 +56,8 @@ final class VectorKernels {
     /** Float vectors one 16-byte byte vector widens into. */
     private static final int PARTS = 16 / L;
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+    /** Rows the multi-row dot kernels ({@code *Dots}) take at once. */
+    static final int ROWS = 4;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
 
@@ -172,6 +190,61 @@ final class VectorKernels {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * {@code out[outOff + k·outStride] = row_k · x} for {@value #ROWS} rows, row {@code k} at byte
+     * {@code off + k·rowStride}. Per row the same operations in the same order as {@link #q8_0Dot}, so
+     * each result equals it bit for bit; the input vector is loaded once for all four rows.
+     */
+    static void q8_0Dots(MemorySegment w, long off, long rowStride, float[] x, int xOff, int cols, float[] out,
+                         int outOff, int outStride) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        for (int b = 0, blocks = cols / 32; b < blocks; b++) {
+            // offsets from the block index, not incremented: C2 then hoists the segment bounds checks
+            long o0 = off + 34L * b;
+            long o1 = o0 + rowStride;
+            long o2 = o1 + rowStride;
+            long o3 = o2 + rowStride;
+            int xi = xOff + 32 * b;
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = FloatVector.zero(F);
+            FloatVector s2 = FloatVector.zero(F);
+            FloatVector s3 = FloatVector.zero(F);
+            ByteVector q0 = load16(w, o0 + 2);
+            ByteVector q1 = load16(w, o1 + 2);
+            ByteVector q2 = load16(w, o2 + 2);
+            ByteVector q3 = load16(w, o3 + 2);
+            for (int p = 0; p < PARTS; p++) {
+                FloatVector xv = FloatVector.fromArray(F, x, xi + p * L);
+                s0 = bytesToFloats(q0, p).fma(xv, s0);
+                s1 = bytesToFloats(q1, p).fma(xv, s1);
+                s2 = bytesToFloats(q2, p).fma(xv, s2);
+                s3 = bytesToFloats(q3, p).fma(xv, s3);
+            }
+            q0 = load16(w, o0 + 18);
+            q1 = load16(w, o1 + 18);
+            q2 = load16(w, o2 + 18);
+            q3 = load16(w, o3 + 18);
+            for (int p = 0; p < PARTS; p++) {
+                FloatVector xv = FloatVector.fromArray(F, x, xi + 16 + p * L);
+                s0 = bytesToFloats(q0, p).fma(xv, s0);
+                s1 = bytesToFloats(q1, p).fma(xv, s1);
+                s2 = bytesToFloats(q2, p).fma(xv, s2);
+                s3 = bytesToFloats(q3, p).fma(xv, s3);
+            }
+            a0 = s0.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o0)), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o1)), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o2)), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o3)), a3);
+        }
+        out[outOff] = a0.reduceLanes(VectorOperators.ADD);
+        out[outOff + outStride] = a1.reduceLanes(VectorOperators.ADD);
+        out[outOff + 2 * outStride] = a2.reduceLanes(VectorOperators.ADD);
+        out[outOff + 3 * outStride] = a3.reduceLanes(VectorOperators.ADD);
+    }
+
     static void q8_0Dequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
         for (int di = dOff, end = dOff + cols; di < end; di += 32, off += 34) {
             float d = BlockMatrix.f16(w, off);
@@ -186,20 +259,71 @@ final class VectorKernels {
 
     // ---- Q4_0: f16 d, qs[16]; element j < 16 low nibble of qs[j], j + 16 its high nibble; x = d (q - 8) ----
 
+    /*
+     * A quant byte lo + 16 hi with its top bit flipped and sign-extended is v = lo + 16 (hi - 8), so one
+     * arithmetic shift gives hi - 8 and one mask gives lo. The offset of the low nibbles is taken out of
+     * the sum: each block's sum starts at -8 x_j (j < 16, exact in float), shared by the rows of a group.
+     */
+    private static IntVector flipWiden(ByteVector q, int part) {
+        return (IntVector) q.lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2I, I, part);
+    }
+
+    private static FloatVector lowNibble(IntVector v) {
+        return (FloatVector) v.and(0x0f).convertShape(VectorOperators.I2F, F, 0);
+    }
+
+    private static FloatVector highNibbleMinus8(IntVector v) {
+        return (FloatVector) v.lanewise(VectorOperators.ASHR, 4).convertShape(VectorOperators.I2F, F, 0);
+    }
+
     static float q4_0Dot(MemorySegment w, long off, float[] x, int xOff, int cols) {
         FloatVector acc = FloatVector.zero(F);
         for (int xi = xOff, end = xOff + cols; xi < end; xi += 32, off += 18) {
             ByteVector q = load16(w, off + 2);
-            ByteVector lo = q.and((byte) 0x0f).sub((byte) 8);
-            ByteVector hi = shr(q, 4).and((byte) 0x0f).sub((byte) 8);
             FloatVector s = FloatVector.zero(F);
             for (int p = 0; p < PARTS; p++) {
-                s = bytesToFloats(lo, p).fma(FloatVector.fromArray(F, x, xi + p * L), s);
-                s = bytesToFloats(hi, p).fma(FloatVector.fromArray(F, x, xi + 16 + p * L), s);
+                FloatVector xl = FloatVector.fromArray(F, x, xi + p * L);
+                FloatVector xh = FloatVector.fromArray(F, x, xi + 16 + p * L);
+                FloatVector m = xl.mul(-8f); // exact
+                IntVector v = flipWiden(q, p);
+                s = highNibbleMinus8(v).fma(xh, lowNibble(v).fma(xl, p == 0 ? m : s.add(m)));
             }
             acc = s.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, off)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * As {@link #q8_0Dots} for Q4_0, but two rows ({@code out[outOff]}, {@code out[outOff + outStride]}),
+     * each bit for bit equal to {@link #q4_0Dot}: four rows of this kernel exceed C2's inlining node
+     * budget (NodeCountInliningCutoff), and a helper left out of line boxes its vectors.
+     */
+    static void q4_0Dots2(MemorySegment w, long off, long rowStride, float[] x, int xOff, int cols, float[] out,
+                          int outOff, int outStride) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        for (int b = 0, blocks = cols / 32; b < blocks; b++) {
+            long o0 = off + 18L * b;
+            long o1 = o0 + rowStride;
+            int xi = xOff + 32 * b;
+            ByteVector q0 = load16(w, o0 + 2);
+            ByteVector q1 = load16(w, o1 + 2);
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = FloatVector.zero(F);
+            for (int p = 0; p < PARTS; p++) {
+                FloatVector xl = FloatVector.fromArray(F, x, xi + p * L);
+                FloatVector xh = FloatVector.fromArray(F, x, xi + 16 + p * L);
+                FloatVector m = xl.mul(-8f);
+                IntVector v0 = flipWiden(q0, p);
+                IntVector v1 = flipWiden(q1, p);
+                s0 = highNibbleMinus8(v0).fma(xh, lowNibble(v0).fma(xl, p == 0 ? m : s0.add(m)));
+                s1 = highNibbleMinus8(v1).fma(xh, lowNibble(v1).fma(xl, p == 0 ? m : s1.add(m)));
+            }
+            a0 = s0.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o0)), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, o1)), a1);
+        }
+        out[outOff] = a0.reduceLanes(VectorOperators.ADD);
+        out[outOff + outStride] = a1.reduceLanes(VectorOperators.ADD);
     }
 
     static void q4_0Dequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {

@@ -136,6 +136,31 @@ class WeightMatrixTest {
         }
     }
 
+    /**
+     * matvec takes rows in groups of {@link VectorKernels#ROWS} and the rest one by one: row counts
+     * around the group size, on the calling thread and on a pool (ranges start at group boundaries),
+     * each row bit for bit its {@code dot} and within float accuracy of the reference.
+     */
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void matvecRowGroupsAndRemaindersEqualDot(GgmlType type) {
+        int cols = ReferenceBlocks.colsFor(type)[1];
+        for (int rows : new int[] {1, 2, 3, 4, 5, 7, 8, 9, 13}) {
+            Case c = randomMatrix(type, rows, cols, 1000L * rows + type.ordinal());
+            float[] x = randomX(cols, rows);
+            for (ForkJoinPool p : new ForkJoinPool[] {null, pool}) {
+                float[] out = new float[rows + 1];
+                out[rows] = 12345; // past the end: untouched
+                c.m.matvec(x, out, p);
+                assertEquals(12345, out[rows], type + " " + rows + " rows: wrote past the end");
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(c.m.dot(r, x, 0), out[r], type + " " + rows + "x" + cols + " row " + r + ", pool " + p);
+                }
+                assertRowsMatch(c, x, 1, out, type + " " + rows + " rows, pool " + p);
+            }
+        }
+    }
+
     /** {@code out[b, r]} against the float64 product of the reference rows. */
     private static void assertRowsMatch(Case c, float[] x, int batch, float[] out, String what) {
         int rows = c.w.length;
