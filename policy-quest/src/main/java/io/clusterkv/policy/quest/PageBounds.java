@@ -433,13 +433,50 @@ final class PageBounds {
      * @param stride distance between two heads' rows of {@code upper}, {@code >= padded(pages)}
      */
     void upperBounds(float[] table, int heads, int pages, float[] upper, int stride) {
+        upperBounds(table, heads, pages, upper, stride, null, 1);
+    }
+
+    /**
+     * As {@link #upperBounds(float[], int, int, float[], int)}, also taking the maxima of groups of
+     * pages, for {@link PageRanking#floorOf}: whole vectors of pages in runs of {@code run}, each run
+     * {@code LANES} groups (one per lane, the maximum over the run's vectors in that lane), so group
+     * {@code g = r * LANES + l} holds the pages {@code (r * run + v) * LANES + l}, {@code v < run}.
+     * {@code maxima[h * stride + g]} receives head {@code h}'s maximum of group {@code g}, for
+     * {@code g < }{@link #groups groups(pages, run)}.
+     *
+     * @param maxima receives the group maxima, {@code (heads, stride)}; null for none
+     * @param run    vectors of pages per run, {@code >= 1}
+     */
+    void upperBounds(float[] table, int heads, int pages, float[] upper, int stride, float[] maxima, int run) {
         int h = 0;
         for (; h + 4 <= heads; h += 4) {
-            upperBounds4(table, h, pages, upper, stride);
+            upperBounds4(table, h, pages, upper, stride, maxima, run);
         }
         for (; h < heads; h++) {
-            upperBounds1(table, singleHeadBase(heads, h), h, pages, upper, stride);
+            upperBounds1(table, singleHeadBase(heads, h), h, pages, upper, stride, maxima, run);
         }
+    }
+
+    /**
+     * @param pages pages bounded
+     * @param run   vectors of pages per run
+     * @return the groups {@link #upperBounds(float[], int, int, float[], int, float[], int)} takes the
+     *         maxima of: {@code LANES} per whole run of whole vectors
+     */
+    static int groups(int pages, int run) {
+        return (pages / LANES) / run * LANES;
+    }
+
+    /**
+     * The run length that makes about {@code wanted} groups of {@code pages} pages, at least one vector.
+     *
+     * @param pages  pages bounded
+     * @param wanted groups wanted, {@code >= 1}
+     * @return vectors of pages per run
+     */
+    static int runFor(int pages, int wanted) {
+        long vectors = pages / LANES;
+        return (int) Math.max(1, (vectors * LANES + wanted - 1) / wanted);
     }
 
     /**
@@ -448,7 +485,8 @@ final class PageBounds {
      * reduction across lanes), the query channel broadcast. Everything stays in this method so no
      * vector crosses a call.
      */
-    private void upperBounds4(float[] table, int h0, int pages, float[] upper, int stride) {
+    private void upperBounds4(float[] table, int h0, int pages, float[] upper, int stride, float[] maxima,
+                              int run) {
         int hd = headDim;
         short[] hiA = roughMaxs;
         short[] loA = roughMins;
@@ -457,6 +495,11 @@ final class PageBounds {
         int s1 = s0 + stride;
         int s2 = s1 + stride;
         int s3 = s2 + stride;
+        int grouped = maxima == null ? 0 : groups(pages, run) / LANES * run; // vectors in whole runs
+        FloatVector m0 = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        FloatVector m1 = m0;
+        FloatVector m2 = m0;
+        FloatVector m3 = m0;
         for (int p = 0; p < pages; p += LANES) {
             int base = (p / LANES) * hd * LANES;
             FloatVector a0 = FloatVector.zero(SPECIES);
@@ -481,19 +524,44 @@ final class PageBounds {
                 a3 = hi.fma(FloatVector.broadcast(SPECIES, table[t + 6]), a3);
                 b3 = lo.fma(FloatVector.broadcast(SPECIES, table[t + 7]), b3);
             }
-            roughFinish(a0.add(b0)).intoArray(upper, s0 + p);
-            roughFinish(a1.add(b1)).intoArray(upper, s1 + p);
-            roughFinish(a2.add(b2)).intoArray(upper, s2 + p);
-            roughFinish(a3.add(b3)).intoArray(upper, s3 + p);
+            FloatVector u0 = roughFinish(a0.add(b0));
+            FloatVector u1 = roughFinish(a1.add(b1));
+            FloatVector u2 = roughFinish(a2.add(b2));
+            FloatVector u3 = roughFinish(a3.add(b3));
+            u0.intoArray(upper, s0 + p);
+            u1.intoArray(upper, s1 + p);
+            u2.intoArray(upper, s2 + p);
+            u3.intoArray(upper, s3 + p);
+            int v = p / LANES;
+            if (v < grouped) {
+                m0 = m0.max(u0);
+                m1 = m1.max(u1);
+                m2 = m2.max(u2);
+                m3 = m3.max(u3);
+                if ((v + 1) % run == 0) { // a run ends: its LANES group maxima
+                    int g = (v / run) * LANES;
+                    m0.intoArray(maxima, s0 + g);
+                    m1.intoArray(maxima, s1 + g);
+                    m2.intoArray(maxima, s2 + g);
+                    m3.intoArray(maxima, s3 + g);
+                    m0 = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+                    m1 = m0;
+                    m2 = m0;
+                    m3 = m0;
+                }
+            }
         }
     }
 
     /** One head {@code h}, its parts at {@code table[tb ..]}: the same kernel with one head's accumulators. */
-    private void upperBounds1(float[] table, int tb, int h, int pages, float[] upper, int stride) {
+    private void upperBounds1(float[] table, int tb, int h, int pages, float[] upper, int stride, float[] maxima,
+                              int run) {
         int hd = headDim;
         short[] hiA = roughMaxs;
         short[] loA = roughMins;
         int sb = h * stride;
+        int grouped = maxima == null ? 0 : groups(pages, run) / LANES * run;
+        FloatVector m = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
         for (int p = 0; p < pages; p += LANES) {
             int base = (p / LANES) * hd * LANES;
             FloatVector a = FloatVector.zero(SPECIES);
@@ -503,7 +571,16 @@ final class PageBounds {
                 a = widen(hiA, i).fma(FloatVector.broadcast(SPECIES, table[tb + 2 * c]), a);
                 b = widen(loA, i).fma(FloatVector.broadcast(SPECIES, table[tb + 2 * c + 1]), b);
             }
-            roughFinish(a.add(b)).intoArray(upper, sb + p);
+            FloatVector u = roughFinish(a.add(b));
+            u.intoArray(upper, sb + p);
+            int v = p / LANES;
+            if (v < grouped) {
+                m = m.max(u);
+                if ((v + 1) % run == 0) {
+                    m.intoArray(maxima, sb + (v / run) * LANES);
+                    m = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+                }
+            }
         }
     }
 

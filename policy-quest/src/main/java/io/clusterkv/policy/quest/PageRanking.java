@@ -11,7 +11,8 @@ package io.clusterkv.policy.quest;
  * <p>One pass over the pages against a threshold: a page whose score is below the threshold's is
  * passed over with one comparison, and only the few others are keyed and appended to a candidate
  * buffer. The threshold starts at a score {@code k} pages are known to reach (the {@code k}-th best of
- * about {@code 3k} group maxima, one cheap pass), so few pages enter; when the buffer fills, a
+ * about {@code 3k} group maxima, which {@link PageBounds#upperBounds} takes on the way), so few pages
+ * enter; when the buffer fills, a
  * quickselect keeps its {@code k} best and raises the threshold; a last quickselect leaves the
  * {@code k} best. The cost is {@code O(n)} expected (each reduction of a buffer of {@code c >= 4k}
  * keys frees {@code c - k} slots), with no per-entrant sift of a heap.
@@ -36,17 +37,20 @@ final class PageRanking {
      * @param k      how many to keep, {@code 0 <= k <= n}
      */
     static void selectBest(float[] scores, int offset, int[] best, int n, int k) {
-        selectBest(scores, offset, best, new long[Math.max(1, Math.min(n, Math.max(4 * k, 64)))], new float[n],
-                n, k);
+        long[] keys = new long[Math.max(1, Math.min(n, Math.max(4 * k, 64)))];
+        int groups = Math.min(Math.min(3 * k, n), keys.length);
+        float[] maxima = new float[groups];
+        groupMaxima(scores, offset, n, groups, maxima, 0);
+        selectBest(scores, offset, best, keys, floorOf(maxima, 0, groups, keys, k), n, k);
     }
 
     /**
-     * As {@link #selectBest(float[], int, int[], int, int)}, with scratch: candidates in {@code keys}
-     * (more than {@code k} long when {@code n > k}; {@code 4k} or more keeps reductions rare), group
-     * maxima in {@code maxima} (up to {@code n}; a shorter one only skips the first threshold).
-     * Candidates are {@link #key}s, one {@code long} comparison per page.
+     * As {@link #selectBest(float[], int, int[], int, int)}, candidates in {@code keys} (more than
+     * {@code k} long when {@code n > k}; {@code 4k} or more keeps reductions rare), starting from a
+     * score {@code floor} that at least {@code k} of the pages reach ({@link #floorOf}; {@code -∞}
+     * when none is known). Candidates are {@link #key}s, one {@code long} comparison per page.
      */
-    static void selectBest(float[] scores, int offset, int[] best, long[] keys, float[] maxima, int n, int k) {
+    static void selectBest(float[] scores, int offset, int[] best, long[] keys, float floor, int n, int k) {
         if (k == 0) {
             return;
         }
@@ -62,7 +66,6 @@ final class PageRanking {
         }
         // room for candidates: at least 4k (one reduction per ~3k entrants), within the scratch
         int cap = (int) Math.min(buf.length, Math.max(4L * k, 64L));
-        float floor = floorOfBest(scores, offset, buf, maxima, n, k); // k pages score at least this
         long thr = floor == Float.NEGATIVE_INFINITY ? Long.MIN_VALUE : ((long) sortable(floor) << 32) - 1;
         int count = 0;
         for (int p = 0; p < n; p++) {
@@ -88,34 +91,56 @@ final class PageRanking {
     }
 
     /**
-     * A score that at least {@code k} of the pages reach, so that the scan starts with a threshold
-     * near the {@code k}-th best instead of below nearly every page: pages form {@code g ≈ 3k} groups
-     * (page {@code p} in group {@code p mod g}, over the first whole multiple of {@code g} pages), and
-     * the {@code k}-th largest group maximum is the score of {@code k} distinct pages. One pass of
-     * independent maxima and a quickselect of {@code g} keys. {@code -∞} when no such groups fit.
+     * A score that at least {@code k} pages reach, from the maxima of disjoint groups of them: the
+     * {@code k}-th largest maximum (the score of {@code k} distinct pages), so that a scan starts with
+     * a threshold near the {@code k}-th best instead of below nearly every page. About {@code 3k}
+     * groups leave about twice {@code k} pages at or above it in practice.
+     *
+     * @param maxima the group maxima at {@code [offset, offset + groups)}, never NaN
+     * @param offset where they start
+     * @param groups how many
+     * @param keys   scratch, at least {@code groups} long
+     * @param k      pages that must reach the result
+     * @return the floor, or {@code -∞} when {@code groups < k} (or {@code k == 0})
      */
-    private static float floorOfBest(float[] scores, int offset, long[] buf, float[] maxima, int n, int k) {
-        int groups = (int) Math.min(Math.min(3L * k, n), Math.min(buf.length, maxima.length));
-        if (groups < k) {
+    static float floorOf(float[] maxima, int offset, int groups, long[] keys, int k) {
+        if (k == 0 || groups < k || keys.length < groups) {
             return Float.NEGATIVE_INFINITY;
         }
-        System.arraycopy(scores, offset, maxima, 0, groups);
+        for (int g = 0; g < groups; g++) {
+            keys[g] = key(maxima[offset + g], g);
+        }
+        selectTopKeys(keys, groups, k);
+        float floor = Float.POSITIVE_INFINITY;
+        for (int i = 0; i < k; i++) {
+            floor = Math.min(floor, score(keys[i]));
+        }
+        return floor;
+    }
+
+    /**
+     * Maxima of {@code groups} disjoint groups of pages {@code [0, n)}: page {@code p} in group
+     * {@code p mod groups}, over the first whole multiple of {@code groups} pages.
+     *
+     * @param scores scores at {@code [offset, offset + n)}
+     * @param offset where page 0's score is
+     * @param n      pages
+     * @param groups groups, in {@code [0, n]}
+     * @param maxima receives the maxima at {@code [at, at + groups)}
+     * @param at     where
+     */
+    static void groupMaxima(float[] scores, int offset, int n, int groups, float[] maxima, int at) {
+        if (groups == 0) {
+            return;
+        }
+        System.arraycopy(scores, offset, maxima, at, groups);
         for (int from = groups; from + groups <= n; from += groups) {
             for (int g = 0; g < groups; g++) {
                 float s = scores[offset + from + g];
-                float m = maxima[g];
-                maxima[g] = s > m ? s : m; // never NaN; which zero is kept does not matter
+                float m = maxima[at + g];
+                maxima[at + g] = s > m ? s : m; // never NaN; which zero is kept does not matter
             }
         }
-        for (int g = 0; g < groups; g++) {
-            buf[g] = key(maxima[g], g);
-        }
-        selectTopKeys(buf, groups, k);
-        float floor = Float.POSITIVE_INFINITY;
-        for (int i = 0; i < k; i++) {
-            floor = Math.min(floor, score(buf[i]));
-        }
-        return floor;
     }
 
     /** The sortable bits of a score, as in {@link #key}. */

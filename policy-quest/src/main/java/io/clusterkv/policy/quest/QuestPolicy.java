@@ -116,7 +116,7 @@ final class QuestPolicy implements RecallPolicy {
     private int[] certainCount;   // (heads) of which the first are certainly among the head's best
     private int[] best;           // (scoreStride) one head's best pages by upper bound
     private long[] heap;          // (scoreStride) ranking keys, candidates while choosing
-    private float[] maxima;       // (scoreStride) group maxima of one head's upper bounds, PageRanking's scratch
+    private float[] maxima;       // (heads, scoreStride) group maxima of each head's upper bounds
     private long[] chosen;        // (scoreStride / 64 + 1) bit set of one head's chosen pages
 
     QuestPolicy(int pageSize, int headDim, int queryHeads, int budget) {
@@ -212,10 +212,13 @@ final class QuestPolicy implements RecallPolicy {
             queries.copy(h, query, h * headDim);
         }
         PageBounds.splitQuery(query, heads, headDim, parts);
-        bounds.upperBounds(parts, heads, pageCount, upper, scoreStride);
+        int run = PageBounds.runFor(pageCount, 3 * (k + 1)); // about 3(k + 1) groups for the first threshold
+        int groups = PageBounds.groups(pageCount, run);
+        bounds.upperBounds(parts, heads, pageCount, upper, scoreStride, maxima, run);
         for (int h = 0; h < heads; h++) {
             int base = h * scoreStride;
-            PageRanking.selectBest(upper, base, best, heap, maxima, pageCount, k + 1);
+            float floor = PageRanking.floorOf(maxima, base, groups, heap, k + 1);
+            PageRanking.selectBest(upper, base, best, heap, floor, pageCount, k + 1);
             int last = 0; // the (k+1)-th by upper bound: the lowest key of the k + 1
             for (int i = 1; i <= k; i++) {
                 if (PageRanking.key(upper[base + best[i]], best[i]) < PageRanking.key(upper[base + best[last]],
@@ -319,7 +322,7 @@ final class QuestPolicy implements RecallPolicy {
         certainCount = new int[heads];
         best = new int[scoreStride];
         heap = new long[scoreStride];
-        maxima = new float[scoreStride];
+        maxima = new float[upper.length];
         chosen = new long[(scoreStride >>> 6) + 1];
     }
 

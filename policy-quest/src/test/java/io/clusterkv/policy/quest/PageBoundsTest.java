@@ -265,7 +265,21 @@ class PageBoundsTest {
             float[] parts = new float[2 * heads * hd];
             PageBounds.splitQuery(q, heads, hd, parts);
             float[] upper = new float[heads * stride];
-            b.upperBounds(parts, heads, pages, upper, stride);
+            float[] maxima = new float[heads * stride];
+            int run = 1 + rnd.nextInt(4);
+            b.upperBounds(parts, heads, pages, upper, stride, maxima, run);
+            int groups = PageBounds.groups(pages, run);
+            int lanes = PageBounds.padded(1);
+            for (int h = 0; h < heads; h++) {
+                for (int g = 0; g < groups; g++) {
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int v = 0; v < run; v++) {
+                        max = Math.max(max, upper[h * stride + ((g / lanes) * run + v) * lanes + g % lanes]);
+                    }
+                    assertBits(max, maxima[h * stride + g], "seed " + seed + " round " + round + " head " + h
+                            + " group " + g + " of " + groups + " (run " + run + ")");
+                }
+            }
             float[] mins = new float[hd];
             float[] maxs = new float[hd];
             for (int h = 0; h < heads; h++) {

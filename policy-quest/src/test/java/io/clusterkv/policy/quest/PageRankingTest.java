@@ -40,8 +40,11 @@ class PageRankingTest {
             Arrays.sort(expected);
             int[] best = new int[k];
             long[] scratch = new long[Math.max(1, Math.min(n, k + 1 + rnd.nextInt(4 * k + 64)))];
-            float[] maxima = new float[rnd.nextBoolean() ? n : rnd.nextInt(n + 1)]; // short: no first threshold
-            PageRanking.selectBest(scores, offset, best, scratch, maxima, n, k);
+            int groups = rnd.nextInt(n + 1); // any number of groups: fewer than k gives no first threshold
+            float[] maxima = new float[groups + 2];
+            PageRanking.groupMaxima(scores, offset, n, groups, maxima, 2);
+            float floor = PageRanking.floorOf(maxima, 2, groups, new long[groups], k);
+            PageRanking.selectBest(scores, offset, best, scratch, floor, n, k);
             Arrays.sort(best);
             assertArrayEquals(expected, best, "round " + round + " shape " + shape + " n " + n + " k " + k);
             int[] best2 = new int[k];
