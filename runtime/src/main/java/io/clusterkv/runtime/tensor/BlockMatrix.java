@@ -31,8 +31,10 @@ import java.util.concurrent.RecursiveAction;
  *     Their kernels are bound by the instructions they spend per weight byte, not by arithmetic: a
  *     group loads each input vector once for all its rows and keeps four long sequential streams of
  *     weights in flight, which the hardware prefetchers follow better than one stream (or than four
- *     adjacent short rows). Each row still gets exactly the operations of {@link #dot}, so
- *     {@code matvec} and {@code dot} agree bit for bit. Other types take rows one by one, in order.</li>
+ *     adjacent short rows). Each row still gets the operations of {@link #dot} in the same order, up
+ *     to the order in which the lanes of the last vector are summed (open in the Vector API, and
+ *     different in C2 and the interpreter), so {@code matvec} and {@code dot} agree to about 1e-7 of
+ *     {@code Σ|w·x|}. Other types take rows one by one, in order.</li>
  * <li><b>Batched products.</b> {@link #matmul} walks tiles of {@value #TILE} rows: it dequantizes the
  *     tile once into a float buffer (the only read of those weight bytes) and then takes the dot
  *     product of every batch row with all rows of the tile, loading each input vector once for the
@@ -116,7 +118,8 @@ abstract sealed class BlockMatrix implements WeightMatrix
     /**
      * {@code out[o + k·outStride] = row_k · x} for {@link #rowGroup()} rows, row {@code k} at byte
      * {@code rowOffset + k·rowStride}, with the Vector API; only called when {@link #VECTOR} and
-     * {@code rowGroup() > 1}. Each result must equal {@link #vectorDot} of its row bit for bit.
+     * {@code rowGroup() > 1}. Each result must be {@link #vectorDot} of its row, the same operations in
+     * the same order up to the order of the final lane sum.
      */
     void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
         throw new UnsupportedOperationException(type() + " has no multi-row kernel");

@@ -25,10 +25,13 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Matrix-vector products of Q8_0 and Q4_0 take four rows at a time ({@link #q8_0Dots},
  * {@link #q4_0Dots2} twice): the input is loaded once per block for all of them, and four streams of
- * weights are in flight. That, not arithmetic, is what decode needs: on the 2-core AVX-512 machine of
+ * weights are in flight ({@link BlockMatrix#matvec} takes the rows from four quarters of a range, so
+ * the streams are long). That, not arithmetic, is what decode needs: on the 2-core AVX-512 machine of
  * docs/BENCHMARKS.md the single-row Q8_0 kernel ran at about the memory bandwidth when its data was in
  * cache but at half of it from memory, because its instructions per weight byte keep only a few cache
- * lines in flight.
+ * lines in flight. Per row they do the operations of the single-row kernel in the same order; only the
+ * final {@code reduceLanes(ADD)} may differ in the last bits, as C2 and the interpreter sum the lanes
+ * in different orders (the Vector API leaves that order open), and either kernel may run in either.
  *
  * <p>No integer dot products (quantizing {@code x} to int8 once per product, as ggml does): the
  * Vector API of JDK 25 has no widening multiply-add ({@code vpmaddwd}, {@code vpdpbusd}), so an
@@ -192,8 +195,9 @@ final class VectorKernels {
 
     /**
      * {@code out[outOff + k·outStride] = row_k · x} for {@value #ROWS} rows, row {@code k} at byte
-     * {@code off + k·rowStride}. Per row the same operations in the same order as {@link #q8_0Dot}, so
-     * each result equals it bit for bit; the input vector is loaded once for all four rows.
+     * {@code off + k·rowStride}. Per row the same operations in the same order as {@link #q8_0Dot} (up
+     * to the order of the final lane sum, see the class notes); the input vector is loaded once for all
+     * four rows.
      */
     static void q8_0Dots(MemorySegment w, long off, long rowStride, float[] x, int xOff, int cols, float[] out,
                          int outOff, int outStride) {
@@ -294,9 +298,9 @@ final class VectorKernels {
     }
 
     /**
-     * As {@link #q8_0Dots} for Q4_0, but two rows ({@code out[outOff]}, {@code out[outOff + outStride]}),
-     * each bit for bit equal to {@link #q4_0Dot}: four rows of this kernel exceed C2's inlining node
-     * budget (NodeCountInliningCutoff), and a helper left out of line boxes its vectors.
+     * As {@link #q8_0Dots} for Q4_0 and {@link #q4_0Dot}, but two rows ({@code out[outOff]},
+     * {@code out[outOff + outStride]}): four rows of this kernel exceed C2's inlining node budget
+     * (NodeCountInliningCutoff), and a helper left out of line boxes its vectors.
      */
     static void q4_0Dots2(MemorySegment w, long off, long rowStride, float[] x, int xOff, int cols, float[] out,
                           int outOff, int outStride) {
