@@ -16,23 +16,31 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Design notes.
  *
  * <ul>
- *   <li>A block is {@code rows} rows at {@code off, off + stride, ...} of a segment: a run of a shard's
- *       chunk read in place, or a scratch block the F16 and gathered paths fill. It is small enough to
- *       stay in L1 while the tiles of a wide group reread it, so each row comes from memory once.
+ *   <li>A block is {@code rows} rows at {@code off, off + stride, ...}, in one of two places, and each
+ *       kernel comes in both forms: a segment (a run of a shard's F32 chunk read in place) or a
+ *       {@code float[]} the caller staged (F16 rows widened, gathered rows, rows padded to the lane
+ *       count). Loads from a heap array cost less than loads from a segment (no session or bounds
+ *       check inside the loop), which the array forms spend on fewer reductions and wider tiles; both
+ *       forms sum the same products in the same order, so they agree bit for bit. A block is small
+ *       enough to stay in L1 while the tiles of a wide group reread it, so each row comes from memory
+ *       once.
  *   <li>Scores of a tile are stored row-major with the heads interleaved, {@code s[i * tile + h]}. The
  *       four-head kernel reads a key row once for all four heads (two rows, eight FMA chains at a
  *       time); each row's four accumulators are reduced together by a transposing butterfly
  *       ({@link #sum4}, about four vector operations a score instead of a full horizontal reduction
- *       each) straight into that layout. The softmax then works on whole vectors whose lane
- *       {@code j} belongs to head {@code j % tile}: maxima and sums fold across lanes at the end of
- *       the block, not per score.
- *   <li>The value sum keeps a tile of the accumulator (heads by channel vectors, eight registers) in
- *       registers across all rows of the block and broadcasts each weight once per tile of channels.
+ *       each) straight into that layout. The array forms reduce two rows (or four rows of two heads)
+ *       at once ({@link #sum8}: the partner lanes of a butterfly step from one two-source permutation,
+ *       and the last fold shared), 23 operations instead of 32. The softmax then works on whole
+ *       vectors whose lane {@code j} belongs to head {@code j % tile}: maxima and sums fold across
+ *       lanes at the end of the block, not per score.
+ *   <li>The value sum keeps a tile of the accumulator in registers across all rows of the block and
+ *       broadcasts each weight once per tile of channels: heads by two channel vectors (eight
+ *       registers) over segments, by four (sixteen) over arrays.
  *   <li>{@code dim}, the channels a loop covers, is always a multiple of the lane count: no masks and
  *       no tails, which keeps the compiled loops small enough for C2 to inline and scalarise every
- *       vector. (A masked tail, or 16 accumulators in one method, pushed C2 past its inlining node
- *       budget and the vectors were boxed on the heap.) Rows of another width are staged into
- *       zero-padded scratch rows by the caller.
+ *       vector. (A masked tail, 16 accumulators over a segment, or eight rows of one head reduced by
+ *       {@link #sum8} pushed C2 past its inlining node budget, and the vectors were boxed on the heap.)
+ *       Rows of another width are staged into zero-padded scratch rows by the caller.
  *   <li>No vector crosses a call C2 might not inline ({@link #max} and {@link #expShifted} leave
  *       their results in arrays; rescaling is scalar): a vector passed to or returned from a method
  *       that is not inlined is boxed, one heap allocation each time.
@@ -47,6 +55,10 @@ final class BlockKernels {
     private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     private static final VectorMask<Float> BIT0 = laneBit(1);
     private static final VectorMask<Float> BIT1 = laneBit(2);
+    private static final VectorMask<Float> BIT2 = laneBit(4);
+    private static final IntVector PARTNER1 = partners(1);
+    private static final IntVector PARTNER2 = partners(2);
+    private static final IntVector PARTNER4 = partners(4);
     private static final VectorShuffle<Float> XOR1 = xorLanes(1);
     private static final VectorShuffle<Float> XOR2 = xorLanes(2);
     private static final VectorShuffle<Float> XOR4 = xorLanes(4);
@@ -71,6 +83,15 @@ final class BlockKernels {
         return VectorMask.fromArray(F, set, 0);
     }
 
+    /** Lane {@code i} picks lane {@code i ^ d} of the first vector if bit {@code d} of {@code i} is clear, else of the second. */
+    private static IntVector partners(int d) {
+        int[] index = new int[L];
+        for (int i = 0; i < L; i++) {
+            index[i] = (i & d) == 0 ? i ^ d : (i ^ d) + L;
+        }
+        return IntVector.fromArray(F.withLanes(int.class), index, 0);
+    }
+
     private static VectorShuffle<Float> xorLanes(int d) {
         return VectorShuffle.fromOp(F, i -> d < L ? i ^ d : i);
     }
@@ -87,6 +108,40 @@ final class BlockKernels {
     /** Lanes with bit {@code d} clear: {@code a[i] + a[i^d]}; lanes with it set: {@code b[i] + b[i^d]}. */
     private static FloatVector merge(FloatVector a, FloatVector b, VectorMask<Float> bit, VectorShuffle<Float> xor) {
         return a.blend(b, bit).add(b.blend(a, bit).rearrange(xor));
+    }
+
+    /**
+     * {@link #merge} in three operations instead of four: the partner lanes of both vectors come from one
+     * two-source permutation ({@code vpermi2d} with AVX-512). The integer form on purpose: the float
+     * {@code selectFrom} converts its float indexes in every call, inside the loop. The sums are those
+     * of {@link #merge}, bit for bit.
+     */
+    private static FloatVector merge(FloatVector a, FloatVector b, VectorMask<Float> bit, IntVector partners) {
+        IntVector p = partners.selectFrom(a.reinterpretAsInts(), b.reinterpretAsInts());
+        return a.blend(b, bit).add(p.reinterpretAsFloats());
+    }
+
+    /**
+     * Lanes 0..3: the sums of the lanes of {@code a0..a3}; lanes 4..7: those of {@code b0..b3} (other
+     * lanes: partial sums). Two rows' four dot products (or eight of one head) in about 23 vector
+     * operations, where two {@link #sum4} take 32; each sum is the one {@link #sum4} computes, bit for
+     * bit. Needs {@code L >= 8}; with four lanes the kernels take a {@link #sum4} for each half.
+     */
+    static FloatVector sum8(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3,
+                            FloatVector b0, FloatVector b1, FloatVector b2, FloatVector b3) {
+        FloatVector za = merge(merge(a0, a1, BIT0, PARTNER1), merge(a2, a3, BIT0, PARTNER1), BIT1, PARTNER2);
+        FloatVector zb = merge(merge(b0, b1, BIT0, PARTNER1), merge(b2, b3, BIT0, PARTNER1), BIT1, PARTNER2);
+        FloatVector z = merge(za, zb, BIT2, PARTNER4);
+        if (L > 8) {
+            z = z.add(z.rearrange(XOR8));
+        }
+        if (L > 16) {
+            z = z.add(z.rearrange(XOR16));
+        }
+        if (L > 32) {
+            z = z.add(z.rearrange(XOR32));
+        }
+        return z;
     }
 
     /** @return a vector whose lanes 0..3 are the sums of the lanes of {@code a0..a3} (other lanes: partial sums) */
@@ -469,6 +524,339 @@ final class BlockKernels {
             }
             if (i < rows) {
                 x0 = load(v, o).fma(FloatVector.broadcast(F, w[w0 + i]), x0);
+            }
+            x0.add(y0).intoArray(acc, a0 + c);
+        }
+    }
+
+    // ---------------------------------------------------------------- the same over staged float[] blocks
+
+    /**
+     * Scores of four heads over rows of a {@code float[]} block, {@code s[s0 + 4 * i + h] = q_h · k_i}:
+     * as {@link #scores4(MemorySegment, long, long, int, float[], int, int, int, float[], int)}, with
+     * the two rows of a pair reduced together ({@link #sum8}). Writes {@code L} floats from the last
+     * pair's first score.
+     *
+     * @param k      keys, F32 rows of {@code dim} channels (and any padding)
+     * @param off    index of row 0
+     * @param stride floats from a row to the next
+     */
+    static void scores4(float[] k, int off, int stride, int rows, float[] q, int q0, int qStride, int dim,
+                        float[] s, int s0) {
+        int q1 = q0 + qStride;
+        int q2 = q1 + qStride;
+        int q3 = q2 + qStride;
+        int i = 0;
+        for (; i + 2 <= rows; i += 2, off += 2 * stride) {
+            int o1 = off + stride;
+            FloatVector z = FloatVector.zero(F);
+            FloatVector a00 = z, a10 = z, a20 = z, a30 = z; // a{head}{row}
+            FloatVector a01 = z, a11 = z, a21 = z, a31 = z;
+            for (int c = 0; c < dim; c += L) {
+                FloatVector k0 = FloatVector.fromArray(F, k, off + c);
+                FloatVector k1 = FloatVector.fromArray(F, k, o1 + c);
+                FloatVector qv = FloatVector.fromArray(F, q, q0 + c);
+                a00 = k0.fma(qv, a00);
+                a01 = k1.fma(qv, a01);
+                qv = FloatVector.fromArray(F, q, q1 + c);
+                a10 = k0.fma(qv, a10);
+                a11 = k1.fma(qv, a11);
+                qv = FloatVector.fromArray(F, q, q2 + c);
+                a20 = k0.fma(qv, a20);
+                a21 = k1.fma(qv, a21);
+                qv = FloatVector.fromArray(F, q, q3 + c);
+                a30 = k0.fma(qv, a30);
+                a31 = k1.fma(qv, a31);
+            }
+            if (L >= 8) {
+                sum8(a00, a10, a20, a30, a01, a11, a21, a31).intoArray(s, s0 + 4 * i);
+            } else {
+                sum4(a00, a10, a20, a30).intoArray(s, s0 + 4 * i);
+                sum4(a01, a11, a21, a31).intoArray(s, s0 + 4 * i + 4);
+            }
+        }
+        if (i < rows) {
+            FloatVector z = FloatVector.zero(F);
+            FloatVector a0 = z, a1 = z, a2 = z, a3 = z;
+            for (int c = 0; c < dim; c += L) {
+                FloatVector k0 = FloatVector.fromArray(F, k, off + c);
+                a0 = k0.fma(FloatVector.fromArray(F, q, q0 + c), a0);
+                a1 = k0.fma(FloatVector.fromArray(F, q, q1 + c), a1);
+                a2 = k0.fma(FloatVector.fromArray(F, q, q2 + c), a2);
+                a3 = k0.fma(FloatVector.fromArray(F, q, q3 + c), a3);
+            }
+            sum4(a0, a1, a2, a3).intoArray(s, s0 + 4 * i);
+        }
+    }
+
+    /** Scores of two heads over a {@code float[]} block, {@code s[s0 + 2 * i + h]}, four rows reduced together. */
+    static void scores2(float[] k, int off, int stride, int rows, float[] q, int q0, int qStride, int dim,
+                        float[] s, int s0) {
+        int q1 = q0 + qStride;
+        int i = 0;
+        for (; i + 4 <= rows; i += 4, off += 4 * stride) {
+            int o1 = off + stride;
+            int o2 = o1 + stride;
+            int o3 = o2 + stride;
+            FloatVector z = FloatVector.zero(F);
+            FloatVector a00 = z, a01 = z, a02 = z, a03 = z; // a{head}{row}
+            FloatVector a10 = z, a11 = z, a12 = z, a13 = z;
+            for (int c = 0; c < dim; c += L) {
+                FloatVector k0 = FloatVector.fromArray(F, k, off + c);
+                FloatVector k1 = FloatVector.fromArray(F, k, o1 + c);
+                FloatVector k2 = FloatVector.fromArray(F, k, o2 + c);
+                FloatVector k3 = FloatVector.fromArray(F, k, o3 + c);
+                FloatVector qv = FloatVector.fromArray(F, q, q0 + c);
+                a00 = k0.fma(qv, a00);
+                a01 = k1.fma(qv, a01);
+                a02 = k2.fma(qv, a02);
+                a03 = k3.fma(qv, a03);
+                qv = FloatVector.fromArray(F, q, q1 + c);
+                a10 = k0.fma(qv, a10);
+                a11 = k1.fma(qv, a11);
+                a12 = k2.fma(qv, a12);
+                a13 = k3.fma(qv, a13);
+            }
+            if (L >= 8) {
+                sum8(a00, a10, a01, a11, a02, a12, a03, a13).intoArray(s, s0 + 2 * i);
+            } else {
+                sum4(a00, a10, a01, a11).intoArray(s, s0 + 2 * i);
+                sum4(a02, a12, a03, a13).intoArray(s, s0 + 2 * i + 4);
+            }
+        }
+        for (; i < rows; i++, off += stride) {
+            FloatVector z = FloatVector.zero(F);
+            FloatVector a0 = z, a1 = z;
+            for (int c = 0; c < dim; c += L) {
+                FloatVector k0 = FloatVector.fromArray(F, k, off + c);
+                a0 = k0.fma(FloatVector.fromArray(F, q, q0 + c), a0);
+                a1 = k0.fma(FloatVector.fromArray(F, q, q1 + c), a1);
+            }
+            sum4(a0, a1, z, z).intoArray(s, s0 + 2 * i);
+        }
+    }
+
+    /** Scores of one head over a {@code float[]} block, {@code s[s0 + i]}, four rows reduced together. */
+    static void scores1(float[] k, int off, int stride, int rows, float[] q, int q0, int dim, float[] s, int s0) {
+        int i = 0;
+        for (; i + 4 <= rows; i += 4, off += 4 * stride) {
+            int o1 = off + stride;
+            int o2 = o1 + stride;
+            int o3 = o2 + stride;
+            FloatVector z = FloatVector.zero(F);
+            FloatVector a0 = z, a1 = z, a2 = z, a3 = z;
+            for (int c = 0; c < dim; c += L) {
+                FloatVector qv = FloatVector.fromArray(F, q, q0 + c);
+                a0 = FloatVector.fromArray(F, k, off + c).fma(qv, a0);
+                a1 = FloatVector.fromArray(F, k, o1 + c).fma(qv, a1);
+                a2 = FloatVector.fromArray(F, k, o2 + c).fma(qv, a2);
+                a3 = FloatVector.fromArray(F, k, o3 + c).fma(qv, a3);
+            }
+            sum4(a0, a1, a2, a3).intoArray(s, s0 + i);
+        }
+        for (; i < rows; i++, off += stride) {
+            FloatVector a = FloatVector.zero(F);
+            for (int c = 0; c < dim; c += L) {
+                a = FloatVector.fromArray(F, k, off + c).fma(FloatVector.fromArray(F, q, q0 + c), a);
+            }
+            s[s0 + i] = a.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    /**
+     * {@code acc[a0 + h * accStride + c] += sum_i w[w0 + 4 * i + h] * v_i[c]} for four heads over rows
+     * of a {@code float[]} block: tiles of four channel vectors for the four heads (sixteen
+     * accumulators: a row's weights are broadcast once per 4L channels), then of two and one.
+     *
+     * @param v      values, F32 rows of {@code dim} channels (and any padding)
+     * @param off    index of row 0
+     * @param stride floats from a row to the next
+     */
+    static void accumulate4(float[] v, int off, int stride, int rows, float[] w, int w0, int dim,
+                            float[] acc, int a0, int accStride) {
+        int a1 = a0 + accStride;
+        int a2 = a1 + accStride;
+        int a3 = a2 + accStride;
+        int c = 0;
+        for (; c + 4 * L <= dim; c += 4 * L) {
+            int c1 = c + L;
+            int c2 = c1 + L;
+            int c3 = c2 + L;
+            FloatVector x00 = FloatVector.fromArray(F, acc, a0 + c), x01 = FloatVector.fromArray(F, acc, a0 + c1);
+            FloatVector x02 = FloatVector.fromArray(F, acc, a0 + c2), x03 = FloatVector.fromArray(F, acc, a0 + c3);
+            FloatVector x10 = FloatVector.fromArray(F, acc, a1 + c), x11 = FloatVector.fromArray(F, acc, a1 + c1);
+            FloatVector x12 = FloatVector.fromArray(F, acc, a1 + c2), x13 = FloatVector.fromArray(F, acc, a1 + c3);
+            FloatVector x20 = FloatVector.fromArray(F, acc, a2 + c), x21 = FloatVector.fromArray(F, acc, a2 + c1);
+            FloatVector x22 = FloatVector.fromArray(F, acc, a2 + c2), x23 = FloatVector.fromArray(F, acc, a2 + c3);
+            FloatVector x30 = FloatVector.fromArray(F, acc, a3 + c), x31 = FloatVector.fromArray(F, acc, a3 + c1);
+            FloatVector x32 = FloatVector.fromArray(F, acc, a3 + c2), x33 = FloatVector.fromArray(F, acc, a3 + c3);
+            int o = off + c;
+            for (int i = 0, wi = w0; i < rows; i++, o += stride, wi += 4) {
+                FloatVector v0 = FloatVector.fromArray(F, v, o);
+                FloatVector v1 = FloatVector.fromArray(F, v, o + L);
+                FloatVector v2 = FloatVector.fromArray(F, v, o + 2 * L);
+                FloatVector v3 = FloatVector.fromArray(F, v, o + 3 * L);
+                FloatVector wv = FloatVector.broadcast(F, w[wi]);
+                x00 = v0.fma(wv, x00);
+                x01 = v1.fma(wv, x01);
+                x02 = v2.fma(wv, x02);
+                x03 = v3.fma(wv, x03);
+                wv = FloatVector.broadcast(F, w[wi + 1]);
+                x10 = v0.fma(wv, x10);
+                x11 = v1.fma(wv, x11);
+                x12 = v2.fma(wv, x12);
+                x13 = v3.fma(wv, x13);
+                wv = FloatVector.broadcast(F, w[wi + 2]);
+                x20 = v0.fma(wv, x20);
+                x21 = v1.fma(wv, x21);
+                x22 = v2.fma(wv, x22);
+                x23 = v3.fma(wv, x23);
+                wv = FloatVector.broadcast(F, w[wi + 3]);
+                x30 = v0.fma(wv, x30);
+                x31 = v1.fma(wv, x31);
+                x32 = v2.fma(wv, x32);
+                x33 = v3.fma(wv, x33);
+            }
+            x00.intoArray(acc, a0 + c);
+            x01.intoArray(acc, a0 + c1);
+            x02.intoArray(acc, a0 + c2);
+            x03.intoArray(acc, a0 + c3);
+            x10.intoArray(acc, a1 + c);
+            x11.intoArray(acc, a1 + c1);
+            x12.intoArray(acc, a1 + c2);
+            x13.intoArray(acc, a1 + c3);
+            x20.intoArray(acc, a2 + c);
+            x21.intoArray(acc, a2 + c1);
+            x22.intoArray(acc, a2 + c2);
+            x23.intoArray(acc, a2 + c3);
+            x30.intoArray(acc, a3 + c);
+            x31.intoArray(acc, a3 + c1);
+            x32.intoArray(acc, a3 + c2);
+            x33.intoArray(acc, a3 + c3);
+        }
+        for (; c < dim; c += L) { // at most three vectors left
+            FloatVector x0 = FloatVector.fromArray(F, acc, a0 + c);
+            FloatVector x1 = FloatVector.fromArray(F, acc, a1 + c);
+            FloatVector x2 = FloatVector.fromArray(F, acc, a2 + c);
+            FloatVector x3 = FloatVector.fromArray(F, acc, a3 + c);
+            int o = off + c;
+            for (int i = 0, wi = w0; i < rows; i++, o += stride, wi += 4) {
+                FloatVector v0 = FloatVector.fromArray(F, v, o);
+                x0 = v0.fma(FloatVector.broadcast(F, w[wi]), x0);
+                x1 = v0.fma(FloatVector.broadcast(F, w[wi + 1]), x1);
+                x2 = v0.fma(FloatVector.broadcast(F, w[wi + 2]), x2);
+                x3 = v0.fma(FloatVector.broadcast(F, w[wi + 3]), x3);
+            }
+            x0.intoArray(acc, a0 + c);
+            x1.intoArray(acc, a1 + c);
+            x2.intoArray(acc, a2 + c);
+            x3.intoArray(acc, a3 + c);
+        }
+    }
+
+    /** {@link #accumulate4(float[], int, int, int, float[], int, int, float[], int, int)} for two heads, weights {@code w[w0 + 2 * i + h]}: tiles of four channel vectors. */
+    static void accumulate2(float[] v, int off, int stride, int rows, float[] w, int w0, int dim,
+                            float[] acc, int a0, int accStride) {
+        int a1 = a0 + accStride;
+        int c = 0;
+        for (; c + 4 * L <= dim; c += 4 * L) {
+            int c1 = c + L;
+            int c2 = c1 + L;
+            int c3 = c2 + L;
+            FloatVector x00 = FloatVector.fromArray(F, acc, a0 + c), x01 = FloatVector.fromArray(F, acc, a0 + c1);
+            FloatVector x02 = FloatVector.fromArray(F, acc, a0 + c2), x03 = FloatVector.fromArray(F, acc, a0 + c3);
+            FloatVector x10 = FloatVector.fromArray(F, acc, a1 + c), x11 = FloatVector.fromArray(F, acc, a1 + c1);
+            FloatVector x12 = FloatVector.fromArray(F, acc, a1 + c2), x13 = FloatVector.fromArray(F, acc, a1 + c3);
+            int o = off + c;
+            for (int i = 0, wi = w0; i < rows; i++, o += stride, wi += 2) {
+                FloatVector v0 = FloatVector.fromArray(F, v, o);
+                FloatVector v1 = FloatVector.fromArray(F, v, o + L);
+                FloatVector v2 = FloatVector.fromArray(F, v, o + 2 * L);
+                FloatVector v3 = FloatVector.fromArray(F, v, o + 3 * L);
+                FloatVector wv = FloatVector.broadcast(F, w[wi]);
+                x00 = v0.fma(wv, x00);
+                x01 = v1.fma(wv, x01);
+                x02 = v2.fma(wv, x02);
+                x03 = v3.fma(wv, x03);
+                wv = FloatVector.broadcast(F, w[wi + 1]);
+                x10 = v0.fma(wv, x10);
+                x11 = v1.fma(wv, x11);
+                x12 = v2.fma(wv, x12);
+                x13 = v3.fma(wv, x13);
+            }
+            x00.intoArray(acc, a0 + c);
+            x01.intoArray(acc, a0 + c1);
+            x02.intoArray(acc, a0 + c2);
+            x03.intoArray(acc, a0 + c3);
+            x10.intoArray(acc, a1 + c);
+            x11.intoArray(acc, a1 + c1);
+            x12.intoArray(acc, a1 + c2);
+            x13.intoArray(acc, a1 + c3);
+        }
+        for (; c < dim; c += L) {
+            FloatVector x0 = FloatVector.fromArray(F, acc, a0 + c);
+            FloatVector x1 = FloatVector.fromArray(F, acc, a1 + c);
+            int o = off + c;
+            for (int i = 0, wi = w0; i < rows; i++, o += stride, wi += 2) {
+                FloatVector v0 = FloatVector.fromArray(F, v, o);
+                x0 = v0.fma(FloatVector.broadcast(F, w[wi]), x0);
+                x1 = v0.fma(FloatVector.broadcast(F, w[wi + 1]), x1);
+            }
+            x0.intoArray(acc, a0 + c);
+            x1.intoArray(acc, a1 + c);
+        }
+    }
+
+    /** The same for one head, weights {@code w[w0 + i]}: tiles of four channel vectors, even and odd rows apart. */
+    static void accumulate1(float[] v, int off, int stride, int rows, float[] w, int w0, int dim,
+                            float[] acc, int a0) {
+        int c = 0;
+        FloatVector z = FloatVector.zero(F);
+        for (; c + 4 * L <= dim; c += 4 * L) {
+            int c1 = c + L;
+            int c2 = c1 + L;
+            int c3 = c2 + L;
+            FloatVector x0 = FloatVector.fromArray(F, acc, a0 + c), x1 = FloatVector.fromArray(F, acc, a0 + c1);
+            FloatVector x2 = FloatVector.fromArray(F, acc, a0 + c2), x3 = FloatVector.fromArray(F, acc, a0 + c3);
+            FloatVector y0 = z, y1 = z, y2 = z, y3 = z;
+            int o = off + c;
+            int i = 0;
+            for (; i + 2 <= rows; i += 2, o += 2 * stride) {
+                FloatVector wv = FloatVector.broadcast(F, w[w0 + i]);
+                x0 = FloatVector.fromArray(F, v, o).fma(wv, x0);
+                x1 = FloatVector.fromArray(F, v, o + L).fma(wv, x1);
+                x2 = FloatVector.fromArray(F, v, o + 2 * L).fma(wv, x2);
+                x3 = FloatVector.fromArray(F, v, o + 3 * L).fma(wv, x3);
+                int p = o + stride;
+                wv = FloatVector.broadcast(F, w[w0 + i + 1]);
+                y0 = FloatVector.fromArray(F, v, p).fma(wv, y0);
+                y1 = FloatVector.fromArray(F, v, p + L).fma(wv, y1);
+                y2 = FloatVector.fromArray(F, v, p + 2 * L).fma(wv, y2);
+                y3 = FloatVector.fromArray(F, v, p + 3 * L).fma(wv, y3);
+            }
+            if (i < rows) {
+                FloatVector wv = FloatVector.broadcast(F, w[w0 + i]);
+                x0 = FloatVector.fromArray(F, v, o).fma(wv, x0);
+                x1 = FloatVector.fromArray(F, v, o + L).fma(wv, x1);
+                x2 = FloatVector.fromArray(F, v, o + 2 * L).fma(wv, x2);
+                x3 = FloatVector.fromArray(F, v, o + 3 * L).fma(wv, x3);
+            }
+            x0.add(y0).intoArray(acc, a0 + c);
+            x1.add(y1).intoArray(acc, a0 + c1);
+            x2.add(y2).intoArray(acc, a0 + c2);
+            x3.add(y3).intoArray(acc, a0 + c3);
+        }
+        for (; c < dim; c += L) {
+            FloatVector x0 = FloatVector.fromArray(F, acc, a0 + c);
+            FloatVector y0 = z;
+            int o = off + c;
+            int i = 0;
+            for (; i + 2 <= rows; i += 2, o += 2 * stride) {
+                x0 = FloatVector.fromArray(F, v, o).fma(FloatVector.broadcast(F, w[w0 + i]), x0);
+                y0 = FloatVector.fromArray(F, v, o + stride).fma(FloatVector.broadcast(F, w[w0 + i + 1]), y0);
+            }
+            if (i < rows) {
+                x0 = FloatVector.fromArray(F, v, o).fma(FloatVector.broadcast(F, w[w0 + i]), x0);
             }
             x0.add(y0).intoArray(acc, a0 + c);
         }

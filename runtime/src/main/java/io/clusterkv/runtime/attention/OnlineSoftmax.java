@@ -4,7 +4,6 @@ import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.runtime.kv.RowMath;
 import io.clusterkv.spi.Queries;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -25,15 +24,15 @@ import java.util.Arrays;
  *
  * <p>Where rows come from. A block never crosses a chunk, so F32 rows whose head dim is a multiple
  * of the lane count are read in place from the shard's segment: no copy, and the kernels' loads
- * overlap the memory stream. Everything else is staged into native scratch blocks of F32 rows of the
- * padded width (zeros past the head dim): F16 rows are widened by a plain {@link RowMath#widen}
- * loop into a heap buffer, which C2 compiles to the hardware conversion ({@code vcvtph2ps}), then
- * copied; rows of other widths and gathered rows (a selection) are copied row by row (F16 rows as
- * shorts, widened per block). Packed runs of rows outside a shard (a device-tier copy,
- * {@link #absorbRows}) take the same two paths. (The same kernels over heap {@code float[]}
- * blocks run up to twice as fast on cached rows, but staging F32 rows into them cost more than it
- * saved: 20 to 30% slower in total, measured. F16, staged anyway, would gain about 14%: not worth a
- * second copy of every kernel.) All buffers grow on demand and are kept: no allocation in steady
+ * overlap the memory stream. Everything else is staged into heap blocks of F32 rows of the padded
+ * width (zeros past the head dim), which the array forms of the kernels read. A run of F16 rows of
+ * the padded width (a range of a shard, or a packed device-tier copy, {@link #absorbRows}) is widened
+ * straight into the block by one plain {@link RowMath#widen} loop, which C2 compiles to the hardware
+ * conversion ({@code vcvtph2ps}): one pass, where such rows used to be widened into a buffer, then
+ * copied into a native block that the kernels read through segment loads. Gathered rows (a
+ * selection) and rows of other widths are copied row by row, F16 rows as shorts, widened per block:
+ * a conversion loop per row costs three times as much. (F32 rows are not staged: copying them costs
+ * more than the array kernels save.) All buffers grow on demand and are kept: no allocation in steady
  * state. Not thread-safe; one instance per thread.
  */
 final class OnlineSoftmax {
@@ -65,10 +64,9 @@ final class OnlineSoftmax {
     private float[] max = new float[0];      // (heads) running maximum score
     private double[] sum = new double[0];    // (heads) running sum of exp(score - max)
     private float[] acc = new float[0];      // (heads, stride) running sum of exp(score - max) * value
-    private MemorySegment keyBlock = MemorySegment.NULL;   // (blockRows, stride) F32 staged keys, zero-padded
-    private MemorySegment valueBlock = MemorySegment.NULL; // (blockRows, stride) F32 staged values, zero-padded
-    private float[] widened = new float[0];  // (blockRows, stride) F16 rows widened, zero-padded
-    private short[] halfRows = new short[0]; // (blockRows, stride) gathered or padded F16 rows before widening
+    private float[] keyRows = new float[0];   // (blockRows, stride) staged keys, F32, zero-padded
+    private float[] valueRows = new float[0]; // (blockRows, stride) staged values, F32, zero-padded
+    private short[] halfRows = new short[0];  // (blockRows, stride) gathered or padded F16 rows before widening
     private int stagedDim;    // head dim of the rows last staged: the pads of the blocks are zero for it
     private int attended;     // positions absorbed since begin
 
@@ -126,19 +124,16 @@ final class OnlineSoftmax {
             queries = new float[heads * stride];
             acc = new float[heads * stride];
         }
-        if (widened.length < blockRows * stride) {
-            widened = new float[blockRows * stride];
+        if (keyRows.length < blockRows * stride) {
+            keyRows = new float[blockRows * stride];
+            valueRows = new float[blockRows * stride];
             halfRows = new short[blockRows * stride];
-            Arena arena = Arena.ofAuto(); // zero-filled
-            keyBlock = arena.allocate(4L * blockRows * stride, 64);
-            valueBlock = arena.allocate(4L * blockRows * stride, 64);
             stagedDim = 0;
         }
         if (dim != stride && stagedDim != dim) {
-            Arrays.fill(widened, 0f); // rows staged at another width may have left values in the pads
+            Arrays.fill(keyRows, 0f); // rows staged at another width may have left values in the pads
+            Arrays.fill(valueRows, 0f);
             Arrays.fill(halfRows, (short) 0);
-            keyBlock.fill((byte) 0);
-            valueBlock.fill((byte) 0);
         }
         stagedDim = dim;
     }
@@ -205,9 +200,9 @@ final class OnlineSoftmax {
         if (format == KvFormat.F32 && dim == stride) {
             absorb(k, kOff, v, vOff, rowBytes, rows);
         } else {
-            stageRun(format, k, kOff, rowBytes, keyBlock, rows);
-            stageRun(format, v, vOff, rowBytes, valueBlock, rows);
-            absorb(keyBlock, 0, valueBlock, 0, 4L * stride, rows);
+            stageRun(format, k, kOff, rowBytes, keyRows, rows);
+            stageRun(format, v, vOff, rowBytes, valueRows, rows);
+            absorb(null, 0, null, 0, 0, rows);
         }
     }
 
@@ -232,23 +227,22 @@ final class OnlineSoftmax {
                     throw new IndexOutOfBoundsException("position " + p + " (index " + (i0 + i)
                             + ") is outside the context of " + context + " positions");
                 }
-                stageRow(format, kv.keySegmentOf(p), kv.rowOffset(p), keyBlock, i);
+                stageRow(format, kv.keySegmentOf(p), kv.rowOffset(p), keyRows, i);
             }
-            finishStaging(format, keyBlock, rows);
+            finishStaging(format, keyRows, rows);
             for (int i = 0; i < rows; i++) {
                 int p = positions[i0 + i];
-                stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueBlock, i);
+                stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueRows, i);
             }
-            finishStaging(format, valueBlock, rows);
-            absorb(keyBlock, 0, valueBlock, 0, 4L * stride, rows);
+            finishStaging(format, valueRows, rows);
+            absorb(null, 0, null, 0, 0, rows);
         }
     }
 
-    /** Copies {@code rows} consecutive stored rows to rows {@code 0 .. rows} of a block. */
-    private void stageRun(KvFormat format, MemorySegment src, long off, long rowBytes, MemorySegment block, int rows) {
-        if (format == KvFormat.F16 && dim == stride) { // one run: widen it in one loop
-            RowMath.widen(src, off, widened, 0, rows * dim);
-            MemorySegment.copy(widened, 0, block, FLOAT, 0, rows * dim);
+    /** Copies {@code rows} consecutive stored rows to rows {@code 0 .. rows} of a block, widening F16. */
+    private void stageRun(KvFormat format, MemorySegment src, long off, long rowBytes, float[] block, int rows) {
+        if (dim == stride && format == KvFormat.F16) { // one run: widen it in one loop, straight into the block
+            RowMath.widen(src, off, block, 0, rows * dim);
             return;
         }
         for (int i = 0; i < rows; i++) {
@@ -259,35 +253,49 @@ final class OnlineSoftmax {
 
     /**
      * Copies one stored row to row {@code i} of a block. F16 rows go to {@link #halfRows} as they are,
-     * to be widened all at once by {@link #finishStaging}: one long conversion loop, not one per row.
+     * to be widened all at once by {@link #finishStaging}: one long conversion loop, not a short one
+     * per row (three times slower, measured).
      */
-    private void stageRow(KvFormat format, MemorySegment src, long off, MemorySegment block, int i) {
+    private void stageRow(KvFormat format, MemorySegment src, long off, float[] block, int i) {
         if (format == KvFormat.F32) {
-            MemorySegment.copy(src, off, block, 4L * i * stride, 4L * dim);
+            MemorySegment.copy(src, FLOAT, off, block, i * stride, dim);
         } else {
             MemorySegment.copy(src, HALF, off, halfRows, i * stride, dim);
         }
     }
 
-    /** Widens the F16 rows {@link #stageRow} collected and moves them into the block. */
-    private void finishStaging(KvFormat format, MemorySegment block, int rows) {
+    /** Widens the F16 rows {@link #stageRow} collected into the block. */
+    private void finishStaging(KvFormat format, float[] block, int rows) {
         if (format == KvFormat.F16) {
-            RowMath.widen(halfRows, 0, widened, 0, rows * stride);
-            MemorySegment.copy(widened, 0, block, FLOAT, 0, rows * stride);
+            RowMath.widen(halfRows, 0, block, 0, rows * stride);
         }
     }
 
-    /** Absorbs {@code rows} F32 rows of keys and values at the same stride, each {@code stride} channels wide. */
+    /**
+     * Absorbs {@code rows} F32 rows of keys and values, each {@code stride} channels wide: in place
+     * from segments at the same row stride, or with {@code k == null} the staged blocks.
+     */
     private void absorb(MemorySegment k, long kOff, MemorySegment v, long vOff, long rowStride, int rows) {
+        boolean staged = k == null;
+        float[] ks = keyRows;
+        float[] vs = valueRows;
         for (int t = 0; t < tiles; t++) {
             int tile = tileHeads[t];
             int h0 = tileFirst[t];
             int s0 = tileScores[t];
             int q0 = h0 * stride;
-            switch (tile) {
-                case 4 -> BlockKernels.scores4(k, kOff, rowStride, rows, queries, q0, stride, stride, scores, s0);
-                case 2 -> BlockKernels.scores2(k, kOff, rowStride, rows, queries, q0, stride, stride, scores, s0);
-                default -> BlockKernels.scores1(k, kOff, rowStride, rows, queries, q0, stride, scores, s0);
+            if (staged) {
+                switch (tile) {
+                    case 4 -> BlockKernels.scores4(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
+                    case 2 -> BlockKernels.scores2(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
+                    default -> BlockKernels.scores1(ks, 0, stride, rows, queries, q0, stride, scores, s0);
+                }
+            } else {
+                switch (tile) {
+                    case 4 -> BlockKernels.scores4(k, kOff, rowStride, rows, queries, q0, stride, stride, scores, s0);
+                    case 2 -> BlockKernels.scores2(k, kOff, rowStride, rows, queries, q0, stride, stride, scores, s0);
+                    default -> BlockKernels.scores1(k, kOff, rowStride, rows, queries, q0, stride, scores, s0);
+                }
             }
             int count = rows * tile;
             BlockKernels.max(scores, s0, count, tile, lanes, 0);
@@ -314,10 +322,18 @@ final class OnlineSoftmax {
             for (int h = 0; h < tile; h++) {
                 sum[h0 + h] += lanes[h];
             }
-            switch (tile) {
-                case 4 -> BlockKernels.accumulate4(v, vOff, rowStride, rows, scores, s0, stride, acc, q0, stride);
-                case 2 -> BlockKernels.accumulate2(v, vOff, rowStride, rows, scores, s0, stride, acc, q0, stride);
-                default -> BlockKernels.accumulate1(v, vOff, rowStride, rows, scores, s0, stride, acc, q0);
+            if (staged) {
+                switch (tile) {
+                    case 4 -> BlockKernels.accumulate4(vs, 0, stride, rows, scores, s0, stride, acc, q0, stride);
+                    case 2 -> BlockKernels.accumulate2(vs, 0, stride, rows, scores, s0, stride, acc, q0, stride);
+                    default -> BlockKernels.accumulate1(vs, 0, stride, rows, scores, s0, stride, acc, q0);
+                }
+            } else {
+                switch (tile) {
+                    case 4 -> BlockKernels.accumulate4(v, vOff, rowStride, rows, scores, s0, stride, acc, q0, stride);
+                    case 2 -> BlockKernels.accumulate2(v, vOff, rowStride, rows, scores, s0, stride, acc, q0, stride);
+                    default -> BlockKernels.accumulate1(v, vOff, rowStride, rows, scores, s0, stride, acc, q0);
+                }
             }
         }
         attended += rows;

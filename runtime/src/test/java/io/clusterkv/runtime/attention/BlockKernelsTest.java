@@ -3,8 +3,14 @@ package io.clusterkv.runtime.attention;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
 import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The pieces of {@link BlockKernels} whose errors the attention tests would only see blurred. */
 class BlockKernelsTest {
@@ -64,6 +70,103 @@ class BlockKernelsTest {
                 expected += a[r * L + j];
             }
             assertEquals(expected, out[r], 1e-4, "row " + r);
+        }
+    }
+
+    @Test
+    void sum8PutsTwoRowsOfFourSumsInTheFirstEightLanesExactlyAsSum4Does() {
+        if (L < 8) {
+            return; // the kernels take two sum4 instead
+        }
+        Random r = new Random(11);
+        FloatVector[] v = new FloatVector[8];
+        for (int i = 0; i < 8; i++) {
+            float[] a = new float[L];
+            for (int j = 0; j < L; j++) {
+                a[j] = (float) r.nextGaussian();
+            }
+            v[i] = FloatVector.fromArray(BlockKernels.F, a, 0);
+        }
+        float[] both = new float[L];
+        float[] first = new float[L];
+        float[] second = new float[L];
+        BlockKernels.sum8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]).intoArray(both, 0);
+        BlockKernels.sum4(v[0], v[1], v[2], v[3]).intoArray(first, 0);
+        BlockKernels.sum4(v[4], v[5], v[6], v[7]).intoArray(second, 0);
+        for (int h = 0; h < 4; h++) {
+            assertEquals(Float.floatToRawIntBits(first[h]), Float.floatToRawIntBits(both[h]), "first row, lane " + h);
+            assertEquals(Float.floatToRawIntBits(second[h]), Float.floatToRawIntBits(both[4 + h]), "second row, lane " + h);
+        }
+    }
+
+    /**
+     * The kernels over staged {@code float[]} blocks compute what those over segments compute, bit for
+     * bit: the same products summed in the same order, only read from elsewhere and reduced with fewer
+     * operations. Rows at a stride wider than the channels, odd row counts, 1 to 6 channel vectors.
+     */
+    @ParameterizedTest(name = "{0} vectors, {1} rows")
+    @CsvSource({"1, 1", "1, 7", "2, 16", "3, 13", "4, 32", "5, 9", "6, 3", "8, 16"})
+    void arrayKernelsEqualSegmentKernelsBitForBit(int vectors, int rows) {
+        int dim = vectors * L;
+        int stride = dim + L; // rows padded: the kernels must keep to dim channels
+        Random r = new Random(vectors * 31L + rows);
+        float[] block = new float[rows * stride];
+        for (int i = 0; i < block.length; i++) {
+            block[i] = (float) r.nextGaussian();
+        }
+        float[] q = new float[4 * dim];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) r.nextGaussian();
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(4L * block.length + 12, 64);
+            MemorySegment.copy(block, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED, 12, block.length); // unaligned too
+            long bytes = 4L * stride;
+            for (int tile : new int[] {4, 2, 1}) {
+                float[] fromSeg = new float[rows * tile + L];
+                float[] fromArray = new float[rows * tile + L];
+                switch (tile) {
+                    case 4 -> {
+                        BlockKernels.scores4(seg, 12, bytes, rows, q, 0, dim, dim, fromSeg, 0);
+                        BlockKernels.scores4(block, 0, stride, rows, q, 0, dim, dim, fromArray, 0);
+                    }
+                    case 2 -> {
+                        BlockKernels.scores2(seg, 12, bytes, rows, q, 0, dim, dim, fromSeg, 0);
+                        BlockKernels.scores2(block, 0, stride, rows, q, 0, dim, dim, fromArray, 0);
+                    }
+                    default -> {
+                        BlockKernels.scores1(seg, 12, bytes, rows, q, 0, dim, fromSeg, 0);
+                        BlockKernels.scores1(block, 0, stride, rows, q, 0, dim, fromArray, 0);
+                    }
+                }
+                for (int i = 0; i < rows * tile; i++) {
+                    assertEquals(Float.floatToRawIntBits(fromSeg[i]), Float.floatToRawIntBits(fromArray[i]),
+                            "tile " + tile + ", score " + i);
+                }
+                float[] accSeg = new float[4 * dim];
+                float[] accArray = new float[4 * dim];
+                for (int i = 0; i < accSeg.length; i++) {
+                    accSeg[i] = accArray[i] = i * 0.25f; // accumulate onto something
+                }
+                switch (tile) {
+                    case 4 -> {
+                        BlockKernels.accumulate4(seg, 12, bytes, rows, fromSeg, 0, dim, accSeg, 0, dim);
+                        BlockKernels.accumulate4(block, 0, stride, rows, fromSeg, 0, dim, accArray, 0, dim);
+                    }
+                    case 2 -> {
+                        BlockKernels.accumulate2(seg, 12, bytes, rows, fromSeg, 0, dim, accSeg, 0, dim);
+                        BlockKernels.accumulate2(block, 0, stride, rows, fromSeg, 0, dim, accArray, 0, dim);
+                    }
+                    default -> {
+                        BlockKernels.accumulate1(seg, 12, bytes, rows, fromSeg, 0, dim, accSeg, 0);
+                        BlockKernels.accumulate1(block, 0, stride, rows, fromSeg, 0, dim, accArray, 0);
+                    }
+                }
+                for (int i = 0; i < accSeg.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(accSeg[i]), Float.floatToRawIntBits(accArray[i]),
+                            "tile " + tile + ", accumulator " + i);
+                }
+            }
         }
     }
 }
