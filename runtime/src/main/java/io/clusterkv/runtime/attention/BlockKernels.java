@@ -534,8 +534,10 @@ final class BlockKernels {
     /**
      * Scores of four heads over rows of a {@code float[]} block, {@code s[s0 + 4 * i + h] = q_h · k_i}:
      * as {@link #scores4(MemorySegment, long, long, int, float[], int, int, int, float[], int)}, with
-     * the two rows of a pair reduced together ({@link #sum8}). Writes {@code L} floats from the last
-     * pair's first score.
+     * the two rows of a pair reduced together ({@link #sum8}). An odd last row is paired with itself
+     * (one reduction in the loop, not a second one for a tail: the smaller graph stays clear of C2's
+     * inlining cutoff); its duplicate lands past the last score, where {@code L} floats must be
+     * writable anyway.
      *
      * @param k      keys, F32 rows of {@code dim} channels (and any padding)
      * @param off    index of row 0
@@ -546,9 +548,8 @@ final class BlockKernels {
         int q1 = q0 + qStride;
         int q2 = q1 + qStride;
         int q3 = q2 + qStride;
-        int i = 0;
-        for (; i + 2 <= rows; i += 2, off += 2 * stride) {
-            int o1 = off + stride;
+        for (int i = 0; i < rows; i += 2, off += 2 * stride) {
+            int o1 = i + 1 < rows ? off + stride : off;
             FloatVector z = FloatVector.zero(F);
             FloatVector a00 = z, a10 = z, a20 = z, a30 = z; // a{head}{row}
             FloatVector a01 = z, a11 = z, a21 = z, a31 = z;
@@ -575,29 +576,20 @@ final class BlockKernels {
                 sum4(a01, a11, a21, a31).intoArray(s, s0 + 4 * i + 4);
             }
         }
-        if (i < rows) {
-            FloatVector z = FloatVector.zero(F);
-            FloatVector a0 = z, a1 = z, a2 = z, a3 = z;
-            for (int c = 0; c < dim; c += L) {
-                FloatVector k0 = FloatVector.fromArray(F, k, off + c);
-                a0 = k0.fma(FloatVector.fromArray(F, q, q0 + c), a0);
-                a1 = k0.fma(FloatVector.fromArray(F, q, q1 + c), a1);
-                a2 = k0.fma(FloatVector.fromArray(F, q, q2 + c), a2);
-                a3 = k0.fma(FloatVector.fromArray(F, q, q3 + c), a3);
-            }
-            sum4(a0, a1, a2, a3).intoArray(s, s0 + 4 * i);
-        }
     }
 
-    /** Scores of two heads over a {@code float[]} block, {@code s[s0 + 2 * i + h]}, four rows reduced together. */
+    /**
+     * Scores of two heads over a {@code float[]} block, {@code s[s0 + 2 * i + h]}, four rows reduced
+     * together; the last group is filled up with copies of the last row, as in {@link #scores4}.
+     */
     static void scores2(float[] k, int off, int stride, int rows, float[] q, int q0, int qStride, int dim,
                         float[] s, int s0) {
         int q1 = q0 + qStride;
-        int i = 0;
-        for (; i + 4 <= rows; i += 4, off += 4 * stride) {
-            int o1 = off + stride;
-            int o2 = o1 + stride;
-            int o3 = o2 + stride;
+        for (int i = 0; i < rows; i += 4, off += 4 * stride) {
+            int last = off + (rows - 1 - i) * stride;
+            int o1 = Math.min(off + stride, last);
+            int o2 = Math.min(off + 2 * stride, last);
+            int o3 = Math.min(off + 3 * stride, last);
             FloatVector z = FloatVector.zero(F);
             FloatVector a00 = z, a01 = z, a02 = z, a03 = z; // a{head}{row}
             FloatVector a10 = z, a11 = z, a12 = z, a13 = z;
@@ -623,16 +615,6 @@ final class BlockKernels {
                 sum4(a00, a10, a01, a11).intoArray(s, s0 + 2 * i);
                 sum4(a02, a12, a03, a13).intoArray(s, s0 + 2 * i + 4);
             }
-        }
-        for (; i < rows; i++, off += stride) {
-            FloatVector z = FloatVector.zero(F);
-            FloatVector a0 = z, a1 = z;
-            for (int c = 0; c < dim; c += L) {
-                FloatVector k0 = FloatVector.fromArray(F, k, off + c);
-                a0 = k0.fma(FloatVector.fromArray(F, q, q0 + c), a0);
-                a1 = k0.fma(FloatVector.fromArray(F, q, q1 + c), a1);
-            }
-            sum4(a0, a1, z, z).intoArray(s, s0 + 2 * i);
         }
     }
 
