@@ -297,31 +297,7 @@ final class OnlineSoftmax {
                     default -> BlockKernels.scores1(k, kOff, rowStride, rows, queries, q0, stride, scores, s0);
                 }
             }
-            int count = rows * tile;
-            BlockKernels.max(scores, s0, count, tile, lanes, 0);
-            boolean raised = false;
-            for (int h = 0; h < tile; h++) {
-                float blockMax = lanes[h];
-                float old = max[h0 + h];
-                if (blockMax > old) { // rescale what was accumulated under the old maximum
-                    raised = true;
-                    max[h0 + h] = blockMax;
-                    if (old != Float.NEGATIVE_INFINITY) {
-                        float correction = (float) Math.exp(old - blockMax);
-                        sum[h0 + h] *= correction;
-                        BlockKernels.scale(acc, (h0 + h) * stride, stride, correction);
-                    }
-                }
-            }
-            if (raised) {
-                for (int j = 0; j < L; j++) {
-                    maxLanes[t * L + j] = max[h0 + j % tile];
-                }
-            }
-            BlockKernels.expShifted(scores, s0, count, maxLanes, t * L, tile, lanes, 0);
-            for (int h = 0; h < tile; h++) {
-                sum[h0 + h] += lanes[h];
-            }
+            BlockKernels.weigh(scores, s0, rows * tile, tile, max, sum, h0, acc, stride, maxLanes, t * L, lanes);
             if (staged) {
                 switch (tile) {
                     case 4 -> BlockKernels.accumulate4(vs, 0, stride, rows, scores, s0, stride, acc, q0, stride);
