@@ -1,7 +1,5 @@
 package io.clusterkv.runtime.attention;
 
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -23,14 +21,15 @@ import static jdk.incubator.vector.VectorOperators.SUB;
  * <p>Design notes.
  *
  * <ul>
- *   <li>A block is {@code rows} rows at {@code off, off + stride, ...}, in one of two places, and each
- *       kernel comes in both forms: a segment (a run of a shard's F32 chunk read in place) or a
- *       {@code float[]} the caller staged (F16 rows widened, gathered rows, rows padded to the lane
- *       count). Loads from a heap array cost less than loads from a segment (no session or bounds
- *       check inside the loop), which the array form of the value sum spends on a wider tile; both
- *       forms sum the same products in the same order, so they agree bit for bit. A block is small
- *       enough to stay in L1 while the tiles of a wide group reread it, so each row comes from memory
- *       once.
+ *   <li>A block is {@code rows} rows at {@code off, off + stride, ...} of a {@code float[]} the caller
+ *       staged: every row is copied (F32) or widened (F16) into a heap block first, also the F32 rows
+ *       of a shard's chunk that could be read in place. Loads from a heap array cost less than loads
+ *       from a segment (no session or bounds check inside the loop; a segment load also costs C2 many
+ *       more nodes, which kept the segment forms of the kernels to narrower tiles, under its inlining
+ *       cutoff), and the bulk copy streams memory better than loads interleaved with arithmetic: at
+ *       32768 positions of F32 rows, exact attention on two threads took 7 to 16% less CPU time
+ *       staged than in place (docs/BENCHMARKS.md). A block is small enough to stay in L1 while the
+ *       tiles of a wide group reread it, so each row comes from memory once.
  *   <li>Scores of a tile are stored row-major with the heads interleaved, {@code s[i * tile + h]}. The
  *       four-head kernel reads a key row once for all four heads (two rows, eight FMA chains at a
  *       time); the accumulators of a pair of rows are reduced together by a transposing butterfly
@@ -39,8 +38,8 @@ import static jdk.incubator.vector.VectorOperators.SUB;
  *       vectors whose lane {@code j} belongs to head {@code j % tile}: maxima and sums fold across
  *       lanes at the end of the block, not per score.
  *   <li>The value sum keeps a tile of the accumulator in registers across all rows of the block and
- *       broadcasts each weight once per tile of channels: heads by two channel vectors (eight
- *       registers) over segments, by four (sixteen) over arrays.
+ *       broadcasts each weight once per tile of channels: four heads by four channel vectors (sixteen
+ *       registers).
  *   <li>{@code dim}, the channels a loop covers, is always a multiple of the lane count: no masks and
  *       no tails, which keeps the compiled loops small enough for C2 to inline and scalarise every
  *       vector. (A masked tail, 16 accumulators over a segment, a second reduction for a tail row, or
@@ -60,7 +59,6 @@ final class BlockKernels {
             ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_128;
     static final int L = F.length();
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
-    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     private static final VectorMask<Float> BIT0 = laneBit(1);
     private static final VectorMask<Float> BIT1 = laneBit(2);
     private static final VectorMask<Float> BIT2 = laneBit(4);
@@ -109,10 +107,6 @@ final class BlockKernels {
         return (n + L - 1) / L * L;
     }
 
-    private static FloatVector load(MemorySegment seg, long off) {
-        return FloatVector.fromMemorySegment(F, seg, off, ORDER);
-    }
-
     // ---------------------------------------------------------------- reductions
     //
     // A score is the sum of the lanes of one accumulator. The kernels reduce four accumulators (four
@@ -140,16 +134,6 @@ final class BlockKernels {
         return a.blend(b, bit).add(p.reinterpretAsFloats());
     }
 
-    /**
-     * {@link #merge} with the partner lanes of each vector permuted on their own: four operations. The
-     * segment kernels use it, for its smaller graph: a segment load costs C2 many more nodes than an
-     * array load, and with the two-source form the four-head kernel crossed C2's inlining cutoff. The
-     * sums are the same, bit for bit.
-     */
-    private static FloatVector merge(FloatVector a, FloatVector b, VectorMask<Float> bit, VectorShuffle<Float> xor) {
-        return a.blend(b, bit).add(b.blend(a, bit).rearrange(xor));
-    }
-
     // ---------------------------------------------------------------- scores
 
     /**
@@ -158,9 +142,9 @@ final class BlockKernels {
      * Each store writes {@code L} floats from the pair's first score; later pairs overwrite the
      * excess, and {@code L} floats past the last row's scores must be writable.
      *
-     * @param k       keys, F32 rows of {@code dim} channels (and any padding) in a segment
-     * @param off     byte offset of row 0
-     * @param stride  bytes from a row to the next
+     * @param k       keys, F32 rows of {@code dim} channels (and any padding)
+     * @param off     index of row 0
+     * @param stride  floats from a row to the next
      * @param rows    rows
      * @param q       queries, head {@code h} at {@code q0 + h * qStride}
      * @param q0      index of the first head's query
@@ -168,352 +152,6 @@ final class BlockKernels {
      * @param dim     channels, a multiple of {@code L}
      * @param s       scores
      * @param s0      index of the first score
-     */
-    static void scores4(MemorySegment k, long off, long stride, int rows, float[] q, int q0, int qStride, int dim,
-                        float[] s, int s0) {
-        int q1 = q0 + qStride;
-        int q2 = q1 + qStride;
-        int q3 = q2 + qStride;
-        for (int i = 0; i < rows; i += 2, off += 2 * stride) {
-            long o1 = i + 1 < rows ? off + stride : off; // an odd last row is paired with itself
-            FloatVector z = FloatVector.zero(F);
-            FloatVector a00 = z, a10 = z, a20 = z, a30 = z; // a{head}{row}
-            FloatVector a01 = z, a11 = z, a21 = z, a31 = z;
-            for (int c = 0; c < dim; c += L) {
-                FloatVector k0 = load(k, off + 4L * c);
-                FloatVector k1 = load(k, o1 + 4L * c);
-                FloatVector qv = FloatVector.fromArray(F, q, q0 + c);
-                a00 = k0.fma(qv, a00);
-                a01 = k1.fma(qv, a01);
-                qv = FloatVector.fromArray(F, q, q1 + c);
-                a10 = k0.fma(qv, a10);
-                a11 = k1.fma(qv, a11);
-                qv = FloatVector.fromArray(F, q, q2 + c);
-                a20 = k0.fma(qv, a20);
-                a21 = k1.fma(qv, a21);
-                qv = FloatVector.fromArray(F, q, q3 + c);
-                a30 = k0.fma(qv, a30);
-                a31 = k1.fma(qv, a31);
-            }
-            FloatVector za = merge(merge(a00, a10, BIT0, XOR1), merge(a20, a30, BIT0, XOR1), BIT1, XOR2);
-            FloatVector zb = merge(merge(a01, a11, BIT0, XOR1), merge(a21, a31, BIT0, XOR1), BIT1, XOR2);
-            if (L >= 8) {
-                FloatVector z2 = merge(za, zb, BIT2, XOR4);
-                if (L > 8) {
-                    z2 = z2.add(z2.rearrange(XOR8));
-                }
-                if (L > 16) {
-                    z2 = z2.add(z2.rearrange(XOR16));
-                }
-                if (L > 32) {
-                    z2 = z2.add(z2.rearrange(XOR32));
-                }
-                z2.intoArray(s, s0 + 4 * i);
-            } else { // four lanes: each quad holds its four sums
-                za.intoArray(s, s0 + 4 * i);
-                zb.intoArray(s, s0 + 4 * i + 4);
-            }
-        }
-    }
-
-    /**
-     * Scores of two heads, {@code s[s0 + 2 * i + h]}, four rows at a time reduced together (the last
-     * group filled up with copies of the last row); as {@link #scores4} otherwise.
-     */
-    static void scores2(MemorySegment k, long off, long stride, int rows, float[] q, int q0, int qStride, int dim,
-                        float[] s, int s0) {
-        int q1 = q0 + qStride;
-        for (int i = 0; i < rows; i += 4, off += 4 * stride) {
-            long last = off + (rows - 1 - i) * stride; // the last group is filled up with copies of the last row
-            long o1 = Math.min(off + stride, last);
-            long o2 = Math.min(off + 2 * stride, last);
-            long o3 = Math.min(off + 3 * stride, last);
-            FloatVector z = FloatVector.zero(F);
-            FloatVector a00 = z, a01 = z, a02 = z, a03 = z; // a{head}{row}
-            FloatVector a10 = z, a11 = z, a12 = z, a13 = z;
-            for (int c = 0; c < dim; c += L) {
-                FloatVector k0 = load(k, off + 4L * c);
-                FloatVector k1 = load(k, o1 + 4L * c);
-                FloatVector k2 = load(k, o2 + 4L * c);
-                FloatVector k3 = load(k, o3 + 4L * c);
-                FloatVector qv = FloatVector.fromArray(F, q, q0 + c);
-                a00 = k0.fma(qv, a00);
-                a01 = k1.fma(qv, a01);
-                a02 = k2.fma(qv, a02);
-                a03 = k3.fma(qv, a03);
-                qv = FloatVector.fromArray(F, q, q1 + c);
-                a10 = k0.fma(qv, a10);
-                a11 = k1.fma(qv, a11);
-                a12 = k2.fma(qv, a12);
-                a13 = k3.fma(qv, a13);
-            }
-            FloatVector za = merge(merge(a00, a10, BIT0, XOR1), merge(a01, a11, BIT0, XOR1), BIT1, XOR2);
-            FloatVector zb = merge(merge(a02, a12, BIT0, XOR1), merge(a03, a13, BIT0, XOR1), BIT1, XOR2);
-            if (L >= 8) {
-                FloatVector z2 = merge(za, zb, BIT2, XOR4);
-                if (L > 8) {
-                    z2 = z2.add(z2.rearrange(XOR8));
-                }
-                if (L > 16) {
-                    z2 = z2.add(z2.rearrange(XOR16));
-                }
-                if (L > 32) {
-                    z2 = z2.add(z2.rearrange(XOR32));
-                }
-                z2.intoArray(s, s0 + 2 * i);
-            } else { // four lanes: each quad holds its four sums
-                za.intoArray(s, s0 + 2 * i);
-                zb.intoArray(s, s0 + 2 * i + 4);
-            }
-        }
-    }
-
-    /** Scores of one head, {@code s[s0 + i]}, four rows at a time; as {@link #scores4} otherwise. */
-    static void scores1(MemorySegment k, long off, long stride, int rows, float[] q, int q0, int dim, float[] s,
-                        int s0) {
-        int i = 0;
-        for (; i + 4 <= rows; i += 4, off += 4 * stride) {
-            long o1 = off + stride;
-            long o2 = o1 + stride;
-            long o3 = o2 + stride;
-            FloatVector z = FloatVector.zero(F);
-            FloatVector a0 = z, a1 = z, a2 = z, a3 = z;
-            for (int c = 0; c < dim; c += L) {
-                FloatVector qv = FloatVector.fromArray(F, q, q0 + c);
-                a0 = load(k, off + 4L * c).fma(qv, a0);
-                a1 = load(k, o1 + 4L * c).fma(qv, a1);
-                a2 = load(k, o2 + 4L * c).fma(qv, a2);
-                a3 = load(k, o3 + 4L * c).fma(qv, a3);
-            }
-            FloatVector zq = merge(merge(a0, a1, BIT0, XOR1), merge(a2, a3, BIT0, XOR1), BIT1, XOR2);
-            if (L > 4) {
-                zq = zq.add(zq.rearrange(XOR4));
-            }
-            if (L > 8) {
-                zq = zq.add(zq.rearrange(XOR8));
-            }
-            if (L > 16) {
-                zq = zq.add(zq.rearrange(XOR16));
-            }
-            if (L > 32) {
-                zq = zq.add(zq.rearrange(XOR32));
-            }
-            zq.intoArray(s, s0 + i);
-        }
-        for (; i < rows; i++, off += stride) {
-            FloatVector a = FloatVector.zero(F);
-            for (int c = 0; c < dim; c += L) {
-                a = load(k, off + 4L * c).fma(FloatVector.fromArray(F, q, q0 + c), a);
-            }
-            a = a.add(a.rearrange(XOR1)); // the butterfly, not reduceLanes: its order differs between
-            a = a.add(a.rearrange(XOR2)); // C2 and the interpreter, and both forms must agree
-            if (L > 4) {
-                a = a.add(a.rearrange(XOR4));
-            }
-            if (L > 8) {
-                a = a.add(a.rearrange(XOR8));
-            }
-            if (L > 16) {
-                a = a.add(a.rearrange(XOR16));
-            }
-            if (L > 32) {
-                a = a.add(a.rearrange(XOR32));
-            }
-            s[s0 + i] = a.lane(0);
-        }
-    }
-
-    // ---------------------------------------------------------------- weighted value sum
-
-    /**
-     * {@code acc[a0 + h * accStride + c] += sum_i w[w0 + 4 * i + h] * v_i[c]} for four heads.
-     *
-     * @param v         values, F32 rows
-     * @param off       byte offset of row 0
-     * @param stride    bytes from a row to the next
-     * @param rows      rows
-     * @param w         weights, {@code (rows, 4)} row-major from {@code w0}
-     * @param w0        index of the first weight
-     * @param dim       channels, a multiple of {@code L}
-     * @param acc       accumulators
-     * @param a0        index of the first head's accumulator
-     * @param accStride floats from one head's accumulator to the next
-     */
-    static void accumulate4(MemorySegment v, long off, long stride, int rows, float[] w, int w0, int dim,
-                            float[] acc, int a0, int accStride) {
-        int a1 = a0 + accStride;
-        int a2 = a1 + accStride;
-        int a3 = a2 + accStride;
-        int c = 0;
-        for (; c + 2 * L <= dim; c += 2 * L) {
-            int d = c + L;
-            FloatVector x00 = FloatVector.fromArray(F, acc, a0 + c), x01 = FloatVector.fromArray(F, acc, a0 + d);
-            FloatVector x10 = FloatVector.fromArray(F, acc, a1 + c), x11 = FloatVector.fromArray(F, acc, a1 + d);
-            FloatVector x20 = FloatVector.fromArray(F, acc, a2 + c), x21 = FloatVector.fromArray(F, acc, a2 + d);
-            FloatVector x30 = FloatVector.fromArray(F, acc, a3 + c), x31 = FloatVector.fromArray(F, acc, a3 + d);
-            long o = off + 4L * c;
-            for (int i = 0, wi = w0; i < rows; i++, o += stride, wi += 4) {
-                FloatVector v0 = load(v, o);
-                FloatVector v1 = load(v, o + 4L * L);
-                FloatVector wv = FloatVector.broadcast(F, w[wi]);
-                x00 = v0.fma(wv, x00);
-                x01 = v1.fma(wv, x01);
-                wv = FloatVector.broadcast(F, w[wi + 1]);
-                x10 = v0.fma(wv, x10);
-                x11 = v1.fma(wv, x11);
-                wv = FloatVector.broadcast(F, w[wi + 2]);
-                x20 = v0.fma(wv, x20);
-                x21 = v1.fma(wv, x21);
-                wv = FloatVector.broadcast(F, w[wi + 3]);
-                x30 = v0.fma(wv, x30);
-                x31 = v1.fma(wv, x31);
-            }
-            x00.intoArray(acc, a0 + c);
-            x01.intoArray(acc, a0 + d);
-            x10.intoArray(acc, a1 + c);
-            x11.intoArray(acc, a1 + d);
-            x20.intoArray(acc, a2 + c);
-            x21.intoArray(acc, a2 + d);
-            x30.intoArray(acc, a3 + c);
-            x31.intoArray(acc, a3 + d);
-        }
-        if (c < dim) { // one vector left
-            FloatVector x0 = FloatVector.fromArray(F, acc, a0 + c);
-            FloatVector x1 = FloatVector.fromArray(F, acc, a1 + c);
-            FloatVector x2 = FloatVector.fromArray(F, acc, a2 + c);
-            FloatVector x3 = FloatVector.fromArray(F, acc, a3 + c);
-            long o = off + 4L * c;
-            for (int i = 0, wi = w0; i < rows; i++, o += stride, wi += 4) {
-                FloatVector v0 = load(v, o);
-                x0 = v0.fma(FloatVector.broadcast(F, w[wi]), x0);
-                x1 = v0.fma(FloatVector.broadcast(F, w[wi + 1]), x1);
-                x2 = v0.fma(FloatVector.broadcast(F, w[wi + 2]), x2);
-                x3 = v0.fma(FloatVector.broadcast(F, w[wi + 3]), x3);
-            }
-            x0.intoArray(acc, a0 + c);
-            x1.intoArray(acc, a1 + c);
-            x2.intoArray(acc, a2 + c);
-            x3.intoArray(acc, a3 + c);
-        }
-    }
-
-    /** Two heads, weights {@code w[w0 + 2 * i + h]}; tiles of four channel vectors (eight accumulators). */
-    static void accumulate2(MemorySegment v, long off, long stride, int rows, float[] w, int w0, int dim,
-                            float[] acc, int a0, int accStride) {
-        int a1 = a0 + accStride;
-        int c = 0;
-        for (; c + 4 * L <= dim; c += 4 * L) {
-            int c1 = c + L;
-            int c2 = c1 + L;
-            int c3 = c2 + L;
-            FloatVector x00 = FloatVector.fromArray(F, acc, a0 + c), x01 = FloatVector.fromArray(F, acc, a0 + c1);
-            FloatVector x02 = FloatVector.fromArray(F, acc, a0 + c2), x03 = FloatVector.fromArray(F, acc, a0 + c3);
-            FloatVector x10 = FloatVector.fromArray(F, acc, a1 + c), x11 = FloatVector.fromArray(F, acc, a1 + c1);
-            FloatVector x12 = FloatVector.fromArray(F, acc, a1 + c2), x13 = FloatVector.fromArray(F, acc, a1 + c3);
-            long o = off + 4L * c;
-            for (int i = 0, wi = w0; i < rows; i++, o += stride, wi += 2) {
-                FloatVector v0 = load(v, o);
-                FloatVector v1 = load(v, o + 4L * L);
-                FloatVector v2 = load(v, o + 8L * L);
-                FloatVector v3 = load(v, o + 12L * L);
-                FloatVector wv = FloatVector.broadcast(F, w[wi]);
-                x00 = v0.fma(wv, x00);
-                x01 = v1.fma(wv, x01);
-                x02 = v2.fma(wv, x02);
-                x03 = v3.fma(wv, x03);
-                wv = FloatVector.broadcast(F, w[wi + 1]);
-                x10 = v0.fma(wv, x10);
-                x11 = v1.fma(wv, x11);
-                x12 = v2.fma(wv, x12);
-                x13 = v3.fma(wv, x13);
-            }
-            x00.intoArray(acc, a0 + c);
-            x01.intoArray(acc, a0 + c1);
-            x02.intoArray(acc, a0 + c2);
-            x03.intoArray(acc, a0 + c3);
-            x10.intoArray(acc, a1 + c);
-            x11.intoArray(acc, a1 + c1);
-            x12.intoArray(acc, a1 + c2);
-            x13.intoArray(acc, a1 + c3);
-        }
-        for (; c < dim; c += L) {
-            FloatVector x0 = FloatVector.fromArray(F, acc, a0 + c);
-            FloatVector x1 = FloatVector.fromArray(F, acc, a1 + c);
-            long o = off + 4L * c;
-            for (int i = 0, wi = w0; i < rows; i++, o += stride, wi += 2) {
-                FloatVector v0 = load(v, o);
-                x0 = v0.fma(FloatVector.broadcast(F, w[wi]), x0);
-                x1 = v0.fma(FloatVector.broadcast(F, w[wi + 1]), x1);
-            }
-            x0.intoArray(acc, a0 + c);
-            x1.intoArray(acc, a1 + c);
-        }
-    }
-
-    /** One head, weights {@code w[w0 + i]}; tiles of four channel vectors, even and odd rows apart (eight accumulators). */
-    static void accumulate1(MemorySegment v, long off, long stride, int rows, float[] w, int w0, int dim,
-                            float[] acc, int a0) {
-        int c = 0;
-        FloatVector z = FloatVector.zero(F);
-        for (; c + 4 * L <= dim; c += 4 * L) {
-            int c1 = c + L;
-            int c2 = c1 + L;
-            int c3 = c2 + L;
-            FloatVector x0 = FloatVector.fromArray(F, acc, a0 + c), x1 = FloatVector.fromArray(F, acc, a0 + c1);
-            FloatVector x2 = FloatVector.fromArray(F, acc, a0 + c2), x3 = FloatVector.fromArray(F, acc, a0 + c3);
-            FloatVector y0 = z, y1 = z, y2 = z, y3 = z;
-            long o = off + 4L * c;
-            int i = 0;
-            for (; i + 2 <= rows; i += 2, o += 2 * stride) {
-                FloatVector wv = FloatVector.broadcast(F, w[w0 + i]);
-                x0 = load(v, o).fma(wv, x0);
-                x1 = load(v, o + 4L * L).fma(wv, x1);
-                x2 = load(v, o + 8L * L).fma(wv, x2);
-                x3 = load(v, o + 12L * L).fma(wv, x3);
-                long p = o + stride;
-                wv = FloatVector.broadcast(F, w[w0 + i + 1]);
-                y0 = load(v, p).fma(wv, y0);
-                y1 = load(v, p + 4L * L).fma(wv, y1);
-                y2 = load(v, p + 8L * L).fma(wv, y2);
-                y3 = load(v, p + 12L * L).fma(wv, y3);
-            }
-            if (i < rows) {
-                FloatVector wv = FloatVector.broadcast(F, w[w0 + i]);
-                x0 = load(v, o).fma(wv, x0);
-                x1 = load(v, o + 4L * L).fma(wv, x1);
-                x2 = load(v, o + 8L * L).fma(wv, x2);
-                x3 = load(v, o + 12L * L).fma(wv, x3);
-            }
-            x0.add(y0).intoArray(acc, a0 + c);
-            x1.add(y1).intoArray(acc, a0 + c1);
-            x2.add(y2).intoArray(acc, a0 + c2);
-            x3.add(y3).intoArray(acc, a0 + c3);
-        }
-        for (; c < dim; c += L) {
-            FloatVector x0 = FloatVector.fromArray(F, acc, a0 + c);
-            FloatVector y0 = z;
-            long o = off + 4L * c;
-            int i = 0;
-            for (; i + 2 <= rows; i += 2, o += 2 * stride) {
-                x0 = load(v, o).fma(FloatVector.broadcast(F, w[w0 + i]), x0);
-                y0 = load(v, o + stride).fma(FloatVector.broadcast(F, w[w0 + i + 1]), y0);
-            }
-            if (i < rows) {
-                x0 = load(v, o).fma(FloatVector.broadcast(F, w[w0 + i]), x0);
-            }
-            x0.add(y0).intoArray(acc, a0 + c);
-        }
-    }
-
-    // ---------------------------------------------------------------- the same over staged float[] blocks
-
-    /**
-     * Scores of four heads over rows of a {@code float[]} block, {@code s[s0 + 4 * i + h] = q_h · k_i}:
-     * as {@link #scores4(MemorySegment, long, long, int, float[], int, int, int, float[], int)}.
-     *
-     * @param k      keys, F32 rows of {@code dim} channels (and any padding)
-     * @param off    index of row 0
-     * @param stride floats from a row to the next
      */
     static void scores4(float[] k, int off, int stride, int rows, float[] q, int q0, int qStride, int dim,
                         float[] s, int s0) {
@@ -562,7 +200,7 @@ final class BlockKernels {
         }
     }
 
-    /** Scores of two heads over a {@code float[]} block, {@code s[s0 + 2 * i + h]}; as the segment form. */
+    /** Scores of two heads over a {@code float[]} block, {@code s[s0 + 2 * i + h]}; as {@link #scores4} otherwise. */
     static void scores2(float[] k, int off, int stride, int rows, float[] q, int q0, int qStride, int dim,
                         float[] s, int s0) {
         int q1 = q0 + qStride;
@@ -611,7 +249,7 @@ final class BlockKernels {
         }
     }
 
-    /** Scores of one head over a {@code float[]} block, {@code s[s0 + i]}; as the segment form. */
+    /** Scores of one head over a {@code float[]} block, {@code s[s0 + i]}; as {@link #scores4} otherwise. */
     static void scores1(float[] k, int off, int stride, int rows, float[] q, int q0, int dim, float[] s,
                         int s0) {
         int i = 0;
@@ -649,7 +287,7 @@ final class BlockKernels {
                 a = FloatVector.fromArray(F, k, off + c).fma(FloatVector.fromArray(F, q, q0 + c), a);
             }
             a = a.add(a.rearrange(XOR1)); // the butterfly, not reduceLanes: its order differs between
-            a = a.add(a.rearrange(XOR2)); // C2 and the interpreter, and both forms must agree
+            a = a.add(a.rearrange(XOR2)); // C2 and the interpreter
             if (L > 4) {
                 a = a.add(a.rearrange(XOR4));
             }

@@ -22,17 +22,18 @@ import java.util.Arrays;
  * the weighted value sum. Partial states over disjoint position sets merge exactly
  * ({@link #mergeInto}), which is what the parallel variant does.
  *
- * <p>Where rows come from. A block never crosses a chunk, so F32 rows whose head dim is a multiple
- * of the lane count are read in place from the shard's segment: no copy, and the kernels' loads
- * overlap the memory stream. Everything else is staged into heap blocks of F32 rows of the padded
- * width (zeros past the head dim), which the array forms of the kernels read. A run of F16 rows of
- * the padded width (a range of a shard, or a packed device-tier copy, {@link #absorbRows}) is widened
- * straight into the block by one plain {@link RowMath#widen} loop, which C2 compiles to the hardware
- * conversion ({@code vcvtph2ps}): one pass, where such rows used to be widened into a buffer, then
- * copied into a native block that the kernels read through segment loads. Gathered rows (a
- * selection) and rows of other widths are copied row by row, F16 rows as shorts, widened per block:
- * a conversion loop per row costs three times as much. (F32 rows are not staged: copying them costs
- * more than the array kernels save.) All buffers grow on demand and are kept: no allocation in steady
+ * <p>Where rows come from. Every block is staged into heap blocks of F32 rows of the padded width
+ * (zeros past the head dim), which the kernels read. A block never crosses a chunk; a run of rows of
+ * the padded width (a range of a shard, or a packed device-tier copy, {@link #absorbRows}) is one
+ * bulk copy (F32) or one plain {@link RowMath#widen} loop (F16), which C2 compiles to the hardware
+ * conversion ({@code vcvtph2ps}). F16 rows used to be widened into a buffer, then copied into a native
+ * block the kernels read through segment loads, and F32 rows were read in place from the shard's
+ * segment; staging both into heap arrays took 20 to 40% less CPU time for F16 and 7 to 16% less for
+ * F32 at 32768 positions (docs/BENCHMARKS.md, "The actor runtime"): heap loads carry no session or
+ * bounds check, the array kernels keep wider tiles, and a bulk copy keeps more loads in flight than
+ * loads interleaved with arithmetic. Gathered rows (a selection) and rows of other widths are copied
+ * row by row, F16 rows as shorts, widened per block: a conversion loop per row costs three times as
+ * much. All buffers grow on demand and are kept: no allocation in steady
  * state. Not thread-safe; one instance per thread.
  */
 final class OnlineSoftmax {
@@ -194,16 +195,12 @@ final class OnlineSoftmax {
         }
     }
 
-    /** Absorbs one block of consecutive stored rows: in place when they are F32 of the padded width, else staged. */
+    /** Absorbs one block of consecutive stored rows, staged. */
     private void absorbBlock(KvFormat format, MemorySegment k, long kOff, MemorySegment v, long vOff, long rowBytes,
                              int rows) {
-        if (format == KvFormat.F32 && dim == stride) {
-            absorb(k, kOff, v, vOff, rowBytes, rows);
-        } else {
-            stageRun(format, k, kOff, rowBytes, keyRows, rows);
-            stageRun(format, v, vOff, rowBytes, valueRows, rows);
-            absorb(null, 0, null, 0, 0, rows);
-        }
+        stageRun(format, k, kOff, rowBytes, keyRows, rows);
+        stageRun(format, v, vOff, rowBytes, valueRows, rows);
+        absorb(rows);
     }
 
     /**
@@ -235,7 +232,7 @@ final class OnlineSoftmax {
                 stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueRows, i);
             }
             finishStaging(format, valueRows, rows);
-            absorb(null, 0, null, 0, 0, rows);
+            absorb(rows);
         }
     }
 
@@ -243,6 +240,10 @@ final class OnlineSoftmax {
     private void stageRun(KvFormat format, MemorySegment src, long off, long rowBytes, float[] block, int rows) {
         if (dim == stride && format == KvFormat.F16) { // one run: widen it in one loop, straight into the block
             RowMath.widen(src, off, block, 0, rows * dim);
+            return;
+        }
+        if (dim == stride) { // F32: one bulk copy
+            MemorySegment.copy(src, FLOAT, off, block, 0, rows * dim);
             return;
         }
         for (int i = 0; i < rows; i++) {
@@ -271,12 +272,8 @@ final class OnlineSoftmax {
         }
     }
 
-    /**
-     * Absorbs {@code rows} F32 rows of keys and values, each {@code stride} channels wide: in place
-     * from segments at the same row stride, or with {@code k == null} the staged blocks.
-     */
-    private void absorb(MemorySegment k, long kOff, MemorySegment v, long vOff, long rowStride, int rows) {
-        boolean staged = k == null;
+    /** Absorbs the {@code rows} staged rows of {@link #keyRows} and {@link #valueRows}. */
+    private void absorb(int rows) {
         float[] ks = keyRows;
         float[] vs = valueRows;
         for (int t = 0; t < tiles; t++) {
@@ -284,32 +281,16 @@ final class OnlineSoftmax {
             int h0 = tileFirst[t];
             int s0 = tileScores[t];
             int q0 = h0 * stride;
-            if (staged) {
-                switch (tile) {
-                    case 4 -> BlockKernels.scores4(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
-                    case 2 -> BlockKernels.scores2(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
-                    default -> BlockKernels.scores1(ks, 0, stride, rows, queries, q0, stride, scores, s0);
-                }
-            } else {
-                switch (tile) {
-                    case 4 -> BlockKernels.scores4(k, kOff, rowStride, rows, queries, q0, stride, stride, scores, s0);
-                    case 2 -> BlockKernels.scores2(k, kOff, rowStride, rows, queries, q0, stride, stride, scores, s0);
-                    default -> BlockKernels.scores1(k, kOff, rowStride, rows, queries, q0, stride, scores, s0);
-                }
+            switch (tile) {
+                case 4 -> BlockKernels.scores4(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
+                case 2 -> BlockKernels.scores2(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
+                default -> BlockKernels.scores1(ks, 0, stride, rows, queries, q0, stride, scores, s0);
             }
             BlockKernels.weigh(scores, s0, rows * tile, tile, max, sum, h0, acc, stride, maxLanes, t * L, lanes);
-            if (staged) {
-                switch (tile) {
-                    case 4 -> BlockKernels.accumulate4(vs, 0, stride, rows, scores, s0, stride, acc, q0, stride);
-                    case 2 -> BlockKernels.accumulate2(vs, 0, stride, rows, scores, s0, stride, acc, q0, stride);
-                    default -> BlockKernels.accumulate1(vs, 0, stride, rows, scores, s0, stride, acc, q0);
-                }
-            } else {
-                switch (tile) {
-                    case 4 -> BlockKernels.accumulate4(v, vOff, rowStride, rows, scores, s0, stride, acc, q0, stride);
-                    case 2 -> BlockKernels.accumulate2(v, vOff, rowStride, rows, scores, s0, stride, acc, q0, stride);
-                    default -> BlockKernels.accumulate1(v, vOff, rowStride, rows, scores, s0, stride, acc, q0);
-                }
+            switch (tile) {
+                case 4 -> BlockKernels.accumulate4(vs, 0, stride, rows, scores, s0, stride, acc, q0, stride);
+                case 2 -> BlockKernels.accumulate2(vs, 0, stride, rows, scores, s0, stride, acc, q0, stride);
+                default -> BlockKernels.accumulate1(vs, 0, stride, rows, scores, s0, stride, acc, q0);
             }
         }
         attended += rows;
