@@ -22,9 +22,12 @@ import java.util.Arrays;
  * the weighted value sum. Partial states over disjoint position sets merge exactly
  * ({@link #mergeInto}), which is what the parallel variant does.
  *
- * <p>Where rows come from. Every block is staged into heap blocks of F32 rows of the padded width
- * (zeros past the head dim), which the kernels read. A block never crosses a chunk; a run of rows of
- * the padded width (a range of a shard, or a packed device-tier copy, {@link #absorbRows}) is one
+ * <p>Where rows come from. Every row is staged into heap blocks of F32 rows of the padded width
+ * (zeros past the head dim), which the kernels read. Rows are staged as they come, from any number
+ * of pieces (ranges, gathered positions, packed runs), and a block is absorbed when it is full or
+ * the state is finished: a sparse selection made of many short pieces (clusters of tens of positions,
+ * device-tier copies in blocks of 16 to 32 rows) still runs the kernels and the softmax step over
+ * full blocks. A run of rows of the padded width (a range of a shard, or a packed device-tier copy, {@link #absorbRows}) is one
  * bulk copy (F32) or one plain {@link RowMath#widen} loop (F16), which C2 compiles to the hardware
  * conversion ({@code vcvtph2ps}). F16 rows used to be widened into a buffer, then copied into a native
  * block the kernels read through segment loads, and F32 rows were read in place from the shard's
@@ -69,6 +72,7 @@ final class OnlineSoftmax {
     private float[] valueRows = new float[0]; // (blockRows, stride) staged values, F32, zero-padded
     private short[] halfRows = new short[0];  // (blockRows, stride) gathered or padded F16 rows before widening
     private int stagedDim;    // head dim of the rows last staged: the pads of the blocks are zero for it
+    private int pending;      // rows staged in keyRows and valueRows, not absorbed yet (fewer than blockRows)
     private int attended;     // positions absorbed since begin
 
     /** Sets the shape, copies the scaled queries of heads {@code [firstHead, firstHead + heads)} and clears the state. */
@@ -144,6 +148,7 @@ final class OnlineSoftmax {
         Arrays.fill(max, 0, heads, Float.NEGATIVE_INFINITY);
         Arrays.fill(sum, 0, heads, 0.0);
         Arrays.fill(acc, 0, heads * stride, 0f);
+        pending = 0;
         attended = 0;
     }
 
@@ -153,7 +158,7 @@ final class OnlineSoftmax {
     }
 
     /**
-     * Absorbs the positions {@code [from, to)} of a view, in blocks that never cross a chunk.
+     * Absorbs the positions {@code [from, to)} of a view.
      *
      * @param kv   the view; the range was checked against its size
      * @param from first position
@@ -166,19 +171,19 @@ final class OnlineSoftmax {
         int p = from;
         while (p < to) {
             int chunkEnd = (p & -chunk) + chunk; // next chunk boundary; may wrap past Integer.MAX_VALUE
-            int end = Math.min(to, p + blockRows);
+            int end = Math.min(to, p + (blockRows - pending));
             if (chunkEnd > p && chunkEnd < end) {
                 end = chunkEnd;
             }
             long off = kv.rowOffset(p);
-            absorbBlock(format, kv.keySegmentOf(p), off, kv.valueSegmentOf(p), off, rowBytes, end - p);
+            stageRun(format, kv.keySegmentOf(p), off, kv.valueSegmentOf(p), off, rowBytes, end - p);
             p = end;
         }
     }
 
     /**
      * Absorbs {@code rows} consecutive stored rows of keys and of values, each run packed at the
-     * stored row size ({@code dim * format.bytes()} bytes a row), in blocks of {@link #blockRows()}.
+     * stored row size ({@code dim * format.bytes()} bytes a row).
      *
      * @param format storage format of both runs
      * @param k      segment of the keys
@@ -189,23 +194,16 @@ final class OnlineSoftmax {
      */
     void absorbRows(KvFormat format, MemorySegment k, long kOff, MemorySegment v, long vOff, int rows) {
         long rowBytes = (long) dim * format.bytes();
-        for (int i = 0; i < rows; i += blockRows) {
+        for (int i = 0; i < rows; ) {
+            int n = Math.min(blockRows - pending, rows - i);
             long off = i * rowBytes;
-            absorbBlock(format, k, kOff + off, v, vOff + off, rowBytes, Math.min(blockRows, rows - i));
+            stageRun(format, k, kOff + off, v, vOff + off, rowBytes, n);
+            i += n;
         }
     }
 
-    /** Absorbs one block of consecutive stored rows, staged. */
-    private void absorbBlock(KvFormat format, MemorySegment k, long kOff, MemorySegment v, long vOff, long rowBytes,
-                             int rows) {
-        stageRun(format, k, kOff, rowBytes, keyRows, rows);
-        stageRun(format, v, vOff, rowBytes, valueRows, rows);
-        absorb(rows);
-    }
-
     /**
-     * Absorbs the positions {@code positions[from .. to)}, gathering each block's rows into the scratch
-     * blocks first.
+     * Absorbs the positions {@code positions[from .. to)}, gathering their rows into the staged blocks.
      *
      * @param kv        the view
      * @param positions positions, any order
@@ -216,40 +214,69 @@ final class OnlineSoftmax {
      */
     void absorbGathered(KvShard.View kv, int[] positions, int from, int to, int context) {
         KvFormat format = kv.format();
-        for (int i0 = from; i0 < to; i0 += blockRows) {
-            int rows = Math.min(blockRows, to - i0);
+        for (int i0 = from; i0 < to; ) {
+            int rows = Math.min(blockRows - pending, to - i0);
             for (int i = 0; i < rows; i++) {
                 int p = positions[i0 + i];
                 if (p < 0 || p >= context) {
                     throw new IndexOutOfBoundsException("position " + p + " (index " + (i0 + i)
                             + ") is outside the context of " + context + " positions");
                 }
-                stageRow(format, kv.keySegmentOf(p), kv.rowOffset(p), keyRows, i);
+                stageRow(format, kv.keySegmentOf(p), kv.rowOffset(p), keyRows, pending + i);
             }
-            finishStaging(format, keyRows, rows);
+            finishStaging(format, keyRows, pending, rows);
             for (int i = 0; i < rows; i++) {
                 int p = positions[i0 + i];
-                stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueRows, i);
+                stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueRows, pending + i);
             }
-            finishStaging(format, valueRows, rows);
-            absorb(rows);
+            finishStaging(format, valueRows, pending, rows);
+            i0 += rows;
+            staged(rows);
         }
     }
 
-    /** Copies {@code rows} consecutive stored rows to rows {@code 0 .. rows} of a block, widening F16. */
+    /**
+     * Stages {@code rows} consecutive stored rows of keys and of values after the rows already staged,
+     * without crossing the end of the block.
+     */
+    private void stageRun(KvFormat format, MemorySegment k, long kOff, MemorySegment v, long vOff, long rowBytes,
+                          int rows) {
+        stageRun(format, k, kOff, rowBytes, keyRows, rows);
+        stageRun(format, v, vOff, rowBytes, valueRows, rows);
+        staged(rows);
+    }
+
+    /** Counts {@code rows} more staged rows, and absorbs the block once it is full. */
+    private void staged(int rows) {
+        pending += rows;
+        if (pending == blockRows) {
+            flush();
+        }
+    }
+
+    /** Absorbs the rows staged so far, if any. */
+    private void flush() {
+        if (pending > 0) {
+            absorb(pending);
+            pending = 0;
+        }
+    }
+
+    /** Copies {@code rows} consecutive stored rows to rows {@code pending .. pending + rows} of a block, widening F16. */
     private void stageRun(KvFormat format, MemorySegment src, long off, long rowBytes, float[] block, int rows) {
+        int at = pending * stride;
         if (dim == stride && format == KvFormat.F16) { // one run: widen it in one loop, straight into the block
-            RowMath.widen(src, off, block, 0, rows * dim);
+            RowMath.widen(src, off, block, at, rows * dim);
             return;
         }
         if (dim == stride) { // F32: one bulk copy
-            MemorySegment.copy(src, FLOAT, off, block, 0, rows * dim);
+            MemorySegment.copy(src, FLOAT, off, block, at, rows * dim);
             return;
         }
         for (int i = 0; i < rows; i++) {
-            stageRow(format, src, off + i * rowBytes, block, i);
+            stageRow(format, src, off + i * rowBytes, block, pending + i);
         }
-        finishStaging(format, block, rows);
+        finishStaging(format, block, pending, rows);
     }
 
     /**
@@ -265,10 +292,10 @@ final class OnlineSoftmax {
         }
     }
 
-    /** Widens the F16 rows {@link #stageRow} collected into the block. */
-    private void finishStaging(KvFormat format, float[] block, int rows) {
+    /** Widens the F16 rows {@code [first, first + rows)} that {@link #stageRow} collected into the block. */
+    private void finishStaging(KvFormat format, float[] block, int first, int rows) {
         if (format == KvFormat.F16) {
-            RowMath.widen(halfRows, 0, block, 0, rows * stride);
+            RowMath.widen(halfRows, first * stride, block, first * stride, rows * stride);
         }
     }
 
@@ -303,6 +330,7 @@ final class OnlineSoftmax {
      * @param outOff where head 0 goes; head {@code h} at {@code outOff + h * dim}
      */
     void finish(float[] out, int outOff) {
+        flush();
         for (int h = 0; h < heads; h++) {
             int o = outOff + h * dim;
             if (attended == 0) {
@@ -322,6 +350,9 @@ final class OnlineSoftmax {
      * output of the union, as {@link #finish} would.
      */
     static void mergeInto(OnlineSoftmax[] parts, int count, float[] out, int outOff) {
+        for (int t = 0; t < count; t++) {
+            parts[t].flush();
+        }
         OnlineSoftmax first = parts[0];
         int heads = first.heads;
         int dim = first.dim;
