@@ -9,8 +9,29 @@ import java.util.Map;
 import java.util.TreeMap;
 import javax.management.ObjectName;
 
-/** Temporary: decode steps at 32k through sessions, with thread CPU accounting and an optional JFR recording. */
+/**
+ * One measurement of {@link RuntimeBenchmark}'s long part (one KV format, policy and residency rule),
+ * with where the CPU time went: per thread, the CPU time of the timed decode steps per token (shard
+ * dispatcher threads: attention, selection and residency; compute threads: the matrix-vector
+ * products; session threads: the rest), the share of both cores the process got, and the heap
+ * allocated per token by all threads. On a shared machine the per-thread CPU times are much steadier
+ * than tokens per second. With a fifth argument, a JFR recording ({@code settings=profile}) of the
+ * timed steps only is written there ({@code jfr view hot-methods FILE}).
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx10g -cp ... \
+ *      io.clusterkv.runtime.DecodeProfile f16 clusterkv lru 8 [/tmp/decode.jfr]   # -Dbench.context=N
+ * </pre>
+ */
 public final class DecodeProfile {
+
+    private DecodeProfile() {
+    }
+
+    /**
+     * @param args KV format ({@code f16}, {@code f32}), policy, residency rule, timed steps, optionally
+     *             the JFR file
+     */
     public static void main(String[] args) throws Exception {
         String format = args[0];
         String policy = args[1];
