@@ -27,8 +27,8 @@ import static jdk.incubator.vector.VectorOperators.SUB;
  *       from a segment (no session or bounds check inside the loop; a segment load also costs C2 many
  *       more nodes, which kept the segment forms of the kernels to narrower tiles, under its inlining
  *       cutoff), and the bulk copy streams memory better than loads interleaved with arithmetic: at
- *       32768 positions of F32 rows, exact attention on two threads took 7 to 16% less CPU time
- *       staged than in place (docs/BENCHMARKS.md). A block is small enough to stay in L1 while the
+ *       32768 positions of F32 rows, exact attention on two threads read 5 to 17% more bytes per
+ *       CPU-second staged than in place (docs/BENCHMARKS.md). A block is small enough to stay in L1 while the
  *       tiles of a wide group reread it, so each row comes from memory once.
  *   <li>Scores of a tile are stored row-major with the heads interleaved, {@code s[i * tile + h]}. The
  *       four-head kernel reads a key row once for all four heads (two rows, eight FMA chains at a

@@ -25,19 +25,20 @@ import java.util.Arrays;
  * <p>Where rows come from. Every row is staged into heap blocks of F32 rows of the padded width
  * (zeros past the head dim), which the kernels read. Rows are staged as they come, from any number
  * of pieces (ranges, gathered positions, packed runs), and a block is absorbed when it is full or
- * the state is finished: a sparse selection made of many short pieces (clusters of tens of positions,
- * device-tier copies in blocks of 16 to 32 rows) still runs the kernels and the softmax step over
- * full blocks. A run of rows of the padded width (a range of a shard, or a packed device-tier copy, {@link #absorbRows}) is one
- * bulk copy (F32) or one plain {@link RowMath#widen} loop (F16), which C2 compiles to the hardware
- * conversion ({@code vcvtph2ps}). F16 rows used to be widened into a buffer, then copied into a native
- * block the kernels read through segment loads, and F32 rows were read in place from the shard's
- * segment; staging both into heap arrays took 20 to 40% less CPU time for F16 and 7 to 16% less for
- * F32 at 32768 positions (docs/BENCHMARKS.md, "The actor runtime"): heap loads carry no session or
- * bounds check, the array kernels keep wider tiles, and a bulk copy keeps more loads in flight than
- * loads interleaved with arithmetic. Gathered rows (a selection) and rows of other widths are copied
- * row by row, F16 rows as shorts, widened per block: a conversion loop per row costs three times as
- * much. All buffers grow on demand and are kept: no allocation in steady
- * state. Not thread-safe; one instance per thread.
+ * the state is finished: a sparse selection made of many short pieces (clusters of tens of
+ * positions, device-tier copies in blocks of 16 to 32 rows) still runs the kernels and the softmax
+ * step over full blocks. A run of rows of the padded width (a range of a shard, or a packed
+ * device-tier copy, {@link #absorbRows}) is one bulk copy (F32) or one plain {@link RowMath#widen}
+ * loop (F16), which C2 compiles to the hardware conversion ({@code vcvtph2ps}). F16 rows used to be
+ * widened into a buffer, then copied into a native block the kernels read through segment loads,
+ * and F32 rows were read in place from the shard's segment; with both staged into heap arrays,
+ * exact attention at 32768 positions reads 29 to 34% more bytes per CPU-second for F16 and 5 to 17%
+ * more for F32 (docs/BENCHMARKS.md, "The actor runtime"): heap loads carry no session or bounds
+ * check, the array kernels keep wider tiles, and a bulk copy keeps more loads in flight than loads
+ * interleaved with arithmetic. Gathered rows (a selection) and rows of other widths are copied row
+ * by row, F16 rows as shorts, widened per block: a conversion loop per row costs three times as
+ * much. All buffers grow on demand and are kept: no allocation in steady state. Not thread-safe;
+ * one instance per thread.
  */
 final class OnlineSoftmax {
 
