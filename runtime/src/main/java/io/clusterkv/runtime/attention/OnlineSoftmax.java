@@ -4,7 +4,6 @@ import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.runtime.kv.RowMath;
 import io.clusterkv.spi.Queries;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -23,18 +22,23 @@ import java.util.Arrays;
  * the weighted value sum. Partial states over disjoint position sets merge exactly
  * ({@link #mergeInto}), which is what the parallel variant does.
  *
- * <p>Where rows come from. A block never crosses a chunk, so F32 rows whose head dim is a multiple
- * of the lane count are read in place from the shard's segment: no copy, and the kernels' loads
- * overlap the memory stream. Everything else is staged into native scratch blocks of F32 rows of the
- * padded width (zeros past the head dim): F16 rows are widened by a plain {@link RowMath#widen}
- * loop into a heap buffer, which C2 compiles to the hardware conversion ({@code vcvtph2ps}), then
- * copied; rows of other widths and gathered rows (a selection) are copied row by row (F16 rows as
- * shorts, widened per block). Packed runs of rows outside a shard (a device-tier copy,
- * {@link #absorbRows}) take the same two paths. (The same kernels over heap {@code float[]}
- * blocks run up to twice as fast on cached rows, but staging F32 rows into them cost more than it
- * saved: 20 to 30% slower in total, measured. F16, staged anyway, would gain about 14%: not worth a
- * second copy of every kernel.) All buffers grow on demand and are kept: no allocation in steady
- * state. Not thread-safe; one instance per thread.
+ * <p>Where rows come from. Every row is staged into heap blocks of F32 rows of the padded width
+ * (zeros past the head dim), which the kernels read. Rows are staged as they come, from any number
+ * of pieces (ranges, gathered positions, packed runs), and a block is absorbed when it is full or
+ * the state is finished: a sparse selection made of many short pieces (clusters of tens of
+ * positions, device-tier copies in blocks of 16 to 32 rows) still runs the kernels and the softmax
+ * step over full blocks. A run of rows of the padded width (a range of a shard, or a packed
+ * device-tier copy, {@link #absorbRows}) is one bulk copy (F32) or one plain {@link RowMath#widen}
+ * loop (F16), which C2 compiles to the hardware conversion ({@code vcvtph2ps}). F16 rows used to be
+ * widened into a buffer, then copied into a native block the kernels read through segment loads,
+ * and F32 rows were read in place from the shard's segment; with both staged into heap arrays,
+ * exact attention at 32768 positions reads 29 to 34% more bytes per CPU-second for F16 and 5 to 17%
+ * more for F32 (docs/BENCHMARKS.md, "The actor runtime"): heap loads carry no session or bounds
+ * check, the array kernels keep wider tiles, and a bulk copy keeps more loads in flight than loads
+ * interleaved with arithmetic. Gathered rows (a selection) and rows of other widths are copied row
+ * by row, F16 rows as shorts, widened per block: a conversion loop per row costs three times as
+ * much. All buffers grow on demand and are kept: no allocation in steady state. Not thread-safe;
+ * one instance per thread.
  */
 final class OnlineSoftmax {
 
@@ -42,9 +46,13 @@ final class OnlineSoftmax {
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int L = BlockKernels.L;
 
-    /** Rows of a block: about 8 KiB of F32 keys (and as much of values), 16 to 128 rows, a power of two. */
+    /**
+     * Rows of a block: about 16 KiB of F32 keys (and as much of values), 16 to 128 rows, a power of
+     * two; the staged block stays in L1 while a group's tiles reread it. (8 KiB blocks cost 3 to 6%
+     * more CPU time at head dim 64: twice the softmax steps and tile loops.)
+     */
     static int blockRows(int dim) {
-        int rows = Integer.highestOneBit(Math.max(1, 8192 / (4 * dim)));
+        int rows = Integer.highestOneBit(Math.max(1, 16384 / (4 * dim)));
         return Math.clamp(rows, 16, 128);
     }
 
@@ -65,11 +73,11 @@ final class OnlineSoftmax {
     private float[] max = new float[0];      // (heads) running maximum score
     private double[] sum = new double[0];    // (heads) running sum of exp(score - max)
     private float[] acc = new float[0];      // (heads, stride) running sum of exp(score - max) * value
-    private MemorySegment keyBlock = MemorySegment.NULL;   // (blockRows, stride) F32 staged keys, zero-padded
-    private MemorySegment valueBlock = MemorySegment.NULL; // (blockRows, stride) F32 staged values, zero-padded
-    private float[] widened = new float[0];  // (blockRows, stride) F16 rows widened, zero-padded
-    private short[] halfRows = new short[0]; // (blockRows, stride) gathered or padded F16 rows before widening
+    private float[] keyRows = new float[0];   // (blockRows, stride) staged keys, F32, zero-padded
+    private float[] valueRows = new float[0]; // (blockRows, stride) staged values, F32, zero-padded
+    private short[] halfRows = new short[0];  // (blockRows, stride) gathered or padded F16 rows before widening
     private int stagedDim;    // head dim of the rows last staged: the pads of the blocks are zero for it
+    private int pending;      // rows staged in keyRows and valueRows, not absorbed yet (fewer than blockRows)
     private int attended;     // positions absorbed since begin
 
     /** Sets the shape, copies the scaled queries of heads {@code [firstHead, firstHead + heads)} and clears the state. */
@@ -126,19 +134,16 @@ final class OnlineSoftmax {
             queries = new float[heads * stride];
             acc = new float[heads * stride];
         }
-        if (widened.length < blockRows * stride) {
-            widened = new float[blockRows * stride];
+        if (keyRows.length < blockRows * stride) {
+            keyRows = new float[blockRows * stride];
+            valueRows = new float[blockRows * stride];
             halfRows = new short[blockRows * stride];
-            Arena arena = Arena.ofAuto(); // zero-filled
-            keyBlock = arena.allocate(4L * blockRows * stride, 64);
-            valueBlock = arena.allocate(4L * blockRows * stride, 64);
             stagedDim = 0;
         }
         if (dim != stride && stagedDim != dim) {
-            Arrays.fill(widened, 0f); // rows staged at another width may have left values in the pads
+            Arrays.fill(keyRows, 0f); // rows staged at another width may have left values in the pads
+            Arrays.fill(valueRows, 0f);
             Arrays.fill(halfRows, (short) 0);
-            keyBlock.fill((byte) 0);
-            valueBlock.fill((byte) 0);
         }
         stagedDim = dim;
     }
@@ -148,6 +153,7 @@ final class OnlineSoftmax {
         Arrays.fill(max, 0, heads, Float.NEGATIVE_INFINITY);
         Arrays.fill(sum, 0, heads, 0.0);
         Arrays.fill(acc, 0, heads * stride, 0f);
+        pending = 0;
         attended = 0;
     }
 
@@ -157,7 +163,7 @@ final class OnlineSoftmax {
     }
 
     /**
-     * Absorbs the positions {@code [from, to)} of a view, in blocks that never cross a chunk.
+     * Absorbs the positions {@code [from, to)} of a view.
      *
      * @param kv   the view; the range was checked against its size
      * @param from first position
@@ -170,19 +176,19 @@ final class OnlineSoftmax {
         int p = from;
         while (p < to) {
             int chunkEnd = (p & -chunk) + chunk; // next chunk boundary; may wrap past Integer.MAX_VALUE
-            int end = Math.min(to, p + blockRows);
+            int end = Math.min(to, p + (blockRows - pending));
             if (chunkEnd > p && chunkEnd < end) {
                 end = chunkEnd;
             }
             long off = kv.rowOffset(p);
-            absorbBlock(format, kv.keySegmentOf(p), off, kv.valueSegmentOf(p), off, rowBytes, end - p);
+            stageRun(format, kv.keySegmentOf(p), off, kv.valueSegmentOf(p), off, rowBytes, end - p);
             p = end;
         }
     }
 
     /**
      * Absorbs {@code rows} consecutive stored rows of keys and of values, each run packed at the
-     * stored row size ({@code dim * format.bytes()} bytes a row), in blocks of {@link #blockRows()}.
+     * stored row size ({@code dim * format.bytes()} bytes a row).
      *
      * @param format storage format of both runs
      * @param k      segment of the keys
@@ -193,27 +199,16 @@ final class OnlineSoftmax {
      */
     void absorbRows(KvFormat format, MemorySegment k, long kOff, MemorySegment v, long vOff, int rows) {
         long rowBytes = (long) dim * format.bytes();
-        for (int i = 0; i < rows; i += blockRows) {
+        for (int i = 0; i < rows; ) {
+            int n = Math.min(blockRows - pending, rows - i);
             long off = i * rowBytes;
-            absorbBlock(format, k, kOff + off, v, vOff + off, rowBytes, Math.min(blockRows, rows - i));
-        }
-    }
-
-    /** Absorbs one block of consecutive stored rows: in place when they are F32 of the padded width, else staged. */
-    private void absorbBlock(KvFormat format, MemorySegment k, long kOff, MemorySegment v, long vOff, long rowBytes,
-                             int rows) {
-        if (format == KvFormat.F32 && dim == stride) {
-            absorb(k, kOff, v, vOff, rowBytes, rows);
-        } else {
-            stageRun(format, k, kOff, rowBytes, keyBlock, rows);
-            stageRun(format, v, vOff, rowBytes, valueBlock, rows);
-            absorb(keyBlock, 0, valueBlock, 0, 4L * stride, rows);
+            stageRun(format, k, kOff + off, v, vOff + off, rowBytes, n);
+            i += n;
         }
     }
 
     /**
-     * Absorbs the positions {@code positions[from .. to)}, gathering each block's rows into the scratch
-     * blocks first.
+     * Absorbs the positions {@code positions[from .. to)}, gathering their rows into the staged blocks.
      *
      * @param kv        the view
      * @param positions positions, any order
@@ -224,100 +219,110 @@ final class OnlineSoftmax {
      */
     void absorbGathered(KvShard.View kv, int[] positions, int from, int to, int context) {
         KvFormat format = kv.format();
-        for (int i0 = from; i0 < to; i0 += blockRows) {
-            int rows = Math.min(blockRows, to - i0);
+        for (int i0 = from; i0 < to; ) {
+            int rows = Math.min(blockRows - pending, to - i0);
             for (int i = 0; i < rows; i++) {
                 int p = positions[i0 + i];
                 if (p < 0 || p >= context) {
                     throw new IndexOutOfBoundsException("position " + p + " (index " + (i0 + i)
                             + ") is outside the context of " + context + " positions");
                 }
-                stageRow(format, kv.keySegmentOf(p), kv.rowOffset(p), keyBlock, i);
+                stageRow(format, kv.keySegmentOf(p), kv.rowOffset(p), keyRows, pending + i);
             }
-            finishStaging(format, keyBlock, rows);
+            finishStaging(format, keyRows, pending, rows);
             for (int i = 0; i < rows; i++) {
                 int p = positions[i0 + i];
-                stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueBlock, i);
+                stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueRows, pending + i);
             }
-            finishStaging(format, valueBlock, rows);
-            absorb(keyBlock, 0, valueBlock, 0, 4L * stride, rows);
+            finishStaging(format, valueRows, pending, rows);
+            i0 += rows;
+            staged(rows);
         }
     }
 
-    /** Copies {@code rows} consecutive stored rows to rows {@code 0 .. rows} of a block. */
-    private void stageRun(KvFormat format, MemorySegment src, long off, long rowBytes, MemorySegment block, int rows) {
-        if (format == KvFormat.F16 && dim == stride) { // one run: widen it in one loop
-            RowMath.widen(src, off, widened, 0, rows * dim);
-            MemorySegment.copy(widened, 0, block, FLOAT, 0, rows * dim);
+    /**
+     * Stages {@code rows} consecutive stored rows of keys and of values after the rows already staged,
+     * without crossing the end of the block.
+     */
+    private void stageRun(KvFormat format, MemorySegment k, long kOff, MemorySegment v, long vOff, long rowBytes,
+                          int rows) {
+        stageRun(format, k, kOff, rowBytes, keyRows, rows);
+        stageRun(format, v, vOff, rowBytes, valueRows, rows);
+        staged(rows);
+    }
+
+    /** Counts {@code rows} more staged rows, and absorbs the block once it is full. */
+    private void staged(int rows) {
+        pending += rows;
+        if (pending == blockRows) {
+            flush();
+        }
+    }
+
+    /** Absorbs the rows staged so far, if any. */
+    private void flush() {
+        if (pending > 0) {
+            absorb(pending);
+            pending = 0;
+        }
+    }
+
+    /** Copies {@code rows} consecutive stored rows to rows {@code pending .. pending + rows} of a block, widening F16. */
+    private void stageRun(KvFormat format, MemorySegment src, long off, long rowBytes, float[] block, int rows) {
+        int at = pending * stride;
+        if (dim == stride && format == KvFormat.F16) { // one run: widen it in one loop, straight into the block
+            RowMath.widen(src, off, block, at, rows * dim);
+            return;
+        }
+        if (dim == stride) { // F32: one bulk copy
+            MemorySegment.copy(src, FLOAT, off, block, at, rows * dim);
             return;
         }
         for (int i = 0; i < rows; i++) {
-            stageRow(format, src, off + i * rowBytes, block, i);
+            stageRow(format, src, off + i * rowBytes, block, pending + i);
         }
-        finishStaging(format, block, rows);
+        finishStaging(format, block, pending, rows);
     }
 
     /**
      * Copies one stored row to row {@code i} of a block. F16 rows go to {@link #halfRows} as they are,
-     * to be widened all at once by {@link #finishStaging}: one long conversion loop, not one per row.
+     * to be widened all at once by {@link #finishStaging}: one long conversion loop, not a short one
+     * per row (three times slower, measured).
      */
-    private void stageRow(KvFormat format, MemorySegment src, long off, MemorySegment block, int i) {
+    private void stageRow(KvFormat format, MemorySegment src, long off, float[] block, int i) {
         if (format == KvFormat.F32) {
-            MemorySegment.copy(src, off, block, 4L * i * stride, 4L * dim);
+            MemorySegment.copy(src, FLOAT, off, block, i * stride, dim);
         } else {
             MemorySegment.copy(src, HALF, off, halfRows, i * stride, dim);
         }
     }
 
-    /** Widens the F16 rows {@link #stageRow} collected and moves them into the block. */
-    private void finishStaging(KvFormat format, MemorySegment block, int rows) {
+    /** Widens the F16 rows {@code [first, first + rows)} that {@link #stageRow} collected into the block. */
+    private void finishStaging(KvFormat format, float[] block, int first, int rows) {
         if (format == KvFormat.F16) {
-            RowMath.widen(halfRows, 0, widened, 0, rows * stride);
-            MemorySegment.copy(widened, 0, block, FLOAT, 0, rows * stride);
+            RowMath.widen(halfRows, first * stride, block, first * stride, rows * stride);
         }
     }
 
-    /** Absorbs {@code rows} F32 rows of keys and values at the same stride, each {@code stride} channels wide. */
-    private void absorb(MemorySegment k, long kOff, MemorySegment v, long vOff, long rowStride, int rows) {
+    /** Absorbs the {@code rows} staged rows of {@link #keyRows} and {@link #valueRows}. */
+    private void absorb(int rows) {
+        float[] ks = keyRows;
+        float[] vs = valueRows;
         for (int t = 0; t < tiles; t++) {
             int tile = tileHeads[t];
             int h0 = tileFirst[t];
             int s0 = tileScores[t];
             int q0 = h0 * stride;
             switch (tile) {
-                case 4 -> BlockKernels.scores4(k, kOff, rowStride, rows, queries, q0, stride, stride, scores, s0);
-                case 2 -> BlockKernels.scores2(k, kOff, rowStride, rows, queries, q0, stride, stride, scores, s0);
-                default -> BlockKernels.scores1(k, kOff, rowStride, rows, queries, q0, stride, scores, s0);
+                case 4 -> BlockKernels.scores4(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
+                case 2 -> BlockKernels.scores2(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
+                default -> BlockKernels.scores1(ks, 0, stride, rows, queries, q0, stride, scores, s0);
             }
-            int count = rows * tile;
-            BlockKernels.max(scores, s0, count, tile, lanes, 0);
-            boolean raised = false;
-            for (int h = 0; h < tile; h++) {
-                float blockMax = lanes[h];
-                float old = max[h0 + h];
-                if (blockMax > old) { // rescale what was accumulated under the old maximum
-                    raised = true;
-                    max[h0 + h] = blockMax;
-                    if (old != Float.NEGATIVE_INFINITY) {
-                        float correction = (float) Math.exp(old - blockMax);
-                        sum[h0 + h] *= correction;
-                        BlockKernels.scale(acc, (h0 + h) * stride, stride, correction);
-                    }
-                }
-            }
-            if (raised) {
-                for (int j = 0; j < L; j++) {
-                    maxLanes[t * L + j] = max[h0 + j % tile];
-                }
-            }
-            BlockKernels.expShifted(scores, s0, count, maxLanes, t * L, tile, lanes, 0);
-            for (int h = 0; h < tile; h++) {
-                sum[h0 + h] += lanes[h];
-            }
+            BlockKernels.weigh(scores, s0, rows * tile, tile, max, sum, h0, acc, stride, maxLanes, t * L, lanes);
             switch (tile) {
-                case 4 -> BlockKernels.accumulate4(v, vOff, rowStride, rows, scores, s0, stride, acc, q0, stride);
-                case 2 -> BlockKernels.accumulate2(v, vOff, rowStride, rows, scores, s0, stride, acc, q0, stride);
-                default -> BlockKernels.accumulate1(v, vOff, rowStride, rows, scores, s0, stride, acc, q0);
+                case 4 -> BlockKernels.accumulate4(vs, 0, stride, rows, scores, s0, stride, acc, q0, stride);
+                case 2 -> BlockKernels.accumulate2(vs, 0, stride, rows, scores, s0, stride, acc, q0, stride);
+                default -> BlockKernels.accumulate1(vs, 0, stride, rows, scores, s0, stride, acc, q0);
             }
         }
         attended += rows;
@@ -330,6 +335,7 @@ final class OnlineSoftmax {
      * @param outOff where head 0 goes; head {@code h} at {@code outOff + h * dim}
      */
     void finish(float[] out, int outOff) {
+        flush();
         for (int h = 0; h < heads; h++) {
             int o = outOff + h * dim;
             if (attended == 0) {
@@ -349,6 +355,9 @@ final class OnlineSoftmax {
      * output of the union, as {@link #finish} would.
      */
     static void mergeInto(OnlineSoftmax[] parts, int count, float[] out, int outOff) {
+        for (int t = 0; t < count; t++) {
+            parts[t].flush();
+        }
         OnlineSoftmax first = parts[0];
         int heads = first.heads;
         int dim = first.dim;

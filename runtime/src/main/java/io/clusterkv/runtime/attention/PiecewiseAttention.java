@@ -106,7 +106,7 @@ public final class PiecewiseAttention {
      * Absorbs {@code rows} rows stored outside a shard: keys packed one after another from
      * {@code keyOffset}, values likewise from {@code valueOffset}, each row {@code headDim} channels in
      * {@code format} ({@code headDim * format.bytes()} bytes, little-endian, as {@link KvShard} stores
-     * them). F32 rows whose head dim is a multiple of the vector lanes are read in place.
+     * them). The rows are copied (F32) or widened (F16) into the pass's working blocks, as every row is.
      *
      * @param keys        segment holding the key rows
      * @param keyOffset   byte offset of the first key row

@@ -3,22 +3,27 @@ package io.clusterkv.runtime.attention;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import jdk.incubator.vector.FloatVector;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The pieces of {@link BlockKernels} whose errors the attention tests would only see blurred. */
 class BlockKernelsTest {
 
     private static final int L = BlockKernels.L;
 
+    /**
+     * {@code e^x}, {@code x <= 0}, by {@link BlockKernels#weigh}: the scores {@code x} of one head whose
+     * running maximum is already 0, so the block (NaN included) does not raise it.
+     */
     private static float[] exp(float... x) {
-        float[] in = new float[BlockKernels.padded(x.length)];
-        System.arraycopy(x, 0, in, 0, x.length);
-        float[] out = new float[in.length];
-        for (int i = 0; i < in.length; i += L) {
-            BlockKernels.exp(FloatVector.fromArray(BlockKernels.F, in, i)).intoArray(out, i);
-        }
-        return out;
+        float[] s = new float[BlockKernels.padded(x.length)];
+        System.arraycopy(x, 0, s, 0, x.length);
+        float[] max = {0f};
+        BlockKernels.weigh(s, 0, x.length, 1, max, new double[1], 0, new float[L], L, new float[L], 0, new float[L]);
+        assertEquals(0f, max[0], "the running maximum");
+        return java.util.Arrays.copyOf(s, x.length);
     }
 
     @Test
@@ -48,22 +53,74 @@ class BlockKernelsTest {
         assertEquals(Math.exp(-87), e[5], 2 * Math.ulp((float) Math.exp(-87)));
     }
 
-    @Test
-    void sum4PutsTheFourSumsInTheFirstLanes() {
-        float[] a = new float[4 * L];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = i * 0.5f - 7;
+    /**
+     * The score and value-sum kernels compute what a float64 reference computes, within float rounding:
+     * at most {@code (n + 2) * 2^-24 * sum |terms|} for a sum of {@code n} products, so a lane lost or
+     * counted twice by a reduction shows. Rows at a stride wider than the channels and from an offset
+     * (the kernels must keep to {@code dim} channels of each row), odd row counts (an odd last row is
+     * paired with itself), 1 to 8 channel vectors.
+     */
+    @ParameterizedTest(name = "{0} vectors, {1} rows")
+    @CsvSource({"1, 1", "1, 7", "2, 16", "3, 13", "4, 32", "5, 9", "6, 3", "8, 16"})
+    void kernelsMatchAFloat64Reference(int vectors, int rows) {
+        int dim = vectors * L;
+        int stride = dim + L; // rows padded: the kernels must keep to dim channels
+        int off = 3;
+        Random r = new Random(vectors * 31L + rows);
+        float[] block = new float[off + rows * stride];
+        for (int i = 0; i < block.length; i++) {
+            block[i] = (float) r.nextGaussian();
         }
-        float[] out = new float[L];
-        BlockKernels.sum4(FloatVector.fromArray(BlockKernels.F, a, 0), FloatVector.fromArray(BlockKernels.F, a, L),
-                FloatVector.fromArray(BlockKernels.F, a, 2 * L), FloatVector.fromArray(BlockKernels.F, a, 3 * L))
-                .intoArray(out, 0);
-        for (int r = 0; r < 4; r++) {
-            double expected = 0;
-            for (int j = 0; j < L; j++) {
-                expected += a[r * L + j];
+        float[] q = new float[4 * dim];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) r.nextGaussian();
+        }
+        for (int tile : new int[] {4, 2, 1}) {
+            float[] scores = new float[rows * tile + L];
+            switch (tile) {
+                case 4 -> BlockKernels.scores4(block, off, stride, rows, q, 0, dim, dim, scores, 0);
+                case 2 -> BlockKernels.scores2(block, off, stride, rows, q, 0, dim, dim, scores, 0);
+                default -> BlockKernels.scores1(block, off, stride, rows, q, 0, dim, scores, 0);
             }
-            assertEquals(expected, out[r], 1e-4, "row " + r);
+            for (int i = 0; i < rows; i++) {
+                for (int h = 0; h < tile; h++) {
+                    double exact = 0;
+                    double magnitude = 0;
+                    for (int c = 0; c < dim; c++) {
+                        double t = (double) q[h * dim + c] * block[off + i * stride + c];
+                        exact += t;
+                        magnitude += Math.abs(t);
+                    }
+                    assertEquals(exact, scores[i * tile + h], (dim + 2) * 0x1p-24 * magnitude,
+                            "tile " + tile + ", row " + i + ", head " + h);
+                }
+            }
+            float[] w = new float[rows * tile + L];
+            for (int i = 0; i < rows * tile; i++) {
+                w[i] = r.nextFloat();
+            }
+            float[] acc = new float[4 * dim];
+            for (int i = 0; i < acc.length; i++) {
+                acc[i] = i * 0.25f; // accumulate onto something
+            }
+            switch (tile) {
+                case 4 -> BlockKernels.accumulate4(block, off, stride, rows, w, 0, dim, acc, 0, dim);
+                case 2 -> BlockKernels.accumulate2(block, off, stride, rows, w, 0, dim, acc, 0, dim);
+                default -> BlockKernels.accumulate1(block, off, stride, rows, w, 0, dim, acc, 0);
+            }
+            for (int h = 0; h < tile; h++) {
+                for (int c = 0; c < dim; c++) {
+                    double exact = (h * dim + c) * 0.25;
+                    double magnitude = Math.abs(exact);
+                    for (int i = 0; i < rows; i++) {
+                        double t = (double) w[i * tile + h] * block[off + i * stride + c];
+                        exact += t;
+                        magnitude += Math.abs(t);
+                    }
+                    assertEquals(exact, acc[h * dim + c], (rows + 2) * 0x1p-24 * magnitude,
+                            "tile " + tile + ", head " + h + ", channel " + c);
+                }
+            }
         }
     }
 }

@@ -18,8 +18,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Attention through {@link ShardResidency} equals {@code Attention.selected} for every query head and
- * a double-precision reference, whatever is resident: every rule, F32 and F16, head dims that the
- * kernels read in place and ones they stage, windows, {@code NO_UNIT} positions, units truncated to
+ * a double-precision reference, whatever is resident: every rule, F32 and F16, head dims that fill
+ * the kernels' vectors and ones staged with padding, windows, {@code NO_UNIT} positions, units truncated to
  * prefixes and extended later, versions bumped, and capacities from ample to a handful of blocks
  * (where units are bypassed or only partly resident).
  */
