@@ -74,6 +74,7 @@ final class PageBounds {
     private int pageCapacity;     // a multiple of LANES
     private final float[] rows;   // (min(pageSize, CHUNK_ROWS), headDim) keys copied from the view
     private int positions;        // positions indexed: [0, positions)
+    private final float[] slackMax = new float[4]; // each of slack's four norms at least as large as on any page
     private final double twoGamma;       // 2 γ_(headDim+1), γ_n = n·u / (1 - n·u), u = 2^-24: two chains' relative rounding
     private final double underflowSlack; // (8 headDim + 2) · 2^-150: their absolute rounding in the subnormal range
 
@@ -284,6 +285,12 @@ final class PageBounds {
         slack[t + 1] = normUp(gapLo, headDim);
         slack[t + 2] = normUp(sizeHi, headDim);
         slack[t + 3] = normUp(sizeLo, headDim);
+        for (int i = 0; i < 4; i++) {
+            float v = slack[t + i];
+            if (!(v <= slackMax[i])) { // a NaN stays: then no page is placed by the shortcut
+                slackMax[i] = v;
+            }
+        }
     }
 
     /**
@@ -344,11 +351,30 @@ final class PageBounds {
      */
     double lowerBound(int page, float upper, double qPosNorm, double qNegNorm) {
         int t = page * 4;
-        double size = qPosNorm * slack[t + 2] + qNegNorm * slack[t + 3];
+        return lowerBound(upper, qPosNorm, qNegNorm, slack[t], slack[t + 1], slack[t + 2], slack[t + 3]);
+    }
+
+    /**
+     * As {@link #lowerBound(int, float, double, double)} with the largest norms of any page: at most
+     * every page's own bound, and needs no per-page read ({@link QuestPolicy} places with it the pages
+     * far above the cut, and asks for the page's own bound only near it).
+     *
+     * @param upper    a page's upper bound for a query head
+     * @param qPosNorm {@link #norm} of the head's {@code max(q, 0)}
+     * @param qNegNorm {@link #norm} of the head's {@code min(q, 0)}
+     * @return a value {@code ≤} the page's exact score for that head, or {@code -∞}
+     */
+    double lowerBoundOfAny(float upper, double qPosNorm, double qNegNorm) {
+        return lowerBound(upper, qPosNorm, qNegNorm, slackMax[0], slackMax[1], slackMax[2], slackMax[3]);
+    }
+
+    private double lowerBound(float upper, double qPosNorm, double qNegNorm, float gapHi, float gapLo, float sizeHi,
+                              float sizeLo) {
+        double size = qPosNorm * sizeHi + qNegNorm * sizeLo;
         if (!(size <= 0x1p100) || Float.isInfinite(upper)) { // also NaN; far from overflow, no float step overflows
             return Double.NEGATIVE_INFINITY;
         }
-        double gap = qPosNorm * slack[t] + qNegNorm * slack[t + 1];
+        double gap = qPosNorm * gapHi + qNegNorm * gapLo;
         double delta = (gap + twoGamma * size + underflowSlack) * (1 + 0x1p-48);
         return Math.nextDown(upper - delta);
     }

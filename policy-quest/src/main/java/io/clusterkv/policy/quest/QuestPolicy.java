@@ -238,7 +238,10 @@ final class QuestPolicy implements RecallPolicy {
                 int p = best[i];
                 float up = upper[base + p];
                 seeds = Math.min(seeds, PageRanking.key(up, p));
-                double low = bounds.lowerBound(p, up, posNorm, negNorm);
+                double low = bounds.lowerBoundOfAny(up, posNorm, negNorm); // enough far above the cut
+                if (!(low > next)) {
+                    low = bounds.lowerBound(p, up, posNorm, negNorm);
+                }
                 reach = Math.min(reach, low);
                 if (low > next) {
                     candidates[base + certain++] = p;

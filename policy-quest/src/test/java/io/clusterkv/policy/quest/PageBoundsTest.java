@@ -307,6 +307,9 @@ class PageBoundsTest {
                             "upper bound is the score of the rough bounds " + at);
                     double low = b.lowerBound(p, up, posNorm, negNorm);
                     assertTrue(low <= got, at + ": lower bound " + low + " above the exact score " + got);
+                    double lowOfAny = b.lowerBoundOfAny(up, posNorm, negNorm);
+                    assertTrue(!(lowOfAny > low), at + ": lower bound of any page " + lowOfAny + " above the page's "
+                            + low);
                     if (round % 3 != 0) { // finite keys of moderate size: a finite bound
                         assertTrue(low > Double.NEGATIVE_INFINITY, at + ": no lower bound");
                     }
