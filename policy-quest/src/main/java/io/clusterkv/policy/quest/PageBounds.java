@@ -26,8 +26,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p><b>Two copies of the bounds.</b>
  * <ul>
- *   <li>Exact, page-major {@code (pageCapacity, headDim)} floats: a page's bounds are two contiguous
- *       rows, so {@link #score} of a few chosen pages reads only their rows.</li>
+ *   <li>Exact, page-major {@code (pageCapacity, 2, headDim)} floats: a page's bounds are one
+ *       contiguous kilobyte at head dim 128 (maxima, then minima), so {@link #score} of a few chosen
+ *       pages reads one stream per page.</li>
  *   <li>Rough, bfloat16 (the high half of a float's bits) in lane-wide blocks
  *       {@code (pageCapacity / LANES, headDim, LANES)}, minima rounded down and maxima rounded up:
  *       {@link #upperBounds} streams them for every page, half the bytes of floats, with the same
@@ -65,8 +66,7 @@ final class PageBounds {
 
     private final int pageSize;
     private final int headDim;
-    private float[] mins;         // (pageCapacity, headDim) per-channel minimum of each page's keys
-    private float[] maxs;         // (pageCapacity, headDim) per-channel maximum
+    private float[] exact;        // (pageCapacity, 2, headDim) per page: per-channel maximum of its keys, then minimum
     private short[] roughMins;    // (pageCapacity / LANES, headDim, LANES) mins rounded down to bfloat16
     private short[] roughMaxs;    // same layout, maxs rounded up
     private float[] slack;        // (pageCapacity, 4) per page, rounded up: ||roughMax - max||, ||min - roughMin||,
@@ -91,10 +91,9 @@ final class PageBounds {
         this.pageSize = pageSize;
         this.headDim = headDim;
         this.pageCapacity = roundUpToBlock(initialPages);
-        this.mins = new float[Math.multiplyExact(pageCapacity, headDim)];
-        this.maxs = new float[mins.length];
-        this.roughMins = new short[mins.length];
-        this.roughMaxs = new short[mins.length];
+        this.exact = new float[Math.multiplyExact(2 * pageCapacity, headDim)];
+        this.roughMins = new short[pageCapacity * headDim];
+        this.roughMaxs = new short[roughMins.length];
         this.slack = new float[Math.multiplyExact(pageCapacity, 4)];
         this.rows = new float[Math.min(pageSize, CHUNK_ROWS) * headDim];
         double nu = (headDim + 1) * 0x1p-24;
@@ -133,7 +132,7 @@ final class PageBounds {
      * @return the smallest value of that channel over the page's keys
      */
     float min(int page, int channel) {
-        return mins[index(page, channel)];
+        return exact[index(page, channel) + headDim];
     }
 
     /**
@@ -142,7 +141,7 @@ final class PageBounds {
      * @return the largest value of that channel over the page's keys
      */
     float max(int page, int channel) {
-        return maxs[index(page, channel)];
+        return exact[index(page, channel)];
     }
 
     /** @return {@link #min} rounded down to a bfloat16, as the float it stands for */
@@ -160,7 +159,7 @@ final class PageBounds {
     private int index(int page, int channel) {
         java.util.Objects.checkIndex(page, pages());
         java.util.Objects.checkIndex(channel, headDim);
-        return page * headDim + channel;
+        return page * 2 * headDim + channel;
     }
 
     /** Where page {@code page}'s rough bound of channel {@code channel} lives: blocks of LANES pages, channel-major. */
@@ -229,11 +228,11 @@ final class PageBounds {
             int pageStart = page * pageSize;
             int end = Math.min(n, Math.min(pageStart + pageSize, positions + chunk));
             keys.copyKeys(positions, end, rows, 0);
-            int base = page * headDim;
+            int base = page * 2 * headDim;
             int r = 0;
             if (positions == pageStart) { // first key of a new page: its bounds are the key itself
-                System.arraycopy(rows, 0, mins, base, headDim);
-                System.arraycopy(rows, 0, maxs, base, headDim);
+                System.arraycopy(rows, 0, exact, base, headDim);
+                System.arraycopy(rows, 0, exact, base + headDim, headDim);
                 r = 1;
             }
             for (; r < end - positions; r++) {
@@ -244,27 +243,27 @@ final class PageBounds {
         }
     }
 
-    /** Widens the bounds at {@code base} to include the key at {@code rows[offset ..]}. */
+    /** Widens the bounds of the page at {@code base} to include the key at {@code rows[offset ..]}. */
     private void widen(int base, int offset) {
-        for (int c = 0; c < headDim; c++) {
+        int hd = headDim;
+        for (int c = 0; c < hd; c++) {
             float k = rows[offset + c];
-            int i = base + c;
-            mins[i] = Math.min(mins[i], k);
-            maxs[i] = Math.max(maxs[i], k);
+            exact[base + c] = Math.max(exact[base + c], k);
+            exact[base + hd + c] = Math.min(exact[base + hd + c], k);
         }
     }
 
     /** Rounds page {@code page}'s bounds outwards into its rough copy. */
     private void round(int page) {
-        int base = page * headDim;
+        int base = page * 2 * headDim;
         int s = slot(page, 0);
         double gapHi = 0;
         double gapLo = 0;
         double sizeHi = 0;
         double sizeLo = 0;
         for (int c = 0; c < headDim; c++) {
-            float lo = mins[base + c];
-            float hi = maxs[base + c];
+            float hi = exact[base + c];
+            float lo = exact[base + headDim + c];
             short roughLo = roundDown(lo);
             short roughHi = roundUp(hi);
             roughMins[s + c * LANES] = roughLo;
@@ -383,13 +382,12 @@ final class PageBounds {
         if (pages <= pageCapacity) {
             return;
         }
-        int cap = (int) Math.min((Integer.MAX_VALUE - LANES) / headDim / LANES * LANES,
+        int cap = (int) Math.min((Integer.MAX_VALUE - LANES) / (2L * headDim) / LANES * LANES,
                 roundUpToBlock((int) Math.min(Integer.MAX_VALUE - LANES, Math.max(pages, 2L * pageCapacity))));
         if (cap < pages) {
             throw new IllegalStateException(pages + " pages of dimension " + headDim + " exceed an array");
         }
-        mins = Arrays.copyOf(mins, cap * headDim);
-        maxs = Arrays.copyOf(maxs, cap * headDim);
+        exact = Arrays.copyOf(exact, 2 * cap * headDim);
         roughMins = Arrays.copyOf(roughMins, cap * headDim);
         roughMaxs = Arrays.copyOf(roughMaxs, cap * headDim);
         slack = Arrays.copyOf(slack, cap * 4);
@@ -664,12 +662,11 @@ final class PageBounds {
      */
     private void score4(float[] table, int tb, int step, int[] pages, int i, float[] scores) {
         int hd = headDim;
-        float[] hiA = maxs;
-        float[] loA = mins;
-        int r0 = pages[i] * hd;
-        int r1 = pages[i + 1] * hd;
-        int r2 = pages[i + 2] * hd;
-        int r3 = pages[i + 3] * hd;
+        float[] hiA = exact;         // a page's maxima at its row r, its minima at r + hd
+        int r0 = pages[i] * 2 * hd;
+        int r1 = pages[i + 1] * 2 * hd;
+        int r2 = pages[i + 2] * 2 * hd;
+        int r3 = pages[i + 3] * 2 * hd;
         float a0 = 0f;
         float b0 = 0f;
         float a1 = 0f;
@@ -683,13 +680,13 @@ final class PageBounds {
             float qp = table[t];
             float qn = table[t + 1];
             a0 = Math.fma(hiA[r0 + c], qp, a0);
-            b0 = Math.fma(loA[r0 + c], qn, b0);
+            b0 = Math.fma(hiA[r0 + hd + c], qn, b0);
             a1 = Math.fma(hiA[r1 + c], qp, a1);
-            b1 = Math.fma(loA[r1 + c], qn, b1);
+            b1 = Math.fma(hiA[r1 + hd + c], qn, b1);
             a2 = Math.fma(hiA[r2 + c], qp, a2);
-            b2 = Math.fma(loA[r2 + c], qn, b2);
+            b2 = Math.fma(hiA[r2 + hd + c], qn, b2);
             a3 = Math.fma(hiA[r3 + c], qp, a3);
-            b3 = Math.fma(loA[r3 + c], qn, b3);
+            b3 = Math.fma(hiA[r3 + hd + c], qn, b3);
         }
         scores[i] = finish(a0 + b0);
         scores[i + 1] = finish(a1 + b1);
@@ -700,13 +697,13 @@ final class PageBounds {
     /** One page for one head: the same two chains. */
     private float score1(float[] table, int tb, int step, int page) {
         int hd = headDim;
-        int row = page * hd;
+        int row = page * 2 * hd;
         float a = 0f;
         float b = 0f;
         for (int c = 0; c < hd; c++) {
             int t = tb + c * step;
-            a = Math.fma(maxs[row + c], table[t], a);
-            b = Math.fma(mins[row + c], table[t + 1], b);
+            a = Math.fma(exact[row + c], table[t], a);
+            b = Math.fma(exact[row + hd + c], table[t + 1], b);
         }
         return finish(a + b);
     }

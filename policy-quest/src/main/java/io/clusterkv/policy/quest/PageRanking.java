@@ -171,7 +171,8 @@ final class PageRanking {
 
     /**
      * Moves the {@code k} largest of the distinct keys {@code a[0, n)} into {@code a[0, k)}, in no
-     * particular order ({@code 0 < k < n}): quickselect, median-of-three pivots.
+     * particular order ({@code 0 < k < n}): quickselect, median-of-three pivots, a partition without
+     * data-dependent branches (a swap and a conditional increment per key: no mispredictions).
      */
     private static void selectTop(long[] a, int n, int k) {
         int lo = 0;
@@ -182,31 +183,26 @@ final class PageRanking {
             long y = a[mid];
             long z = a[hi];
             long pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
-            // partition descending: [lo, i) > pivot, [j, hi] < pivot after the loop, pivot between
-            int i = lo;
-            int j = hi;
-            while (i <= j) {
-                while (a[i] > pivot) {
-                    i++;
-                }
-                while (a[j] < pivot) {
-                    j--;
-                }
-                if (i <= j) {
-                    long t = a[i];
-                    a[i] = a[j];
-                    a[j] = t;
-                    i++;
-                    j--;
-                }
+            int at = pivot == x ? lo : pivot == y ? mid : hi;
+            a[at] = a[hi];
+            a[hi] = pivot;
+            // branch-free partition, descending: [lo, store) > pivot, [store, j) < pivot (keys are distinct)
+            int store = lo;
+            for (int j = lo; j < hi; j++) {
+                long v = a[j];
+                a[j] = a[store];
+                a[store] = v;
+                store += v > pivot ? 1 : 0;
             }
-            // now [lo, j] >= pivot... >= [i, hi], and j < i
-            if (k - 1 <= j) {
-                hi = j;
-            } else if (k - 1 >= i) {
-                lo = i;
-            } else {
+            a[hi] = a[store];
+            a[store] = pivot;
+            if (store == k - 1 || store == k) { // [0, k) holds the k largest
                 return;
+            }
+            if (store > k) {
+                hi = store - 1;
+            } else {
+                lo = store + 1;
             }
         }
     }

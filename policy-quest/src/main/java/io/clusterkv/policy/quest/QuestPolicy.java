@@ -300,12 +300,13 @@ final class QuestPolicy implements RecallPolicy {
 
     /** Adds the pages marked in {@link #chosen}, all below {@code candidates}, in ascending order; clears the marks. */
     private void emitChosen(HeadSelection s, int candidates) {
+        int wholePage = pageSize - 1; // addPages' version of a page taken from its start to its end
         for (int w = 0, words = (candidates + 63) >>> 6; w < words; w++) {
             long bits = chosen[w];
             while (bits != 0) {
                 int p = (w << 6) + Long.numberOfTrailingZeros(bits);
                 bits &= bits - 1;
-                s.addPages(0, pageSize, p * pageSize, (p + 1) * pageSize);
+                s.addRange(p, wholePage, p * pageSize, (p + 1) * pageSize); // = addPages(0, pageSize, ..) of one page
             }
             chosen[w] = 0;
         }
