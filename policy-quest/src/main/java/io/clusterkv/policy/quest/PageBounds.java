@@ -303,37 +303,6 @@ final class PageBounds {
     }
 
     /**
-     * The Euclidean norm of the positive or the negative part of a query, rounded up, for
-     * {@link #lowerBound}.
-     *
-     * @param q        queries
-     * @param from     first channel of the head's query
-     * @param length   channels
-     * @param positive {@code max(q, 0)} if true, {@code min(q, 0)} if false
-     * @return an upper bound of the norm, never below the exact one
-     */
-    static double norm(float[] q, int from, int length, boolean positive) {
-        double even = 0; // two sums, so that the additions are not one chain
-        double odd = 0;
-        int i = from;
-        for (; i + 1 < from + length; i += 2) {
-            double a = part(q[i], positive);
-            double b = part(q[i + 1], positive);
-            even += a * a;
-            odd += b * b;
-        }
-        if (i < from + length) {
-            double a = part(q[i], positive);
-            even += a * a;
-        }
-        return Math.sqrt(even + odd) * (1 + (length + 2) * 0x1p-52);
-    }
-
-    private static double part(float v, boolean positive) {
-        return positive ? (v > 0f ? v : 0f) : (v < 0f ? v : 0f);
-    }
-
-    /**
      * A lower bound of a page's exact score from its {@link #upperBounds upper bound}, without
      * reading its exact bounds: {@code upper} minus what the rough bounds can have added and what
      * the two float computations can have rounded, bounded through per-page norms
@@ -344,8 +313,8 @@ final class PageBounds {
      *
      * @param page     a page in {@code [0, pages())}
      * @param upper    its upper bound for a query head, from {@link #upperBounds}
-     * @param qPosNorm {@link #norm} of the head's {@code max(q, 0)}
-     * @param qNegNorm {@link #norm} of the head's {@code min(q, 0)}
+     * @param qPosNorm the norm of the head's {@code max(q, 0)}, from {@link #splitQuery}
+     * @param qNegNorm the norm of the head's {@code min(q, 0)}
      * @return a value {@code ≤} the page's exact score for that head (as {@link #score} computes it)
      */
     double lowerBound(int page, float upper, double qPosNorm, double qNegNorm) {
@@ -359,8 +328,8 @@ final class PageBounds {
      * far above the cut, and asks for the page's own bound only near it).
      *
      * @param upper    a page's upper bound for a query head
-     * @param qPosNorm {@link #norm} of the head's {@code max(q, 0)}
-     * @param qNegNorm {@link #norm} of the head's {@code min(q, 0)}
+     * @param qPosNorm the norm of the head's {@code max(q, 0)}, from {@link #splitQuery}
+     * @param qNegNorm the norm of the head's {@code min(q, 0)}
      * @return a value {@code ≤} the page's exact score for that head, or {@code -∞}
      */
     double lowerBoundOfAny(float upper, double qPosNorm, double qNegNorm) {
@@ -409,15 +378,19 @@ final class PageBounds {
      * channel {@code c}, {@code max(q, 0)} and {@code min(q, 0)} of its four heads in turn
      * ({@code [c * 8 + 2j]} and {@code [c * 8 + 2j + 1]} for its head {@code j}); the heads left over
      * after the last group of four one by one after it, two values per channel. One base address and
-     * constant offsets per channel keep the kernels' loops light on registers.
+     * constant offsets per channel keep the kernels' loops light on registers. Also the Euclidean norms
+     * of the parts, for {@link #lowerBound}, each moved up past its rounding errors.
      *
      * @param q       queries, {@code (heads, headDim)}
      * @param heads   query heads
      * @param headDim channels per query
      * @param table   receives the parts, {@code 2 * heads * headDim} long
+     * @param norms   receives {@code ‖max(q_h, 0)‖} at {@code [2h]} and {@code ‖min(q_h, 0)‖} at
+     *                {@code [2h + 1]}, never below the exact norms
      */
-    static void splitQuery(float[] q, int heads, int headDim, float[] table) {
+    static void splitQuery(float[] q, int heads, int headDim, float[] table, double[] norms) {
         int groups = heads / 4;
+        double up = 1 + (headDim + 2) * 0x1p-52; // a sum of squares in double, then its square root
         for (int h = 0; h < heads; h++) {
             int g = h / 4;
             int base;
@@ -429,11 +402,19 @@ final class PageBounds {
                 base = groups * 8 * headDim + (h - 4 * groups) * 2 * headDim;
                 step = 2;
             }
+            double pos = 0;
+            double neg = 0;
             for (int c = 0; c < headDim; c++) {
                 float v = q[h * headDim + c];
-                table[base + c * step] = v > 0f ? v : 0f;
-                table[base + c * step + 1] = v < 0f ? v : 0f;
+                float p = v > 0f ? v : 0f;
+                float n = v < 0f ? v : 0f;
+                table[base + c * step] = p;
+                table[base + c * step + 1] = n;
+                pos += (double) p * p;
+                neg += (double) n * n;
             }
+            norms[2 * h] = Math.sqrt(pos) * up;
+            norms[2 * h + 1] = Math.sqrt(neg) * up;
         }
     }
 

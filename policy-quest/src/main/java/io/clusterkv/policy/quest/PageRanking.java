@@ -48,7 +48,8 @@ final class PageRanking {
      * As {@link #selectBest(float[], int, int[], int, int)}, candidates in {@code keys} (more than
      * {@code k} long when {@code n > k}; {@code 4k} or more keeps reductions rare), starting from a
      * score {@code floor} that at least {@code k} of the pages reach ({@link #floorOf}; {@code -∞}
-     * when none is known). Candidates are {@link #key}s, one {@code long} comparison per page.
+     * when none is known). Candidates are {@link #key}s, one {@code long} comparison per page; on
+     * return {@code keys[i]} is the key of page {@code best[i]}, {@code i < k}.
      */
     static void selectBest(float[] scores, int offset, int[] best, long[] keys, float floor, int n, int k) {
         if (k == 0) {
@@ -57,6 +58,7 @@ final class PageRanking {
         if (n <= k) {
             for (int p = 0; p < n; p++) {
                 best[p] = p;
+                keys[p] = key(scores[offset + p], p);
             }
             return;
         }

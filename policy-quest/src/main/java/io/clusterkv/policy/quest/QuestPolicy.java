@@ -108,6 +108,7 @@ final class QuestPolicy implements RecallPolicy {
     // scratch, reused every step
     private float[] query;        // (heads, headDim) this step's queries
     private float[] parts;        // (2 * heads * headDim) max(query, 0) and min(query, 0), PageBounds.splitQuery's layout
+    private double[] norms;       // (heads, 2) Euclidean norms of each head's max(query, 0) and min(query, 0), rounded up
     private float[] upper;        // (heads, scoreStride) rough upper bound of each head's page scores
     private float[] exact;        // (heads, scoreStride) exact score of each of a head's candidates
     private int scoreStride;      // pages the scratch has room for
@@ -211,52 +212,60 @@ final class QuestPolicy implements RecallPolicy {
         for (int h = 0; h < heads; h++) {
             queries.copy(h, query, h * headDim);
         }
-        PageBounds.splitQuery(query, heads, headDim, parts);
+        PageBounds.splitQuery(query, heads, headDim, parts, norms);
         int run = PageBounds.runFor(pageCount, 3 * (k + 1)); // about 3(k + 1) groups for the first threshold
         int groups = PageBounds.groups(pageCount, run);
         bounds.upperBounds(parts, heads, pageCount, upper, scoreStride, maxima, run);
         for (int h = 0; h < heads; h++) {
-            int base = h * scoreStride;
-            float floor = PageRanking.floorOf(maxima, base, groups, heap, k + 1);
-            PageRanking.selectBest(upper, base, best, heap, floor, pageCount, k + 1);
-            int last = 0; // the (k+1)-th by upper bound: the lowest key of the k + 1
-            for (int i = 1; i <= k; i++) {
-                if (PageRanking.key(upper[base + best[i]], best[i]) < PageRanking.key(upper[base + best[last]],
-                        best[last])) {
-                    last = i;
-                }
-            }
-            double next = upper[base + best[last]]; // every page but the seeds has U' <= next
-            best[last] = best[k];
-            double posNorm = PageBounds.norm(query, h * headDim, headDim, true);
-            double negNorm = PageBounds.norm(query, h * headDim, headDim, false);
-            double reach = Double.POSITIVE_INFINITY; // τ
-            long seeds = Long.MAX_VALUE;             // the lowest U' key of the seeds
-            int certain = 0;
-            int uncertain = 0;
-            for (int i = 0; i < k; i++) {
-                int p = best[i];
-                float up = upper[base + p];
-                seeds = Math.min(seeds, PageRanking.key(up, p));
-                double low = bounds.lowerBoundOfAny(up, posNorm, negNorm); // enough far above the cut
-                if (!(low > next)) {
-                    low = bounds.lowerBound(p, up, posNorm, negNorm);
-                }
-                reach = Math.min(reach, low);
-                if (low > next) {
-                    candidates[base + certain++] = p;
-                } else {
-                    best[uncertain++] = p; // i >= uncertain: not yet read
-                }
-            }
-            certainCount[h] = certain;
-            System.arraycopy(best, 0, candidates, base + certain, uncertain);
-            candidateCount[h] = certain + uncertain;
-            if (certain < k) {
-                addReaching(h, pageCount, reach, seeds);
-            }
-            bounds.score(parts, heads, h, candidates, base + certain, base + candidateCount[h], exact);
+            rankHead(h, heads, pageCount, k, groups);
         }
+    }
+
+    /** {@link #rank}'s steps 2 and 3 for head {@code h}, its upper bounds and group maxima computed. */
+    private void rankHead(int h, int heads, int pageCount, int k, int groups) {
+        int base = h * scoreStride;
+        float floor = PageRanking.floorOf(maxima, base, groups, heap, k + 1);
+        PageRanking.selectBest(upper, base, best, heap, floor, pageCount, k + 1);
+        // heap[0, k] holds the k + 1 keys, in best's order: the lowest is the (k+1)-th, the others the seeds
+        int last = 0;
+        for (int i = 1; i <= k; i++) {
+            if (heap[i] < heap[last]) {
+                last = i;
+            }
+        }
+        double next = PageRanking.score(heap[last]); // every page but the seeds has U' <= next
+        heap[last] = heap[k];
+        best[last] = best[k];
+        long seeds = Long.MAX_VALUE; // the lowest U' key of the seeds
+        for (int i = 0; i < k; i++) {
+            seeds = Math.min(seeds, heap[i]);
+        }
+        double posNorm = norms[2 * h];
+        double negNorm = norms[2 * h + 1];
+        double reach = Double.POSITIVE_INFINITY; // τ
+        int certain = 0;
+        int uncertain = 0;
+        for (int i = 0; i < k; i++) {
+            int p = best[i];
+            float up = upper[base + p];
+            double low = bounds.lowerBoundOfAny(up, posNorm, negNorm); // enough far above the cut
+            if (!(low > next)) {
+                low = bounds.lowerBound(p, up, posNorm, negNorm);
+            }
+            reach = Math.min(reach, low);
+            if (low > next) {
+                candidates[base + certain++] = p;
+            } else {
+                best[uncertain++] = p; // i >= uncertain: not yet read
+            }
+        }
+        certainCount[h] = certain;
+        System.arraycopy(best, 0, candidates, base + certain, uncertain);
+        candidateCount[h] = certain + uncertain;
+        if (certain < k) {
+            addReaching(h, pageCount, reach, seeds);
+        }
+        bounds.score(parts, heads, h, candidates, base + certain, base + candidateCount[h], exact);
     }
 
     /**
@@ -315,6 +324,7 @@ final class QuestPolicy implements RecallPolicy {
     private void allocateQueries(int heads) {
         query = new float[heads * headDim];
         parts = new float[2 * heads * headDim];
+        norms = new double[2 * heads];
     }
 
     private void allocateScratch(int heads, int pages) {

@@ -154,7 +154,7 @@ class PageBoundsTest {
     static float[] exactScores(PageBounds b, float[] q, int heads, int pages, int stride) {
         int hd = b.headDim();
         float[] parts = new float[2 * heads * hd];
-        PageBounds.splitQuery(q, heads, hd, parts);
+        PageBounds.splitQuery(q, heads, hd, parts, new double[2 * heads]);
         int[] order = new int[pages];
         for (int p = 0; p < pages; p++) {
             order[p] = p;
@@ -263,7 +263,8 @@ class PageBoundsTest {
             int stride = PageBounds.padded(pages) + rnd.nextInt(3);
             float[] exact = exactScores(b, q, heads, pages, stride);
             float[] parts = new float[2 * heads * hd];
-            PageBounds.splitQuery(q, heads, hd, parts);
+            double[] norms = new double[2 * heads];
+            PageBounds.splitQuery(q, heads, hd, parts, norms);
             float[] upper = new float[heads * stride];
             float[] maxima = new float[heads * stride];
             int run = 1 + rnd.nextInt(4);
@@ -284,8 +285,19 @@ class PageBoundsTest {
             float[] maxs = new float[hd];
             for (int h = 0; h < heads; h++) {
                 float[] qh = java.util.Arrays.copyOfRange(q, h * hd, (h + 1) * hd);
-                double posNorm = PageBounds.norm(q, h * hd, hd, true);
-                double negNorm = PageBounds.norm(q, h * hd, hd, false);
+                double posNorm = norms[2 * h];
+                double negNorm = norms[2 * h + 1];
+                double exactPos = 0;
+                double exactNeg = 0;
+                for (int c = 0; c < hd; c++) {
+                    double v = q[h * hd + c];
+                    exactPos += v > 0 ? v * v : 0;
+                    exactNeg += v < 0 ? v * v : 0;
+                }
+                assertTrue(posNorm >= Math.sqrt(exactPos) && posNorm <= Math.sqrt(exactPos) * (1 + 1e-12),
+                        "norm of the positive part of head " + h);
+                assertTrue(negNorm >= Math.sqrt(exactNeg) && negNorm <= Math.sqrt(exactNeg) * (1 + 1e-12),
+                        "norm of the negative part of head " + h);
                 for (int p = 0; p < pages; p++) {
                     for (int c = 0; c < hd; c++) {
                         mins[c] = b.min(p, c);
@@ -333,11 +345,12 @@ class PageBoundsTest {
             PageBounds b = new PageBounds(1, hd, 1);
             b.extendTo(KeyView.of(keys, 1, hd));
             float[] parts = new float[2 * hd];
-            PageBounds.splitQuery(q, 1, hd, parts);
+            double[] norms = new double[2];
+            PageBounds.splitQuery(q, 1, hd, parts, norms);
             float[] upper = new float[PageBounds.padded(1)];
             b.upperBounds(parts, 1, 1, upper, upper.length);
             float exact = exactScores(b, q, 1, 1, 1)[0];
-            double low = b.lowerBound(0, upper[0], PageBounds.norm(q, 0, hd, true), PageBounds.norm(q, 0, hd, false));
+            double low = b.lowerBound(0, upper[0], norms[0], norms[1]);
             assertTrue(low <= exact, "round " + round + " scale " + scale + ": lower bound " + low + " above " + exact);
             if (scale >= 0x1p100f) {
                 assertEquals(Double.NEGATIVE_INFINITY, low, "no bound this close to overflow");

@@ -1,6 +1,7 @@
 package io.clusterkv.policy.quest;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Arrays;
 import java.util.Comparator;
@@ -45,6 +46,9 @@ class PageRankingTest {
             PageRanking.groupMaxima(scores, offset, n, groups, maxima, 2);
             float floor = PageRanking.floorOf(maxima, 2, groups, new long[groups], k);
             PageRanking.selectBest(scores, offset, best, scratch, floor, n, k);
+            for (int i = 0; i < k; i++) {
+                assertEquals(PageRanking.key(scores[offset + best[i]], best[i]), scratch[i], "key of best[" + i + "]");
+            }
             Arrays.sort(best);
             assertArrayEquals(expected, best, "round " + round + " shape " + shape + " n " + n + " k " + k);
             int[] best2 = new int[k];
