@@ -472,6 +472,11 @@ final class PageBounds {
         return (pages / LANES) / run * LANES;
     }
 
+    /** @return pages per vector: the lanes of {@link #upperBounds}'s groups */
+    static int lanes() {
+        return LANES;
+    }
+
     /**
      * The run length that makes about {@code wanted} groups of {@code pages} pages, at least one vector.
      *

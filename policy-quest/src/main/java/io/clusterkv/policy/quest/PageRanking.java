@@ -52,6 +52,18 @@ final class PageRanking {
      * return {@code keys[i]} is the key of page {@code best[i]}, {@code i < k}.
      */
     static void selectBest(float[] scores, int offset, int[] best, long[] keys, float floor, int n, int k) {
+        selectBest(scores, offset, best, keys, floor, null, 0, 0, 1, 1, n, k);
+    }
+
+    /**
+     * As {@link #selectBest(float[], int, int[], long[], float, int, int)}, passing over whole groups
+     * of pages whose maximum is below the threshold: group {@code g < groups} (its maximum at
+     * {@code maxima[maximaOffset + g]}) holds the pages {@code ((g / lanes) * run + v) * lanes + g %
+     * lanes} for {@code v < run}, the layout of {@link PageBounds#upperBounds}'s group maxima; pages
+     * past the groups' are all looked at.
+     */
+    static void selectBest(float[] scores, int offset, int[] best, long[] keys, float floor, float[] maxima,
+                           int maximaOffset, int groups, int run, int lanes, int n, int k) {
         if (k == 0) {
             return;
         }
@@ -70,7 +82,28 @@ final class PageRanking {
         int cap = (int) Math.min(buf.length, Math.max(4L * k, 64L));
         long thr = floor == Float.NEGATIVE_INFINITY ? Long.MIN_VALUE : ((long) sortable(floor) << 32) - 1;
         int count = 0;
-        for (int p = 0; p < n; p++) {
+        for (int g = 0; g < groups; g++) {
+            if (maxima[maximaOffset + g] < floor) {
+                continue; // no page of the group reaches the threshold
+            }
+            int first = (g / lanes) * run * lanes + g % lanes;
+            for (int v = 0; v < run; v++) {
+                int p = first + v * lanes;
+                float s = scores[offset + p];
+                if (s >= floor) {
+                    long key = key(s, p);
+                    if (key > thr) {
+                        buf[count++] = key;
+                        if (count == cap) {
+                            thr = reduce(buf, count, k);
+                            count = k;
+                            floor = score(thr);
+                        }
+                    }
+                }
+            }
+        }
+        for (int p = groups / lanes * run * lanes; p < n; p++) {
             float s = scores[offset + p];
             if (s >= floor) { // rare once the threshold is up
                 long key = key(s, p);

@@ -217,15 +217,16 @@ final class QuestPolicy implements RecallPolicy {
         int groups = PageBounds.groups(pageCount, run);
         bounds.upperBounds(parts, heads, pageCount, upper, scoreStride, maxima, run);
         for (int h = 0; h < heads; h++) {
-            rankHead(h, heads, pageCount, k, groups);
+            rankHead(h, heads, pageCount, k, groups, run);
         }
     }
 
     /** {@link #rank}'s steps 2 and 3 for head {@code h}, its upper bounds and group maxima computed. */
-    private void rankHead(int h, int heads, int pageCount, int k, int groups) {
+    private void rankHead(int h, int heads, int pageCount, int k, int groups, int run) {
         int base = h * scoreStride;
         float floor = PageRanking.floorOf(maxima, base, groups, heap, k + 1);
-        PageRanking.selectBest(upper, base, best, heap, floor, pageCount, k + 1);
+        PageRanking.selectBest(upper, base, best, heap, floor, maxima, base, groups, run, PageBounds.lanes(), pageCount,
+                k + 1);
         // heap[0, k] holds the k + 1 keys, in best's order: the lowest is the (k+1)-th, the others the seeds
         int last = 0;
         for (int i = 1; i <= k; i++) {
@@ -263,19 +264,34 @@ final class QuestPolicy implements RecallPolicy {
         System.arraycopy(best, 0, candidates, base + certain, uncertain);
         candidateCount[h] = certain + uncertain;
         if (certain < k) {
-            addReaching(h, pageCount, reach, seeds);
+            addReaching(h, pageCount, reach, seeds, groups, run);
         }
         bounds.score(parts, heads, h, candidates, base + certain, base + candidateCount[h], exact);
     }
 
     /**
      * Adds to head {@code h}'s candidates every page of {@code [0, pageCount)} that is not a seed
-     * (upper-bound key below {@code seeds}) and whose upper bound reaches {@code reach}.
+     * (upper-bound key below {@code seeds}) and whose upper bound reaches {@code reach}, passing over
+     * the groups whose maximum is below it (the layout of {@link PageBounds#upperBounds}'s maxima).
      */
-    private void addReaching(int h, int pageCount, double reach, long seeds) {
+    private void addReaching(int h, int pageCount, double reach, long seeds, int groups, int run) {
         int base = h * scoreStride;
+        int lanes = PageBounds.lanes();
         int added = candidateCount[h];
-        for (int p = 0; p < pageCount; p++) {
+        for (int g = 0; g < groups; g++) {
+            if (maxima[base + g] < reach) {
+                continue;
+            }
+            int first = (g / lanes) * run * lanes + g % lanes;
+            for (int v = 0; v < run; v++) {
+                int p = first + v * lanes;
+                float up = upper[base + p];
+                if (up >= reach && PageRanking.key(up, p) < seeds) {
+                    candidates[base + added++] = p;
+                }
+            }
+        }
+        for (int p = groups / lanes * run * lanes; p < pageCount; p++) {
             float up = upper[base + p];
             if (up >= reach && PageRanking.key(up, p) < seeds) {
                 candidates[base + added++] = p;
