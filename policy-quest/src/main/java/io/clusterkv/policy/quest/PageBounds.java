@@ -3,7 +3,6 @@ package io.clusterkv.policy.quest;
 import io.clusterkv.spi.KeyView;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -29,24 +28,44 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>Exact, page-major {@code (pageCapacity, 2, headDim)} floats: a page's bounds are one
  *       contiguous kilobyte at head dim 128 (maxima, then minima), so {@link #score} of a few chosen
  *       pages reads one stream per page.</li>
- *   <li>Rough, bfloat16 (the high half of a float's bits) in lane-wide blocks
- *       {@code (pageCapacity / LANES, headDim, LANES)}, minima rounded down and maxima rounded up:
+ *   <li>Rough, 16-bit fixed point per channel in lane-wide blocks
+ *       {@code (pageCapacity / LANES, headDim, LANES)}: channel {@code c}'s bounds as integers in
+ *       {@code [-32767, 32767]} times a step {@code 2^e_c}, minima rounded down and maxima rounded up.
  *       {@link #upperBounds} streams them for every page, half the bytes of floats, with the same
- *       operation sequence per lane as {@link #score}. Every input moved the right way, and fused
- *       multiply-add, addition and rounding being monotone, the rough value is {@code ≥} the exact
- *       score (a NaN rough value becomes {@code +∞}). {@link #lowerBound} turns it into a lower bound
- *       through four norms kept per page. {@link QuestPolicy} ranks with both, and reads exact rows
- *       only where they cannot decide.</li>
+ *       operation sequence per lane as {@link #score}; it multiplies the integer (converted exactly)
+ *       by the query part times {@code 2^e_c}, which is the product of the rounded bound and the
+ *       query part exactly, so each fused multiply-add rounds the same real value as one on the
+ *       rounded bound would. Every input moved the right way, and fused multiply-add, addition and
+ *       rounding being monotone, the rough value is {@code ≥} the exact score (a NaN rough value
+ *       becomes {@code +∞}). {@link #lowerBound} turns it into a lower bound through four norms kept
+ *       per page. {@link QuestPolicy} ranks with both, and reads exact rows only where they cannot
+ *       decide.</li>
  * </ul>
- * Memory: {@code 12 · headDim + 16} bytes per page (8 exact, 4 rough, 16 for the norms); at page size
- * 16 and head dim 128 that is 3/32 of the F32 keys and values the pages index (the exact copy alone
- * was 1/16).
+ * <b>Why fixed point.</b> A bfloat16 copy (8 significant bits) left about 20 pages per head at budget
+ * 2048 (3 at 256) whose place the rough bounds could not decide, each rescored from a cold kilobyte of
+ * exact rows, and a lower bound too loose to skip the scan for candidates. One step per channel
+ * ({@code 2^e_c}, the smallest power of two whose 32767 steps hold the channel's largest bound) is
+ * ~{@code 2^-15} of the channel's range instead of {@code 2^-8} of each value: on the synthetic
+ * workload under one page per head is left to rescore, at the same bytes and the same kernel cost
+ * (a short-to-float conversion in place of a shift). Keys far smaller than their channel's largest
+ * lose relative precision, which costs only rescoring. A page whose bounds a step cannot hold
+ * (infinite, NaN, or beyond {@code 32767 · 2^113}) is {@link #wild}: its rough bound is {@code +∞}.
+ * A query part whose product with {@code 2^e_c} is not exact (overflow, or bits lost below the normal
+ * floats; exponents are kept in {@code [-60, 113]} so this takes absurd inputs) makes every rough
+ * bound {@code +∞}, and the ranking then scores every page exactly.
+ *
+ * <p>Memory: {@code 12 · headDim + 20} bytes per page (8 exact, 4 rough, 16 for the norms, 4 for the
+ * wild flag) and 12 bytes per channel; at page size 16 and head dim 128 that is 3/32 of the F32 keys
+ * and values the pages index (the exact copy alone was 1/16).
  *
  * <p><b>Updates.</b> {@link #extendTo} indexes only the positions written since the last call: a new
  * page starts with {@code m = M = k}, and each further key of the page takes a lane-wise
  * {@code Math.min}/{@code Math.max}; the page's rough bounds are then rounded again. Minimum and
  * maximum are exact and order-independent (signed zeros and NaN included), so the bounds equal those
- * recomputed from scratch bit for bit.
+ * recomputed from scratch bit for bit. A channel's exponent only grows (to hold a new bound); when it
+ * does, every page is rounded again at the end of the call ({@code O(pages · headDim)}, rare after the
+ * prompt: each growth at least doubles the channel's range), so the rough copy too equals one built
+ * from scratch.
  *
  * <p>Not thread-safe: owned by the shard's policy.
  */
@@ -57,18 +76,27 @@ final class PageBounds {
     /** Shorts, one per float lane: the rough bounds' loads. */
     private static final VectorSpecies<Short> HALVES =
             VectorSpecies.of(short.class, VectorShape.forBitSize(LANES * Short.SIZE));
-    /** Ints of the float shape: the rough bounds widened. */
-    private static final VectorSpecies<Integer> WORDS = VectorSpecies.of(int.class, SPECIES.vectorShape());
     /** Rows copied from the key view per bulk read. */
     private static final int CHUNK_ROWS = 32;
-    /** bfloat16 of a quiet NaN. */
-    private static final short NAN_BF16 = (short) 0x7fc0;
+    /** The largest magnitude of a rough bound's integer. */
+    static final int STEPS = 32767;
+    /** The smallest channel exponent: finer steps buy nothing and would push scaled queries towards underflow. */
+    static final int MIN_EXPONENT = -60;
+    /** The largest: {@code 32767 · 2^113} is below the largest float, so every rough value is a float. */
+    static final int MAX_EXPONENT = 113;
 
     private final int pageSize;
     private final int headDim;
     private float[] exact;        // (pageCapacity, 2, headDim) per page: per-channel maximum of its keys, then minimum
-    private short[] roughMins;    // (pageCapacity / LANES, headDim, LANES) mins rounded down to bfloat16
-    private short[] roughMaxs;    // same layout, maxs rounded up
+    private short[] roughMins;    // (pageCapacity / LANES, headDim, LANES) floor(min / 2^e_c): mins rounded down to the channel's step
+    private short[] roughMaxs;    // same layout, ceil(max / 2^e_c)
+    private float[] wild;         // (pageCapacity) 0, or +inf for a page the rough copy cannot hold (an infinite or NaN
+                                  //   bound, or one beyond 32767 * 2^113): its rough upper bound is +inf
+    private final int[] exponents;  // (headDim) e_c: the rough copy of channel c counts steps of 2^e_c
+    private final float[] steps;    // (headDim) 2^e_c
+    private final float[] inverses; // (headDim) 2^-e_c
+    private boolean requantize;     // an exponent grew during extendTo: every page is rounded again at its end
+    private float[] scaled = new float[0]; // (2 * heads * headDim) the queries' parts times 2^e_c, for upperBounds
     private float[] slack;        // (pageCapacity, 4) per page, rounded up: ||roughMax - max||, ||min - roughMin||,
                                   //   ||max(|max|, |roughMax|)||, ||max(|min|, |roughMin|)|| (Euclidean, over channels)
     private int pageCapacity;     // a multiple of LANES
@@ -94,6 +122,13 @@ final class PageBounds {
         this.exact = new float[Math.multiplyExact(2 * pageCapacity, headDim)];
         this.roughMins = new short[pageCapacity * headDim];
         this.roughMaxs = new short[roughMins.length];
+        this.wild = new float[pageCapacity];
+        this.exponents = new int[headDim];
+        this.steps = new float[headDim];
+        this.inverses = new float[headDim];
+        for (int c = 0; c < headDim; c++) {
+            setExponent(c, MIN_EXPONENT);
+        }
         this.slack = new float[Math.multiplyExact(pageCapacity, 4)];
         this.rows = new float[Math.min(pageSize, CHUNK_ROWS) * headDim];
         double nu = (headDim + 1) * 0x1p-24;
@@ -144,16 +179,54 @@ final class PageBounds {
         return exact[index(page, channel)];
     }
 
-    /** @return {@link #min} rounded down to a bfloat16, as the float it stands for */
+    /**
+     * @return {@link #min} rounded down to a multiple of the channel's step {@code 2^}{@link #exponent},
+     *         as a float (exact); meaningless for a {@link #wild} page
+     */
     float roughMin(int page, int channel) {
         index(page, channel);
-        return widen(roughMins[slot(page, channel)]);
+        return roughMins[slot(page, channel)] * steps[channel];
     }
 
-    /** @return {@link #max} rounded up to a bfloat16, as the float it stands for */
+    /** @return {@link #max} rounded up to a multiple of the channel's step; see {@link #roughMin} */
     float roughMax(int page, int channel) {
         index(page, channel);
-        return widen(roughMaxs[slot(page, channel)]);
+        return roughMaxs[slot(page, channel)] * steps[channel];
+    }
+
+    /**
+     * @param channel a channel in {@code [0, headDim())}
+     * @return {@code e}: the channel's rough bounds are integers in {@code [-32767, 32767]} times
+     *         {@code 2^e}; the smallest exponent at least {@link #MIN_EXPONENT} that holds every
+     *         finite bound of the channel on a page that is not {@link #wild}
+     */
+    int exponent(int channel) {
+        return exponents[java.util.Objects.checkIndex(channel, headDim)];
+    }
+
+    /**
+     * @param page a page in {@code [0, pages())}
+     * @return whether the rough copy cannot hold the page (an infinite or NaN bound, or one beyond
+     *         {@code 32767 · 2^113}): its rough upper bound is then {@code +∞}
+     */
+    boolean wild(int page) {
+        return wild[java.util.Objects.checkIndex(page, pages())] != 0f;
+    }
+
+    private void setExponent(int channel, int e) {
+        exponents[channel] = e;
+        steps[channel] = Math.scalb(1f, e);
+        inverses[channel] = Math.scalb(1f, -e);
+    }
+
+    /** The smallest exponent at least {@link #MIN_EXPONENT} whose 32767 steps reach {@code |v|} (finite). */
+    private static int exponentFor(float v) {
+        double a = Math.abs((double) v);
+        int e = Math.max(MIN_EXPONENT, Math.getExponent(v) - 15);
+        while (a > STEPS * Math.scalb(1.0, e)) {
+            e++;
+        }
+        return e;
     }
 
     private int index(int page, int channel) {
@@ -169,35 +242,6 @@ final class PageBounds {
 
     private static int roundUpToBlock(int pages) {
         return (pages + LANES - 1) / LANES * LANES;
-    }
-
-    /**
-     * The bfloat16 nearest to {@code x} from above (the high 16 bits of a float): {@code x} itself when
-     * it has no low bits, NaN for NaN, {@code +∞} above the largest finite bfloat16.
-     */
-    static short roundUp(float x) {
-        if (x != x) {
-            return NAN_BF16;
-        }
-        int bits = Float.floatToRawIntBits(x);
-        int high = bits >>> 16;
-        // truncating the low half moves a positive value down and a negative one up (towards zero)
-        return (short) ((bits & 0xffff) != 0 && bits > 0 ? high + 1 : high);
-    }
-
-    /** The bfloat16 nearest to {@code x} from below; see {@link #roundUp}. */
-    static short roundDown(float x) {
-        if (x != x) {
-            return NAN_BF16;
-        }
-        int bits = Float.floatToRawIntBits(x);
-        int high = bits >>> 16;
-        return (short) ((bits & 0xffff) != 0 && bits < 0 ? high + 1 : high);
-    }
-
-    /** @return the float a bfloat16 stands for */
-    static float widen(short bf16) {
-        return Float.intBitsToFloat(bf16 << 16);
     }
 
     /**
@@ -241,6 +285,12 @@ final class PageBounds {
             round(page);
             positions = end;
         }
+        if (requantize) { // a channel's step grew: every page again, at the final steps
+            requantize = false;
+            for (int p = 0, pages = pages(); p < pages; p++) {
+                round(p);
+            }
+        }
     }
 
     /** Widens the bounds of the page at {@code base} to include the key at {@code rows[offset ..]}. */
@@ -253,10 +303,32 @@ final class PageBounds {
         }
     }
 
-    /** Rounds page {@code page}'s bounds outwards into its rough copy. */
+    /**
+     * Rounds page {@code page}'s bounds outwards into its rough copy, at each channel's step; raises a
+     * channel's exponent (and marks every page for rounding again) when a bound outgrows it.
+     */
     private void round(int page) {
         int base = page * 2 * headDim;
         int s = slot(page, 0);
+        boolean unheld = false;
+        for (int c = 0; c < headDim; c++) {
+            float hi = exact[base + c];
+            float lo = exact[base + headDim + c];
+            if (!(Math.abs(hi) <= Float.MAX_VALUE && Math.abs(lo) <= Float.MAX_VALUE)) { // infinite or NaN
+                unheld = true;
+                continue;
+            }
+            int e = Math.max(exponentFor(hi), exponentFor(lo));
+            if (e > MAX_EXPONENT) {
+                unheld = true;
+                continue;
+            }
+            if (e > exponents[c]) {
+                setExponent(c, e);
+                requantize = true;
+            }
+        }
+        wild[page] = unheld ? Float.POSITIVE_INFINITY : 0f;
         double gapHi = 0;
         double gapLo = 0;
         double sizeHi = 0;
@@ -264,22 +336,34 @@ final class PageBounds {
         for (int c = 0; c < headDim; c++) {
             float hi = exact[base + c];
             float lo = exact[base + headDim + c];
-            short roughLo = roundDown(lo);
-            short roughHi = roundUp(hi);
-            roughMins[s + c * LANES] = roughLo;
-            roughMaxs[s + c * LANES] = roughHi;
-            // a float and its bfloat16 rounding differ by less than 2^16 of the float's last place:
-            // their difference is exact in double
-            double dHi = (double) widen(roughHi) - hi;
-            double dLo = (double) lo - widen(roughLo);
-            double mHi = Math.max(Math.abs(hi), Math.abs(widen(roughHi)));
-            double mLo = Math.max(Math.abs(lo), Math.abs(widen(roughLo)));
+            if (unheld) {
+                roughMins[s + c * LANES] = 0;
+                roughMaxs[s + c * LANES] = 0;
+                continue;
+            }
+            double step = steps[c];
+            // |bound| <= 32767 * step: the quotients are exact in double, the integers within a short
+            int roughHi = (int) Math.ceil(hi / step);
+            int roughLo = (int) Math.floor(lo / step);
+            roughMins[s + c * LANES] = (short) roughLo;
+            roughMaxs[s + c * LANES] = (short) roughHi;
+            double upHi = roughHi * step; // exact: at most 15 significant bits
+            double downLo = roughLo * step;
+            // the differences are >= 0; rounded to nearest in double, then moved up by one place
+            double dHi = Math.nextUp(upHi - hi);
+            double dLo = Math.nextUp(lo - downLo);
+            double mHi = Math.max(Math.abs(hi), Math.abs(upHi));
+            double mLo = Math.max(Math.abs(lo), Math.abs(downLo));
             gapHi += dHi * dHi;
             gapLo += dLo * dLo;
             sizeHi += mHi * mHi;
             sizeLo += mLo * mLo;
         }
         int t = page * 4;
+        if (unheld) { // its rough upper bound is +inf, so lowerBound gives -inf whatever these are
+            Arrays.fill(slack, t, t + 4, 0f);
+            return;
+        }
         slack[t] = normUp(gapHi, headDim);
         slack[t + 1] = normUp(gapLo, headDim);
         slack[t + 2] = normUp(sizeHi, headDim);
@@ -359,6 +443,7 @@ final class PageBounds {
         exact = Arrays.copyOf(exact, 2 * cap * headDim);
         roughMins = Arrays.copyOf(roughMins, cap * headDim);
         roughMaxs = Arrays.copyOf(roughMaxs, cap * headDim);
+        wild = Arrays.copyOf(wild, cap);
         slack = Arrays.copyOf(slack, cap * 4);
         pageCapacity = cap;
     }
@@ -427,8 +512,14 @@ final class PageBounds {
     /**
      * Rough upper bounds of the scores of pages {@code [0, pages)} for each query head: for every page
      * and head, {@code upper[h * stride + p] ≥} the exact score {@link #score} gives (never NaN; {@code
-     * +∞} where the rough arithmetic met NaN). Streams the rough bounds once for all heads; allocates
-     * nothing.
+     * +∞} where the rough arithmetic met NaN, and for a {@link #wild} page). Streams the rough bounds
+     * once for all heads; allocates nothing unless the heads outgrew its scratch.
+     *
+     * <p>The kernel multiplies a bound's integer by the query part scaled by the channel's step,
+     * {@code q · 2^e}, so that no per-channel step is applied to the bounds. When a scaled part is not
+     * exact (it would overflow or lose bits to underflow: only for absurd queries or keys), the rough
+     * copy says nothing and every bound is {@code +∞}, which the ranking turns into exact scores of
+     * every page.
      *
      * @param table  the queries' parts, from {@link #splitQuery}
      * @param heads  query heads
@@ -437,8 +528,8 @@ final class PageBounds {
      *               row also gets values (to ignore) up to {@link #padded padded(pages)}
      * @param stride distance between two heads' rows of {@code upper}, {@code >= padded(pages)}
      */
-    void upperBounds(float[] table, int heads, int pages, float[] upper, int stride) {
-        upperBounds(table, heads, pages, upper, stride, null, 1);
+    boolean upperBounds(float[] table, int heads, int pages, float[] upper, int stride) {
+        return upperBounds(table, heads, pages, upper, stride, null, 1);
     }
 
     /**
@@ -451,15 +542,58 @@ final class PageBounds {
      *
      * @param maxima receives the group maxima, {@code (heads, stride)}; null for none
      * @param run    vectors of pages per run, {@code >= 1}
+     * @return false if the rough copy could not be used (a scaled query part not exact): every bound
+     *         and maximum is then {@code +∞}
      */
-    void upperBounds(float[] table, int heads, int pages, float[] upper, int stride, float[] maxima, int run) {
+    boolean upperBounds(float[] table, int heads, int pages, float[] upper, int stride, float[] maxima, int run) {
+        int length = 2 * heads * headDim;
+        if (scaled.length < length) {
+            scaled = new float[length];
+        }
+        if (!scale(table, heads, scaled)) {
+            int padded = roundUpToBlock(pages);
+            int groups = groups(pages, run);
+            for (int h = 0; h < heads; h++) {
+                Arrays.fill(upper, h * stride, h * stride + padded, Float.POSITIVE_INFINITY);
+                if (maxima != null) {
+                    Arrays.fill(maxima, h * stride, h * stride + groups, Float.POSITIVE_INFINITY);
+                }
+            }
+            return false;
+        }
         int h = 0;
         for (; h + 4 <= heads; h += 4) {
-            upperBounds4(table, h, pages, upper, stride, maxima, run);
+            upperBounds4(scaled, h, pages, upper, stride, maxima, run);
         }
         for (; h < heads; h++) {
-            upperBounds1(table, singleHeadBase(heads, h), h, pages, upper, stride, maxima, run);
+            upperBounds1(scaled, singleHeadBase(heads, h), h, pages, upper, stride, maxima, run);
         }
+        return true;
+    }
+
+    /**
+     * {@code out = table} with each entry multiplied by its channel's step {@code 2^e_c} (the layout of
+     * {@link #splitQuery}: 8 entries per channel in groups of four heads, 2 for a head after them).
+     *
+     * @return whether every product is exact (no overflow, no bits lost to underflow)
+     */
+    private boolean scale(float[] table, int heads, float[] out) {
+        int hd = headDim;
+        int grouped = heads / 4 * 8 * hd;
+        boolean exact = true;
+        for (int i = 0; i < grouped; i++) {
+            int c = (i % (8 * hd)) >> 3;
+            float v = table[i] * steps[c];
+            exact &= v * inverses[c] == table[i];
+            out[i] = v;
+        }
+        for (int i = grouped, end = 2 * heads * hd; i < end; i++) {
+            int c = ((i - grouped) % (2 * hd)) >> 1;
+            float v = table[i] * steps[c];
+            exact &= v * inverses[c] == table[i];
+            out[i] = v;
+        }
+        return exact;
     }
 
     /**
@@ -534,10 +668,11 @@ final class PageBounds {
                 a3 = hi.fma(FloatVector.broadcast(SPECIES, table[t + 6]), a3);
                 b3 = lo.fma(FloatVector.broadcast(SPECIES, table[t + 7]), b3);
             }
-            FloatVector u0 = roughFinish(a0.add(b0));
-            FloatVector u1 = roughFinish(a1.add(b1));
-            FloatVector u2 = roughFinish(a2.add(b2));
-            FloatVector u3 = roughFinish(a3.add(b3));
+            FloatVector w = FloatVector.fromArray(SPECIES, wild, p); // 0, or +inf for a wild page
+            FloatVector u0 = roughFinish(a0.add(b0).add(w));
+            FloatVector u1 = roughFinish(a1.add(b1).add(w));
+            FloatVector u2 = roughFinish(a2.add(b2).add(w));
+            FloatVector u3 = roughFinish(a3.add(b3).add(w));
             u0.intoArray(upper, s0 + p);
             u1.intoArray(upper, s1 + p);
             u2.intoArray(upper, s2 + p);
@@ -581,7 +716,7 @@ final class PageBounds {
                 a = widen(hiA, i).fma(FloatVector.broadcast(SPECIES, table[tb + 2 * c]), a);
                 b = widen(loA, i).fma(FloatVector.broadcast(SPECIES, table[tb + 2 * c + 1]), b);
             }
-            FloatVector u = roughFinish(a.add(b));
+            FloatVector u = roughFinish(a.add(b).add(FloatVector.fromArray(SPECIES, wild, p)));
             u.intoArray(upper, sb + p);
             int v = p / LANES;
             if (v < grouped) {
@@ -594,10 +729,9 @@ final class PageBounds {
         }
     }
 
-    /** LANES bfloat16 from {@code a[i ..]} as floats: sign-extend to int, shift into the high half. */
+    /** LANES rough bounds from {@code a[i ..]} as floats: the integers, converted exactly. */
     private static FloatVector widen(short[] a, int i) {
-        return ((IntVector) ShortVector.fromArray(HALVES, a, i).convertShape(VectorOperators.S2I, WORDS, 0))
-                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        return (FloatVector) ShortVector.fromArray(HALVES, a, i).convertShape(VectorOperators.S2F, SPECIES, 0);
     }
 
     /**

@@ -43,8 +43,9 @@ import java.util.List;
  * version encodes the selected range of the page, so it is constant for a full page and changes while
  * the newest page fills, and a device tier never serves a stale page.
  *
- * <p><b>Cost.</b> {@link #onAppend} widens one page's bounds and rounds them ({@code O(headDim)}).
- * {@link #select} streams rough (bfloat16) copies of the bounds of all pages once for all query heads
+ * <p><b>Cost.</b> {@link #onAppend} widens one page's bounds and rounds them ({@code O(headDim)}; every
+ * page again in the rare step where a channel's rough step must grow). {@link #select} streams rough
+ * (16-bit fixed point per channel) copies of the bounds of all pages once for all query heads
  * ({@link PageBounds#upperBounds}, half the bytes of the exact floats), keeps per head the best pages
  * by that upper bound ({@link PageRanking}), and reads the exact bounds only of the few pages the rough
  * ones cannot place ({@link #rank}); the pages chosen are exactly those a ranking of every page's
