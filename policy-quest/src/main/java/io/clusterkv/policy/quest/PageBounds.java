@@ -62,10 +62,11 @@ import jdk.incubator.vector.VectorSpecies;
  * page starts with {@code m = M = k}, and each further key of the page takes a lane-wise
  * {@code Math.min}/{@code Math.max}; the page's rough bounds are then rounded again. Minimum and
  * maximum are exact and order-independent (signed zeros and NaN included), so the bounds equal those
- * recomputed from scratch bit for bit. A channel's exponent only grows (to hold a new bound); when it
- * does, every page is rounded again at the end of the call ({@code O(pages · headDim)}, rare after the
- * prompt: each growth at least doubles the channel's range), so the rough copy too equals one built
- * from scratch.
+ * recomputed from scratch bit for bit. A channel's exponent grows to hold a new bound, and when it
+ * does every page is rounded again at the end of the call ({@code O(pages · headDim)}, rare after the
+ * prompt: each growth at least doubles the channel's range); a page turning wild (its bounds no longer
+ * count) makes the exponents be taken again from the other pages. So the rough copy too equals one
+ * built from scratch.
  *
  * <p>Not thread-safe: owned by the shard's policy.
  */
@@ -95,7 +96,9 @@ final class PageBounds {
     private final int[] exponents;  // (headDim) e_c: the rough copy of channel c counts steps of 2^e_c
     private final float[] steps;    // (headDim) 2^e_c
     private final float[] inverses; // (headDim) 2^-e_c
+    private final int[] needs;      // (headDim) scratch: the exponent each channel of one page needs
     private boolean requantize;     // an exponent grew during extendTo: every page is rounded again at its end
+    private boolean rescan;         // a page turned wild during extendTo: exponents are taken again from the others
     private float[] scaled = new float[0]; // (2 * heads * headDim) the queries' parts times 2^e_c, for upperBounds
     private float[] slack;        // (pageCapacity, 4) per page, rounded up: ||roughMax - max||, ||min - roughMin||,
                                   //   ||max(|max|, |roughMax|)||, ||max(|min|, |roughMin|)|| (Euclidean, over channels)
@@ -126,6 +129,7 @@ final class PageBounds {
         this.exponents = new int[headDim];
         this.steps = new float[headDim];
         this.inverses = new float[headDim];
+        this.needs = new int[headDim];
         for (int c = 0; c < headDim; c++) {
             setExponent(c, MIN_EXPONENT);
         }
@@ -285,7 +289,19 @@ final class PageBounds {
             round(page);
             positions = end;
         }
-        if (requantize) { // a channel's step grew: every page again, at the final steps
+        if (rescan) { // a page turned wild: its bounds no longer count, steps from the other pages
+            rescan = false;
+            for (int c = 0; c < headDim; c++) {
+                setExponent(c, MIN_EXPONENT);
+            }
+            for (int p = 0, pages = pages(); p < pages; p++) {
+                if (!wildBounds(p)) {
+                    raiseExponents();
+                }
+            }
+            requantize = true;
+        }
+        if (requantize) { // a channel's step changed: every page again, at the final steps
             requantize = false;
             for (int p = 0, pages = pages(); p < pages; p++) {
                 round(p);
@@ -304,31 +320,61 @@ final class PageBounds {
     }
 
     /**
-     * Rounds page {@code page}'s bounds outwards into its rough copy, at each channel's step; raises a
-     * channel's exponent (and marks every page for rounding again) when a bound outgrows it.
+     * Whether page {@code page}'s bounds are beyond the rough copy (an infinite or NaN bound, or one
+     * beyond {@code 32767 · 2^113}); if not, {@link #needs} receives the exponent each channel needs.
      */
-    private void round(int page) {
+    private boolean wildBounds(int page) {
         int base = page * 2 * headDim;
-        int s = slot(page, 0);
-        boolean unheld = false;
         for (int c = 0; c < headDim; c++) {
             float hi = exact[base + c];
             float lo = exact[base + headDim + c];
             if (!(Math.abs(hi) <= Float.MAX_VALUE && Math.abs(lo) <= Float.MAX_VALUE)) { // infinite or NaN
-                unheld = true;
-                continue;
+                return true;
             }
             int e = Math.max(exponentFor(hi), exponentFor(lo));
             if (e > MAX_EXPONENT) {
-                unheld = true;
-                continue;
+                return true;
             }
-            if (e > exponents[c]) {
-                setExponent(c, e);
+            needs[c] = e;
+        }
+        return false;
+    }
+
+    /** Raises each channel's exponent to {@link #needs} where that is larger; marks every page for rounding again. */
+    private void raiseExponents() {
+        for (int c = 0; c < headDim; c++) {
+            if (needs[c] > exponents[c]) {
+                setExponent(c, needs[c]);
                 requantize = true;
             }
         }
-        wild[page] = unheld ? Float.POSITIVE_INFINITY : 0f;
+    }
+
+    /**
+     * Rounds page {@code page}'s bounds outwards into its rough copy, at each channel's step; raises a
+     * channel's exponent (and marks every page for rounding again) when a bound outgrows it. A page
+     * whose bounds the copy cannot hold becomes {@link #wild}; if it was not, the exponents are taken
+     * again from the other pages at the end of {@link #extendTo}, so that they stay what a copy built
+     * from scratch has.
+     */
+    private void round(int page) {
+        int base = page * 2 * headDim;
+        int s = slot(page, 0);
+        int t = page * 4;
+        if (wildBounds(page)) {
+            if (wild[page] == 0f) {
+                rescan = true;
+            }
+            wild[page] = Float.POSITIVE_INFINITY;
+            for (int c = 0; c < headDim; c++) {
+                roughMins[s + c * LANES] = 0;
+                roughMaxs[s + c * LANES] = 0;
+            }
+            Arrays.fill(slack, t, t + 4, 0f); // its rough upper bound is +inf: lowerBound gives -inf regardless
+            return;
+        }
+        wild[page] = 0f;
+        raiseExponents();
         double gapHi = 0;
         double gapLo = 0;
         double sizeHi = 0;
@@ -336,11 +382,6 @@ final class PageBounds {
         for (int c = 0; c < headDim; c++) {
             float hi = exact[base + c];
             float lo = exact[base + headDim + c];
-            if (unheld) {
-                roughMins[s + c * LANES] = 0;
-                roughMaxs[s + c * LANES] = 0;
-                continue;
-            }
             double step = steps[c];
             // |bound| <= 32767 * step: the quotients are exact in double, the integers within a short
             int roughHi = (int) Math.ceil(hi / step);
@@ -358,11 +399,6 @@ final class PageBounds {
             gapLo += dLo * dLo;
             sizeHi += mHi * mHi;
             sizeLo += mLo * mLo;
-        }
-        int t = page * 4;
-        if (unheld) { // its rough upper bound is +inf, so lowerBound gives -inf whatever these are
-            Arrays.fill(slack, t, t + 4, 0f);
-            return;
         }
         slack[t] = normUp(gapHi, headDim);
         slack[t + 1] = normUp(gapLo, headDim);
