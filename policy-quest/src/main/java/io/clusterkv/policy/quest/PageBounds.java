@@ -615,19 +615,27 @@ final class PageBounds {
      */
     private boolean scale(float[] table, int heads, float[] out) {
         int hd = headDim;
-        int grouped = heads / 4 * 8 * hd;
         boolean exact = true;
-        for (int i = 0; i < grouped; i++) {
-            int c = (i % (8 * hd)) >> 3;
-            float v = table[i] * steps[c];
-            exact &= v * inverses[c] == table[i];
-            out[i] = v;
+        int i = 0;
+        for (int g = 0; g < heads / 4; g++) { // groups of four heads: 8 entries per channel
+            for (int c = 0; c < hd; c++) {
+                float step = steps[c];
+                float inverse = inverses[c];
+                for (int j = 0; j < 8; j++, i++) {
+                    float v = table[i] * step;
+                    exact &= v * inverse == table[i];
+                    out[i] = v;
+                }
+            }
         }
-        for (int i = grouped, end = 2 * heads * hd; i < end; i++) {
-            int c = ((i - grouped) % (2 * hd)) >> 1;
-            float v = table[i] * steps[c];
-            exact &= v * inverses[c] == table[i];
-            out[i] = v;
+        for (int h = heads / 4 * 4; h < heads; h++) { // the heads after them: 2 entries per channel
+            for (int c = 0; c < hd; c++) {
+                for (int j = 0; j < 2; j++, i++) {
+                    float v = table[i] * steps[c];
+                    exact &= v * inverses[c] == table[i];
+                    out[i] = v;
+                }
+            }
         }
         return exact;
     }
