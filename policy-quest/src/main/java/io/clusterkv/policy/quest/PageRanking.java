@@ -48,15 +48,29 @@ final class PageRanking {
      * As {@link #selectBest(float[], int, int[], int, int)}, candidates in {@code keys} (more than
      * {@code k} long when {@code n > k}; {@code 4k} or more keeps reductions rare), starting from a
      * score {@code floor} that at least {@code k} of the pages reach ({@link #floorOf}; {@code -∞}
-     * when none is known). Candidates are {@link #key}s, one {@code long} comparison per page.
+     * when none is known). Candidates are {@link #key}s, one {@code long} comparison per page; on
+     * return {@code keys[i]} is the key of page {@code best[i]}, {@code i < k}.
      */
     static void selectBest(float[] scores, int offset, int[] best, long[] keys, float floor, int n, int k) {
+        selectBest(scores, offset, best, keys, floor, null, 0, 0, 1, 1, n, k);
+    }
+
+    /**
+     * As {@link #selectBest(float[], int, int[], long[], float, int, int)}, passing over whole groups
+     * of pages whose maximum is below the threshold: group {@code g < groups} (its maximum at
+     * {@code maxima[maximaOffset + g]}) holds the pages {@code ((g / lanes) * run + v) * lanes + g %
+     * lanes} for {@code v < run}, the layout of {@link PageBounds#upperBounds}'s group maxima; pages
+     * past the groups' are all looked at.
+     */
+    static void selectBest(float[] scores, int offset, int[] best, long[] keys, float floor, float[] maxima,
+                           int maximaOffset, int groups, int run, int lanes, int n, int k) {
         if (k == 0) {
             return;
         }
         if (n <= k) {
             for (int p = 0; p < n; p++) {
                 best[p] = p;
+                keys[p] = key(scores[offset + p], p);
             }
             return;
         }
@@ -68,7 +82,28 @@ final class PageRanking {
         int cap = (int) Math.min(buf.length, Math.max(4L * k, 64L));
         long thr = floor == Float.NEGATIVE_INFINITY ? Long.MIN_VALUE : ((long) sortable(floor) << 32) - 1;
         int count = 0;
-        for (int p = 0; p < n; p++) {
+        for (int g = 0; g < groups; g++) {
+            if (maxima[maximaOffset + g] < floor) {
+                continue; // no page of the group reaches the threshold
+            }
+            int first = (g / lanes) * run * lanes + g % lanes;
+            for (int v = 0; v < run; v++) {
+                int p = first + v * lanes;
+                float s = scores[offset + p];
+                if (s >= floor) {
+                    long key = key(s, p);
+                    if (key > thr) {
+                        buf[count++] = key;
+                        if (count == cap) {
+                            thr = reduce(buf, count, k);
+                            count = k;
+                            floor = score(thr);
+                        }
+                    }
+                }
+            }
+        }
+        for (int p = groups / lanes * run * lanes; p < n; p++) {
             float s = scores[offset + p];
             if (s >= floor) { // rare once the threshold is up
                 long key = key(s, p);
@@ -171,7 +206,8 @@ final class PageRanking {
 
     /**
      * Moves the {@code k} largest of the distinct keys {@code a[0, n)} into {@code a[0, k)}, in no
-     * particular order ({@code 0 < k < n}): quickselect, median-of-three pivots.
+     * particular order ({@code 0 < k < n}): quickselect, median-of-three pivots, a partition without
+     * data-dependent branches (a swap and a conditional increment per key: no mispredictions).
      */
     private static void selectTop(long[] a, int n, int k) {
         int lo = 0;
@@ -182,31 +218,26 @@ final class PageRanking {
             long y = a[mid];
             long z = a[hi];
             long pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
-            // partition descending: [lo, i) > pivot, [j, hi] < pivot after the loop, pivot between
-            int i = lo;
-            int j = hi;
-            while (i <= j) {
-                while (a[i] > pivot) {
-                    i++;
-                }
-                while (a[j] < pivot) {
-                    j--;
-                }
-                if (i <= j) {
-                    long t = a[i];
-                    a[i] = a[j];
-                    a[j] = t;
-                    i++;
-                    j--;
-                }
+            int at = pivot == x ? lo : pivot == y ? mid : hi;
+            a[at] = a[hi];
+            a[hi] = pivot;
+            // branch-free partition, descending: [lo, store) > pivot, [store, j) < pivot (keys are distinct)
+            int store = lo;
+            for (int j = lo; j < hi; j++) {
+                long v = a[j];
+                a[j] = a[store];
+                a[store] = v;
+                store += v > pivot ? 1 : 0;
             }
-            // now [lo, j] >= pivot... >= [i, hi], and j < i
-            if (k - 1 <= j) {
-                hi = j;
-            } else if (k - 1 >= i) {
-                lo = i;
-            } else {
+            a[hi] = a[store];
+            a[store] = pivot;
+            if (store == k - 1 || store == k) { // [0, k) holds the k largest
                 return;
+            }
+            if (store > k) {
+                hi = store - 1;
+            } else {
+                lo = store + 1;
             }
         }
     }

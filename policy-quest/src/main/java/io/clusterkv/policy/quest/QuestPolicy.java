@@ -43,8 +43,9 @@ import java.util.List;
  * version encodes the selected range of the page, so it is constant for a full page and changes while
  * the newest page fills, and a device tier never serves a stale page.
  *
- * <p><b>Cost.</b> {@link #onAppend} widens one page's bounds and rounds them ({@code O(headDim)}).
- * {@link #select} streams rough (bfloat16) copies of the bounds of all pages once for all query heads
+ * <p><b>Cost.</b> {@link #onAppend} widens one page's bounds and rounds them ({@code O(headDim)}; every
+ * page again in the rare step where a channel's rough step must grow). {@link #select} streams rough
+ * (16-bit fixed point per channel) copies of the bounds of all pages once for all query heads
  * ({@link PageBounds#upperBounds}, half the bytes of the exact floats), keeps per head the best pages
  * by that upper bound ({@link PageRanking}), and reads the exact bounds only of the few pages the rough
  * ones cannot place ({@link #rank}); the pages chosen are exactly those a ranking of every page's
@@ -108,6 +109,7 @@ final class QuestPolicy implements RecallPolicy {
     // scratch, reused every step
     private float[] query;        // (heads, headDim) this step's queries
     private float[] parts;        // (2 * heads * headDim) max(query, 0) and min(query, 0), PageBounds.splitQuery's layout
+    private double[] norms;       // (heads, 2) Euclidean norms of each head's max(query, 0) and min(query, 0), rounded up
     private float[] upper;        // (heads, scoreStride) rough upper bound of each head's page scores
     private float[] exact;        // (heads, scoreStride) exact score of each of a head's candidates
     private int scoreStride;      // pages the scratch has room for
@@ -211,59 +213,86 @@ final class QuestPolicy implements RecallPolicy {
         for (int h = 0; h < heads; h++) {
             queries.copy(h, query, h * headDim);
         }
-        PageBounds.splitQuery(query, heads, headDim, parts);
+        PageBounds.splitQuery(query, heads, headDim, parts, norms);
         int run = PageBounds.runFor(pageCount, 3 * (k + 1)); // about 3(k + 1) groups for the first threshold
         int groups = PageBounds.groups(pageCount, run);
         bounds.upperBounds(parts, heads, pageCount, upper, scoreStride, maxima, run);
         for (int h = 0; h < heads; h++) {
-            int base = h * scoreStride;
-            float floor = PageRanking.floorOf(maxima, base, groups, heap, k + 1);
-            PageRanking.selectBest(upper, base, best, heap, floor, pageCount, k + 1);
-            int last = 0; // the (k+1)-th by upper bound: the lowest key of the k + 1
-            for (int i = 1; i <= k; i++) {
-                if (PageRanking.key(upper[base + best[i]], best[i]) < PageRanking.key(upper[base + best[last]],
-                        best[last])) {
-                    last = i;
-                }
-            }
-            double next = upper[base + best[last]]; // every page but the seeds has U' <= next
-            best[last] = best[k];
-            double posNorm = PageBounds.norm(query, h * headDim, headDim, true);
-            double negNorm = PageBounds.norm(query, h * headDim, headDim, false);
-            double reach = Double.POSITIVE_INFINITY; // τ
-            long seeds = Long.MAX_VALUE;             // the lowest U' key of the seeds
-            int certain = 0;
-            int uncertain = 0;
-            for (int i = 0; i < k; i++) {
-                int p = best[i];
-                float up = upper[base + p];
-                seeds = Math.min(seeds, PageRanking.key(up, p));
-                double low = bounds.lowerBound(p, up, posNorm, negNorm);
-                reach = Math.min(reach, low);
-                if (low > next) {
-                    candidates[base + certain++] = p;
-                } else {
-                    best[uncertain++] = p; // i >= uncertain: not yet read
-                }
-            }
-            certainCount[h] = certain;
-            System.arraycopy(best, 0, candidates, base + certain, uncertain);
-            candidateCount[h] = certain + uncertain;
-            if (certain < k) {
-                addReaching(h, pageCount, reach, seeds);
-            }
-            bounds.score(parts, heads, h, candidates, base + certain, base + candidateCount[h], exact);
+            rankHead(h, heads, pageCount, k, groups, run);
         }
+    }
+
+    /** {@link #rank}'s steps 2 and 3 for head {@code h}, its upper bounds and group maxima computed. */
+    private void rankHead(int h, int heads, int pageCount, int k, int groups, int run) {
+        int base = h * scoreStride;
+        float floor = PageRanking.floorOf(maxima, base, groups, heap, k + 1);
+        PageRanking.selectBest(upper, base, best, heap, floor, maxima, base, groups, run, PageBounds.lanes(), pageCount,
+                k + 1);
+        // heap[0, k] holds the k + 1 keys, in best's order: the lowest is the (k+1)-th, the others the seeds
+        int last = 0;
+        for (int i = 1; i <= k; i++) {
+            if (heap[i] < heap[last]) {
+                last = i;
+            }
+        }
+        double next = PageRanking.score(heap[last]); // every page but the seeds has U' <= next
+        heap[last] = heap[k];
+        best[last] = best[k];
+        long seeds = Long.MAX_VALUE; // the lowest U' key of the seeds
+        for (int i = 0; i < k; i++) {
+            seeds = Math.min(seeds, heap[i]);
+        }
+        double posNorm = norms[2 * h];
+        double negNorm = norms[2 * h + 1];
+        double reach = Double.POSITIVE_INFINITY; // τ
+        int certain = 0;
+        int uncertain = 0;
+        for (int i = 0; i < k; i++) {
+            int p = best[i];
+            float up = upper[base + p];
+            double low = bounds.lowerBoundOfAny(up, posNorm, negNorm); // enough far above the cut
+            if (!(low > next)) {
+                low = bounds.lowerBound(p, up, posNorm, negNorm);
+            }
+            reach = Math.min(reach, low);
+            if (low > next) {
+                candidates[base + certain++] = p;
+            } else {
+                best[uncertain++] = p; // i >= uncertain: not yet read
+            }
+        }
+        certainCount[h] = certain;
+        System.arraycopy(best, 0, candidates, base + certain, uncertain);
+        candidateCount[h] = certain + uncertain;
+        if (certain < k) {
+            addReaching(h, pageCount, reach, seeds, groups, run);
+        }
+        bounds.score(parts, heads, h, candidates, base + certain, base + candidateCount[h], exact);
     }
 
     /**
      * Adds to head {@code h}'s candidates every page of {@code [0, pageCount)} that is not a seed
-     * (upper-bound key below {@code seeds}) and whose upper bound reaches {@code reach}.
+     * (upper-bound key below {@code seeds}) and whose upper bound reaches {@code reach}, passing over
+     * the groups whose maximum is below it (the layout of {@link PageBounds#upperBounds}'s maxima).
      */
-    private void addReaching(int h, int pageCount, double reach, long seeds) {
+    private void addReaching(int h, int pageCount, double reach, long seeds, int groups, int run) {
         int base = h * scoreStride;
+        int lanes = PageBounds.lanes();
         int added = candidateCount[h];
-        for (int p = 0; p < pageCount; p++) {
+        for (int g = 0; g < groups; g++) {
+            if (maxima[base + g] < reach) {
+                continue;
+            }
+            int first = (g / lanes) * run * lanes + g % lanes;
+            for (int v = 0; v < run; v++) {
+                int p = first + v * lanes;
+                float up = upper[base + p];
+                if (up >= reach && PageRanking.key(up, p) < seeds) {
+                    candidates[base + added++] = p;
+                }
+            }
+        }
+        for (int p = groups / lanes * run * lanes; p < pageCount; p++) {
             float up = upper[base + p];
             if (up >= reach && PageRanking.key(up, p) < seeds) {
                 candidates[base + added++] = p;
@@ -297,12 +326,13 @@ final class QuestPolicy implements RecallPolicy {
 
     /** Adds the pages marked in {@link #chosen}, all below {@code candidates}, in ascending order; clears the marks. */
     private void emitChosen(HeadSelection s, int candidates) {
+        int wholePage = pageSize - 1; // addPages' version of a page taken from its start to its end
         for (int w = 0, words = (candidates + 63) >>> 6; w < words; w++) {
             long bits = chosen[w];
             while (bits != 0) {
                 int p = (w << 6) + Long.numberOfTrailingZeros(bits);
                 bits &= bits - 1;
-                s.addPages(0, pageSize, p * pageSize, (p + 1) * pageSize);
+                s.addRange(p, wholePage, p * pageSize, (p + 1) * pageSize); // = addPages(0, pageSize, ..) of one page
             }
             chosen[w] = 0;
         }
@@ -311,6 +341,7 @@ final class QuestPolicy implements RecallPolicy {
     private void allocateQueries(int heads) {
         query = new float[heads * headDim];
         parts = new float[2 * heads * headDim];
+        norms = new double[2 * heads];
     }
 
     private void allocateScratch(int heads, int pages) {

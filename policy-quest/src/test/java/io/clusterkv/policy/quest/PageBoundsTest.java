@@ -62,7 +62,8 @@ class PageBoundsTest {
             int hd = HEAD_DIMS[rnd.nextInt(HEAD_DIMS.length)];
             int pageSize = PAGE_SIZES[rnd.nextInt(PAGE_SIZES.length)];
             int n = 1 + rnd.nextInt(pageSize * 9); // last page usually partial
-            float[] keys = randomKeys(rnd, n, hd);
+            // now and then infinities, NaN and the largest floats: pages turn wild as keys arrive
+            float[] keys = round % 4 == 3 ? adversarialKeys(rnd, n, hd) : randomKeys(rnd, n, hd);
             PageBounds b = incremental(keys, n, hd, pageSize, rnd.nextInt(n + 1));
             PageBounds bulk = new PageBounds(pageSize, hd, 1);
             bulk.extendTo(KeyView.of(keys, n, hd));
@@ -83,12 +84,50 @@ class PageBoundsTest {
                     assertBits(mx, b.max(p, c), "max " + at);
                     assertBits(mn, bulk.min(p, c), "bulk min " + at);
                     assertBits(mx, bulk.max(p, c), "bulk max " + at);
-                    assertBits(roundedDown(mn), b.roughMin(p, c), "rough min " + at);
-                    assertBits(roundedUp(mx), b.roughMax(p, c), "rough max " + at);
-                    assertBits(roundedDown(mn), bulk.roughMin(p, c), "bulk rough min " + at);
-                    assertBits(roundedUp(mx), bulk.roughMax(p, c), "bulk rough max " + at);
+                    assertEquals(bulk.exponent(c), b.exponent(c), "exponent " + at);
+                    assertEquals(bulk.wild(p), b.wild(p), "wild " + at);
+                    if (!b.wild(p)) {
+                        double step = Math.scalb(1.0, b.exponent(c));
+                        assertTrue(Math.floor(mn / step) * step == b.roughMin(p, c), "rough min " + at);
+                        assertTrue(Math.ceil(mx / step) * step == b.roughMax(p, c), "rough max " + at);
+                        assertTrue(Math.floor(mn / step) * step == bulk.roughMin(p, c), "bulk rough min " + at);
+                        assertTrue(Math.ceil(mx / step) * step == bulk.roughMax(p, c), "bulk rough max " + at);
+                    }
                 }
             }
+            assertExponentsAreTheSmallestThatHold(b, keys, n, hd, pageSize);
+        }
+    }
+
+    /**
+     * Each channel's exponent is the smallest (from {@link PageBounds#MIN_EXPONENT}) whose 32767 steps
+     * hold every bound of the channel on pages that are not wild, and a page is wild exactly when one of
+     * its bounds is infinite, NaN or beyond {@code 32767 · 2^113}.
+     */
+    static void assertExponentsAreTheSmallestThatHold(PageBounds b, float[] keys, int n, int hd, int pageSize) {
+        int pages = (n + pageSize - 1) / pageSize;
+        boolean[] wild = new boolean[pages];
+        for (int p = 0; p < pages; p++) {
+            for (int pos = p * pageSize; pos < Math.min(n, (p + 1) * pageSize); pos++) {
+                for (int c = 0; c < hd; c++) {
+                    float v = keys[pos * hd + c];
+                    wild[p] |= !(Math.abs(v) <= PageBounds.STEPS * Math.scalb(1.0, PageBounds.MAX_EXPONENT));
+                }
+            }
+            assertEquals(wild[p], b.wild(p), "page " + p + " wild");
+        }
+        for (int c = 0; c < hd; c++) {
+            double largest = 0;
+            for (int pos = 0; pos < n; pos++) {
+                if (!wild[pos / pageSize]) {
+                    largest = Math.max(largest, Math.abs(keys[pos * hd + c]));
+                }
+            }
+            int e = PageBounds.MIN_EXPONENT;
+            while (largest > PageBounds.STEPS * Math.scalb(1.0, e)) {
+                e++;
+            }
+            assertEquals(e, b.exponent(c), "exponent of channel " + c + ", largest bound " + largest);
         }
     }
 
@@ -154,7 +193,7 @@ class PageBoundsTest {
     static float[] exactScores(PageBounds b, float[] q, int heads, int pages, int stride) {
         int hd = b.headDim();
         float[] parts = new float[2 * heads * hd];
-        PageBounds.splitQuery(q, heads, hd, parts);
+        PageBounds.splitQuery(q, heads, hd, parts, new double[2 * heads]);
         int[] order = new int[pages];
         for (int p = 0; p < pages; p++) {
             order[p] = p;
@@ -205,23 +244,6 @@ class PageBoundsTest {
         return a + b;
     }
 
-    /** The bfloat16 at or above {@code x}: the smallest float with zero low 16 bits that is {@code >= x}. */
-    static float roundedUp(float x) {
-        if (Float.isNaN(x)) {
-            return Float.NaN;
-        }
-        float t = Float.intBitsToFloat(Float.floatToRawIntBits(x) & 0xffff0000); // towards zero
-        if (t >= x) {
-            return t;
-        }
-        return Float.intBitsToFloat(Float.floatToRawIntBits(t) + 0x10000); // t >= 0 here: one step up
-    }
-
-    /** The bfloat16 at or below {@code x}. */
-    static float roundedDown(float x) {
-        return -roundedUp(-x);
-    }
-
     /** Keys that stress the rough copy: values with and without low bits, near overflow, infinities, NaN. */
     static float[] adversarialKeys(SplittableRandom rnd, int n, int hd) {
         float[] keys = new float[n * hd];
@@ -235,7 +257,7 @@ class PageBoundsTest {
                 case 5 -> rnd.nextInt(200) == 0 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
                 case 6 -> Float.intBitsToFloat(0x3f800000 + rnd.nextInt(0x10000)); // 1 plus low bits only
                 case 7 -> -Float.intBitsToFloat(0x3f800000 + rnd.nextInt(0x10000));
-                case 8 -> (float) rnd.nextInt(-4, 5); // exact in bfloat16: ties
+                case 8 -> (float) rnd.nextInt(-4, 5); // exact in the rough copy: ties
                 default -> (float) rnd.nextGaussian() * 1e3f;
             };
         }
@@ -263,11 +285,12 @@ class PageBoundsTest {
             int stride = PageBounds.padded(pages) + rnd.nextInt(3);
             float[] exact = exactScores(b, q, heads, pages, stride);
             float[] parts = new float[2 * heads * hd];
-            PageBounds.splitQuery(q, heads, hd, parts);
+            double[] norms = new double[2 * heads];
+            PageBounds.splitQuery(q, heads, hd, parts, norms);
             float[] upper = new float[heads * stride];
             float[] maxima = new float[heads * stride];
             int run = 1 + rnd.nextInt(4);
-            b.upperBounds(parts, heads, pages, upper, stride, maxima, run);
+            boolean usable = b.upperBounds(parts, heads, pages, upper, stride, maxima, run);
             int groups = PageBounds.groups(pages, run);
             int lanes = PageBounds.padded(1);
             for (int h = 0; h < heads; h++) {
@@ -284,8 +307,19 @@ class PageBoundsTest {
             float[] maxs = new float[hd];
             for (int h = 0; h < heads; h++) {
                 float[] qh = java.util.Arrays.copyOfRange(q, h * hd, (h + 1) * hd);
-                double posNorm = PageBounds.norm(q, h * hd, hd, true);
-                double negNorm = PageBounds.norm(q, h * hd, hd, false);
+                double posNorm = norms[2 * h];
+                double negNorm = norms[2 * h + 1];
+                double exactPos = 0;
+                double exactNeg = 0;
+                for (int c = 0; c < hd; c++) {
+                    double v = q[h * hd + c];
+                    exactPos += v > 0 ? v * v : 0;
+                    exactNeg += v < 0 ? v * v : 0;
+                }
+                assertTrue(posNorm >= Math.sqrt(exactPos) && posNorm <= Math.sqrt(exactPos) * (1 + 1e-12),
+                        "norm of the positive part of head " + h);
+                assertTrue(negNorm >= Math.sqrt(exactNeg) && negNorm <= Math.sqrt(exactNeg) * (1 + 1e-12),
+                        "norm of the negative part of head " + h);
                 for (int p = 0; p < pages; p++) {
                     for (int c = 0; c < hd; c++) {
                         mins[c] = b.min(p, c);
@@ -303,11 +337,19 @@ class PageBoundsTest {
                         mins[c] = b.roughMin(p, c);
                         maxs[c] = b.roughMax(p, c);
                     }
-                    assertBits(referenceUpperBound(mins, maxs, qh, hd), up,
-                            "upper bound is the score of the rough bounds " + at);
+                    if (!usable || b.wild(p)) {
+                        assertEquals(Float.POSITIVE_INFINITY, up, "no rough bound " + at);
+                    } else {
+                        assertBits(referenceUpperBound(mins, maxs, qh, hd), up,
+                                "upper bound is the score of the rough bounds " + at);
+                    }
                     double low = b.lowerBound(p, up, posNorm, negNorm);
                     assertTrue(low <= got, at + ": lower bound " + low + " above the exact score " + got);
-                    if (round % 3 != 0) { // finite keys of moderate size: a finite bound
+                    double lowOfAny = b.lowerBoundOfAny(up, posNorm, negNorm);
+                    assertTrue(!(lowOfAny > low), at + ": lower bound of any page " + lowOfAny + " above the page's "
+                            + low);
+                    if (round % 3 != 0) { // finite keys and queries of moderate size: a finite bound
+                        assertTrue(usable, at + ": rough copy not used");
                         assertTrue(low > Double.NEGATIVE_INFINITY, at + ": no lower bound");
                     }
                 }
@@ -330,11 +372,12 @@ class PageBoundsTest {
             PageBounds b = new PageBounds(1, hd, 1);
             b.extendTo(KeyView.of(keys, 1, hd));
             float[] parts = new float[2 * hd];
-            PageBounds.splitQuery(q, 1, hd, parts);
+            double[] norms = new double[2];
+            PageBounds.splitQuery(q, 1, hd, parts, norms);
             float[] upper = new float[PageBounds.padded(1)];
             b.upperBounds(parts, 1, 1, upper, upper.length);
             float exact = exactScores(b, q, 1, 1, 1)[0];
-            double low = b.lowerBound(0, upper[0], PageBounds.norm(q, 0, hd, true), PageBounds.norm(q, 0, hd, false));
+            double low = b.lowerBound(0, upper[0], norms[0], norms[1]);
             assertTrue(low <= exact, "round " + round + " scale " + scale + ": lower bound " + low + " above " + exact);
             if (scale >= 0x1p100f) {
                 assertEquals(Double.NEGATIVE_INFINITY, low, "no bound this close to overflow");
@@ -343,27 +386,44 @@ class PageBoundsTest {
     }
 
     @Test
-    void roundingToBfloat16GoesOutwardsAndNoFurther() {
+    void roughBoundsGoOutwardsByLessThanOneStep() {
         SplittableRandom rnd = new SplittableRandom(7);
-        float[] special = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE,
-            -Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1f, -1f, 1.0000001f, -1.0000001f,
-            Float.intBitsToFloat(0x7f7f0000), Float.intBitsToFloat(0x007fffff)};
-        for (int i = 0; i < special.length + 100_000; i++) {
-            float x = i < special.length ? special[i] : Float.intBitsToFloat(rnd.nextInt());
-            if (Float.isNaN(x)) {
-                assertTrue(Float.isNaN(PageBounds.widen(PageBounds.roundUp(x))));
-                assertTrue(Float.isNaN(PageBounds.widen(PageBounds.roundDown(x))));
+        float[] special = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, 1f, -1f, 1.0000001f,
+            -1.0000001f, Float.intBitsToFloat(0x007fffff), 0x1p-60f, 0x1.fffffep-46f, 3e38f, -3e38f};
+        for (int i = 0; i < special.length + 20_000; i++) {
+            float x = i < special.length ? special[i]
+                    : Math.scalb((float) rnd.nextGaussian(), rnd.nextInt(-150, 125));
+            float y = rnd.nextInt(4) == 0 ? x : Math.scalb((float) rnd.nextGaussian(), rnd.nextInt(-150, 125));
+            float[] keys = {x, y};
+            PageBounds b = new PageBounds(2, 1, 1);
+            b.extendTo(KeyView.of(keys, 2, 1));
+            float lo = Math.min(x, y);
+            float hi = Math.max(x, y);
+            String at = "keys " + x + ", " + y + " exponent " + b.exponent(0);
+            if (b.wild(0)) {
+                assertTrue(Math.max(Math.abs(lo), Math.abs(hi)) > PageBounds.STEPS * 0x1p113, at + ": wild");
                 continue;
             }
-            float up = PageBounds.widen(PageBounds.roundUp(x));
-            float down = PageBounds.widen(PageBounds.roundDown(x));
-            assertTrue(up >= x && down <= x, x + " rounds to [" + down + ", " + up + "]");
-            assertBits(roundedUp(x), up, "up of " + x);
-            assertBits(roundedDown(x), down, "down of " + x);
-            if ((Float.floatToRawIntBits(x) & 0xffff) == 0) {
-                assertBits(x, up, "a bfloat16 is its own rounding");
-                assertBits(x, down, "a bfloat16 is its own rounding");
-            }
+            double step = Math.scalb(1.0, b.exponent(0));
+            assertTrue(b.roughMin(0, 0) <= lo && b.roughMin(0, 0) + step > lo, at + ": rough min " + b.roughMin(0, 0));
+            assertTrue(b.roughMax(0, 0) >= hi && b.roughMax(0, 0) - step < hi, at + ": rough max " + b.roughMax(0, 0));
+        }
+    }
+
+    @Test
+    void infiniteNanAndHugeBoundsMakeAPageWild() {
+        float[] keys = {1f, Float.POSITIVE_INFINITY, 2f, Float.NaN, -3f, Float.MAX_VALUE, 4f, 5f};
+        PageBounds b = new PageBounds(1, 1, 1);
+        b.extendTo(KeyView.of(keys, keys.length, 1));
+        boolean[] wild = {false, true, false, true, false, true, false, false};
+        for (int p = 0; p < keys.length; p++) {
+            assertEquals(wild[p], b.wild(p), "page " + p + " key " + keys[p]);
+        }
+        assertEquals(-12, b.exponent(0), "5 needs steps of 2^-12: 32767 steps of 2^-13 reach 3.9999");
+        float[] upper = new float[PageBounds.padded(keys.length)];
+        b.upperBounds(new float[] {1f, 0f}, 1, keys.length, upper, upper.length);
+        for (int p = 0; p < keys.length; p++) {
+            assertEquals(wild[p] ? Float.POSITIVE_INFINITY : keys[p], upper[p], "upper bound of page " + p);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.clusterkv.policy.quest;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Arrays;
 import java.util.Comparator;
@@ -45,6 +46,28 @@ class PageRankingTest {
             PageRanking.groupMaxima(scores, offset, n, groups, maxima, 2);
             float floor = PageRanking.floorOf(maxima, 2, groups, new long[groups], k);
             PageRanking.selectBest(scores, offset, best, scratch, floor, n, k);
+            for (int i = 0; i < k; i++) {
+                assertEquals(PageRanking.key(scores[offset + best[i]], best[i]), scratch[i], "key of best[" + i + "]");
+            }
+            int[] sorted = Arrays.copyOf(best, k);
+            Arrays.sort(sorted);
+            assertArrayEquals(expected, sorted, "round " + round + " shape " + shape + " n " + n + " k " + k);
+            // the same with whole groups of pages passed over: runs of `run` vectors of `lanes` pages
+            int lanes = 1 + rnd.nextInt(16);
+            int run = 1 + rnd.nextInt(4);
+            int vgroups = n / lanes / run * lanes;
+            float[] vmaxima = new float[vgroups];
+            Arrays.fill(vmaxima, Float.NEGATIVE_INFINITY);
+            for (int g = 0; g < vgroups; g++) {
+                for (int v = 0; v < run; v++) {
+                    vmaxima[g] = Math.max(vmaxima[g], scores[offset + ((g / lanes) * run + v) * lanes + g % lanes]);
+                }
+            }
+            float vfloor = PageRanking.floorOf(vmaxima, 0, vgroups, new long[vgroups], k);
+            PageRanking.selectBest(scores, offset, best, scratch, vfloor, vmaxima, 0, vgroups, run, lanes, n, k);
+            for (int i = 0; i < k; i++) {
+                assertEquals(PageRanking.key(scores[offset + best[i]], best[i]), scratch[i], "key of best[" + i + "]");
+            }
             Arrays.sort(best);
             assertArrayEquals(expected, best, "round " + round + " shape " + shape + " n " + n + " k " + k);
             int[] best2 = new int[k];

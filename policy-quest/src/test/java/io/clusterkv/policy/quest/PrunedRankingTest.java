@@ -31,8 +31,10 @@ class PrunedRankingTest {
         NEGATIVE_QUERIES,
         /** A zero query: every score is zero. */
         ZERO_QUERY,
-        /** Keys that differ only below bfloat16 precision: rough bounds tie, exact scores do not. */
-        BELOW_BFLOAT16,
+        /** Keys that differ only below the rough copy's step: rough bounds tie, exact scores do not. */
+        BELOW_ROUGH_STEP,
+        /** Channels but the first tiny in keys and queries: scaled query parts underflow, the rough copy is not used. */
+        TINY_QUERY_PARTS,
         /** NaN, infinities, the largest floats (rounded out to infinity), subnormals, signed zeros. */
         ADVERSARIAL,
         /** Topic-like clusters with a few prominent pages, as the synthetic workload has. */
@@ -123,8 +125,14 @@ class PrunedRankingTest {
                     System.arraycopy(one, 0, keys, p * hd, hd);
                 }
             }
-            case BELOW_BFLOAT16 -> fill(keys, () -> (rnd.nextBoolean() ? 1f : -1f)
-                    * Float.intBitsToFloat(0x3f800000 + rnd.nextInt(0x10000)));
+            case BELOW_ROUGH_STEP -> fill(keys, () -> (rnd.nextBoolean() ? 1f : -1f) // steps of 2^-14 near 1
+                    * Float.intBitsToFloat(0x3f800000 + rnd.nextInt(0x200)));
+            case TINY_QUERY_PARTS -> {
+                fill(keys, () -> (float) rnd.nextGaussian());
+                for (int i = 0; i < keys.length; i++) {
+                    keys[i] = i % hd == 0 ? keys[i] : Math.scalb(keys[i], -100);
+                }
+            }
             case ADVERSARIAL -> keys = PageBoundsTest.adversarialKeys(rnd, n, hd);
             case CLUSTERED -> {
                 float[][] centres = new float[6][hd];
@@ -153,6 +161,12 @@ class PrunedRankingTest {
             case INTEGER_TIES -> fill(q, () -> rnd.nextInt(-3, 4));
             case NEGATIVE_QUERIES -> fill(q, () -> -Math.abs((float) rnd.nextGaussian()));
             case ZERO_QUERY -> Arrays.fill(q, rnd.nextBoolean() ? 0f : -0f);
+            case TINY_QUERY_PARTS -> {
+                fill(q, () -> (float) rnd.nextGaussian());
+                for (int i = 0; i < q.length; i++) {
+                    q[i] = i % hd == 0 ? q[i] : Math.scalb(q[i], -80); // times 2^-60: below the normal floats
+                }
+            }
             default -> fill(q, () -> (float) rnd.nextGaussian());
         }
         return q;
