@@ -34,6 +34,10 @@ import java.util.concurrent.ForkJoinPool;
  * round a 1 GiB baseline read and {@link DecodeBenchmark#decodeSecondsPerToken} for each build.
  * Per build: median tokens/s with min and max, and weight bytes streamed per second as % of the
  * round's baseline.
+ * <li>{@code prefill TYPE ROUNDS BUILD...}: {@code synthetic:llama-1b} built once per build, then per
+ * round {@link DecodeBenchmark#prefillSeconds} of a {@value DecodeBenchmark#PREFILL}-token prompt for
+ * each build, in turn. Per build: median tokens/s with min and max, and the median (min, max) of its
+ * per-round ratio to the first build.
  * </ul>
  *
  * <p>Run from the repository root (JDK 25), for example against the commit before a change:
@@ -243,8 +247,59 @@ public final class BuildComparison {
         }
     }
 
+    static void prefill(String type, int rounds, List<String> builds) throws Throwable {
+        int cores = Runtime.getRuntime().availableProcessors();
+        ForkJoinPool pool = new ForkJoinPool(cores);
+        int n = builds.size();
+        List<AutoCloseable> models = new ArrayList<>();
+        Method[] prefill = new Method[n];
+        try {
+            for (int j = 0; j < n; j++) {
+                ClassLoader l = loader(builds.get(j));
+                Object t = ggmlType(l, type);
+                Class<?> lm = l.loadClass("io.clusterkv.runtime.model.LlamaModel");
+                Class<?> db = l.loadClass("io.clusterkv.runtime.model.DecodeBenchmark");
+                long seed = l.loadClass("io.clusterkv.runtime.model.Models").getField("SYNTHETIC_SEED").getLong(null);
+                long t0 = System.nanoTime();
+                Object m = l.loadClass("io.clusterkv.runtime.model.SyntheticModels")
+                        .getMethod("create", String.class, t.getClass(), long.class)
+                        .invoke(null, DecodeBenchmark.MODEL, t, seed);
+                models.add((AutoCloseable) m);
+                prefill[j] = db.getDeclaredMethod("prefillSeconds", lm, ForkJoinPool.class, int.class);
+                prefill[j].setAccessible(true);
+                prefill[j].invoke(null, m, pool, DecodeBenchmark.PREFILL); // warm-up
+                System.out.printf(Locale.ROOT, "%s: built and warmed up in %.1f s%n", name(builds.get(j)),
+                        (System.nanoTime() - t0) / 1e9);
+            }
+            double[][] tps = new double[n][rounds];
+            for (int r = 0; r < rounds; r++) {
+                for (int j = 0; j < n; j++) {
+                    double s = (double) prefill[j].invoke(null, models.get(j), pool, DecodeBenchmark.PREFILL);
+                    tps[j][r] = DecodeBenchmark.PREFILL / s;
+                }
+            }
+            System.out.printf(Locale.ROOT, "prefill %s %s, %d tokens, %d cores, %d rounds%n", DecodeBenchmark.MODEL,
+                    type, DecodeBenchmark.PREFILL, cores, rounds);
+            for (int j = 0; j < n; j++) {
+                double[] ratio = new double[rounds];
+                for (int r = 0; r < rounds; r++) {
+                    ratio[r] = tps[j][r] / tps[0][r];
+                }
+                System.out.printf(Locale.ROOT, "  %-16s %6.2f tokens/s [%.2f, %.2f]  x first build: median %.2f [%.2f,"
+                        + " %.2f]%n", name(builds.get(j)), median(tps[j]), quantile(tps[j], 0), quantile(tps[j], 1),
+                        median(ratio), quantile(ratio, 0), quantile(ratio, 1));
+            }
+        } finally {
+            for (AutoCloseable m : models) {
+                m.close();
+            }
+            pool.shutdown();
+        }
+    }
+
     public static void main(String[] args) throws Throwable {
-        String usage = "usage: BuildComparison matvec TYPE THREADS TRIALS BUILD... | decode TYPE ROUNDS BUILD...";
+        String usage = "usage: BuildComparison matvec TYPE THREADS TRIALS BUILD... | decode TYPE ROUNDS BUILD..."
+                + " | prefill TYPE ROUNDS BUILD...";
         if (args.length < 4) {
             System.err.println(usage);
             return;
@@ -259,6 +314,7 @@ public final class BuildComparison {
                         List.of(args).subList(4, args.length));
             }
             case "decode" -> decode(args[1], Integer.parseInt(args[2]), List.of(args).subList(3, args.length));
+            case "prefill" -> prefill(args[1], Integer.parseInt(args[2]), List.of(args).subList(3, args.length));
             default -> System.err.println(usage);
         }
     }
