@@ -24,8 +24,8 @@ final class F32Matrix extends BlockMatrix {
     }
 
     @Override
-    void scalarDequantize(long rowOffset, float[] dst, int off) {
-        MemorySegment.copy(data, FLOAT, rowOffset, dst, off, cols);
+    void scalarDequantize(long rowOffset, float[] dst, int off, int n) {
+        MemorySegment.copy(data, FLOAT, rowOffset, dst, off, n);
     }
 
     @Override
@@ -34,7 +34,7 @@ final class F32Matrix extends BlockMatrix {
     }
 
     @Override
-    void vectorDequantize(long rowOffset, float[] dst, int off) {
-        MemorySegment.copy(data, FLOAT, rowOffset, dst, off, cols);
+    void vectorDequantize(long rowOffset, float[] dst, int off, int n) {
+        MemorySegment.copy(data, FLOAT, rowOffset, dst, off, n);
     }
 }

@@ -35,8 +35,8 @@ final class HalfMatrix extends BlockMatrix {
     }
 
     @Override
-    void scalarDequantize(long rowOffset, float[] dst, int off) {
-        for (int c = 0; c < cols; c++) {
+    void scalarDequantize(long rowOffset, float[] dst, int off, int n) {
+        for (int c = 0; c < n; c++) {
             dst[off + c] = at(rowOffset, c);
         }
     }
@@ -47,7 +47,7 @@ final class HalfMatrix extends BlockMatrix {
     }
 
     @Override
-    void vectorDequantize(long rowOffset, float[] dst, int off) {
-        VectorKernels.halfDequantize(data, rowOffset, dst, off, cols, bf16);
+    void vectorDequantize(long rowOffset, float[] dst, int off, int n) {
+        VectorKernels.halfDequantize(data, rowOffset, dst, off, n, bf16);
     }
 }

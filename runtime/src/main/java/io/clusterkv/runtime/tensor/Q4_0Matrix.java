@@ -33,9 +33,9 @@ final class Q4_0Matrix extends BlockMatrix {
     }
 
     @Override
-    void scalarDequantize(long rowOffset, float[] dst, int off) {
+    void scalarDequantize(long rowOffset, float[] dst, int off, int n) {
         long o = rowOffset;
-        for (int di = off, end = off + cols; di < end; di += 32, o += 18) {
+        for (int di = off, end = off + n; di < end; di += 32, o += 18) {
             float d = f16(data, o);
             for (int j = 0; j < 16; j++) {
                 int q = data.get(BYTE, o + 2 + j);
@@ -63,7 +63,7 @@ final class Q4_0Matrix extends BlockMatrix {
     }
 
     @Override
-    void vectorDequantize(long rowOffset, float[] dst, int off) {
-        VectorKernels.q4_0Dequantize(data, rowOffset, dst, off, cols);
+    void vectorDequantize(long rowOffset, float[] dst, int off, int n) {
+        VectorKernels.q4_0Dequantize(data, rowOffset, dst, off, n);
     }
 }

@@ -67,9 +67,9 @@ final class Q4_KMatrix extends BlockMatrix {
     }
 
     @Override
-    void scalarDequantize(long rowOffset, float[] dst, int off) {
+    void scalarDequantize(long rowOffset, float[] dst, int off, int n) {
         long o = rowOffset;
-        for (int di = off, end = off + cols; di < end; di += 256, o += 144) {
+        for (int di = off, end = off + n; di < end; di += 256, o += 144) {
             float d = f16(data, o);
             float dmin = f16(data, o + 2);
             for (int sub = 0; sub < 8; sub++) {
@@ -91,7 +91,7 @@ final class Q4_KMatrix extends BlockMatrix {
     }
 
     @Override
-    void vectorDequantize(long rowOffset, float[] dst, int off) {
-        VectorKernels.q4_KDequantize(data, rowOffset, dst, off, cols);
+    void vectorDequantize(long rowOffset, float[] dst, int off, int n) {
+        VectorKernels.q4_KDequantize(data, rowOffset, dst, off, n);
     }
 }

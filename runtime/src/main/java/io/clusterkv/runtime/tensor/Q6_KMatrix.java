@@ -55,9 +55,9 @@ final class Q6_KMatrix extends BlockMatrix {
     }
 
     @Override
-    void scalarDequantize(long rowOffset, float[] dst, int off) {
+    void scalarDequantize(long rowOffset, float[] dst, int off, int n) {
         long o = rowOffset;
-        for (int di = off, end = off + cols; di < end; di += 256, o += 210) {
+        for (int di = off, end = off + n; di < end; di += 256, o += 210) {
             float d = f16(data, o + 208);
             for (int e = 0; e < 256; e++) {
                 dst[di + e] = d * scale(o, e) * quant(o, e);
@@ -71,7 +71,7 @@ final class Q6_KMatrix extends BlockMatrix {
     }
 
     @Override
-    void vectorDequantize(long rowOffset, float[] dst, int off) {
-        VectorKernels.q6_KDequantize(data, rowOffset, dst, off, cols);
+    void vectorDequantize(long rowOffset, float[] dst, int off, int n) {
+        VectorKernels.q6_KDequantize(data, rowOffset, dst, off, n);
     }
 }

@@ -29,9 +29,9 @@ final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
-    void scalarDequantize(long rowOffset, float[] dst, int off) {
+    void scalarDequantize(long rowOffset, float[] dst, int off, int n) {
         long o = rowOffset;
-        for (int di = off, end = off + cols; di < end; di += 32, o += 34) {
+        for (int di = off, end = off + n; di < end; di += 32, o += 34) {
             float d = f16(data, o);
             for (int j = 0; j < 32; j++) {
                 dst[di + j] = d * data.get(BYTE, o + 2 + j);
@@ -55,7 +55,7 @@ final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
-    void vectorDequantize(long rowOffset, float[] dst, int off) {
-        VectorKernels.q8_0Dequantize(data, rowOffset, dst, off, cols);
+    void vectorDequantize(long rowOffset, float[] dst, int off, int n) {
+        VectorKernels.q8_0Dequantize(data, rowOffset, dst, off, n);
     }
 }

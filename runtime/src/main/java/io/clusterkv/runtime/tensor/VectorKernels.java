@@ -14,7 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Every Vector API kernel of the weight matrices, one pair (dot, dequantize) per {@link GgmlType}, and
- * the float tile products of the batched path. Loaded only when {@link BlockMatrix#VECTOR} is set.
+ * the register-blocked micro-kernels of the batched path ({@code gemm6x4}, {@code gemm6x2},
+ * {@code gemm6x1}; {@link BlockMatrix} explains their shape). Those are written out straight-line,
+ * 6·nv named accumulators each: C2 keeps them in registers only if nothing crosses a call. Loaded only when {@link BlockMatrix#VECTOR} is set.
  *
  * <p>Quantized types dequantize in registers: 16 quant bytes are loaded as one 128-bit byte vector,
  * nibbles and high bits are unpacked with shifts of 32-bit lanes (C2 does not intrinsify byte-lane
@@ -487,72 +489,219 @@ final class VectorKernels {
         }
     }
 
-    // ---- the batched path: float tiles against a batch of inputs ----
+    // ---- the batched path: a register-blocked product of float tiles and input panels ----
 
-    /**
-     * {@code out[b, row0 + t] = tile[t] · x[b]} for {@code t < n ≤ 4} and every {@code b < batch}; each
-     * input vector is loaded once for the whole tile.
-     *
-     * @param tile {@code (n, cols)} dequantized weights
-     * @param x    {@code (batch, cols)}
-     * @param out  {@code (batch, outRows)}
+    /** Batch columns of an input panel: four vectors, the widest micro-kernel. */
+    static final int PANEL = 4 * L;
+
+    /*
+     * c[r, j] += Σ_k w[r, k] · xt[k, j] for r < 6 and j < 16·nv (nv = 4, 2, 1 vectors):
+     * w at w[wOff + r·ldw + k] (a dequantized tile, row-major), xt at xt[xtOff + k·PANEL + j] (a
+     * transposed input panel), c at c[cOff + r·ldc + j]. The 6·nv accumulators stay in registers over
+     * the kc steps; each step loads nv panel vectors and broadcasts 6 weights for 6·nv FMAs.
      */
-    static void tileDots(float[] tile, int n, int cols, float[] x, int batch, float[] out, int outRows, int row0) {
-        if (n != 4) {
-            for (int b = 0; b < batch; b++) {
-                for (int t = 0; t < n; t++) {
-                    out[b * outRows + row0 + t] = arrayDot(tile, t * cols, x, b * cols, cols);
-                }
-            }
-            return;
+    static void gemm6x4(float[] w, int wOff, int ldw, float[] xt, int xtOff, int kc, float[] c, int cOff, int ldc) {
+        int w0 = wOff;
+        int w1 = wOff + ldw;
+        int w2 = wOff + 2 * ldw;
+        int w3 = wOff + 3 * ldw;
+        int w4 = wOff + 4 * ldw;
+        int w5 = wOff + 5 * ldw;
+        int o0 = cOff;
+        int o1 = cOff + ldc;
+        int o2 = cOff + 2 * ldc;
+        int o3 = cOff + 3 * ldc;
+        int o4 = cOff + 4 * ldc;
+        int o5 = cOff + 5 * ldc;
+        FloatVector c00 = FloatVector.fromArray(F, c, o0);
+        FloatVector c01 = FloatVector.fromArray(F, c, o0 + L);
+        FloatVector c02 = FloatVector.fromArray(F, c, o0 + 2 * L);
+        FloatVector c03 = FloatVector.fromArray(F, c, o0 + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(F, c, o1);
+        FloatVector c11 = FloatVector.fromArray(F, c, o1 + L);
+        FloatVector c12 = FloatVector.fromArray(F, c, o1 + 2 * L);
+        FloatVector c13 = FloatVector.fromArray(F, c, o1 + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(F, c, o2);
+        FloatVector c21 = FloatVector.fromArray(F, c, o2 + L);
+        FloatVector c22 = FloatVector.fromArray(F, c, o2 + 2 * L);
+        FloatVector c23 = FloatVector.fromArray(F, c, o2 + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(F, c, o3);
+        FloatVector c31 = FloatVector.fromArray(F, c, o3 + L);
+        FloatVector c32 = FloatVector.fromArray(F, c, o3 + 2 * L);
+        FloatVector c33 = FloatVector.fromArray(F, c, o3 + 3 * L);
+        FloatVector c40 = FloatVector.fromArray(F, c, o4);
+        FloatVector c41 = FloatVector.fromArray(F, c, o4 + L);
+        FloatVector c42 = FloatVector.fromArray(F, c, o4 + 2 * L);
+        FloatVector c43 = FloatVector.fromArray(F, c, o4 + 3 * L);
+        FloatVector c50 = FloatVector.fromArray(F, c, o5);
+        FloatVector c51 = FloatVector.fromArray(F, c, o5 + L);
+        FloatVector c52 = FloatVector.fromArray(F, c, o5 + 2 * L);
+        FloatVector c53 = FloatVector.fromArray(F, c, o5 + 3 * L);
+        for (int k = 0; k < kc; k++) {
+            int xi = xtOff + k * PANEL;
+            FloatVector x0 = FloatVector.fromArray(F, xt, xi);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xi + L);
+            FloatVector x2 = FloatVector.fromArray(F, xt, xi + 2 * L);
+            FloatVector x3 = FloatVector.fromArray(F, xt, xi + 3 * L);
+            FloatVector b0 = FloatVector.broadcast(F, w[w0 + k]);
+            c00 = x0.fma(b0, c00);
+            c01 = x1.fma(b0, c01);
+            c02 = x2.fma(b0, c02);
+            c03 = x3.fma(b0, c03);
+            FloatVector b1 = FloatVector.broadcast(F, w[w1 + k]);
+            c10 = x0.fma(b1, c10);
+            c11 = x1.fma(b1, c11);
+            c12 = x2.fma(b1, c12);
+            c13 = x3.fma(b1, c13);
+            FloatVector b2 = FloatVector.broadcast(F, w[w2 + k]);
+            c20 = x0.fma(b2, c20);
+            c21 = x1.fma(b2, c21);
+            c22 = x2.fma(b2, c22);
+            c23 = x3.fma(b2, c23);
+            FloatVector b3 = FloatVector.broadcast(F, w[w3 + k]);
+            c30 = x0.fma(b3, c30);
+            c31 = x1.fma(b3, c31);
+            c32 = x2.fma(b3, c32);
+            c33 = x3.fma(b3, c33);
+            FloatVector b4 = FloatVector.broadcast(F, w[w4 + k]);
+            c40 = x0.fma(b4, c40);
+            c41 = x1.fma(b4, c41);
+            c42 = x2.fma(b4, c42);
+            c43 = x3.fma(b4, c43);
+            FloatVector b5 = FloatVector.broadcast(F, w[w5 + k]);
+            c50 = x0.fma(b5, c50);
+            c51 = x1.fma(b5, c51);
+            c52 = x2.fma(b5, c52);
+            c53 = x3.fma(b5, c53);
         }
-        int bound = F.loopBound(cols);
-        int w1 = cols;
-        int w2 = 2 * cols;
-        int w3 = 3 * cols;
-        for (int b = 0; b < batch; b++) {
-            int xo = b * cols;
-            FloatVector a0 = FloatVector.zero(F);
-            FloatVector a1 = FloatVector.zero(F);
-            FloatVector a2 = FloatVector.zero(F);
-            FloatVector a3 = FloatVector.zero(F);
-            int i = 0;
-            for (; i < bound; i += L) {
-                FloatVector xv = FloatVector.fromArray(F, x, xo + i);
-                a0 = FloatVector.fromArray(F, tile, i).fma(xv, a0);
-                a1 = FloatVector.fromArray(F, tile, w1 + i).fma(xv, a1);
-                a2 = FloatVector.fromArray(F, tile, w2 + i).fma(xv, a2);
-                a3 = FloatVector.fromArray(F, tile, w3 + i).fma(xv, a3);
-            }
-            float s0 = a0.reduceLanes(VectorOperators.ADD);
-            float s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD);
-            float s3 = a3.reduceLanes(VectorOperators.ADD);
-            for (; i < cols; i++) {
-                float xv = x[xo + i];
-                s0 += tile[i] * xv;
-                s1 += tile[w1 + i] * xv;
-                s2 += tile[w2 + i] * xv;
-                s3 += tile[w3 + i] * xv;
-            }
-            int o = b * outRows + row0;
-            out[o] = s0;
-            out[o + 1] = s1;
-            out[o + 2] = s2;
-            out[o + 3] = s3;
-        }
+        c00.intoArray(c, o0);
+        c01.intoArray(c, o0 + L);
+        c02.intoArray(c, o0 + 2 * L);
+        c03.intoArray(c, o0 + 3 * L);
+        c10.intoArray(c, o1);
+        c11.intoArray(c, o1 + L);
+        c12.intoArray(c, o1 + 2 * L);
+        c13.intoArray(c, o1 + 3 * L);
+        c20.intoArray(c, o2);
+        c21.intoArray(c, o2 + L);
+        c22.intoArray(c, o2 + 2 * L);
+        c23.intoArray(c, o2 + 3 * L);
+        c30.intoArray(c, o3);
+        c31.intoArray(c, o3 + L);
+        c32.intoArray(c, o3 + 2 * L);
+        c33.intoArray(c, o3 + 3 * L);
+        c40.intoArray(c, o4);
+        c41.intoArray(c, o4 + L);
+        c42.intoArray(c, o4 + 2 * L);
+        c43.intoArray(c, o4 + 3 * L);
+        c50.intoArray(c, o5);
+        c51.intoArray(c, o5 + L);
+        c52.intoArray(c, o5 + 2 * L);
+        c53.intoArray(c, o5 + 3 * L);
     }
 
-    private static float arrayDot(float[] a, int aOff, float[] x, int xOff, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += L) {
-            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+    static void gemm6x2(float[] w, int wOff, int ldw, float[] xt, int xtOff, int kc, float[] c, int cOff, int ldc) {
+        int w0 = wOff;
+        int w1 = wOff + ldw;
+        int w2 = wOff + 2 * ldw;
+        int w3 = wOff + 3 * ldw;
+        int w4 = wOff + 4 * ldw;
+        int w5 = wOff + 5 * ldw;
+        int o0 = cOff;
+        int o1 = cOff + ldc;
+        int o2 = cOff + 2 * ldc;
+        int o3 = cOff + 3 * ldc;
+        int o4 = cOff + 4 * ldc;
+        int o5 = cOff + 5 * ldc;
+        FloatVector c00 = FloatVector.fromArray(F, c, o0);
+        FloatVector c01 = FloatVector.fromArray(F, c, o0 + L);
+        FloatVector c10 = FloatVector.fromArray(F, c, o1);
+        FloatVector c11 = FloatVector.fromArray(F, c, o1 + L);
+        FloatVector c20 = FloatVector.fromArray(F, c, o2);
+        FloatVector c21 = FloatVector.fromArray(F, c, o2 + L);
+        FloatVector c30 = FloatVector.fromArray(F, c, o3);
+        FloatVector c31 = FloatVector.fromArray(F, c, o3 + L);
+        FloatVector c40 = FloatVector.fromArray(F, c, o4);
+        FloatVector c41 = FloatVector.fromArray(F, c, o4 + L);
+        FloatVector c50 = FloatVector.fromArray(F, c, o5);
+        FloatVector c51 = FloatVector.fromArray(F, c, o5 + L);
+        for (int k = 0; k < kc; k++) {
+            int xi = xtOff + k * PANEL;
+            FloatVector x0 = FloatVector.fromArray(F, xt, xi);
+            FloatVector x1 = FloatVector.fromArray(F, xt, xi + L);
+            FloatVector b0 = FloatVector.broadcast(F, w[w0 + k]);
+            c00 = x0.fma(b0, c00);
+            c01 = x1.fma(b0, c01);
+            FloatVector b1 = FloatVector.broadcast(F, w[w1 + k]);
+            c10 = x0.fma(b1, c10);
+            c11 = x1.fma(b1, c11);
+            FloatVector b2 = FloatVector.broadcast(F, w[w2 + k]);
+            c20 = x0.fma(b2, c20);
+            c21 = x1.fma(b2, c21);
+            FloatVector b3 = FloatVector.broadcast(F, w[w3 + k]);
+            c30 = x0.fma(b3, c30);
+            c31 = x1.fma(b3, c31);
+            FloatVector b4 = FloatVector.broadcast(F, w[w4 + k]);
+            c40 = x0.fma(b4, c40);
+            c41 = x1.fma(b4, c41);
+            FloatVector b5 = FloatVector.broadcast(F, w[w5 + k]);
+            c50 = x0.fma(b5, c50);
+            c51 = x1.fma(b5, c51);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s += a[aOff + i] * x[xOff + i];
+        c00.intoArray(c, o0);
+        c01.intoArray(c, o0 + L);
+        c10.intoArray(c, o1);
+        c11.intoArray(c, o1 + L);
+        c20.intoArray(c, o2);
+        c21.intoArray(c, o2 + L);
+        c30.intoArray(c, o3);
+        c31.intoArray(c, o3 + L);
+        c40.intoArray(c, o4);
+        c41.intoArray(c, o4 + L);
+        c50.intoArray(c, o5);
+        c51.intoArray(c, o5 + L);
+    }
+
+    static void gemm6x1(float[] w, int wOff, int ldw, float[] xt, int xtOff, int kc, float[] c, int cOff, int ldc) {
+        int w0 = wOff;
+        int w1 = wOff + ldw;
+        int w2 = wOff + 2 * ldw;
+        int w3 = wOff + 3 * ldw;
+        int w4 = wOff + 4 * ldw;
+        int w5 = wOff + 5 * ldw;
+        int o0 = cOff;
+        int o1 = cOff + ldc;
+        int o2 = cOff + 2 * ldc;
+        int o3 = cOff + 3 * ldc;
+        int o4 = cOff + 4 * ldc;
+        int o5 = cOff + 5 * ldc;
+        FloatVector c00 = FloatVector.fromArray(F, c, o0);
+        FloatVector c10 = FloatVector.fromArray(F, c, o1);
+        FloatVector c20 = FloatVector.fromArray(F, c, o2);
+        FloatVector c30 = FloatVector.fromArray(F, c, o3);
+        FloatVector c40 = FloatVector.fromArray(F, c, o4);
+        FloatVector c50 = FloatVector.fromArray(F, c, o5);
+        for (int k = 0; k < kc; k++) {
+            int xi = xtOff + k * PANEL;
+            FloatVector x0 = FloatVector.fromArray(F, xt, xi);
+            FloatVector b0 = FloatVector.broadcast(F, w[w0 + k]);
+            c00 = x0.fma(b0, c00);
+            FloatVector b1 = FloatVector.broadcast(F, w[w1 + k]);
+            c10 = x0.fma(b1, c10);
+            FloatVector b2 = FloatVector.broadcast(F, w[w2 + k]);
+            c20 = x0.fma(b2, c20);
+            FloatVector b3 = FloatVector.broadcast(F, w[w3 + k]);
+            c30 = x0.fma(b3, c30);
+            FloatVector b4 = FloatVector.broadcast(F, w[w4 + k]);
+            c40 = x0.fma(b4, c40);
+            FloatVector b5 = FloatVector.broadcast(F, w[w5 + k]);
+            c50 = x0.fma(b5, c50);
         }
-        return s;
+        c00.intoArray(c, o0);
+        c10.intoArray(c, o1);
+        c20.intoArray(c, o2);
+        c30.intoArray(c, o3);
+        c40.intoArray(c, o4);
+        c50.intoArray(c, o5);
     }
 }

@@ -14,7 +14,7 @@ import java.util.concurrent.ForkJoinPool;
  * the caller's pool (the runtime's own, never the common pool).
  *
  * <p>Implementations are immutable and thread-safe; products allocate nothing per row (the batched
- * path allocates one tile buffer per task). Byte offsets are {@code long}: a matrix may span more
+ * path keeps its scratch buffers per thread, grown on demand). Byte offsets are {@code long}: a matrix may span more
  * than 2^31 bytes. Products sum in float in an order that depends on the vector width, so results
  * agree with a float64 reference to about {@code 1e-6 · Σ|w·x|}, not bit for bit across machines.
  */

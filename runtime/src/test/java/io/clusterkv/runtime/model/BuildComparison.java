@@ -34,6 +34,15 @@ import java.util.concurrent.ForkJoinPool;
  * round a 1 GiB baseline read and {@link DecodeBenchmark#decodeSecondsPerToken} for each build.
  * Per build: median tokens/s with min and max, and weight bytes streamed per second as % of the
  * round's baseline.
+ * <li>{@code matmul TYPE THREADS TRIALS BUILD...}: a batched product of a 2048x8192 matrix
+ * ({@code -Drows=R -Dcols=C}; {@code -Dbatch=B}, default 64, a prefill chunk) of random weights, the
+ * same for every build, with random inputs, on a pool of {@code THREADS} (1: the calling thread), three
+ * products a trial. Per build: median ms with min and max, GFLOP/s, and the median (min, max) of the
+ * per-trial speed-up over the first build.
+ * <li>{@code prefill TYPE ROUNDS BUILD...}: {@code synthetic:llama-1b} built once per build, then per
+ * round {@link DecodeBenchmark#prefillSeconds} of a {@value DecodeBenchmark#PREFILL}-token prompt for
+ * each build, in turn. Per build: median tokens/s with min and max, and the median (min, max) of its
+ * per-round ratio to the first build.
  * </ul>
  *
  * <p>Run from the repository root (JDK 25), for example against the commit before a change:
@@ -243,8 +252,131 @@ public final class BuildComparison {
         }
     }
 
+    static void matmul(String type, int threads, int trials, List<String> builds) throws Throwable {
+        int batch = Integer.getInteger("batch", 64);
+        ForkJoinPool pool = threads > 1 ? new ForkJoinPool(threads) : null;
+        int n = builds.size();
+        SplittableRandom rnd = new SplittableRandom(1);
+        float[] src = new float[ROWS * COLS];
+        for (int i = 0; i < src.length; i++) {
+            src[i] = (float) (rnd.nextDouble() - 0.5);
+        }
+        float[] x = new float[batch * COLS];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rnd.nextDouble() - 0.5);
+        }
+        Object[] matrices = new Object[n];
+        MethodHandle[] products = new MethodHandle[n];
+        float[][] outs = new float[n][batch * ROWS];
+        try (Arena arena = Arena.ofShared()) {
+            for (int j = 0; j < n; j++) {
+                ClassLoader l = loader(builds.get(j));
+                Object t = ggmlType(l, type);
+                byte[] q = (byte[]) l.loadClass("io.clusterkv.runtime.tensor.Quantizer")
+                        .getMethod("quantize", t.getClass(), float[].class).invoke(null, t, src);
+                MemorySegment seg = arena.allocate(q.length, 64);
+                MemorySegment.copy(MemorySegment.ofArray(q), 0, seg, 0, q.length);
+                Class<?> wm = l.loadClass("io.clusterkv.runtime.tensor.WeightMatrix");
+                matrices[j] = wm.getMethod("of", t.getClass(), MemorySegment.class, int.class, int.class)
+                        .invoke(null, t, seg, ROWS, COLS);
+                products[j] = MethodHandles.publicLookup().findVirtual(wm, "matmul",
+                        MethodType.methodType(void.class, float[].class, int.class, float[].class, ForkJoinPool.class));
+                for (int w = 0; w < 20; w++) {
+                    products[j].invoke(matrices[j], x, batch, outs[j], pool); // warm-up
+                }
+            }
+            double[][] ms = new double[n][trials];
+            for (int r = 0; r < trials; r++) {
+                for (int j = 0; j < n; j++) {
+                    long t0 = System.nanoTime();
+                    for (int k = 0; k < 3; k++) {
+                        products[j].invoke(matrices[j], x, batch, outs[j], pool);
+                    }
+                    ms[j][r] = (System.nanoTime() - t0) / 3e6;
+                }
+            }
+            System.out.printf(Locale.ROOT, "matmul %s %dx%d, batch %d, %d threads, %d trials%n", type, ROWS, COLS, batch,
+                    threads, trials);
+            for (int j = 0; j < n; j++) {
+                double[] speedUp = new double[trials];
+                for (int r = 0; r < trials; r++) {
+                    speedUp[r] = ms[0][r] / ms[j][r];
+                }
+                System.out.printf(Locale.ROOT, "  %-16s %8.2f ms [%.2f, %.2f]  %6.1f GFLOP/s  speed-up over the first build:"
+                        + " median %.2f [%.2f, %.2f]%n", name(builds.get(j)), median(ms[j]), quantile(ms[j], 0),
+                        quantile(ms[j], 1), 2.0 * ROWS * COLS * batch / median(ms[j]) / 1e6, median(speedUp),
+                        quantile(speedUp, 0), quantile(speedUp, 1));
+            }
+            for (int j = 1; j < n; j++) {
+                double max = 0;
+                double maxOut = 0;
+                for (int i = 0; i < outs[0].length; i++) {
+                    max = Math.max(max, Math.abs(outs[j][i] - outs[0][i]));
+                    maxOut = Math.max(maxOut, Math.abs(outs[0][i]));
+                }
+                System.out.printf(Locale.ROOT, "  max |%s - %s| = %.3g (max |out| %.3g)%n", name(builds.get(j)),
+                        name(builds.get(0)), max, maxOut);
+            }
+        } finally {
+            if (pool != null) {
+                pool.shutdown();
+            }
+        }
+    }
+
+    static void prefill(String type, int rounds, List<String> builds) throws Throwable {
+        int cores = Runtime.getRuntime().availableProcessors();
+        ForkJoinPool pool = new ForkJoinPool(cores);
+        int n = builds.size();
+        List<AutoCloseable> models = new ArrayList<>();
+        Method[] prefill = new Method[n];
+        try {
+            for (int j = 0; j < n; j++) {
+                ClassLoader l = loader(builds.get(j));
+                Object t = ggmlType(l, type);
+                Class<?> lm = l.loadClass("io.clusterkv.runtime.model.LlamaModel");
+                Class<?> db = l.loadClass("io.clusterkv.runtime.model.DecodeBenchmark");
+                long seed = l.loadClass("io.clusterkv.runtime.model.Models").getField("SYNTHETIC_SEED").getLong(null);
+                long t0 = System.nanoTime();
+                Object m = l.loadClass("io.clusterkv.runtime.model.SyntheticModels")
+                        .getMethod("create", String.class, t.getClass(), long.class)
+                        .invoke(null, DecodeBenchmark.MODEL, t, seed);
+                models.add((AutoCloseable) m);
+                prefill[j] = db.getDeclaredMethod("prefillSeconds", lm, ForkJoinPool.class, int.class);
+                prefill[j].setAccessible(true);
+                prefill[j].invoke(null, m, pool, DecodeBenchmark.PREFILL); // warm-up
+                System.out.printf(Locale.ROOT, "%s: built and warmed up in %.1f s%n", name(builds.get(j)),
+                        (System.nanoTime() - t0) / 1e9);
+            }
+            double[][] tps = new double[n][rounds];
+            for (int r = 0; r < rounds; r++) {
+                for (int j = 0; j < n; j++) {
+                    double s = (double) prefill[j].invoke(null, models.get(j), pool, DecodeBenchmark.PREFILL);
+                    tps[j][r] = DecodeBenchmark.PREFILL / s;
+                }
+            }
+            System.out.printf(Locale.ROOT, "prefill %s %s, %d tokens, %d cores, %d rounds%n", DecodeBenchmark.MODEL,
+                    type, DecodeBenchmark.PREFILL, cores, rounds);
+            for (int j = 0; j < n; j++) {
+                double[] ratio = new double[rounds];
+                for (int r = 0; r < rounds; r++) {
+                    ratio[r] = tps[j][r] / tps[0][r];
+                }
+                System.out.printf(Locale.ROOT, "  %-16s %6.2f tokens/s [%.2f, %.2f]  x first build: median %.2f [%.2f,"
+                        + " %.2f]%n", name(builds.get(j)), median(tps[j]), quantile(tps[j], 0), quantile(tps[j], 1),
+                        median(ratio), quantile(ratio, 0), quantile(ratio, 1));
+            }
+        } finally {
+            for (AutoCloseable m : models) {
+                m.close();
+            }
+            pool.shutdown();
+        }
+    }
+
     public static void main(String[] args) throws Throwable {
-        String usage = "usage: BuildComparison matvec TYPE THREADS TRIALS BUILD... | decode TYPE ROUNDS BUILD...";
+        String usage = "usage: BuildComparison matvec TYPE THREADS TRIALS BUILD... | matmul TYPE THREADS TRIALS BUILD..."
+                + " | decode TYPE ROUNDS BUILD... | prefill TYPE ROUNDS BUILD...";
         if (args.length < 4) {
             System.err.println(usage);
             return;
@@ -258,7 +390,16 @@ public final class BuildComparison {
                 matvec(args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]),
                         List.of(args).subList(4, args.length));
             }
+            case "matmul" -> {
+                if (args.length < 5) {
+                    System.err.println(usage);
+                    return;
+                }
+                matmul(args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]),
+                        List.of(args).subList(4, args.length));
+            }
             case "decode" -> decode(args[1], Integer.parseInt(args[2]), List.of(args).subList(3, args.length));
+            case "prefill" -> prefill(args[1], Integer.parseInt(args[2]), List.of(args).subList(3, args.length));
             default -> System.err.println(usage);
         }
     }

@@ -79,7 +79,7 @@ class WeightMatrixTest {
             float[] s = new float[cols + 2];
             for (int r = 0; r < rows; r++) {
                 c.m.dequantizeRow(r, v, 2);
-                c.m.scalarDequantize(r * c.m.rowBytes, s, 2);
+                c.m.scalarDequantize(r * c.m.rowBytes, s, 2, cols);
                 double[] ref = c.w[r];
                 double max = 0;
                 for (double e : ref) {
@@ -133,6 +133,56 @@ class WeightMatrixTest {
         c.m.matvec(x, out, pool);
         for (int r = 0; r < rows; r += 50) {
             assertSameDot(c, r, x, c.m.dot(r, x, 0), out[r], type + " matvec row " + r);
+        }
+    }
+
+    /**
+     * The batched product against a naive float64 product for shapes that do not fit its blocking:
+     * rows not a multiple of the micro-kernel's {@value BlockMatrix#GEMM_ROWS} nor of a tile, batches
+     * that fill one to four vectors of a panel and more than one panel, columns over
+     * {@value BlockMatrix#TILE_COLS} (two column blocks) and, for F32 and F16, not a multiple of the
+     * vector lanes; on the calling thread and on a pool. Each output is a float sum of {@code cols}
+     * products of dequantized weights, so it is within {@code (cols + 2) · 2^-24 · Σ|w·x|} of the
+     * float64 product; nothing is written past the output.
+     */
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void matmulMatchesFloat64ForOddShapes(GgmlType type) {
+        int[] colsList = switch (type.blockSize()) {
+            case 1 -> new int[] {37, 530};
+            case 32 -> new int[] {96, 544};
+            default -> new int[] {256, 768};
+        };
+        for (int cols : colsList) {
+            int parallelRows = (int) (BlockMatrix.MIN_PARALLEL_BYTES / type.bytesFor(cols)) + 7;
+            for (int rows : new int[] {1, 5, 13, 50, parallelRows}) {
+                Case c = randomMatrix(type, rows, cols, 17L * rows + cols + type.ordinal());
+                for (int batch : new int[] {2, 5, 17, 40, 70}) {
+                    float[] x = randomX(batch * cols, 3L * batch + cols);
+                    for (ForkJoinPool p : new ForkJoinPool[] {null, pool}) {
+                        float[] out = new float[batch * rows + 1];
+                        out[batch * rows] = 12345; // past the end: untouched
+                        c.m.matmul(x, batch, out, p);
+                        String what = type + " " + rows + "x" + cols + " batch " + batch + ", pool " + p;
+                        assertEquals(12345, out[batch * rows], what + ": wrote past the end");
+                        for (int b = 0; b < batch; b++) {
+                            for (int r = 0; r < rows; r++) {
+                                double dot = 0;
+                                double mag = 0;
+                                for (int i = 0; i < cols; i++) {
+                                    double t = c.w[r][i] * x[b * cols + i];
+                                    dot += t;
+                                    mag += Math.abs(t);
+                                }
+                                double tol = (cols + 2) * 0x1p-24 * mag * 1.001 + 1e-30;
+                                float got = out[b * rows + r];
+                                assertTrue(Math.abs(dot - got) <= tol, what + " b " + b + " row " + r + ": expected "
+                                        + dot + " got " + got + " (tolerance " + tol + ")");
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
