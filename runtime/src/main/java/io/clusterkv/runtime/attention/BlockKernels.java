@@ -546,15 +546,17 @@ final class BlockKernels {
      */
     static void weigh(float[] s, int s0, int count, int tile, float[] max, double[] sum, int h0, float[] acc,
                       int stride, float[] maxLanes, int ml0, float[] lanes) {
-        FloatVector minusInfinity = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        FloatVector m = minusInfinity;
-        int j = 0;
-        for (; j + L <= count; j += L) {
-            m = m.lanewise(MAX, FloatVector.fromArray(F, s, s0 + j));
+        // No masked vector operations here: in some JVMs C2 left them (and with them every vector of this
+        // method) to the boxing Java fallbacks. The lanes past count, which the caller's scratch has room
+        // for, are set to -inf for the maximum, and the tail's weights are summed in scalar code below.
+        int full = count & -L;
+        int padded = full == count ? count : full + L;
+        for (int k = count; k < padded; k++) {
+            s[s0 + k] = Float.NEGATIVE_INFINITY;
         }
-        if (j < count) {
-            FloatVector tail = FloatVector.fromArray(F, s, s0 + j).blend(minusInfinity, F.indexInRange(j, count).not());
-            m = m.lanewise(MAX, tail);
+        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < padded; j += L) {
+            m = m.lanewise(MAX, FloatVector.fromArray(F, s, s0 + j));
         }
         m.intoArray(lanes, 0);
         boolean raised = false;
@@ -592,7 +594,7 @@ final class BlockKernels {
         IntVector bias = IntVector.broadcast(I, Float.floatToRawIntBits(ROUND) - 127);
         IntVector exponent = IntVector.broadcast(I, 23);
         FloatVector total = FloatVector.zero(F);
-        for (j = 0; j < count; j += L) {
+        for (int j = 0; j < padded; j += L) {
             FloatVector x = FloatVector.fromArray(F, s, s0 + j).lanewise(SUB, shift).lanewise(MAX, floor);
             FloatVector t = x.lanewise(FMA, log2e, round);              // ROUND + round(x / ln 2)
             FloatVector n = t.lanewise(SUB, round);
@@ -608,9 +610,14 @@ final class BlockKernels {
             IntVector pow2 = t.reinterpretAsInts().lanewise(SUB, bias).lanewise(LSHL, exponent); // 2^n in the exponent bits
             FloatVector e = p.lanewise(MUL, pow2.reinterpretAsFloats());
             e.intoArray(s, s0 + j);
-            total = total.lanewise(ADD, e, F.indexInRange(j, count));
+            if (j < full) {
+                total = total.lanewise(ADD, e);
+            }
         }
         total.intoArray(lanes, 0);
+        for (int k = 0; k < count - full; k++) { // the tail's weights: lane k belongs to head k % tile, as above
+            lanes[k] += s[s0 + full + k];
+        }
         for (int h = 0; h < tile; h++) {
             double blockSum = 0;
             for (int k = h; k < L; k += tile) {

@@ -171,20 +171,25 @@ public final class BuildComparison {
                         + " median %3.0f%% [quartiles %3.0f%%, %3.0f%%]%n", name(builds.get(j)), median(t[j]) * 1e3,
                         bytes / median(t[j]) / 1e9, median(pct), quantile(pct, 0.25), quantile(pct, 0.75));
             }
-            for (int j = 1; j < n; j++) {
-                double d = 0;
-                double m = 0;
-                for (int r = 0; r < ROWS; r++) {
-                    d = Math.max(d, Math.abs(out[j][r] - out[0][r]));
-                    m = Math.max(m, Math.abs(out[0][r]));
-                }
-                System.out.printf(Locale.ROOT, "  max |%s - %s| = %.3g (max |out| %.3g)%n", name(builds.get(j)),
-                        name(builds.get(0)), d, m);
-            }
+            printDifferences(out, builds);
         } finally {
             if (pool != null) {
                 pool.shutdown();
             }
+        }
+    }
+
+    /** Prints, for every build after the first, the largest difference of its outputs from the first build's. */
+    private static void printDifferences(float[][] outs, List<String> builds) {
+        for (int j = 1; j < outs.length; j++) {
+            double max = 0;
+            double maxOut = 0;
+            for (int i = 0; i < outs[0].length; i++) {
+                max = Math.max(max, Math.abs(outs[j][i] - outs[0][i]));
+                maxOut = Math.max(maxOut, Math.abs(outs[0][i]));
+            }
+            System.out.printf(Locale.ROOT, "  max |%s - %s| = %.3g (max |out| %.3g)%n", name(builds.get(j)),
+                    name(builds.get(0)), max, maxOut);
         }
     }
 
@@ -307,16 +312,7 @@ public final class BuildComparison {
                         quantile(ms[j], 1), 2.0 * ROWS * COLS * batch / median(ms[j]) / 1e6, median(speedUp),
                         quantile(speedUp, 0), quantile(speedUp, 1));
             }
-            for (int j = 1; j < n; j++) {
-                double max = 0;
-                double maxOut = 0;
-                for (int i = 0; i < outs[0].length; i++) {
-                    max = Math.max(max, Math.abs(outs[j][i] - outs[0][i]));
-                    maxOut = Math.max(maxOut, Math.abs(outs[0][i]));
-                }
-                System.out.printf(Locale.ROOT, "  max |%s - %s| = %.3g (max |out| %.3g)%n", name(builds.get(j)),
-                        name(builds.get(0)), max, maxOut);
-            }
+            printDifferences(outs, builds);
         } finally {
             if (pool != null) {
                 pool.shutdown();
