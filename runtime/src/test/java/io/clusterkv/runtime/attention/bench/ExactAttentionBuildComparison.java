@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Exact attention as a decode step through the runtime runs it, for several builds in one JVM: per
  * layer, the 8 shards of a layer (one GQA group of 4 query heads each, head dim 64, 32768 positions)
  * split between 2 threads, the layers one after another; {@code -Dlayers=4} layers of distinct shards
- * (512 MiB of F32 K+V, far more than any cache). Each build's classes ({@code runtime/target/classes}
+ * (512 MiB of F32 K+V, far more than any cache); {@code -Ddim} and {@code -Dthreads} change the head dim
+ * (64) and the threads (2). Each build's classes ({@code runtime/target/classes}
  * and {@code policies-spi/target/classes} of a checkout) load in their own class loader; rounds
  * alternate the builds, so the load of other processes hits all alike.
  *
@@ -42,9 +43,9 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ExactAttentionBuildComparison {
 
     private static final int SHARDS = 8;
-    private static final int DIM = 64;
+    private static final int DIM = Integer.getInteger("dim", 64);
     private static final int HEADS = 4;
-    private static final int THREADS = 2;
+    private static final int THREADS = Integer.getInteger("threads", 2);
     private static final int N = Integer.getInteger("n", 32768);
     private static final int LAYERS = Integer.getInteger("layers", 4);
     private static final boolean CPU = Boolean.parseBoolean(System.getProperty("cpu", "true"));
@@ -155,8 +156,8 @@ public final class ExactAttentionBuildComparison {
                     gbs[i][r] = 3 * bytes / s / 1e9;
                 }
             }
-            System.out.printf(Locale.ROOT, "%s, %d positions, %d layers of %d shards, 2 threads, GB/s of %s time%n",
-                    format, N, LAYERS, SHARDS, CPU ? "CPU" : "wall");
+            System.out.printf(Locale.ROOT, "%s, %d positions, head dim %d, %d layers of %d shards, %d threads, GB/s of %s time%n",
+                    format, N, DIM, LAYERS, SHARDS, THREADS, CPU ? "CPU" : "wall");
             for (int i = 0; i < builds.size(); i++) {
                 double[] g = gbs[i].clone();
                 Arrays.sort(g);
