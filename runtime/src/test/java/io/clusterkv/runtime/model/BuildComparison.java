@@ -193,6 +193,15 @@ public final class BuildComparison {
         }
     }
 
+    /** @return the benchmark's synthetic model, in that build's classes, with weights of {@code type} */
+    private static Object syntheticModel(ClassLoader l, String type) throws Throwable {
+        Object t = ggmlType(l, type);
+        long seed = l.loadClass("io.clusterkv.runtime.model.Models").getField("SYNTHETIC_SEED").getLong(null);
+        return l.loadClass("io.clusterkv.runtime.model.SyntheticModels")
+                .getMethod("create", String.class, t.getClass(), long.class)
+                .invoke(null, DecodeBenchmark.MODEL, t, seed);
+    }
+
     static void decode(String type, int rounds, List<String> builds) throws Throwable {
         int cores = Runtime.getRuntime().availableProcessors();
         ForkJoinPool pool = new ForkJoinPool(cores);
@@ -203,14 +212,10 @@ public final class BuildComparison {
         try (Arena arena = Arena.ofShared()) {
             for (int j = 0; j < n; j++) {
                 ClassLoader l = loader(builds.get(j));
-                Object t = ggmlType(l, type);
                 Class<?> lm = l.loadClass("io.clusterkv.runtime.model.LlamaModel");
                 Class<?> db = l.loadClass("io.clusterkv.runtime.model.DecodeBenchmark");
-                long seed = l.loadClass("io.clusterkv.runtime.model.Models").getField("SYNTHETIC_SEED").getLong(null);
                 long t0 = System.nanoTime();
-                Object m = l.loadClass("io.clusterkv.runtime.model.SyntheticModels")
-                        .getMethod("create", String.class, t.getClass(), long.class)
-                        .invoke(null, DecodeBenchmark.MODEL, t, seed);
+                Object m = syntheticModel(l, type);
                 models.add((AutoCloseable) m);
                 Method bytesPerToken = db.getDeclaredMethod("streamedBytesPerToken", lm);
                 bytesPerToken.setAccessible(true);
@@ -329,14 +334,10 @@ public final class BuildComparison {
         try {
             for (int j = 0; j < n; j++) {
                 ClassLoader l = loader(builds.get(j));
-                Object t = ggmlType(l, type);
                 Class<?> lm = l.loadClass("io.clusterkv.runtime.model.LlamaModel");
                 Class<?> db = l.loadClass("io.clusterkv.runtime.model.DecodeBenchmark");
-                long seed = l.loadClass("io.clusterkv.runtime.model.Models").getField("SYNTHETIC_SEED").getLong(null);
                 long t0 = System.nanoTime();
-                Object m = l.loadClass("io.clusterkv.runtime.model.SyntheticModels")
-                        .getMethod("create", String.class, t.getClass(), long.class)
-                        .invoke(null, DecodeBenchmark.MODEL, t, seed);
+                Object m = syntheticModel(l, type);
                 models.add((AutoCloseable) m);
                 prefill[j] = db.getDeclaredMethod("prefillSeconds", lm, ForkJoinPool.class, int.class);
                 prefill[j].setAccessible(true);
