@@ -3,6 +3,7 @@ package io.clusterkv.runtime;
 import com.typesafe.config.ConfigFactory;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
+import io.clusterkv.runtime.model.DecodeBenchmark;
 import io.clusterkv.runtime.model.Generation;
 import io.clusterkv.runtime.model.HistoryFill;
 import io.clusterkv.runtime.model.LlamaModel;
@@ -80,7 +81,7 @@ public final class RuntimeBenchmark {
         long b0 = System.nanoTime();
         try (LlamaModel model = Models.load(MODEL)) {
             System.out.printf(Locale.ROOT, "model built in %.1f s; %.1f MB of weights streamed per token%n",
-                    (System.nanoTime() - b0) / 1e9, weightBytes(model) / 1e6);
+                    (System.nanoTime() - b0) / 1e9, DecodeBenchmark.streamedBytesPerToken(model) / 1e6);
             if (parts.contains("overhead")) {
                 overhead(model, cores);
             }
@@ -183,7 +184,7 @@ public final class RuntimeBenchmark {
         System.out.printf(Locale.ROOT, "%nmemory baseline (Vector API read of 1 GiB, %d threads): %.2f GB/s%n", cores,
                 bandwidth / 1e9);
         SyntheticWorkload w = workload(context, model.config().headDim());
-        long weights = weightBytes(model);
+        long weights = DecodeBenchmark.streamedBytesPerToken(model);
         System.out.printf(Locale.ROOT, "%ndecode at %d positions, budget %d, %d steps each:%n", context, budget, steps);
         System.out.printf(Locale.ROOT, "%-4s %-10s %-9s %8s %10s %10s %9s %8s %8s %8s %10s%n", "kv", "policy",
                 "residency", "tok/s", "KV MB/tok", "meta MB/tok", "bound", "of bound", "vs full", "hit rate",
@@ -277,17 +278,6 @@ public final class RuntimeBenchmark {
         conf.put("clusterkv.runtime.kv-format", kvFormat);
         conf.put("clusterkv.runtime.compute-threads", cores);
         return ClusterKvRuntime.builder().config(ConfigFactory.parseMap(conf)).build();
-    }
-
-    static long weightBytes(LlamaModel m) {
-        long b = m.output().data().byteSize();
-        for (int l = 0; l < m.config().layers(); l++) {
-            LlamaModel.Layer y = m.layer(l);
-            for (WeightMatrix x : List.of(y.wq(), y.wk(), y.wv(), y.wo(), y.gate(), y.up(), y.down())) {
-                b += x.data().byteSize();
-            }
-        }
-        return b;
     }
 
     static double bandwidth(int cores) {

@@ -55,7 +55,8 @@ public final class DecodeBenchmark {
         return p;
     }
 
-    static long streamedBytesPerToken(LlamaModel m) {
+    /** @return bytes of weights one decoded token reads: every layer matrix and the output projection */
+    public static long streamedBytesPerToken(LlamaModel m) {
         long b = m.output().data().byteSize();
         for (int l = 0; l < m.config().layers(); l++) {
             LlamaModel.Layer y = m.layer(l);

@@ -165,21 +165,7 @@ class WeightMatrixTest {
                         c.m.matmul(x, batch, out, p);
                         String what = type + " " + rows + "x" + cols + " batch " + batch + ", pool " + p;
                         assertEquals(12345, out[batch * rows], what + ": wrote past the end");
-                        for (int b = 0; b < batch; b++) {
-                            for (int r = 0; r < rows; r++) {
-                                double dot = 0;
-                                double mag = 0;
-                                for (int i = 0; i < cols; i++) {
-                                    double t = c.w[r][i] * x[b * cols + i];
-                                    dot += t;
-                                    mag += Math.abs(t);
-                                }
-                                double tol = (cols + 2) * 0x1p-24 * mag * 1.001 + 1e-30;
-                                float got = out[b * rows + r];
-                                assertTrue(Math.abs(dot - got) <= tol, what + " b " + b + " row " + r + ": expected "
-                                        + dot + " got " + got + " (tolerance " + tol + ")");
-                            }
-                        }
+                        assertRowsMatch(c, x, batch, out, what, (cols + 2) * 0x1p-24 * 1.001);
                     }
                 }
             }
@@ -231,8 +217,16 @@ class WeightMatrixTest {
         }
     }
 
-    /** {@code out[b, r]} against the float64 product of the reference rows. */
+    /** {@code out[b, r]} against the float64 product of the reference rows, within {@link #assertDot}'s tolerance. */
     private static void assertRowsMatch(Case c, float[] x, int batch, float[] out, String what) {
+        assertRowsMatch(c, x, batch, out, what, 1e-5);
+    }
+
+    /**
+     * {@code out[b, r]} against the float64 product of the reference rows, within {@code relative} times
+     * the sum of the products' magnitudes.
+     */
+    private static void assertRowsMatch(Case c, float[] x, int batch, float[] out, String what, double relative) {
         int rows = c.w.length;
         int cols = c.w[0].length;
         for (int b = 0; b < batch; b++) {
@@ -244,7 +238,10 @@ class WeightMatrixTest {
                     dot += t;
                     mag += Math.abs(t);
                 }
-                assertDot(dot, mag, out[b * rows + r], what + " b " + b + " row " + r);
+                double tol = relative * mag + 1e-30;
+                float got = out[b * rows + r];
+                assertTrue(Math.abs(dot - got) <= tol, what + " b " + b + " row " + r + ": expected " + dot + " got "
+                        + got + " (tolerance " + tol + ")");
             }
         }
     }
