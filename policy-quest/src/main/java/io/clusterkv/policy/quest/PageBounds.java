@@ -453,18 +453,72 @@ final class PageBounds {
      * @return a value {@code ≤} the page's exact score for that head, or {@code -∞}
      */
     double lowerBoundOfAny(float upper, double qPosNorm, double qNegNorm) {
-        return lowerBound(upper, qPosNorm, qNegNorm, slackMax[0], slackMax[1], slackMax[2], slackMax[3]);
+        return below(upper, marginOfAny(qPosNorm, qNegNorm));
+    }
+
+    /**
+     * What {@link #lowerBoundOfAny} subtracts from a page's upper bound for a query head, computed
+     * once per head: {@code lowerBoundOfAny(upper, ..) == below(upper, marginOfAny(..))} for every
+     * {@code upper}.
+     *
+     * @param qPosNorm the norm of the head's {@code max(q, 0)}, from {@link #splitQuery}
+     * @param qNegNorm the norm of the head's {@code min(q, 0)}
+     * @return the margin, {@code +∞} where no bound holds
+     */
+    double marginOfAny(double qPosNorm, double qNegNorm) {
+        return margin(qPosNorm, qNegNorm, slackMax[0], slackMax[1], slackMax[2], slackMax[3]);
+    }
+
+    /**
+     * @param upper  a page's upper bound for a query head
+     * @param margin from {@link #marginOfAny} (or the page's own)
+     * @return the lower bound: {@code upper - margin} rounded down, {@code -∞} for an infinite upper
+     *         bound or margin
+     */
+    static double below(float upper, double margin) {
+        if (Float.isInfinite(upper) || margin == Double.POSITIVE_INFINITY) {
+            return Double.NEGATIVE_INFINITY;
+        }
+        return Math.nextDown(upper - margin);
+    }
+
+    /**
+     * A float {@code s} with {@code below(u, margin) > next} for every finite float {@code u >= s}
+     * ({@link #below} never falls as {@code u} rises), near the smallest such: so one compare tells
+     * that a page is certainly above {@code next}.
+     *
+     * @param next   the value to exceed
+     * @param margin from {@link #marginOfAny}
+     * @return {@code s}, or NaN (no {@code u} compares {@code >=}) where none was found near
+     *         {@code next + margin}
+     */
+    static float surelyAbove(double next, double margin) {
+        if (!(margin < Double.POSITIVE_INFINITY)) {
+            return Float.NaN;
+        }
+        float s = (float) (next + margin);
+        for (int i = 0; i < 8 && s < Float.POSITIVE_INFINITY; i++) { // NaN ends it too
+            if (below(s, margin) > next) {
+                return s;
+            }
+            s = Math.nextUp(s);
+        }
+        return Float.NaN;
     }
 
     private double lowerBound(float upper, double qPosNorm, double qNegNorm, float gapHi, float gapLo, float sizeHi,
                               float sizeLo) {
+        return below(upper, margin(qPosNorm, qNegNorm, gapHi, gapLo, sizeHi, sizeLo));
+    }
+
+    /** {@code upper} minus the result, rounded down, is the lower bound; {@code +∞} where none holds. */
+    private double margin(double qPosNorm, double qNegNorm, float gapHi, float gapLo, float sizeHi, float sizeLo) {
         double size = qPosNorm * sizeHi + qNegNorm * sizeLo;
-        if (!(size <= 0x1p100) || Float.isInfinite(upper)) { // also NaN; far from overflow, no float step overflows
-            return Double.NEGATIVE_INFINITY;
+        if (!(size <= 0x1p100)) { // also NaN; far from overflow, no float step overflows
+            return Double.POSITIVE_INFINITY;
         }
         double gap = qPosNorm * gapHi + qNegNorm * gapLo;
-        double delta = (gap + twoGamma * size + underflowSlack) * (1 + 0x1p-48);
-        return Math.nextDown(upper - delta);
+        return (gap + twoGamma * size + underflowSlack) * (1 + 0x1p-48);
     }
 
     private void ensureCapacity(int pages) {
@@ -563,46 +617,27 @@ final class PageBounds {
      * @param upper  receives the bounds, {@code (heads, stride)}; whole vectors are written, so each
      *               row also gets values (to ignore) up to {@link #padded padded(pages)}
      * @param stride distance between two heads' rows of {@code upper}, {@code >= padded(pages)}
+     * @return false if the rough copy could not be used (a scaled query part not exact): every bound
+     *         is then {@code +∞}
      */
     boolean upperBounds(float[] table, int heads, int pages, float[] upper, int stride) {
-        return upperBounds(table, heads, pages, upper, stride, null, 1);
-    }
-
-    /**
-     * As {@link #upperBounds(float[], int, int, float[], int)}, also taking the maxima of groups of
-     * pages, for {@link PageRanking#floorOf}: whole vectors of pages in runs of {@code run}, each run
-     * {@code LANES} groups (one per lane, the maximum over the run's vectors in that lane), so group
-     * {@code g = r * LANES + l} holds the pages {@code (r * run + v) * LANES + l}, {@code v < run}.
-     * {@code maxima[h * stride + g]} receives head {@code h}'s maximum of group {@code g}, for
-     * {@code g < }{@link #groups groups(pages, run)}.
-     *
-     * @param maxima receives the group maxima, {@code (heads, stride)}; null for none
-     * @param run    vectors of pages per run, {@code >= 1}
-     * @return false if the rough copy could not be used (a scaled query part not exact): every bound
-     *         and maximum is then {@code +∞}
-     */
-    boolean upperBounds(float[] table, int heads, int pages, float[] upper, int stride, float[] maxima, int run) {
         int length = 2 * heads * headDim;
         if (scaled.length < length) {
             scaled = new float[length];
         }
         if (!scale(table, heads, scaled)) {
             int padded = roundUpToBlock(pages);
-            int groups = groups(pages, run);
             for (int h = 0; h < heads; h++) {
                 Arrays.fill(upper, h * stride, h * stride + padded, Float.POSITIVE_INFINITY);
-                if (maxima != null) {
-                    Arrays.fill(maxima, h * stride, h * stride + groups, Float.POSITIVE_INFINITY);
-                }
             }
             return false;
         }
         int h = 0;
         for (; h + 4 <= heads; h += 4) {
-            upperBounds4(scaled, h, pages, upper, stride, maxima, run);
+            upperBounds4(scaled, h, pages, upper, stride);
         }
         for (; h < heads; h++) {
-            upperBounds1(scaled, singleHeadBase(heads, h), h, pages, upper, stride, maxima, run);
+            upperBounds1(scaled, singleHeadBase(heads, h), h, pages, upper, stride);
         }
         return true;
     }
@@ -641,40 +676,12 @@ final class PageBounds {
     }
 
     /**
-     * @param pages pages bounded
-     * @param run   vectors of pages per run
-     * @return the groups {@link #upperBounds(float[], int, int, float[], int, float[], int)} takes the
-     *         maxima of: {@code LANES} per whole run of whole vectors
-     */
-    static int groups(int pages, int run) {
-        return (pages / LANES) / run * LANES;
-    }
-
-    /** @return pages per vector: the lanes of {@link #upperBounds}'s groups */
-    static int lanes() {
-        return LANES;
-    }
-
-    /**
-     * The run length that makes about {@code wanted} groups of {@code pages} pages, at least one vector.
-     *
-     * @param pages  pages bounded
-     * @param wanted groups wanted, {@code >= 1}
-     * @return vectors of pages per run
-     */
-    static int runFor(int pages, int wanted) {
-        long vectors = pages / LANES;
-        return (int) Math.max(1, (vectors * LANES + wanted - 1) / wanted);
-    }
-
-    /**
      * Heads {@code [h0, h0 + 4)}, a block of LANES pages per vector: each channel's two bound vectors
      * are loaded and widened once and feed four heads' accumulators (one lane per page, so no
      * reduction across lanes), the query channel broadcast. Everything stays in this method so no
      * vector crosses a call.
      */
-    private void upperBounds4(float[] table, int h0, int pages, float[] upper, int stride, float[] maxima,
-                              int run) {
+    private void upperBounds4(float[] table, int h0, int pages, float[] upper, int stride) {
         int hd = headDim;
         short[] hiA = roughMaxs;
         short[] loA = roughMins;
@@ -683,11 +690,6 @@ final class PageBounds {
         int s1 = s0 + stride;
         int s2 = s1 + stride;
         int s3 = s2 + stride;
-        int grouped = maxima == null ? 0 : groups(pages, run) / LANES * run; // vectors in whole runs
-        FloatVector m0 = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
-        FloatVector m1 = m0;
-        FloatVector m2 = m0;
-        FloatVector m3 = m0;
         for (int p = 0; p < pages; p += LANES) {
             int base = (p / LANES) * hd * LANES;
             FloatVector a0 = FloatVector.zero(SPECIES);
@@ -721,36 +723,15 @@ final class PageBounds {
             u1.intoArray(upper, s1 + p);
             u2.intoArray(upper, s2 + p);
             u3.intoArray(upper, s3 + p);
-            int v = p / LANES;
-            if (v < grouped) {
-                m0 = m0.max(u0);
-                m1 = m1.max(u1);
-                m2 = m2.max(u2);
-                m3 = m3.max(u3);
-                if ((v + 1) % run == 0) { // a run ends: its LANES group maxima
-                    int g = (v / run) * LANES;
-                    m0.intoArray(maxima, s0 + g);
-                    m1.intoArray(maxima, s1 + g);
-                    m2.intoArray(maxima, s2 + g);
-                    m3.intoArray(maxima, s3 + g);
-                    m0 = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
-                    m1 = m0;
-                    m2 = m0;
-                    m3 = m0;
-                }
-            }
         }
     }
 
     /** One head {@code h}, its parts at {@code table[tb ..]}: the same kernel with one head's accumulators. */
-    private void upperBounds1(float[] table, int tb, int h, int pages, float[] upper, int stride, float[] maxima,
-                              int run) {
+    private void upperBounds1(float[] table, int tb, int h, int pages, float[] upper, int stride) {
         int hd = headDim;
         short[] hiA = roughMaxs;
         short[] loA = roughMins;
         int sb = h * stride;
-        int grouped = maxima == null ? 0 : groups(pages, run) / LANES * run;
-        FloatVector m = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
         for (int p = 0; p < pages; p += LANES) {
             int base = (p / LANES) * hd * LANES;
             FloatVector a = FloatVector.zero(SPECIES);
@@ -762,14 +743,6 @@ final class PageBounds {
             }
             FloatVector u = roughFinish(a.add(b).add(FloatVector.fromArray(SPECIES, wild, p)));
             u.intoArray(upper, sb + p);
-            int v = p / LANES;
-            if (v < grouped) {
-                m = m.max(u);
-                if ((v + 1) % run == 0) {
-                    m.intoArray(maxima, sb + (v / run) * LANES);
-                    m = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
-                }
-            }
         }
     }
 

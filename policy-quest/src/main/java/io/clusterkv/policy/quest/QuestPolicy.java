@@ -118,7 +118,6 @@ final class QuestPolicy implements RecallPolicy {
     private int[] certainCount;   // (heads) of which the first are certainly among the head's best
     private int[] best;           // (scoreStride) one head's best pages by upper bound
     private long[] heap;          // (scoreStride) ranking keys, candidates while choosing
-    private float[] maxima;       // (heads, scoreStride) group maxima of each head's upper bounds
     private long[] chosen;        // (scoreStride / 64 + 1) bit set of one head's chosen pages
 
     QuestPolicy(int pageSize, int headDim, int queryHeads, int budget) {
@@ -214,20 +213,16 @@ final class QuestPolicy implements RecallPolicy {
             queries.copy(h, query, h * headDim);
         }
         PageBounds.splitQuery(query, heads, headDim, parts, norms);
-        int run = PageBounds.runFor(pageCount, 3 * (k + 1)); // about 3(k + 1) groups for the first threshold
-        int groups = PageBounds.groups(pageCount, run);
-        bounds.upperBounds(parts, heads, pageCount, upper, scoreStride, maxima, run);
+        bounds.upperBounds(parts, heads, pageCount, upper, scoreStride);
         for (int h = 0; h < heads; h++) {
-            rankHead(h, heads, pageCount, k, groups, run);
+            rankHead(h, heads, pageCount, k);
         }
     }
 
-    /** {@link #rank}'s steps 2 and 3 for head {@code h}, its upper bounds and group maxima computed. */
-    private void rankHead(int h, int heads, int pageCount, int k, int groups, int run) {
+    /** {@link #rank}'s steps 2 and 3 for head {@code h}, its upper bounds computed. */
+    private void rankHead(int h, int heads, int pageCount, int k) {
         int base = h * scoreStride;
-        float floor = PageRanking.floorOf(maxima, base, groups, heap, k + 1);
-        PageRanking.selectBest(upper, base, best, heap, floor, maxima, base, groups, run, PageBounds.lanes(), pageCount,
-                k + 1);
+        PageRanking.selectBest(upper, base, best, heap, pageCount, k + 1);
         // heap[0, k] holds the k + 1 keys, in best's order: the lowest is the (k+1)-th, the others the seeds
         int last = 0;
         for (int i = 1; i <= k; i++) {
@@ -244,13 +239,22 @@ final class QuestPolicy implements RecallPolicy {
         }
         double posNorm = norms[2 * h];
         double negNorm = norms[2 * h + 1];
+        double margin = bounds.marginOfAny(posNorm, negNorm);
+        // a seed with U' >= sure is placed by lowerBoundOfAny (below(U', margin) > next): one compare
+        float sure = PageBounds.surelyAbove(next, margin);
+        float lowestSure = Float.POSITIVE_INFINITY;
         double reach = Double.POSITIVE_INFINITY; // τ
         int certain = 0;
         int uncertain = 0;
         for (int i = 0; i < k; i++) {
             int p = best[i];
             float up = upper[base + p];
-            double low = bounds.lowerBoundOfAny(up, posNorm, negNorm); // enough far above the cut
+            if (up >= sure && up < Float.POSITIVE_INFINITY) {
+                candidates[base + certain++] = p;
+                lowestSure = Math.min(lowestSure, up);
+                continue;
+            }
+            double low = PageBounds.below(up, margin); // lowerBoundOfAny: enough far above the cut
             if (!(low > next)) {
                 low = bounds.lowerBound(p, up, posNorm, negNorm);
             }
@@ -261,42 +265,33 @@ final class QuestPolicy implements RecallPolicy {
                 best[uncertain++] = p; // i >= uncertain: not yet read
             }
         }
+        if (lowestSure < Float.POSITIVE_INFINITY) { // below() rises with U': the lowest of the sure seeds' bounds
+            reach = Math.min(reach, PageBounds.below(lowestSure, margin));
+        }
         certainCount[h] = certain;
         System.arraycopy(best, 0, candidates, base + certain, uncertain);
         candidateCount[h] = certain + uncertain;
         if (certain < k) {
-            addReaching(h, pageCount, reach, seeds, groups, run);
+            addReaching(h, pageCount, reach, seeds);
         }
         bounds.score(parts, heads, h, candidates, base + certain, base + candidateCount[h], exact);
     }
 
     /**
      * Adds to head {@code h}'s candidates every page of {@code [0, pageCount)} that is not a seed
-     * (upper-bound key below {@code seeds}) and whose upper bound reaches {@code reach}, passing over
-     * the groups whose maximum is below it (the layout of {@link PageBounds#upperBounds}'s maxima).
+     * (upper-bound key below {@code seeds}) and whose upper bound reaches {@code reach}.
      */
-    private void addReaching(int h, int pageCount, double reach, long seeds, int groups, int run) {
+    private void addReaching(int h, int pageCount, double reach, long seeds) {
         int base = h * scoreStride;
-        int lanes = PageBounds.lanes();
-        int added = candidateCount[h];
-        for (int g = 0; g < groups; g++) {
-            if (maxima[base + g] < reach) {
-                continue;
-            }
-            int first = (g / lanes) * run * lanes + g % lanes;
-            for (int v = 0; v < run; v++) {
-                int p = first + v * lanes;
-                float up = upper[base + p];
-                if (up >= reach && PageRanking.key(up, p) < seeds) {
-                    candidates[base + added++] = p;
-                }
-            }
+        // a float t with (up >= t) == (up >= reach) for every float up: reach rounded up
+        float t = (float) reach;
+        if (t < reach) {
+            t = Math.nextUp(t);
         }
-        for (int p = groups / lanes * run * lanes; p < pageCount; p++) {
-            float up = upper[base + p];
-            if (up >= reach && PageRanking.key(up, p) < seeds) {
-                candidates[base + added++] = p;
-            }
+        int found = PageRanking.collectAtLeast(upper, base, pageCount, t, seeds, heap, 0);
+        int added = candidateCount[h];
+        for (int i = 0; i < found; i++) {
+            candidates[base + added++] = PageRanking.page(heap[i]);
         }
         candidateCount[h] = added;
     }
@@ -353,7 +348,6 @@ final class QuestPolicy implements RecallPolicy {
         certainCount = new int[heads];
         best = new int[scoreStride];
         heap = new long[scoreStride];
-        maxima = new float[upper.length];
         chosen = new long[(scoreStride >>> 6) + 1];
     }
 

@@ -288,21 +288,7 @@ class PageBoundsTest {
             double[] norms = new double[2 * heads];
             PageBounds.splitQuery(q, heads, hd, parts, norms);
             float[] upper = new float[heads * stride];
-            float[] maxima = new float[heads * stride];
-            int run = 1 + rnd.nextInt(4);
-            boolean usable = b.upperBounds(parts, heads, pages, upper, stride, maxima, run);
-            int groups = PageBounds.groups(pages, run);
-            int lanes = PageBounds.padded(1);
-            for (int h = 0; h < heads; h++) {
-                for (int g = 0; g < groups; g++) {
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int v = 0; v < run; v++) {
-                        max = Math.max(max, upper[h * stride + ((g / lanes) * run + v) * lanes + g % lanes]);
-                    }
-                    assertBits(max, maxima[h * stride + g], "seed " + seed + " round " + round + " head " + h
-                            + " group " + g + " of " + groups + " (run " + run + ")");
-                }
-            }
+            boolean usable = b.upperBounds(parts, heads, pages, upper, stride);
             float[] mins = new float[hd];
             float[] maxs = new float[hd];
             for (int h = 0; h < heads; h++) {
@@ -355,6 +341,42 @@ class PageBoundsTest {
                 }
             }
         }
+    }
+
+    @Test
+    void surelyAboveIsAThresholdOfBelow() {
+        SplittableRandom rnd = new SplittableRandom(12);
+        for (int round = 0; round < 20000; round++) {
+            double next = switch (round % 4) {
+                case 0 -> rnd.nextGaussian() * 100;
+                case 1 -> (float) (rnd.nextGaussian() * Math.pow(2, rnd.nextInt(-140, 127))); // a float, as a U' is
+                case 2 -> Math.scalb(rnd.nextGaussian(), rnd.nextInt(-160, 130));
+                default -> rnd.nextBoolean() ? 0.0 : -Float.MAX_VALUE;
+            };
+            double margin = rnd.nextInt(10) == 0 ? 0.0 : Math.scalb(rnd.nextDouble(), rnd.nextInt(-160, 20));
+            float s = PageBounds.surelyAbove(next, margin);
+            String at = "next " + next + " margin " + margin + " s " + s;
+            if (Float.isNaN(s)) {
+                // only where no finite float near next + margin is placed: past the largest float
+                assertTrue(next + margin > 0x1p127, at);
+                continue;
+            }
+            assertTrue(PageBounds.below(s, margin) > next, at);
+            float u = s;
+            for (int i = 0; i < 6 && u < Float.MAX_VALUE; i++) {
+                u = i % 2 == 0 ? Math.nextUp(u) : Math.min(Float.MAX_VALUE, u + Math.abs(u) * rnd.nextFloat());
+                assertTrue(PageBounds.below(u, margin) > next, at + " u " + u);
+            }
+            // near the smallest: a few steps down from s is no longer placed
+            float down = s;
+            for (int i = 0; i < 12; i++) {
+                down = Math.nextDown(down);
+            }
+            assertTrue(!(PageBounds.below(down, margin) > next), at + " down " + down);
+        }
+        assertTrue(Float.isNaN(PageBounds.surelyAbove(1.0, Double.POSITIVE_INFINITY)));
+        assertTrue(Float.isNaN(PageBounds.surelyAbove(Double.POSITIVE_INFINITY, 1.0)));
+        assertTrue(Float.isNaN(PageBounds.surelyAbove(1.0, Double.NaN)));
     }
 
     @Test

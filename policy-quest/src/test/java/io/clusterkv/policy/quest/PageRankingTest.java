@@ -2,6 +2,7 @@ package io.clusterkv.policy.quest;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.Comparator;
@@ -9,8 +10,36 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
-/** The threshold-and-quickselect ranking against a full sort, on orders that stress it. */
+/** The counting ranking against a full sort, on orders that stress its bisection. */
 class PageRankingTest {
+
+    /** Scores of a given shape at {@code [offset, offset + n)}, garbage (never read as a page) around them. */
+    private static float[] scores(SplittableRandom rnd, int shape, int offset, int n) {
+        float[] scores = new float[offset + n + 17];
+        Arrays.fill(scores, Float.NaN); // outside the pages: must never be read as one
+        for (int p = 0; p < n; p++) {
+            scores[offset + p] = switch (shape) {
+                case 0 -> (float) rnd.nextGaussian();
+                case 1 -> p;                                     // ascending
+                case 2 -> -p;                                    // descending
+                case 3 -> rnd.nextInt(3);                        // heavy ties
+                case 4 -> rnd.nextBoolean() ? 0f : -0f;          // both zeros are one score
+                case 5 -> rnd.nextInt(10) == 0 ? Float.NEGATIVE_INFINITY : (float) rnd.nextInt(1000);
+                case 6 -> rnd.nextInt(8) == 0 ? Float.POSITIVE_INFINITY : (float) rnd.nextGaussian(); // wild pages
+                case 7 -> Float.MIN_VALUE * rnd.nextInt(5);      // subnormal neighbours: bisection on the bits
+                case 8 -> (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(-30, 30))); // magnitudes far apart
+                case 9 -> rnd.nextInt(50) == 0 ? 1e30f : 1f + rnd.nextInt(4) * Math.ulp(1f); // adjacent floats
+                default -> Float.MAX_VALUE * (rnd.nextBoolean() ? 1 : -1);
+            };
+        }
+        return scores;
+    }
+
+    private static int[] expectedBest(float[] scores, int offset, int n, int k) {
+        return IntStream.range(0, n).boxed()
+                .sorted(Comparator.<Integer>comparingDouble(p -> -(scores[offset + p] + 0f)).thenComparingInt(p -> p))
+                .limit(k).mapToInt(Integer::intValue).sorted().toArray();
+    }
 
     @Test
     void keepsTheKBestLikeAFullSort() {
@@ -18,62 +47,62 @@ class PageRankingTest {
         for (int round = 0; round < 3000; round++) {
             int n = 1 + rnd.nextInt(round % 10 == 0 ? 3000 : 300);
             int k = rnd.nextInt(n + 1);
-            int shape = rnd.nextInt(6);
-            float[] scores = new float[n + 3];
-            int offset = rnd.nextInt(4);
-            for (int p = 0; p < n; p++) {
-                scores[offset + p] = switch (shape) {
-                    case 0 -> (float) rnd.nextGaussian();
-                    case 1 -> p;                        // ascending: every page enters
-                    case 2 -> -p;                       // descending: none enters
-                    case 3 -> rnd.nextInt(3);           // heavy ties
-                    case 4 -> rnd.nextBoolean() ? 0f : -0f;
-                    default -> rnd.nextInt(10) == 0 ? Float.NEGATIVE_INFINITY : (float) rnd.nextInt(1000);
-                };
-            }
-            Integer[] order = IntStream.range(0, n).boxed().toArray(Integer[]::new);
-            Arrays.sort(order, Comparator.<Integer>comparingDouble(p -> -(scores[offset + p] + 0f))
-                    .thenComparingInt(p -> p));
-            int[] expected = new int[k];
-            for (int i = 0; i < k; i++) {
-                expected[i] = order[i];
-            }
-            Arrays.sort(expected);
+            int shape = rnd.nextInt(11);
+            int offset = rnd.nextInt(20);
+            float[] scores = scores(rnd, shape, offset, n);
             int[] best = new int[k];
-            long[] scratch = new long[Math.max(1, Math.min(n, k + 1 + rnd.nextInt(4 * k + 64)))];
-            int groups = rnd.nextInt(n + 1); // any number of groups: fewer than k gives no first threshold
-            float[] maxima = new float[groups + 2];
-            PageRanking.groupMaxima(scores, offset, n, groups, maxima, 2);
-            float floor = PageRanking.floorOf(maxima, 2, groups, new long[groups], k);
-            PageRanking.selectBest(scores, offset, best, scratch, floor, n, k);
+            long[] keys = new long[n];
+            PageRanking.selectBest(scores, offset, best, keys, n, k);
             for (int i = 0; i < k; i++) {
-                assertEquals(PageRanking.key(scores[offset + best[i]], best[i]), scratch[i], "key of best[" + i + "]");
-            }
-            int[] sorted = Arrays.copyOf(best, k);
-            Arrays.sort(sorted);
-            assertArrayEquals(expected, sorted, "round " + round + " shape " + shape + " n " + n + " k " + k);
-            // the same with whole groups of pages passed over: runs of `run` vectors of `lanes` pages
-            int lanes = 1 + rnd.nextInt(16);
-            int run = 1 + rnd.nextInt(4);
-            int vgroups = n / lanes / run * lanes;
-            float[] vmaxima = new float[vgroups];
-            Arrays.fill(vmaxima, Float.NEGATIVE_INFINITY);
-            for (int g = 0; g < vgroups; g++) {
-                for (int v = 0; v < run; v++) {
-                    vmaxima[g] = Math.max(vmaxima[g], scores[offset + ((g / lanes) * run + v) * lanes + g % lanes]);
-                }
-            }
-            float vfloor = PageRanking.floorOf(vmaxima, 0, vgroups, new long[vgroups], k);
-            PageRanking.selectBest(scores, offset, best, scratch, vfloor, vmaxima, 0, vgroups, run, lanes, n, k);
-            for (int i = 0; i < k; i++) {
-                assertEquals(PageRanking.key(scores[offset + best[i]], best[i]), scratch[i], "key of best[" + i + "]");
+                assertEquals(PageRanking.key(scores[offset + best[i]], best[i]), keys[i], "key of best[" + i + "]");
             }
             Arrays.sort(best);
-            assertArrayEquals(expected, best, "round " + round + " shape " + shape + " n " + n + " k " + k);
-            int[] best2 = new int[k];
-            PageRanking.selectBest(scores, offset, best2, n, k);
-            Arrays.sort(best2);
-            assertArrayEquals(expected, best2, "allocating overload, round " + round);
+            assertArrayEquals(expectedBest(scores, offset, n, k), best,
+                    "round " + round + " shape " + shape + " n " + n + " k " + k);
+        }
+    }
+
+    @Test
+    void thresholdIsReachedByAtLeastKPagesAndFewWhereScoresAllowIt() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        for (int round = 0; round < 2000; round++) {
+            int n = 1 + rnd.nextInt(2500);
+            int k = 1 + rnd.nextInt(n);
+            int shape = rnd.nextInt(11);
+            int offset = rnd.nextInt(20);
+            float[] scores = scores(rnd, shape, offset, n);
+            int enough = 2 * k + 32;
+            float t = PageRanking.threshold(scores, offset, n, k, enough);
+            int reach = 0;
+            int above = 0; // pages strictly above t: all of them are among the k best
+            for (int p = 0; p < n; p++) {
+                reach += scores[offset + p] >= t ? 1 : 0;
+                above += scores[offset + p] > t ? 1 : 0;
+            }
+            String at = "round " + round + " shape " + shape + " n " + n + " k " + k + " t " + t;
+            assertTrue(reach >= k, at + ": " + reach + " pages reach the threshold");
+            assertEquals(reach, PageRanking.countAtLeast(scores, offset, n, t), at);
+            // more than enough only through ties at t (no float between t and the next score up keeps k)
+            assertTrue(reach <= enough || above < k, at + ": " + reach + " reach it, " + above + " above it");
+        }
+    }
+
+    @Test
+    void collectsThePagesAtOrAboveAThresholdBelowAKey() {
+        SplittableRandom rnd = new SplittableRandom(9);
+        for (int round = 0; round < 1000; round++) {
+            int n = 1 + rnd.nextInt(700);
+            int offset = rnd.nextInt(20);
+            float[] scores = scores(rnd, rnd.nextInt(11), offset, n);
+            float t = scores[offset + rnd.nextInt(n)];
+            long below = rnd.nextInt(4) == 0 ? Long.MAX_VALUE
+                    : PageRanking.key(scores[offset + rnd.nextInt(n)], rnd.nextInt(n));
+            long[] out = new long[n + 5];
+            int at = rnd.nextInt(5);
+            int end = PageRanking.collectAtLeast(scores, offset, n, t, below, out, at);
+            long[] expected = IntStream.range(0, n).filter(p -> scores[offset + p] >= t)
+                    .mapToLong(p -> PageRanking.key(scores[offset + p], p)).filter(key -> key < below).toArray();
+            assertArrayEquals(expected, Arrays.copyOfRange(out, at, end), "round " + round);
         }
     }
 }

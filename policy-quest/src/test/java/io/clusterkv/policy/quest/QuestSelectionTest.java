@@ -261,7 +261,7 @@ class QuestSelectionTest {
             }
             int k = rnd.nextInt(n + 1);
             int[] best = new int[n];
-            PageRanking.selectBest(scores, offset, best, n, k);
+            PageRanking.selectBest(scores, offset, best, new long[n], n, k);
             int[] chosen = Arrays.copyOf(best, k);
             Arrays.sort(chosen);
             int[] expected = IntStream.range(0, n).boxed()
