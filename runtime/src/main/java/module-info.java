@@ -7,6 +7,7 @@
 module io.clusterkv.runtime {
     requires transitive io.clusterkv.spi;
     requires jdk.incubator.vector;
+    requires java.management;
     requires pekko.actor.typed;
     requires pekko.actor;
     requires scala.library;

@@ -12,6 +12,8 @@ import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,11 +26,21 @@ import java.util.Optional;
  * selected, each as a fraction of exact attention over the whole context, measured side by side.
  *
  * <p>One shard is filled with the synthetic workload's prompt (F32, one thread). Each policy instance
- * indexes it with its maintenance run to completion. Then, for a number of rounds, one round times
- * exact attention of the GQA group over all positions, and for every (policy, budget) one
- * {@code select} and the attention of every query head over its selection. Ratios are taken within a
- * round (so machine noise that hits a round hits both sides) and reported as median, min and max over
- * the rounds. A warm-up of the same rounds, untimed, comes first so the JIT has compiled everything.
+ * indexes it with its maintenance run to completion. An untimed warm-up comes first so that the JIT
+ * has compiled everything: passes over the policies, in which each policy in turn, for its share of
+ * {@code warmUpMillis} (a third of it each pass), runs rounds of its own of {@code select} and attention
+ * over the selection (every tenth round with exact attention too); three passes, and more (twelve at
+ * most) while the JIT spent over 5% of the last pass compiling. Then each policy in turn gets its own timed rounds: one round times exact attention
+ * of the GQA group over all positions, and for each of the policy's budgets one {@code select} and
+ * the attention of every query head over its selection. Ratios are taken within a round (so machine
+ * noise that hits a round hits both sides) and reported as median, min and max over the rounds.
+ *
+ * <p>Why rounds per policy: with every policy in the same rounds, warm-up included, a slow policy
+ * (the {@code oracle} scores every key: 1.5–2.5 ms a head) cut the number of warm-up rounds, and
+ * Quest's per-head methods, called a dozen times a round, were still in the JIT's profiling tier
+ * when the timed rounds began: its select measured 1.3–2× its cost beside the oracle, and a figure
+ * depended on which other policies were in the run. Now it does not, and each still has its exact
+ * attention from the same rounds.
  */
 public final class SelectionCost {
 
@@ -83,6 +95,7 @@ public final class SelectionCost {
         final int budget;
         final RecallPolicy instance;
         final Selection selection;
+        final long[] exact;
         final long[] select;
         final long[] attend;
 
@@ -91,6 +104,7 @@ public final class SelectionCost {
             this.budget = budget;
             this.instance = instance;
             this.selection = new Selection(heads, budget);
+            this.exact = new long[rounds];
             this.select = new long[rounds];
             this.attend = new long[rounds];
         }
@@ -138,40 +152,52 @@ public final class SelectionCost {
             io.clusterkv.spi.KeyView live = shard.keys();
             float[] out = new float[heads * d];
             AttentionScratch scratch = new AttentionScratch();
-            long[] exact = new long[rounds];
-            long warmUntil = System.nanoTime() + warmUpMillis * 1_000_000L;
-            for (int r = -1; r < rounds; r++) {
-                boolean warm = r < 0;
-                do {
-                    long t0 = System.nanoTime();
-                    Attention.exact(view, n, q, scale, out, scratch);
-                    long t1 = System.nanoTime();
-                    if (!warm) {
-                        exact[r] = t1 - t0;
+            Round round = new Round(view, n, q, live, scale, out, scratch, heads);
+            // warm-up: each policy in turn, in rounds of its own without the exact pass (every tenth has it),
+            // for its share of the time; a round count bound by a slow policy's rounds left another's
+            // select in the JIT's profiling tier through the timed rounds (Quest's at 1.3-2x its cost)
+            // in passes over the policies, so that what a policy's first pass sent to the compiler is
+            // compiled while the others run; more passes (up to MAX_WARM_UP_PASSES) while the JIT is
+            // still busy compiling
+            long share = warmUpMillis * 1_000_000L / names.size() / WARM_UP_PASSES;
+            CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+            boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
+            for (int pass = 0; pass < MAX_WARM_UP_PASSES; pass++) {
+                long compiling = jitTimed ? jit.getTotalCompilationTime() : 0;
+                long start = System.nanoTime();
+                for (int i = 0; i < names.size(); i++) {
+                    List<Contender> group = contenders.subList(i * budgets.size(), (i + 1) * budgets.size());
+                    long until = System.nanoTime() + share;
+                    int r = 0;
+                    do {
+                        round.run(group, -1, r++ % 10 == 0);
+                    } while (System.nanoTime() < until);
+                }
+                long passMillis = (System.nanoTime() - start) / 1_000_000L;
+                boolean jitBusy = jitTimed && jit.getTotalCompilationTime() - compiling > passMillis / 20;
+                if (pass + 1 >= WARM_UP_PASSES && !jitBusy) {
+                    break;
+                }
+            }
+            long[] exact = new long[rounds * names.size()];
+            for (int i = 0; i < names.size(); i++) {
+                // one policy's contenders in rounds of their own: another policy's passes over the keys
+                // (the oracle scores every key) do not leak into its figure
+                List<Contender> group = contenders.subList(i * budgets.size(), (i + 1) * budgets.size());
+                for (int r = -REWARM_ROUNDS; r < rounds; r++) {
+                    long e = round.run(group, r, true);
+                    if (r >= 0) {
+                        exact[i * rounds + r] = e;
                     }
-                    for (Contender c : contenders) {
-                        c.selection.reset(c.budget, n);
-                        long s0 = System.nanoTime();
-                        c.instance.select(q, live, c.budget, c.selection);
-                        long s1 = System.nanoTime();
-                        for (int h = 0; h < heads; h++) {
-                            Attention.selected(view, q, c.selection.head(h), scale, out, scratch);
-                        }
-                        long s2 = System.nanoTime();
-                        if (!warm) {
-                            c.select[r] = s1 - s0;
-                            c.attend[r] = s2 - s1;
-                        }
-                    }
-                } while (warm && System.nanoTime() < warmUntil);
+                }
             }
             List<Row> rows = new ArrayList<>();
             for (Contender c : contenders) {
                 double[] ratio = new double[rounds];
                 double[] step = new double[rounds];
                 for (int r = 0; r < rounds; r++) {
-                    ratio[r] = (double) c.select[r] / exact[r];
-                    step[r] = (double) (c.select[r] + c.attend[r]) / exact[r];
+                    ratio[r] = (double) c.select[r] / c.exact[r];
+                    step[r] = (double) (c.select[r] + c.attend[r]) / c.exact[r];
                 }
                 Arrays.sort(ratio);
                 rows.add(new Row(c.policy, c.budget, median(c.select) / 1e3 / heads, median(c.attend) / 1e3 / heads,
@@ -179,6 +205,49 @@ public final class SelectionCost {
                 c.instance.close();
             }
             return new Result(p, rounds, median(exact) / 1e3 / heads, rows);
+        }
+    }
+
+    /** Passes of the warm-up over the policies, at least. */
+    private static final int WARM_UP_PASSES = 3;
+    /** Passes at most: more than {@link #WARM_UP_PASSES} while the JIT compiled for over 5% of the last one. */
+    private static final int MAX_WARM_UP_PASSES = 12;
+
+    /** Untimed rounds of a policy's own right before its timed ones. */
+    private static final int REWARM_ROUNDS = 10;
+
+    /** One round: exact attention over the whole context, then each contender's select and attention over its selection. */
+    private record Round(KvShard.View view, int n, Queries q, io.clusterkv.spi.KeyView live, float scale, float[] out,
+                         AttentionScratch scratch, int heads) {
+
+        /**
+         * @param round     where the timings go in each contender's arrays; negative: untimed
+         * @param exactPass whether the round has its exact attention (a timed round must)
+         * @return nanoseconds of the exact attention, 0 without it
+         */
+        long run(List<Contender> contenders, int round, boolean exactPass) {
+            long exact = 0;
+            if (exactPass) {
+                long t0 = System.nanoTime();
+                Attention.exact(view, n, q, scale, out, scratch);
+                exact = System.nanoTime() - t0;
+            }
+            for (Contender c : contenders) {
+                c.selection.reset(c.budget, n);
+                long s0 = System.nanoTime();
+                c.instance.select(q, live, c.budget, c.selection);
+                long s1 = System.nanoTime();
+                for (int h = 0; h < heads; h++) {
+                    Attention.selected(view, q, c.selection.head(h), scale, out, scratch);
+                }
+                long s2 = System.nanoTime();
+                if (round >= 0) {
+                    c.exact[round] = exact;
+                    c.select[round] = s1 - s0;
+                    c.attend[round] = s2 - s1;
+                }
+            }
+            return exact;
         }
     }
 
