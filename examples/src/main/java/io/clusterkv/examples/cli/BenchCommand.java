@@ -48,10 +48,10 @@ final class BenchCommand implements Runnable {
         @Option(names = "--policies", split = ",", paramLabel = "NAME", description = "Policies (default: all but full).")
         List<String> policies = List.of();
 
-        @Option(names = "--rounds", description = "Timed rounds (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--rounds", description = "Timed rounds per policy (default: ${DEFAULT-VALUE}).")
         int rounds = 41;
 
-        @Option(names = "--warm-up-ms", description = "Untimed warm-up (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--warm-up-ms", description = "Untimed warm-up, at least (default: ${DEFAULT-VALUE}); longer while the JIT is still compiling.")
         long warmUpMillis = 3000;
 
         @CommandLine.Mixin

@@ -28,12 +28,13 @@ import java.util.Optional;
  * <p>One shard is filled with the synthetic workload's prompt (F32, one thread). Each policy instance
  * indexes it with its maintenance run to completion. An untimed warm-up comes first so that the JIT
  * has compiled everything: passes over the policies, in which each policy in turn, for its share of
- * {@code warmUpMillis} (a third of it each pass), runs rounds of its own of {@code select} and attention
- * over the selection (every tenth round with exact attention too); three passes, and more (twelve at
- * most) while the JIT spent over 5% of the last pass compiling. Then each policy in turn gets its own timed rounds: one round times exact attention
- * of the GQA group over all positions, and for each of the policy's budgets one {@code select} and
- * the attention of every query head over its selection. Ratios are taken within a round (so machine
- * noise that hits a round hits both sides) and reported as median, min and max over the rounds.
+ * {@code warmUpMillis} (a third of it each pass), runs rounds of its own of {@code select} and
+ * attention over the selection (every tenth round with exact attention too); three passes, and more
+ * (twelve at most) while the JIT spent over 5% of the last pass compiling. Then each policy in turn
+ * gets its own timed rounds: one round times exact attention of the GQA group over all positions, and
+ * for each of the policy's budgets one {@code select} and the attention of every query head over its
+ * selection. Ratios are taken within a round (so machine noise that hits a round hits both sides)
+ * and reported as median, min and max over the rounds.
  *
  * <p>Why rounds per policy: with every policy in the same rounds, warm-up included, a slow policy
  * (the {@code oracle} scores every key: 1.5–2.5 ms a head) cut the number of warm-up rounds, and
@@ -117,7 +118,8 @@ public final class SelectionCost {
      * @param policies     names to measure; empty for all but {@code full}
      * @param params       the workload (its prompt is the context; one decode step is used)
      * @param budgets      budgets
-     * @param warmUpMillis untimed rounds for at least this long first
+     * @param warmUpMillis untimed warm-up for at least this long first, longer while the JIT is still
+     *                     compiling (see the class comment)
      * @param rounds       timed rounds
      * @return the figures
      */
@@ -153,13 +155,11 @@ public final class SelectionCost {
             float[] out = new float[heads * d];
             AttentionScratch scratch = new AttentionScratch();
             Round round = new Round(view, n, q, live, scale, out, scratch, heads);
-            // warm-up: each policy in turn, in rounds of its own without the exact pass (every tenth has it),
-            // for its share of the time; a round count bound by a slow policy's rounds left another's
-            // select in the JIT's profiling tier through the timed rounds (Quest's at 1.3-2x its cost)
-            // in passes over the policies, so that what a policy's first pass sent to the compiler is
-            // compiled while the others run; more passes (up to MAX_WARM_UP_PASSES) while the JIT is
-            // still busy compiling
-            long share = warmUpMillis * 1_000_000L / names.size() / WARM_UP_PASSES;
+            // warm-up: each policy in turn, in rounds of its own (every tenth with the exact pass), so that a
+            // slow policy's rounds do not cut another's count (which left Quest's select in the JIT's
+            // profiling tier through the timed rounds); in passes, so that what a policy's first pass sent
+            // to the compiler is compiled while the others run, and more passes while the JIT is busy
+            long share = warmUpMillis * 1_000_000L / Math.max(1, names.size()) / WARM_UP_PASSES;
             CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
             boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
             for (int pass = 0; pass < MAX_WARM_UP_PASSES; pass++) {
