@@ -202,6 +202,19 @@ public final class BuildComparison {
                 .invoke(null, DecodeBenchmark.MODEL, t, seed);
     }
 
+    /**
+     * A {@code DecodeBenchmark} method of the build behind {@code l}, made accessible: its first parameter
+     * the build's {@code LlamaModel}, then {@code more}.
+     */
+    private static Method benchmarkMethod(ClassLoader l, String name, Class<?>... more) throws Exception {
+        Class<?>[] params = new Class<?>[more.length + 1];
+        params[0] = l.loadClass("io.clusterkv.runtime.model.LlamaModel");
+        System.arraycopy(more, 0, params, 1, more.length);
+        Method m = l.loadClass("io.clusterkv.runtime.model.DecodeBenchmark").getDeclaredMethod(name, params);
+        m.setAccessible(true);
+        return m;
+    }
+
     static void decode(String type, int rounds, List<String> builds) throws Throwable {
         int cores = Runtime.getRuntime().availableProcessors();
         ForkJoinPool pool = new ForkJoinPool(cores);
@@ -212,16 +225,11 @@ public final class BuildComparison {
         try (Arena arena = Arena.ofShared()) {
             for (int j = 0; j < n; j++) {
                 ClassLoader l = loader(builds.get(j));
-                Class<?> lm = l.loadClass("io.clusterkv.runtime.model.LlamaModel");
-                Class<?> db = l.loadClass("io.clusterkv.runtime.model.DecodeBenchmark");
                 long t0 = System.nanoTime();
                 Object m = syntheticModel(l, type);
                 models.add((AutoCloseable) m);
-                Method bytesPerToken = db.getDeclaredMethod("streamedBytesPerToken", lm);
-                bytesPerToken.setAccessible(true);
-                bytes = (long) bytesPerToken.invoke(null, m);
-                decode[j] = db.getDeclaredMethod("decodeSecondsPerToken", lm, ForkJoinPool.class);
-                decode[j].setAccessible(true);
+                bytes = (long) benchmarkMethod(l, "streamedBytesPerToken").invoke(null, m);
+                decode[j] = benchmarkMethod(l, "decodeSecondsPerToken", ForkJoinPool.class);
                 decode[j].invoke(null, m, pool); // warm-up
                 System.out.printf(Locale.ROOT, "%s: built and warmed up in %.1f s%n", name(builds.get(j)),
                         (System.nanoTime() - t0) / 1e9);
@@ -334,13 +342,10 @@ public final class BuildComparison {
         try {
             for (int j = 0; j < n; j++) {
                 ClassLoader l = loader(builds.get(j));
-                Class<?> lm = l.loadClass("io.clusterkv.runtime.model.LlamaModel");
-                Class<?> db = l.loadClass("io.clusterkv.runtime.model.DecodeBenchmark");
                 long t0 = System.nanoTime();
                 Object m = syntheticModel(l, type);
                 models.add((AutoCloseable) m);
-                prefill[j] = db.getDeclaredMethod("prefillSeconds", lm, ForkJoinPool.class, int.class);
-                prefill[j].setAccessible(true);
+                prefill[j] = benchmarkMethod(l, "prefillSeconds", ForkJoinPool.class, int.class);
                 prefill[j].invoke(null, m, pool, DecodeBenchmark.PREFILL); // warm-up
                 System.out.printf(Locale.ROOT, "%s: built and warmed up in %.1f s%n", name(builds.get(j)),
                         (System.nanoTime() - t0) / 1e9);
