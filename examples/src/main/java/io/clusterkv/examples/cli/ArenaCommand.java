@@ -22,7 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
-import io.clusterkv.runtime.SessionDriveMode;
+import io.clusterkv.runtime.arena.SessionDriveMode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,6 +1,6 @@
 package io.clusterkv.examples.cli;
 
-import io.clusterkv.runtime.compare.SelectionCost;
+import io.clusterkv.runtime.bench.SelectionCost;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
 import java.util.List;
 import java.util.concurrent.Callable;

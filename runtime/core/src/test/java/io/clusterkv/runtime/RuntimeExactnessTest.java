@@ -1,0 +1,133 @@
+package io.clusterkv.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.clusterkv.runtime.kv.KvFormat;
+import io.clusterkv.runtime.decode.Generation;
+import io.clusterkv.runtime.model.LlamaModel;
+import io.clusterkv.runtime.model.Models;
+import io.clusterkv.runtime.model.Sampler;
+import io.clusterkv.runtime.model.fixtures.TestModelFiles;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Decoding through the actors against the direct single-threaded forward pass ({@link Generation}): with
+ * {@code full} the same tokens and the same logits up to float rounding; with any baseline policy and a
+ * budget at least the context, the same tokens as {@code full}.
+ */
+class RuntimeExactnessTest {
+
+    private static ClusterKvRuntime runtime;
+
+    @BeforeAll
+    static void start() {
+        runtime = ClusterKvRuntime.builder()
+                .config(ConfigFactory.parseMap(Map.of(
+                        "clusterkv.runtime.kv-format", "f32",
+                        "clusterkv.runtime.policy", "full",
+                        "clusterkv.runtime.dense-layers", 0,
+                        "clusterkv.runtime.compute-threads", 2)))
+                .build();
+    }
+
+    @AfterAll
+    static void stop() {
+        runtime.close();
+    }
+
+    @Test
+    void fullThroughActorsMatchesTheDirectPassOnStories260K() throws Exception {
+        try (LlamaModel model = Models.load(TestModelFiles.stories260K())) {
+            checkAgainstDirect(model, 64);
+        }
+    }
+
+    @Test
+    void fullThroughActorsMatchesTheDirectPassOnASyntheticGqaModel() throws Exception {
+        try (LlamaModel model = Models.load("synthetic:tiny")) {
+            checkAgainstDirect(model, 40);
+        }
+    }
+
+    private static void checkAgainstDirect(LlamaModel model, int steps) {
+        int[] prompt = randomTokens(model.config().vocab(), 70, 1); // two prefill chunks
+        int[] direct;
+        float[][] directLogits = new float[steps][];
+        try (Generation g = new Generation(model, KvFormat.F32, null)) {
+            direct = new int[steps];
+            float[] l = g.prefill(prompt);
+            for (int i = 0; i < steps; i++) {
+                directLogits[i] = l.clone();
+                direct[i] = Sampler.argmax(l);
+                l = g.next(direct[i]);
+            }
+        }
+        try (Session s = runtime.openSession(model, SessionOptions.builder().policy("full").budget(16).build())) {
+            GenerationResult r = s.generate(prompt, steps, Sampler.greedy(), TokenListener.none()).join();
+            int[] tokens = r.tokens();
+            // stop tokens may end the run early; compare what was produced
+            assertTrue(tokens.length > 0);
+            for (int i = 0; i < tokens.length; i++) {
+                assertEquals(direct[i], tokens[i], "token " + i);
+            }
+            SessionStats st = s.stats();
+            assertEquals(prompt.length, st.promptTokens());
+            assertTrue(st.sparseShardSteps() > 0, "budget 16 < context: the policy's selection was attended");
+        }
+        // logits: score the direct greedy tokens under teacher forcing and compare the NLLs
+        try (Session s = runtime.openSession(model, SessionOptions.builder().policy("full").budget(16).build())) {
+            ScoreResult sr = s.score(prompt, direct).join();
+            double[] nll = sr.nll();
+            for (int i = 0; i < steps; i++) {
+                double expected = nll(directLogits[i], direct[i]);
+                assertEquals(expected, nll[i], 1e-4 * Math.max(1, Math.abs(expected)), "nll at " + i);
+                assertEquals(Sampler.argmax(directLogits[i]), sr.argmax()[i], "argmax at " + i);
+            }
+        }
+    }
+
+    @Test
+    void everyBaselineWithABudgetCoveringTheContextDecodesLikeFull() throws Exception {
+        try (LlamaModel model = Models.load(TestModelFiles.stories260K())) {
+            int[] prompt = randomTokens(model.config().vocab(), 20, 2);
+            int[] full = generate(model, "full", 4096, prompt, 30);
+            for (String policy : runtime.policies().names()) {
+                assertArrayEquals(full, generate(model, policy, 64, prompt, 30), policy);
+            }
+        }
+    }
+
+    private static int[] generate(LlamaModel model, String policy, int budget, int[] prompt, int n) {
+        try (Session s = runtime.openSession(model, SessionOptions.builder().policy(policy).budget(budget).build())) {
+            return s.generate(prompt, n, Sampler.greedy(), TokenListener.none()).join().tokens();
+        }
+    }
+
+    static double nll(float[] logits, int target) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l);
+        }
+        double sum = 0;
+        for (float l : logits) {
+            sum += Math.exp((double) l - max);
+        }
+        return Math.log(sum) + max - logits[target];
+    }
+
+    static int[] randomTokens(int vocab, int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = 3 + r.nextInt(vocab - 3);
+        }
+        return t;
+    }
+}
