@@ -1,6 +1,6 @@
 package io.clusterkv.examples.cli;
 
-import io.clusterkv.runtime.arena.Arena;
+import io.clusterkv.runtime.arena.PolicyArena;
 import io.clusterkv.runtime.arena.ArenaInput;
 import io.clusterkv.runtime.arena.ArenaReport;
 import io.clusterkv.runtime.arena.ArenaResult;
@@ -142,10 +142,10 @@ final class ArenaCommand implements Callable<Integer> {
         ArenaResult result;
         try (TerminalProgress progress = TerminalProgress.create()) {
             if (noDrive || model == null) {
-                result = Arena.run(arenaSpec, registry, progress);
+                result = PolicyArena.run(arenaSpec, registry, progress);
             } else {
                 try (SessionDriveMode drive = new SessionDriveMode(registry)) {
-                    result = Arena.run(arenaSpec, registry, progress, drive);
+                    result = PolicyArena.run(arenaSpec, registry, progress, drive);
                 }
             }
         }

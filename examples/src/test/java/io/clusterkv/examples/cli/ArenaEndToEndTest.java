@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
-import io.clusterkv.runtime.arena.Arena;
+import io.clusterkv.runtime.arena.PolicyArena;
 import io.clusterkv.runtime.arena.ArenaInput;
 import io.clusterkv.runtime.arena.ArenaProgress;
 import io.clusterkv.runtime.arena.ArenaReport;
@@ -110,7 +110,7 @@ class ArenaEndToEndTest {
         ArenaSpec spec = new ArenaSpec(new ArenaInput.SyntheticKv(WorkloadParams.defaults().withHeadDim(64), 1),
                 List.of(1024, 2048), 4, List.of(64, 256, 4096), COMPETITORS, Map.of(), 0,
                 ArenaSpec.DEFAULT_DENSE_LAYERS, ArenaSpec.DEFAULT_RESIDENCY, 42);
-        ArenaResult result = Arena.run(spec, registryWithPlugin(), ArenaProgress.NONE);
+        ArenaResult result = PolicyArena.run(spec, registryWithPlugin(), ArenaProgress.NONE);
         ArenaReport.write(result, out);
         JsonNode root = validated(Files.readString(out.resolve("results.json")));
         checkFullAndBigBudgets(root);

@@ -1,7 +1,7 @@
 package io.clusterkv.runtime.arena;
 
 /**
- * Receives the progress of an {@link Arena} run, on the arena's thread. Work is counted in units
+ * Receives the progress of an {@link PolicyArena} run, on the arena's thread. Work is counted in units
  * proportional to the time it takes (a decode step of a shard weighs its context length), so
  * {@code done / total} is a fair fraction of the run.
  */

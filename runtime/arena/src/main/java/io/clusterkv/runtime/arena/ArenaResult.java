@@ -10,7 +10,7 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 
 /**
- * What an {@link Arena} run found: the setup, one {@link Run} per context length with one
+ * What an {@link PolicyArena} run found: the setup, one {@link Run} per context length with one
  * {@link Entry} per (policy, budget), and the policies that failed. {@link ResultsJson} writes it as
  * {@code results.json} (schema {@value ResultsJson#SCHEMA_RESOURCE}), {@link ArenaReport} as
  * {@code report.html}, {@link #toTable()} as text.

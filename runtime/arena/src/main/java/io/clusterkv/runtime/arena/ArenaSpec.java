@@ -8,7 +8,7 @@ import java.util.Objects;
 import java.util.TreeSet;
 
 /**
- * What the {@link Arena} runs.
+ * What the {@link PolicyArena} runs.
  *
  * @param input          the synthetic KV workload or a model with a prompt
  * @param contexts       context lengths (prompt positions) to replay at, each {@code >= 1}, kept sorted and

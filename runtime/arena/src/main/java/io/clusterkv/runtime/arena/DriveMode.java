@@ -4,7 +4,7 @@ package io.clusterkv.runtime.arena;
  * The seam for the arena's <b>drive</b> mode: each policy decodes on its own, through the runtime's
  * sessions (shard actors, asynchronous maintenance, the residency cache), and reports what that cost
  * and how far it strayed from exact attention. The arena itself only replays; it calls a
- * {@code DriveMode} when one is given to {@link Arena#run(ArenaSpec, io.clusterkv.runtime.policy.PolicyRegistry,
+ * {@code DriveMode} when one is given to {@link PolicyArena#run(ArenaSpec, io.clusterkv.runtime.policy.PolicyRegistry,
  * ArenaProgress, DriveMode)} and otherwise records drive results as not run
  * ({@link ArenaResult.DriveStatus#NOT_RUN}).
  *

@@ -29,7 +29,7 @@ class ArenaModelTest {
 
     @Test
     void replaysEveryShardOfEveryLayerAndFullIsExact() throws Exception {
-        ArenaResult r = Arena.run(tiny(new ArenaInput.Prompt.Generated()), REGISTRY, ArenaProgress.NONE);
+        ArenaResult r = PolicyArena.run(tiny(new ArenaInput.Prompt.Generated()), REGISTRY, ArenaProgress.NONE);
         assertEquals("model", r.setup().input());
         assertEquals(2, r.setup().layers());
         assertEquals(ArenaResult.DriveStatus.NOT_RUN, r.setup().drive());
@@ -68,7 +68,7 @@ class ArenaModelTest {
             return new DriveFigures(req.policy().equals("full") ? 2.0 : 3.0, 0.5, 100, 4096, 0.25);
         };
         ArenaSpec spec = tiny(new ArenaInput.Prompt.Tokens(prompt)).withContexts(List.of(40));
-        ArenaResult r = Arena.run(spec, REGISTRY, ArenaProgress.NONE, fake);
+        ArenaResult r = PolicyArena.run(spec, REGISTRY, ArenaProgress.NONE, fake);
         assertEquals(ArenaResult.DriveStatus.RUN, r.setup().drive());
         assertEquals(9, requests.size(), "3 policies x 3 budgets x 1 context");
         DriveRequest first = requests.getFirst();
@@ -100,7 +100,7 @@ class ArenaModelTest {
         ArenaSpec spec = tiny(new ArenaInput.Prompt.Tokens(new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}))
                 .withContexts(List.of()).withBudgets(List.of()).withDenseLayers(ArenaSpec.DEFAULT_DENSE_LAYERS)
                 .withPolicies(List.of("full"));
-        ArenaResult r = Arena.run(spec, REGISTRY, ArenaProgress.NONE);
+        ArenaResult r = PolicyArena.run(spec, REGISTRY, ArenaProgress.NONE);
         assertEquals(List.of(12), r.setup().contexts(), "the prompt's length");
         assertEquals(List.of(16), r.setup().budgets(), "powers of two from 16 to a quarter of the context");
         assertEquals(1, r.setup().denseLayers(), "2 layers: one stays sparse");
@@ -109,19 +109,19 @@ class ArenaModelTest {
 
     @Test
     void inputsThatDoNotFitTheModelAreRejectedNamingThem() {
-        var noSparse = assertThrows(IllegalArgumentException.class, () -> Arena.run(
+        var noSparse = assertThrows(IllegalArgumentException.class, () -> PolicyArena.run(
                 tiny(new ArenaInput.Prompt.Generated()).withDenseLayers(2), REGISTRY, ArenaProgress.NONE));
         assertTrue(noSparse.getMessage().contains("dense layers 2"), noSparse.getMessage());
-        var tooLong = assertThrows(IllegalArgumentException.class, () -> Arena.run(
+        var tooLong = assertThrows(IllegalArgumentException.class, () -> PolicyArena.run(
                 tiny(new ArenaInput.Prompt.Generated()).withContexts(List.of(1022)), REGISTRY, ArenaProgress.NONE));
         assertTrue(tooLong.getMessage().contains("exceed the context length"), tooLong.getMessage());
-        var vocab = assertThrows(IllegalArgumentException.class, () -> Arena.run(
+        var vocab = assertThrows(IllegalArgumentException.class, () -> PolicyArena.run(
                 tiny(new ArenaInput.Prompt.Tokens(new int[] {1, 999})), REGISTRY, ArenaProgress.NONE));
         assertTrue(vocab.getMessage().contains("999"), vocab.getMessage());
-        var text = assertThrows(IllegalArgumentException.class, () -> Arena.run(
+        var text = assertThrows(IllegalArgumentException.class, () -> PolicyArena.run(
                 tiny(new ArenaInput.Prompt.Text("hello")), REGISTRY, ArenaProgress.NONE));
         assertTrue(text.getMessage().contains("no tokenizer"), text.getMessage());
-        var missing = assertThrows(NoSuchFileException.class, () -> Arena.run(
+        var missing = assertThrows(NoSuchFileException.class, () -> PolicyArena.run(
                 tiny(new ArenaInput.Prompt.Generated()).withInput(new ArenaInput.Model("no/such.gguf",
                         new ArenaInput.Prompt.Generated())), REGISTRY, ArenaProgress.NONE));
         assertTrue(missing.getMessage().contains("no/such.gguf"), missing.getMessage());

@@ -55,7 +55,7 @@ class ArenaSyntheticTest {
 
     @Test
     void fullIsExactBigBudgetsMatchFullAndOracleLeadsTopB(@TempDir Path dir) throws Exception {
-        ArenaResult r = Arena.run(small(), REGISTRY, ArenaProgress.NONE);
+        ArenaResult r = PolicyArena.run(small(), REGISTRY, ArenaProgress.NONE);
         assertEquals(List.of(600, 1500), r.runs().stream().map(ArenaResult.Run::context).toList());
         assertEquals(ArenaResult.DriveStatus.NOT_APPLICABLE, r.setup().drive());
         for (ArenaResult.Run run : r.runs()) {
@@ -111,7 +111,7 @@ class ArenaSyntheticTest {
     @Test
     void badSpecsAreRejectedNamingTheValue() {
         assertThrows(UnknownPolicyException.class,
-                () -> Arena.run(small().withPolicies(List.of("nope")), REGISTRY, ArenaProgress.NONE));
+                () -> PolicyArena.run(small().withPolicies(List.of("nope")), REGISTRY, ArenaProgress.NONE));
         var e = assertThrows(IllegalArgumentException.class, () -> small().withBudgets(List.of(64, 0)));
         assertTrue(e.getMessage().contains("was 0"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> small().withContexts(List.of(0)));

@@ -58,9 +58,9 @@ import java.util.concurrent.ForkJoinPool;
  * <p>Single-threaded but for the model's matrix products, which run on a pool of the machine's cores.
  * A policy that throws becomes an {@link ArenaResult.Failure}; the others go on.
  */
-public final class Arena {
+public final class PolicyArena {
 
-    private Arena() {
+    private PolicyArena() {
     }
 
     /**
