@@ -9,11 +9,14 @@ module io.clusterkv.runtime.engine {
     requires jdk.incubator.vector;
     requires com.github.benmanes.caffeine;
 
-    exports io.clusterkv.runtime.kv;
-    exports io.clusterkv.runtime.attention;
-    exports io.clusterkv.runtime.residency;
+    // the API: policy discovery, the KV store (what observers and history fills see), the device
+    // tier's rules and figures, the single-threaded reference decoder
     exports io.clusterkv.runtime.policy;
+    exports io.clusterkv.runtime.kv;
+    exports io.clusterkv.runtime.residency;
     exports io.clusterkv.runtime.decode;
+    // the attention kernels: an internal the actor runtime and the arena build on
+    exports io.clusterkv.runtime.attention to io.clusterkv.runtime, io.clusterkv.runtime.arena;
 
     uses io.clusterkv.spi.RecallPolicyProvider;
 
