@@ -14,6 +14,7 @@ import io.clusterkv.runtime.residency.ResidencyCache;
 import io.clusterkv.runtime.residency.ResidencyStats;
 import io.clusterkv.runtime.residency.ShardResidency;
 import io.clusterkv.spi.RecallPolicy;
+import io.clusterkv.spi.Seeds;
 import io.clusterkv.spi.ShardGeometry;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -257,7 +258,7 @@ public final class ClusterKvRuntime implements AutoCloseable {
                     try {
                         if (l >= dense) {
                             ShardGeometry g = new ShardGeometry(l, kvh, mc.groupSize(), mc.headDim());
-                            policy = policies.create(s.policy(), g, s.budget(), policyValues, shardSeed(s.seed(), l, kvh));
+                            policy = policies.create(s.policy(), g, s.budget(), policyValues, Seeds.forShard(s.seed(), l, kvh));
                             attend = new ResidentAttention(residency.openShard(number, g, s.kvFormat()));
                         }
                     } catch (RuntimeException | Error e) {
@@ -358,13 +359,6 @@ public final class ClusterKvRuntime implements AutoCloseable {
         public void close() {
             residency.close();
         }
-    }
-
-    static long shardSeed(long seed, int layer, int kvHead) {
-        long z = seed + 0x9E3779B97F4A7C15L * (((long) layer << 20) + kvHead + 1);
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
     }
 
     /** The policy's section {@code clusterkv.policy.<name>} as strings, checked against its declared keys. */

@@ -21,7 +21,8 @@ import java.util.Objects;
  *                                  (0 in the file means one per available processor)
  * @param maxOutstandingMaintenance {@code clusterkv.runtime.max-outstanding-maintenance}: per shard, {@code >= 1}
  * @param maxPolicyFailures         {@code clusterkv.runtime.max-policy-failures}: per session, {@code >= 0}
- * @param seed                      {@code clusterkv.runtime.seed}
+ * @param seed                      {@code clusterkv.runtime.seed}: the run's seed; each shard's policy gets
+ *                                  {@link io.clusterkv.spi.Seeds#forShard} of it
  * @param residency                 the {@code clusterkv.residency} section
  */
 public record RuntimeSettings(String policy, int budget, int denseLayers, KvFormat kvFormat, int computeThreads,
