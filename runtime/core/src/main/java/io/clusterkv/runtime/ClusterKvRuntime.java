@@ -38,10 +38,11 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * }</pre>
  *
  * <p>Configuration: the {@code clusterkv} section of a Typesafe {@link Config}: by default
- * {@code ConfigFactory.load()} (application.conf, system properties, every module's reference.conf), or
- * the one given to the {@link Builder}. It is validated when the runtime starts ({@link RuntimeSettings})
- * and again, with a session's overrides and its policy's section, when a session opens; an error names
- * the key, the value and what was expected.
+ * {@code ConfigFactory.load()} (application.conf, system properties, the runtime's reference.conf), or
+ * the one given to the {@link Builder}. A policy's section {@code clusterkv.policy.<name>} holds
+ * overrides only: its defaults are the {@link io.clusterkv.spi.ConfigKey}s its provider declares. It is
+ * validated when the runtime starts ({@link RuntimeSettings}) and again, with a session's overrides and
+ * its policy's section, when a session opens; an error names the key, the value and what was expected.
  *
  * <p>Threads: an actor system (the runtime's own, or one the application supplies, whose config must
  * include the runtime's reference.conf), a ForkJoinPool of {@code compute-threads} for matrix products
