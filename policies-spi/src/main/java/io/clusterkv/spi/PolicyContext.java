@@ -12,7 +12,9 @@ import java.util.Objects;
  *                 budget of each step, which a comparison harness may vary. {@code >= 1}
  * @param config   the policy's own configuration section, defaults already filled in
  * @param seed     seed for any randomness; the same seed and inputs must give the same selections.
- *                 The runtime derives it from the session seed, the layer and the kvHead.
+ *                 The runtime and the arena derive it from the run's seed, the layer and the kvHead
+ *                 with {@link Seeds#forShard}; a policy that needs more seeds derives them with
+ *                 {@link Seeds#derive}.
  */
 public record PolicyContext(ShardGeometry geometry, int budget, PolicyConfig config, long seed) {
 

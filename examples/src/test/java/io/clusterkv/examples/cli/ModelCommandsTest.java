@@ -69,6 +69,32 @@ class ModelCommandsTest {
     }
 
     @Test
+    void generateSetsPolicyKeysAndNamesABadOne() {
+        String[] base = {"generate", "--model", "synthetic:tiny", "--prompt-ids", "1 5 9", "--max-tokens", "3",
+                "--print-ids", "--policy", "quest", "--budget", "4", "--set", "clusterkv.runtime.dense-layers=0"};
+        Run ok = ckv(with(base, "--set", "clusterkv.policy.quest.page-size=2"));
+        assertEquals(0, ok.code(), ok.err());
+        assertEquals(3, ok.out().trim().split(" ").length, ok.out());
+        Run unknown = ckv(with(base, "--set", "clusterkv.policy.quest.page-sise=2"));
+        assertEquals(1, unknown.code());
+        assertTrue(unknown.err().contains("clusterkv.policy.quest.page-sise") && unknown.err().contains("page-size")
+                && unknown.err().lines().count() == 1, unknown.err());
+        Run bad = ckv(with(base, "--set", "clusterkv.policy.quest.page-size=0"));
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("clusterkv.policy.quest.page-size = '0'") && bad.err().contains("expected")
+                && bad.err().lines().count() == 1, bad.err());
+        Run runtimeKey = ckv(with(base, "--set", "clusterkv.runtime.kv-format=f8"));
+        assertEquals(1, runtimeKey.code());
+        assertTrue(runtimeKey.err().contains("clusterkv.runtime.kv-format = f8: expected f32 or f16"), runtimeKey.err());
+    }
+
+    private static String[] with(String[] base, String... more) {
+        String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+
+    @Test
     void badInputIsOneLineWithExitCode() {
         Run missing = ckv("generate", "--model", "no/such/model.gguf");
         assertEquals(1, missing.code());

@@ -73,9 +73,8 @@ record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.In
             new ConfigKey(ADAPTIVE_MIN_TOKENS, "16", "with adaptive-clusters, the smallest cluster size chosen; >= 1"),
             new ConfigKey(ADAPTIVE_MAX_TOKENS, "320", "with adaptive-clusters, the largest cluster size chosen; >= adaptive-min-tokens"));
 
-    /** The defaults, as {@link #KEYS} declares them. */
-    static final ClusterKvConfig DEFAULTS = new ClusterKvConfig(16, 80, 20, KMeans.Init.RANDOM, false, 320, 4,
-            KMeans.Algorithm.LLOYD, 1024, 4096, false, 12, 16, 320);
+    /** The defaults: {@link #KEYS} read with no overrides (the keys are the only place they are written). */
+    static final ClusterKvConfig DEFAULTS = read(PolicyConfig.defaults(new ClusterKvPolicy.Provider()));
 
     /**
      * Validates values set in code; {@link #read} reports the same problems with the full key.

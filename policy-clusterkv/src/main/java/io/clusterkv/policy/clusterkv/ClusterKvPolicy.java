@@ -8,6 +8,7 @@ import io.clusterkv.spi.PolicyContext;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.RecallPolicyProvider;
+import io.clusterkv.spi.Seeds;
 import io.clusterkv.spi.Selection;
 import java.util.HashMap;
 import java.util.List;
@@ -159,15 +160,9 @@ public final class ClusterKvPolicy implements RecallPolicy {
     private ClusteringTask task(KeyView snapshot, int from, int to, int clusters) {
         int ordinal = rangesPlanned++;
         return new ClusteringTask(snapshot, ordinal, from, to, Math.min(clusters, to - from), kmeans,
-                rangeSeed(ordinal), this::merge);
+                Seeds.derive(seed, ordinal), this::merge);
     }
 
-    private long rangeSeed(int ordinal) {
-        long z = seed + (ordinal + 1L) * 0x9E3779B97F4A7C15L; // SplitMix64 finaliser
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
 
     /**
      * Takes a clustering result, on the shard's thread: merges it and every result waiting behind it,

@@ -51,16 +51,13 @@ class ConfigTest {
 
     @Test
     void defaultsAreThePapers() {
-        ClusterKvConfig c = ClusterKvConfig.read(PolicyConfig.defaults(PROVIDER));
-        assertEquals(ClusterKvConfig.DEFAULTS, c);
-        assertEquals(16, c.sink());
+        ClusterKvConfig c = ClusterKvConfig.DEFAULTS;
+        assertEquals(new ClusterKvConfig(16, 80, 20, KMeans.Init.RANDOM, false, 320, 4, KMeans.Algorithm.LLOYD, 1024,
+                4096, false, 12, 16, 320), c);
         assertEquals(80, c.tokensPerCluster(1 << 20));
-        assertEquals(20, c.iterations());
-        assertEquals(320, c.reclusterEvery());
         assertEquals(4, c.clustersPerRecluster(64));
-        assertEquals(KMeans.Init.RANDOM, c.init());
-        assertEquals(KMeans.Algorithm.LLOYD, c.algorithm());
-        assertEquals(KMeans.Settings.PAPER, c.kmeans());
+        assertEquals(new KMeans.Settings(20, KMeans.Init.RANDOM, false, KMeans.Algorithm.LLOYD, 1024, 4096),
+                KMeans.Settings.PAPER);
     }
 
     @Test

@@ -1,23 +1,13 @@
 package io.clusterkv.runtime;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValue;
-import com.typesafe.config.ConfigValueType;
-import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.runtime.model.LlamaModel;
-import io.clusterkv.runtime.model.ModelConfig;
 import io.clusterkv.runtime.model.Models;
 import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.residency.ResidencyCache;
-import io.clusterkv.runtime.residency.ResidencyStats;
-import io.clusterkv.runtime.residency.ShardResidency;
-import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.ShardGeometry;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -30,7 +20,6 @@ import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -49,10 +38,11 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * }</pre>
  *
  * <p>Configuration: the {@code clusterkv} section of a Typesafe {@link Config}: by default
- * {@code ConfigFactory.load()} (application.conf, system properties, every module's reference.conf), or
- * the one given to the {@link Builder}. It is validated when the runtime starts ({@link RuntimeSettings})
- * and again, with a session's overrides and its policy's section, when a session opens; an error names
- * the key, the value and what was expected.
+ * {@code ConfigFactory.load()} (application.conf, system properties, the runtime's reference.conf), or
+ * the one given to the {@link Builder}. A policy's section {@code clusterkv.policy.<name>} holds
+ * overrides only: its defaults are the {@link io.clusterkv.spi.ConfigKey}s its provider declares. It is
+ * validated when the runtime starts ({@link RuntimeSettings}) and again, with a session's overrides and
+ * its policy's section, when a session opens; an error names the key, the value and what was expected.
  *
  * <p>Threads: an actor system (the runtime's own, or one the application supplies, whose config must
  * include the runtime's reference.conf), a ForkJoinPool of {@code compute-threads} for matrix products
@@ -72,8 +62,8 @@ public final class ClusterKvRuntime implements AutoCloseable {
     private final ActorSystem<?> system;
     private final boolean ownSystem;
     private final ForkJoinPool pool;
-    private final Executor maintenance;
     private final ResidencyCache residency;
+    private final SessionWiring wiring;
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final List<LlamaModel> models = new CopyOnWriteArrayList<>();
     private final AtomicLong sessionIds = new AtomicLong();
@@ -83,8 +73,8 @@ public final class ClusterKvRuntime implements AutoCloseable {
         this.config = config;
         this.settings = RuntimeSettings.from(config);
         this.policies = policies;
-        policies.provider(settings.policy()); // an unknown default policy fails here, listing the known ones
-        policySection(config, settings.policy(), policies);
+        // an unknown default policy fails here, listing the known ones, and so does a bad key of its section
+        new ConfigReader(config).policySection(policies.provider(settings.policy()));
         if (supplied != null && !supplied.settings().config().hasPath("clusterkv.shard-dispatcher")) {
             throw new IllegalArgumentException("the actor system's config has no clusterkv dispatchers: create it"
                     + " with a config that includes the runtime's reference.conf (e.g. ConfigFactory.load())");
@@ -100,8 +90,9 @@ public final class ClusterKvRuntime implements AutoCloseable {
             t.setDaemon(true);
             return t;
         }, null, false);
-        this.maintenance = system.dispatchers().lookup(DispatcherSelector.fromConfig("clusterkv.maintenance-dispatcher"));
-        this.residency = ResidencyCache.create(settings.residency().toConfig());
+        this.residency = ResidencyCache.create(settings.residency());
+        Executor maintenance = system.dispatchers().lookup(DispatcherSelector.fromConfig("clusterkv.maintenance-dispatcher"));
+        this.wiring = new SessionWiring(system, pool, maintenance, residency, policies);
     }
 
     /**
@@ -231,66 +222,12 @@ public final class ClusterKvRuntime implements AutoCloseable {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(options, "options");
         checkOpen();
-        Map<String, Object> over = new LinkedHashMap<>(options.overrides());
-        options.policy().ifPresent(p -> over.put("clusterkv.runtime.policy", p));
-        options.budget().ifPresent(b -> over.put("clusterkv.runtime.budget", b));
-        Config sessionConfig = ConfigFactory.parseMap(over).withFallback(config).resolve();
+        Config sessionConfig = options.over(config);
         RuntimeSettings s = RuntimeSettings.from(sessionConfig);
-        s = new RuntimeSettings(s.policy(), s.budget(), s.denseLayers(), s.kvFormat(), s.computeThreads(),
-                s.maxOutstandingMaintenance(), s.maxPolicyFailures(), s.seed(), settings.residency());
-        Map<String, String> policyValues = policySection(sessionConfig, s.policy(), policies);
-        boolean syncMaintenance = sessionConfig.hasPath("clusterkv.runtime.synchronous-maintenance")
-                && booleanAt(sessionConfig, "clusterkv.runtime.synchronous-maintenance");
-
+        Map<String, String> policySection = new ConfigReader(sessionConfig).policySection(policies.provider(s.policy()));
         long number = sessionIds.incrementAndGet();
         String id = "s" + number;
-        SessionCounters counters = new SessionCounters(id);
-        ModelConfig mc = model.config();
-        int dense = Math.min(s.denseLayers(), mc.layers());
-        List<ShardActor.Setup> setups = new ArrayList<>(mc.layers() * mc.kvHeads());
-        try {
-            for (int l = 0; l < mc.layers(); l++) {
-                for (int kvh = 0; kvh < mc.kvHeads(); kvh++) {
-                    RecallPolicy policy = null;
-                    ShardActor.SelectedAttention attend = ShardActor.SelectedAttention.HOST;
-                    KvShard shard = new KvShard(mc.headDim(), s.kvFormat());
-                    try {
-                        if (l >= dense) {
-                            ShardGeometry g = new ShardGeometry(l, kvh, mc.groupSize(), mc.headDim());
-                            policy = policies.create(s.policy(), g, s.budget(), policyValues, shardSeed(s.seed(), l, kvh));
-                            attend = new ResidentAttention(residency.openShard(number, g, s.kvFormat()));
-                        }
-                    } catch (RuntimeException | Error e) {
-                        shard.close();
-                        if (policy != null) {
-                            policy.close();
-                        }
-                        throw e;
-                    }
-                    setups.add(new ShardActor.Setup(l, kvh, mc.groupSize(), mc.kvHeads(), s.budget(), shard, policy,
-                            attend, s.maxOutstandingMaintenance(), syncMaintenance, maintenance, counters));
-                }
-            }
-        } catch (RuntimeException | Error e) {
-            residency.closeSession(number);
-            for (ShardActor.Setup setup : setups) {
-                setup.shard().close();
-                if (setup.policy() != null) {
-                    try {
-                        setup.policy().close();
-                    } catch (RuntimeException ignored) {
-                        // already failing
-                    }
-                }
-            }
-            throw e;
-        }
-        CompletableFuture<Void> stopped = new CompletableFuture<>();
-        ActorRef<SessionActor.Command> actor = system.systemActorOf(
-                SessionActor.create(model, pool, setups, counters, s.maxPolicyFailures(), stopped),
-                "clusterkv-session-" + id, DispatcherSelector.fromConfig("clusterkv.session-dispatcher"));
-        Session session = new Session(id, number, model, s, actor, counters, stopped, residency,
-                () -> sessions.remove(id));
+        Session session = wiring.open(id, number, model, s, policySection, () -> sessions.remove(id));
         sessions.put(id, session);
         return session;
     }
@@ -345,56 +282,4 @@ public final class ClusterKvRuntime implements AutoCloseable {
             throw new IllegalStateException("the runtime is closed");
         }
     }
-
-    /** The device tier in front of a shard's attention. */
-    private record ResidentAttention(ShardResidency residency) implements ShardActor.SelectedAttention {
-        @Override
-        public void attend(KvShard.View kv, io.clusterkv.spi.Queries queries, io.clusterkv.spi.Selection selection,
-                           float scale, float[] out, io.clusterkv.runtime.attention.AttentionScratch scratch) {
-            residency.attend(kv, queries, selection, scale, out);
-        }
-
-        @Override
-        public void close() {
-            residency.close();
-        }
-    }
-
-    static long shardSeed(long seed, int layer, int kvHead) {
-        long z = seed + 0x9E3779B97F4A7C15L * (((long) layer << 20) + kvHead + 1);
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
-
-    /** The policy's section {@code clusterkv.policy.<name>} as strings, checked against its declared keys. */
-    static Map<String, String> policySection(Config config, String name, PolicyRegistry policies) {
-        var provider = policies.provider(name);
-        String path = "clusterkv.policy." + name;
-        Map<String, String> values = new LinkedHashMap<>();
-        if (config.hasPath(path)) {
-            Config section;
-            try {
-                section = config.getConfig(path);
-            } catch (ConfigException e) {
-                throw new ConfigValueException(path, RuntimeSettings.render(config, path), "a section { key = value }", e);
-            }
-            for (Map.Entry<String, ConfigValue> e : section.entrySet()) {
-                ConfigValue v = e.getValue();
-                values.put(e.getKey(), v.valueType() == ConfigValueType.STRING ? (String) v.unwrapped()
-                        : v.render());
-            }
-        }
-        io.clusterkv.spi.PolicyConfig.of(name, provider.configKeys(), values); // unknown keys fail here
-        return values;
-    }
-
-    private static boolean booleanAt(Config config, String key) {
-        try {
-            return config.getBoolean(key);
-        } catch (ConfigException e) {
-            throw new ConfigValueException(key, RuntimeSettings.render(config, key), "true or false", e);
-        }
-    }
-
 }

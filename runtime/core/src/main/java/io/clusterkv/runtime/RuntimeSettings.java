@@ -1,17 +1,16 @@
 package io.clusterkv.runtime;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigValue;
-import com.typesafe.config.ConfigValueType;
 import io.clusterkv.runtime.kv.KvFormat;
+import io.clusterkv.runtime.residency.ResidencyConfig;
+import io.clusterkv.runtime.residency.ResidencyConfigException;
 import io.clusterkv.runtime.residency.ResidencyRule;
-import java.util.Locale;
 import java.util.Objects;
 
 /**
  * The validated settings of a runtime or a session, read from the {@code clusterkv} section of a
- * Typesafe {@link Config} (defaults in the runtime's {@code reference.conf}).
+ * Typesafe {@link Config} (defaults in the runtime's {@code reference.conf}). A session's settings are
+ * its runtime's with the session's overrides; the residency section is the runtime's.
  *
  * @param policy                    {@code clusterkv.runtime.policy}: the recall policy's name
  * @param budget                    {@code clusterkv.runtime.budget}: positions per query head and step, {@code >= 1}
@@ -20,52 +19,18 @@ import java.util.Objects;
  * @param computeThreads            {@code clusterkv.runtime.compute-threads}: threads for matrix products, {@code >= 1}
  *                                  (0 in the file means one per available processor)
  * @param maxOutstandingMaintenance {@code clusterkv.runtime.max-outstanding-maintenance}: per shard, {@code >= 1}
+ * @param synchronousMaintenance    {@code clusterkv.runtime.synchronous-maintenance}: run maintenance on the
+ *                                  shard's thread as soon as it is due (reproducible runs)
  * @param maxPolicyFailures         {@code clusterkv.runtime.max-policy-failures}: per session, {@code >= 0}
- * @param seed                      {@code clusterkv.runtime.seed}
+ * @param seed                      {@code clusterkv.runtime.seed}: the run's seed; each shard's policy gets
+ *                                  {@link io.clusterkv.spi.Seeds#forShard} of it
  * @param residency                 the {@code clusterkv.residency} section
  */
 public record RuntimeSettings(String policy, int budget, int denseLayers, KvFormat kvFormat, int computeThreads,
-                              int maxOutstandingMaintenance, int maxPolicyFailures, long seed,
-                              Residency residency) {
-
-    /**
-     * The device tier's settings.
-     *
-     * @param capacityBytes {@code clusterkv.residency.capacity}: bytes, {@code >= 1}
-     * @param rule          {@code clusterkv.residency.policy}
-     * @param lastR         {@code clusterkv.residency.last-r}: steps, {@code >= 1}
-     * @param blockBytes    {@code clusterkv.residency.block-bytes}: a power of two in {@code [64, 2^30]}, at
-     *                      most the capacity
-     */
-    public record Residency(long capacityBytes, ResidencyRule rule, int lastR, int blockBytes) {
-        /** Checks the values. */
-        public Residency {
-            Objects.requireNonNull(rule, "rule");
-            if (capacityBytes < 1) {
-                throw new ConfigValueException(RESIDENCY + "capacity", Long.toString(capacityBytes), "a size of at least 1 byte");
-            }
-            if (lastR < 1) {
-                throw new ConfigValueException(RESIDENCY + "last-r", Integer.toString(lastR), "an integer >= 1");
-            }
-            if (blockBytes < 64 || blockBytes > (1 << 30) || Integer.bitCount(blockBytes) != 1) {
-                throw new ConfigValueException(RESIDENCY + "block-bytes", Integer.toString(blockBytes),
-                        "a power of two from 64 bytes to 1GiB");
-            }
-            if (capacityBytes < blockBytes) {
-                throw new ConfigValueException(RESIDENCY + "capacity", Long.toString(capacityBytes),
-                        "at least one block of clusterkv.residency.block-bytes = " + blockBytes
-                                + " bytes (the smallest residency unit)");
-            }
-        }
-
-        /** @return the residency cache's configuration */
-        public io.clusterkv.runtime.residency.ResidencyConfig toConfig() {
-            return new io.clusterkv.runtime.residency.ResidencyConfig(capacityBytes, rule, lastR, blockBytes);
-        }
-    }
+                              int maxOutstandingMaintenance, boolean synchronousMaintenance, int maxPolicyFailures,
+                              long seed, ResidencyConfig residency) {
 
     private static final String RUNTIME = "clusterkv.runtime.";
-    private static final String RESIDENCY = "clusterkv.residency.";
 
     /** Checks the values. */
     public RuntimeSettings {
@@ -82,7 +47,8 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
             throw new ConfigValueException(RUNTIME + "dense-layers", Integer.toString(denseLayers), "an integer >= 0");
         }
         if (computeThreads < 1) {
-            throw new ConfigValueException(RUNTIME + "compute-threads", Integer.toString(computeThreads), "an integer >= 1");
+            throw new ConfigValueException(RUNTIME + "compute-threads", Integer.toString(computeThreads),
+                    "an integer >= 0 (0 = one per processor)");
         }
         if (maxOutstandingMaintenance < 1) {
             throw new ConfigValueException(RUNTIME + "max-outstanding-maintenance",
@@ -102,103 +68,31 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
      * @throws ConfigValueException if a value is missing, of the wrong type or out of range
      */
     public static RuntimeSettings from(Config config) {
-        Objects.requireNonNull(config, "config");
-        int threads = intAt(config, RUNTIME + "compute-threads", 0, "an integer >= 0 (0 = one per processor)");
-        if (threads == 0) {
-            threads = Runtime.getRuntime().availableProcessors();
-        }
-        Residency residency = new Residency(
-                bytesAt(config, RESIDENCY + "capacity"),
-                ruleAt(config, RESIDENCY + "policy"),
-                intAt(config, RESIDENCY + "last-r", 1, "an integer >= 1"),
-                blockBytesAt(config, RESIDENCY + "block-bytes"));
+        ConfigReader in = new ConfigReader(config);
+        int threads = in.integer(RUNTIME + "compute-threads");
         return new RuntimeSettings(
-                stringAt(config, RUNTIME + "policy"),
-                intAt(config, RUNTIME + "budget", 1, "an integer >= 1"),
-                intAt(config, RUNTIME + "dense-layers", 0, "an integer >= 0"),
-                kvFormatAt(config, RUNTIME + "kv-format"),
-                threads,
-                intAt(config, RUNTIME + "max-outstanding-maintenance", 1, "an integer >= 1"),
-                intAt(config, RUNTIME + "max-policy-failures", 0, "an integer >= 0"),
-                longAt(config, RUNTIME + "seed"),
-                residency);
+                in.string(RUNTIME + "policy"),
+                in.integer(RUNTIME + "budget"),
+                in.integer(RUNTIME + "dense-layers"),
+                in.oneOf(RUNTIME + "kv-format", KvFormat.class),
+                threads == 0 ? Runtime.getRuntime().availableProcessors() : threads,
+                in.integer(RUNTIME + "max-outstanding-maintenance"),
+                in.bool(RUNTIME + "synchronous-maintenance"),
+                in.integer(RUNTIME + "max-policy-failures"),
+                in.longInteger(RUNTIME + "seed"),
+                residency(in));
     }
 
-    static String render(Config config, String key) {
+    private static ResidencyConfig residency(ConfigReader in) {
+        long capacity = in.bytes(ResidencyConfig.CAPACITY_KEY);
+        ResidencyRule rule = in.oneOf(ResidencyConfig.RULE_KEY, ResidencyRule.class);
+        int lastSteps = in.integer(ResidencyConfig.LAST_STEPS_KEY);
+        long block = in.bytes(ResidencyConfig.BLOCK_BYTES_KEY);
         try {
-            ConfigValue v = config.getValue(key);
-            return v.valueType() == ConfigValueType.STRING ? String.valueOf(v.unwrapped()) : v.render();
-        } catch (ConfigException e) {
-            return null;
+            // a block beyond int range is out of range; the record says what is allowed
+            return new ResidencyConfig(capacity, rule, lastSteps, (int) Math.min(block, Integer.MAX_VALUE));
+        } catch (ResidencyConfigException e) {
+            throw new ConfigValueException(e.key(), in.render(e.key()), e.expected(), e);
         }
-    }
-
-    private static String stringAt(Config config, String key) {
-        try {
-            return config.getString(key);
-        } catch (ConfigException e) {
-            throw new ConfigValueException(key, render(config, key), "a string", e);
-        }
-    }
-
-    private static int intAt(Config config, String key, int min, String expected) {
-        int v;
-        try {
-            v = config.getInt(key);
-        } catch (ConfigException e) {
-            throw new ConfigValueException(key, render(config, key), expected, e);
-        }
-        if (v < min) {
-            throw new ConfigValueException(key, Integer.toString(v), expected);
-        }
-        return v;
-    }
-
-    private static long longAt(Config config, String key) {
-        try {
-            return config.getLong(key);
-        } catch (ConfigException e) {
-            throw new ConfigValueException(key, render(config, key), "an integer", e);
-        }
-    }
-
-    private static long bytesAt(Config config, String key) {
-        long v;
-        try {
-            v = config.getBytes(key);
-        } catch (ConfigException e) {
-            throw new ConfigValueException(key, render(config, key), "a size such as 256MiB or 1GiB", e);
-        }
-        if (v < 1) {
-            throw new ConfigValueException(key, render(config, key), "a size of at least 1 byte");
-        }
-        return v;
-    }
-
-    private static int blockBytesAt(Config config, String key) {
-        long v = bytesAt(config, key);
-        if (v > (1 << 30)) {
-            throw new ConfigValueException(key, render(config, key), "a power of two from 64 bytes to 1GiB");
-        }
-        return (int) v;
-    }
-
-    private static KvFormat kvFormatAt(Config config, String key) {
-        String s = stringAt(config, key);
-        return switch (s.toLowerCase(Locale.ROOT)) {
-            case "f16" -> KvFormat.F16;
-            case "f32" -> KvFormat.F32;
-            default -> throw new ConfigValueException(key, s, "f16 or f32");
-        };
-    }
-
-    private static ResidencyRule ruleAt(Config config, String key) {
-        String s = stringAt(config, key);
-        return switch (s.toLowerCase(Locale.ROOT)) {
-            case "caffeine" -> ResidencyRule.CAFFEINE;
-            case "lru" -> ResidencyRule.LRU;
-            case "last-r" -> ResidencyRule.LAST_R;
-            default -> throw new ConfigValueException(key, s, "caffeine, lru or last-r");
-        };
     }
 }

@@ -1,5 +1,7 @@
 package io.clusterkv.runtime;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -25,11 +27,36 @@ import java.util.OptionalInt;
  */
 public record SessionOptions(Optional<String> policy, OptionalInt budget, Map<String, Object> overrides) {
 
-    /** Copies the overrides. */
+    /**
+     * Checks the keys and copies the overrides.
+     *
+     * @throws ConfigValueException if a key is under neither section
+     */
     public SessionOptions {
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(budget, "budget");
+        overrides.forEach(SessionOptions::checkKey);
         overrides = Map.copyOf(overrides);
+    }
+
+    /**
+     * @param runtimeConfig the runtime's resolved configuration
+     * @return it with these options over it, resolved
+     */
+    Config over(Config runtimeConfig) {
+        Map<String, Object> values = new LinkedHashMap<>(overrides);
+        policy.ifPresent(p -> values.put("clusterkv.runtime.policy", p));
+        budget.ifPresent(b -> values.put("clusterkv.runtime.budget", b));
+        return ConfigFactory.parseMap(values).withFallback(runtimeConfig).resolve();
+    }
+
+    private static void checkKey(String key, Object value) {
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(value, "value");
+        if (!key.startsWith("clusterkv.runtime.") && !key.startsWith("clusterkv.policy.")) {
+            throw new ConfigValueException(key, String.valueOf(value),
+                    "a key under clusterkv.runtime or clusterkv.policy (residency is set per runtime)");
+        }
     }
 
     /** @return the runtime's settings unchanged */
@@ -76,12 +103,7 @@ public record SessionOptions(Optional<String> policy, OptionalInt budget, Map<St
          * @throws IllegalArgumentException if the key is under neither section
          */
         public Builder set(String key, Object value) {
-            Objects.requireNonNull(key, "key");
-            Objects.requireNonNull(value, "value");
-            if (!key.startsWith("clusterkv.runtime.") && !key.startsWith("clusterkv.policy.")) {
-                throw new ConfigValueException(key, String.valueOf(value),
-                        "a key under clusterkv.runtime or clusterkv.policy (residency is set per runtime)");
-            }
+            checkKey(key, value);
             overrides.put(key, value);
             return this;
         }

@@ -16,6 +16,7 @@ import io.clusterkv.runtime.synthetic.WorkloadParams;
 import io.clusterkv.runtime.tokenizer.Tokenizer;
 import io.clusterkv.runtime.tokenizer.Tokenizers;
 import io.clusterkv.spi.KeyView;
+import io.clusterkv.spi.Seeds;
 import io.clusterkv.spi.ShardGeometry;
 import java.io.IOException;
 import java.time.Instant;
@@ -203,10 +204,6 @@ public final class PolicyArena {
                     ArenaResult.Environment.current());
             return new ArenaResult(setup, runs, failures);
         }
-
-        static long shardSeed(long seed, int layer, int kvHead) {
-            return seed * 31 + layer * 65_536L + kvHead;
-        }
     }
 
     /** Replay over the synthetic KV workload: one workload and one shard per KV head. */
@@ -240,7 +237,7 @@ public final class PolicyArena {
                         w.appendPrompt(shard);
                         KeyView live = shard.keys();
                         var replay = new ShardReplay(new ShardGeometry(0, kvHead, heads, d), w.scale(), tallies, registry,
-                                spec.overrides(), shardSeed(spec.seed(), 0, kvHead), spec.maintenanceLag());
+                                spec.overrides(), Seeds.forShard(spec.seed(), 0, kvHead), spec.maintenanceLag());
                         replay.prompt(live);
                         for (int step = 0; step < spec.steps(); step++) {
                             w.appendStep(shard, step);
@@ -337,7 +334,7 @@ public final class PolicyArena {
                             int i = l * c.kvHeads() + kvh;
                             live[i] = g.shard(l, kvh).keys();
                             shards[i] = new ShardReplay(new ShardGeometry(l, kvh, heads, d), 1.0 / Math.sqrt(d), tallies,
-                                    registry, spec.overrides(), shardSeed(spec.seed(), l, kvh), spec.maintenanceLag());
+                                    registry, spec.overrides(), Seeds.forShard(spec.seed(), l, kvh), spec.maintenanceLag());
                             shards[i].prompt(live[i]);
                         }
                     }

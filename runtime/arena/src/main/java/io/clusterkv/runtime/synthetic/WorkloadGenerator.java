@@ -1,5 +1,6 @@
 package io.clusterkv.runtime.synthetic;
 
+import io.clusterkv.spi.Seeds;
 import java.util.SplittableRandom;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,12 +19,12 @@ import jdk.incubator.vector.VectorSpecies;
 final class WorkloadGenerator {
 
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
-    private static final long GOLDEN = 0x9E3779B97F4A7C15L;
-    private static final long STREAM_DIRECTIONS = 1;
-    private static final long STREAM_TOPICS = 2;
-    private static final long STREAM_NEEDLES = 3;
-    private static final long STREAM_QUERIES = 4;
-    private static final long STREAM_POSITIONS = 5;
+    // the generator's independent random streams: Seeds.derive(mix(seed), stream)
+    private static final long STREAM_DIRECTIONS = 0;
+    private static final long STREAM_TOPICS = 1;
+    private static final long STREAM_NEEDLES = 2;
+    private static final long STREAM_QUERIES = 3;
+    private static final long STREAM_POSITIONS = 4;
 
     private final WorkloadParams p;
     private final int d;
@@ -165,7 +166,7 @@ final class WorkloadGenerator {
     // ---- rows ----
 
     private SplittableRandom positionRandom(int pos) {
-        return new SplittableRandom(mix64(positionBase + GOLDEN * (pos + 1L)));
+        return new SplittableRandom(Seeds.derive(positionBase, pos));
     }
 
     /**
@@ -430,13 +431,6 @@ final class WorkloadGenerator {
     }
 
     private static long streamSeed(long seed, long stream) {
-        return mix64(mix64(seed) + GOLDEN * stream);
-    }
-
-    /** Stafford's variant 13 of the MurmurHash3 finaliser, as SplitMix64 uses. */
-    static long mix64(long z) {
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
+        return Seeds.derive(Seeds.mix(seed), stream);
     }
 }

@@ -1,5 +1,6 @@
 package io.clusterkv.runtime.residency;
 
+import io.clusterkv.spi.Seeds;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -201,10 +202,7 @@ final class LruTier implements Tier {
     }
 
     private static int hash(ShardResidency shard, long unitId, int version) {
-        long h = unitId * 0x9E3779B97F4A7C15L + ((long) shard.serial << 32 | (version & 0xFFFFFFFFL));
-        h ^= h >>> 31;
-        h *= 0xBF58476D1CE4E5B9L;
-        return (int) (h ^ (h >>> 29));
+        return (int) Seeds.derive(unitId, (long) shard.serial << 32 | (version & 0xFFFFFFFFL));
     }
 
     private ResidentUnit find(ShardResidency shard, long unitId, int version) {

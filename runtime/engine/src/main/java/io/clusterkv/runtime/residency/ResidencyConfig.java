@@ -13,13 +13,31 @@ import java.util.Objects;
  * rows of head dim 128 in F16 (a Quest page exactly), 8 in F32; smaller blocks waste less on short
  * units, larger ones give the attention kernels longer runs.
  *
- * @param capacityBytes bytes the device tier may hold, {@code >= blockBytes}; at most
- *                      {@code Integer.MAX_VALUE} blocks
- * @param rule          which units stay
- * @param lastSteps     R of {@link ResidencyRule#LAST_R}, {@code >= 1}; ignored by the other rules
- * @param blockBytes    bytes of one block, a power of two in {@code [64, 2^30]}
+ * <p>This record is the {@code clusterkv.residency} section of the runtime's configuration, and its
+ * validation is the only one: an out-of-range value fails with a {@link ResidencyConfigException} naming
+ * the key it stands for.
+ *
+ * @param capacityBytes {@code clusterkv.residency.capacity}: bytes the device tier may hold,
+ *                      {@code >= blockBytes}; at most {@code Integer.MAX_VALUE} blocks
+ * @param rule          {@code clusterkv.residency.policy}: which units stay
+ * @param lastSteps     {@code clusterkv.residency.last-r}: R of {@link ResidencyRule#LAST_R}, {@code >= 1};
+ *                      ignored by the other rules
+ * @param blockBytes    {@code clusterkv.residency.block-bytes}: bytes of one block, a power of two in
+ *                      {@code [64, 2^30]}
  */
 public record ResidencyConfig(long capacityBytes, ResidencyRule rule, int lastSteps, int blockBytes) {
+
+    /** Key of {@link #capacityBytes()}. */
+    public static final String CAPACITY_KEY = "clusterkv.residency.capacity";
+
+    /** Key of {@link #rule()}. */
+    public static final String RULE_KEY = "clusterkv.residency.policy";
+
+    /** Key of {@link #lastSteps()}. */
+    public static final String LAST_STEPS_KEY = "clusterkv.residency.last-r";
+
+    /** Key of {@link #blockBytes()}. */
+    public static final String BLOCK_BYTES_KEY = "clusterkv.residency.block-bytes";
 
     /** Default {@link #blockBytes()}: 8 KiB. */
     public static final int DEFAULT_BLOCK_BYTES = 8192;
@@ -30,28 +48,27 @@ public record ResidencyConfig(long capacityBytes, ResidencyRule rule, int lastSt
     /**
      * Validates the configuration.
      *
-     * @throws IllegalArgumentException if a value is out of range; the message names it, its value and
-     *                                  what was expected
+     * @throws ResidencyConfigException if a value is out of range, naming its key, the value and what
+     *                                  was expected
      * @throws NullPointerException     if the rule is null
      */
     public ResidencyConfig {
         Objects.requireNonNull(rule, "rule");
         if (blockBytes < 64 || blockBytes > (1 << 30) || Integer.bitCount(blockBytes) != 1) {
-            throw new IllegalArgumentException("block bytes must be a power of two in [64, 2^30], was " + blockBytes);
-        }
-        if (capacityBytes <= 0) {
-            throw new IllegalArgumentException("residency capacity must be > 0 bytes, was " + capacityBytes);
+            throw new ResidencyConfigException(BLOCK_BYTES_KEY, Integer.toString(blockBytes),
+                    "a power of two from 64 bytes to 1GiB");
         }
         if (capacityBytes < blockBytes) {
-            throw new IllegalArgumentException("residency capacity of " + capacityBytes
-                    + " bytes is smaller than one block of " + blockBytes + " bytes");
+            throw new ResidencyConfigException(CAPACITY_KEY, Long.toString(capacityBytes),
+                    "at least one block of " + BLOCK_BYTES_KEY + " = " + blockBytes
+                            + " bytes (the smallest residency unit)");
         }
         if (capacityBytes / blockBytes > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("residency capacity of " + capacityBytes + " bytes is more than "
-                    + Integer.MAX_VALUE + " blocks of " + blockBytes + " bytes; use larger blocks");
+            throw new ResidencyConfigException(CAPACITY_KEY, Long.toString(capacityBytes), "at most "
+                    + Integer.MAX_VALUE + " blocks of " + blockBytes + " bytes (or larger blocks)");
         }
         if (lastSteps < 1) {
-            throw new IllegalArgumentException("last steps (R) must be >= 1, was " + lastSteps);
+            throw new ResidencyConfigException(LAST_STEPS_KEY, Integer.toString(lastSteps), "an integer >= 1");
         }
     }
 

@@ -6,6 +6,7 @@ import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.spi.HeadSelection;
 import io.clusterkv.spi.Queries;
+import io.clusterkv.spi.Seeds;
 import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
 import java.lang.foreign.MemorySegment;
@@ -289,8 +290,7 @@ public final class ShardResidency implements AutoCloseable {
 
     private int slot(long id, int version) {
         int mask = index.length - 1;
-        long x = id * 0x9E3779B97F4A7C15L + version;
-        int i = (int) (x ^ (x >>> 29)) & mask;
+        int i = (int) Seeds.derive(id, version) & mask;
         for (;;) {
             int v = index[i];
             if (v == 0) {

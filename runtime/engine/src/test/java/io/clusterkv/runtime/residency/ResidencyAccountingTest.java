@@ -287,16 +287,18 @@ class ResidencyAccountingTest {
 
     @Test
     void configurationIsValidated() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        ResidencyConfigException bad = assertThrows(ResidencyConfigException.class,
                 () -> ResidencyConfig.of(0, ResidencyRule.LRU));
-        assertTrue(e.getMessage().contains("was 0"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ResidencyConfig.of(-5, ResidencyRule.LRU));
+        assertEquals("clusterkv.residency.capacity", bad.key());
+        assertEquals("0", bad.value());
+        bad = assertThrows(ResidencyConfigException.class,
+                () -> ResidencyConfig.of(1 << 20, ResidencyRule.LAST_R).withLastSteps(0));
+        assertEquals("clusterkv.residency.last-r", bad.key());
+        assertTrue(bad.getMessage().contains("clusterkv.residency.last-r = 0"), bad.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ResidencyConfig.of(-5, ResidencyRule.LRU));
         assertTrue(e.getMessage().contains("-5"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ResidencyConfig.of(8191, ResidencyRule.LRU));
         assertTrue(e.getMessage().contains("8191") && e.getMessage().contains("8192"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> ResidencyConfig.of(1 << 20, ResidencyRule.LAST_R).withLastSteps(0));
-        assertTrue(e.getMessage().contains("was 0"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> ResidencyConfig.of(1 << 20, ResidencyRule.LRU).withBlockBytes(3000));
         assertTrue(e.getMessage().contains("3000"), e.getMessage());

@@ -1,0 +1,132 @@
+package io.clusterkv.runtime;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import io.clusterkv.spi.PolicyConfig;
+import io.clusterkv.spi.RecallPolicyProvider;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Reads values of the {@code clusterkv} tree out of a resolved Typesafe {@link Config}: the one place
+ * where the runtime touches Typesafe Config's getters. A value of the wrong type or shape fails with a
+ * {@link ConfigValueException} naming the key, the value as written and what was expected; ranges are
+ * the records' business ({@link RuntimeSettings}, {@link io.clusterkv.runtime.residency.ResidencyConfig},
+ * each policy's provider).
+ *
+ * <p>Policy sections hold overrides only: the defaults of a policy's keys are its provider's
+ * {@link io.clusterkv.spi.ConfigKey}s, filled in by {@link PolicyConfig#of}, and no {@code reference.conf}
+ * repeats them.
+ */
+final class ConfigReader {
+
+    private final Config config;
+
+    ConfigReader(Config config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    String string(String key) {
+        try {
+            return config.getString(key);
+        } catch (ConfigException e) {
+            throw new ConfigValueException(key, render(key), "a string", e);
+        }
+    }
+
+    int integer(String key) {
+        try {
+            return config.getInt(key);
+        } catch (ConfigException e) {
+            throw new ConfigValueException(key, render(key), "an integer", e);
+        }
+    }
+
+    long longInteger(String key) {
+        try {
+            return config.getLong(key);
+        } catch (ConfigException e) {
+            throw new ConfigValueException(key, render(key), "an integer", e);
+        }
+    }
+
+    boolean bool(String key) {
+        try {
+            return config.getBoolean(key);
+        } catch (ConfigException e) {
+            throw new ConfigValueException(key, render(key), "true or false", e);
+        }
+    }
+
+    /** A size such as {@code 256MiB}, in bytes. */
+    long bytes(String key) {
+        try {
+            return config.getBytes(key);
+        } catch (ConfigException e) {
+            throw new ConfigValueException(key, render(key), "a size such as 256MiB or 1GiB", e);
+        }
+    }
+
+    /**
+     * @return the constant whose name, lower case with {@code _} as {@code -}, is the value (ignoring
+     *         case), e.g. {@code last-r} for {@code LAST_R}
+     */
+    <E extends Enum<E>> E oneOf(String key, Class<E> type) {
+        String s = string(key);
+        List<String> names = new ArrayList<>();
+        for (E e : type.getEnumConstants()) {
+            String name = e.name().toLowerCase(Locale.ROOT).replace('_', '-');
+            if (name.equalsIgnoreCase(s)) {
+                return e;
+            }
+            names.add(name);
+        }
+        String last = names.removeLast();
+        throw new ConfigValueException(key, s, names.isEmpty() ? last : String.join(", ", names) + " or " + last);
+    }
+
+    /**
+     * The overrides of a policy's section {@code clusterkv.policy.<name>}, as strings, checked against
+     * the keys its provider declares.
+     *
+     * @return key inside the section -> value as written; empty when the section is absent
+     * @throws ConfigValueException                  if the path holds something other than a section
+     * @throws io.clusterkv.spi.PolicyConfigException if a key is not one the policy declares
+     */
+    Map<String, String> policySection(RecallPolicyProvider provider) {
+        String path = PolicyConfig.ROOT + provider.name();
+        Map<String, String> values = new LinkedHashMap<>();
+        if (config.hasPath(path)) {
+            Config section;
+            try {
+                section = config.getConfig(path);
+            } catch (ConfigException e) {
+                throw new ConfigValueException(path, render(path), "a section { key = value }", e);
+            }
+            for (Map.Entry<String, ConfigValue> e : section.entrySet()) {
+                values.put(e.getKey(), text(e.getValue()));
+            }
+        }
+        PolicyConfig.of(provider.name(), provider.configKeys(), values); // unknown keys fail here
+        return values;
+    }
+
+    /** @return the value at {@code key} as written, or {@code null} when there is none */
+    String render(String key) {
+        try {
+            return text(config.getValue(key));
+        } catch (ConfigException e) {
+            return null;
+        }
+    }
+
+    private static String text(ConfigValue v) {
+        return v.valueType() == ConfigValueType.STRING ? String.valueOf(v.unwrapped()) : v.render();
+    }
+}

@@ -1,0 +1,79 @@
+package io.clusterkv.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.clusterkv.runtime.kv.KvFormat;
+import io.clusterkv.runtime.residency.ResidencyConfig;
+import io.clusterkv.runtime.residency.ResidencyRule;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Reading {@link RuntimeSettings}: the reference's defaults, and every bad value named by key and value as written. */
+class RuntimeSettingsTest {
+
+    private static RuntimeSettings read(Map<String, Object> overrides) {
+        return RuntimeSettings.from(ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load()).resolve());
+    }
+
+    @Test
+    void theReferenceGivesTheDocumentedDefaults() {
+        RuntimeSettings s = read(Map.of());
+        assertEquals("clusterkv", s.policy());
+        assertEquals(1024, s.budget());
+        assertEquals(2, s.denseLayers());
+        assertEquals(KvFormat.F16, s.kvFormat());
+        assertEquals(Runtime.getRuntime().availableProcessors(), s.computeThreads(), "0 = one per processor");
+        assertFalse(s.synchronousMaintenance());
+        assertEquals(42, s.seed());
+        assertEquals(new ResidencyConfig(256L << 20, ResidencyRule.CAFFEINE, 1, 8192), s.residency());
+        assertEquals(ResidencyConfig.of(256L << 20, ResidencyRule.CAFFEINE), s.residency(),
+                "the residency record's defaults are the reference's");
+        RuntimeSettings set = read(Map.of("clusterkv.runtime.kv-format", "F32", "clusterkv.residency.policy", "last-r",
+                "clusterkv.residency.last-r", 3, "clusterkv.runtime.synchronous-maintenance", "on"));
+        assertEquals(KvFormat.F32, set.kvFormat());
+        assertEquals(new ResidencyConfig(256L << 20, ResidencyRule.LAST_R, 3, 8192), set.residency());
+        assertTrue(set.synchronousMaintenance());
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource({
+            "clusterkv.runtime.budget, 0, an integer >= 1",
+            "clusterkv.runtime.budget, many, an integer",
+            "clusterkv.runtime.dense-layers, -1, an integer >= 0",
+            "clusterkv.runtime.compute-threads, -2, an integer >= 0 (0 = one per processor)",
+            "clusterkv.runtime.max-outstanding-maintenance, 0, an integer >= 1",
+            "clusterkv.runtime.max-policy-failures, -1, an integer >= 0",
+            "clusterkv.runtime.synchronous-maintenance, maybe, true or false",
+            "clusterkv.runtime.seed, twelve, an integer",
+            "clusterkv.runtime.kv-format, f8, f32 or f16",
+            "clusterkv.residency.policy, mru, 'caffeine, lru or last-r'",
+            "clusterkv.residency.capacity, lots, a size such as 256MiB or 1GiB",
+            "clusterkv.residency.capacity, 4KiB, at least one block of clusterkv.residency.block-bytes = 8192 bytes (the smallest residency unit)",
+            "clusterkv.residency.last-r, 0, an integer >= 1",
+            "clusterkv.residency.block-bytes, 3000, a power of two from 64 bytes to 1GiB",
+            "clusterkv.residency.block-bytes, 4GiB, a power of two from 64 bytes to 1GiB",
+            "clusterkv.residency.block-bytes, 32, a power of two from 64 bytes to 1GiB"})
+    void aBadValueNamesItsKeyTheValueAsWrittenAndTheExpectation(String key, String value, String expected) {
+        ConfigValueException e = assertThrows(ConfigValueException.class, () -> read(Map.of(key, value)));
+        assertEquals(key, e.key());
+        assertEquals(value, e.value());
+        assertEquals(expected, e.expected());
+        assertEquals(key + " = " + value + ": expected " + expected, e.getMessage());
+    }
+
+    @Test
+    void sessionOptionsCannotCarryResidencyKeysHoweverMade() {
+        ConfigValueException e = assertThrows(ConfigValueException.class, () -> new SessionOptions(Optional.empty(),
+                OptionalInt.empty(), Map.of("clusterkv.residency.capacity", "1GiB")));
+        assertEquals("clusterkv.residency.capacity", e.key());
+        assertThrows(ConfigValueException.class, () -> SessionOptions.builder().set("clusterkv.residency.policy", "lru"));
+    }
+}
