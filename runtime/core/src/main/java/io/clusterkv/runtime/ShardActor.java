@@ -8,9 +8,9 @@ import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.driver.ShardPolicyDriver;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -32,15 +32,17 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * (each shard its own slice), then tell the session the preallocated reply: the messages of a session
  * are made once, so a decode step allocates nothing here in steady state.
  *
- * <p>Maintenance: the policy's pure task runs on the maintenance dispatcher; its result comes back
- * through {@code pipeToSelf} as {@link MaintenanceDone} and is applied between two steps. At most
- * {@code max-outstanding-maintenance} tasks are in flight per shard; while the bound is reached the
- * policy is not polled, and attends what it has not indexed as its recent window.
+ * <p>The policy is called through a {@link ShardPolicyDriver}. Maintenance: the policy's pure task
+ * runs on the maintenance dispatcher; its result comes back through {@code pipeToSelf} as
+ * {@link MaintenanceDone} and is applied between two steps. At most {@code max-outstanding-maintenance}
+ * tasks are in flight per shard; while the bound is reached the policy is not polled, and attends what
+ * it has not indexed as its recent window. With {@code synchronous-maintenance} each task is computed
+ * and applied at once instead (reproducible runs).
  *
- * <p>Supervision: whatever the policy throws ({@code onPrompt}, {@code onAppend}, {@code select},
- * {@code pollMaintenance}, a task's {@code compute} or {@code apply}) is counted in the session's
- * {@link SessionCounters}; a failing step is attended exactly. The session decides when there were too
- * many. The actor itself never fails because of its policy.
+ * <p>Supervision: whatever the policy throws (caught by the driver), and a selection the attention
+ * kernels reject, is counted in the session's {@link SessionCounters}; a failing step is attended
+ * exactly. The session decides when there were too many. The actor itself never fails because of its
+ * policy.
  */
 final class ShardActor extends AbstractBehavior<ShardActor.Command> {
 
@@ -70,7 +72,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     }
 
     /** A maintenance task's result, or its failure, back on the shard's thread. */
-    record MaintenanceDone<R>(MaintenanceTask<R> task, R result, Throwable failure) implements Command {
+    record MaintenanceDone(MaintenanceTask<?> task, Object result, Throwable failure) implements Command {
     }
 
     /**
@@ -118,7 +120,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     private final Setup s;
     private final KvShard shard;
     private final KvShard.View live;
-    private final RecallPolicy policy;
+    private final ShardPolicyDriver driver;  // drives the policy; null for a dense layer
     private final int headDim;
     private final float scale;
     private final float[] groupQ;           // (groupSize, headDim)
@@ -127,15 +129,16 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     private final Selection selection;
     private final AttentionScratch scratch = new AttentionScratch();
     private final List<CompletableFuture<?>> inFlight = new ArrayList<>();
-    private boolean prompted;
-    private int outstanding;
 
     private ShardActor(ActorContext<Command> context, Setup setup) {
         super(context);
         this.s = setup;
         this.shard = setup.shard();
         this.live = (KvShard.View) shard.keys();
-        this.policy = setup.policy();
+        this.driver = setup.policy() == null ? null : new ShardPolicyDriver(setup.policy(),
+                setup.syncMaintenance() ? new ShardPolicyDriver.Maintenance.Inline()
+                        : new ShardPolicyDriver.Maintenance.Async(setup.maxOutstanding(), this::launch),
+                new Supervision(setup));
         this.headDim = shard.headDim();
         this.scale = (float) (1.0 / Math.sqrt(headDim));
         this.groupQ = new float[setup.groupSize() * headDim];
@@ -143,7 +146,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         this.queries = Queries.wrap(groupQ, setup.groupSize(), headDim);
         // sized for a small budget; reset() grows it at the first sparse step (only a context larger than
         // the budget has one), so a huge budget costs nothing up front
-        this.selection = policy == null ? null : new Selection(setup.groupSize(), Math.min(setup.budget(), 1024));
+        this.selection = driver == null ? null : new Selection(setup.groupSize(), Math.min(setup.budget(), 1024));
     }
 
     @Override
@@ -162,25 +165,13 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         int position = shard.append(m.k(), s.kvHead() * headDim, m.v(), s.kvHead() * headDim);
         System.arraycopy(m.q(), s.kvHead() * span, groupQ, 0, span);
         int n = position + 1;
-        boolean exact = policy == null || n <= s.budget();
-        if (policy != null) {
-            if (prompted) {
-                try {
-                    policy.onAppend(position, live);
-                } catch (RuntimeException | LinkageError | AssertionError e) {
-                    failed("onAppend", e);
-                }
-            }
-            pollMaintenance();
+        boolean exact = driver == null || n <= s.budget();
+        if (driver != null) {
+            driver.append(position, live);
+            driver.maintain(live);
         }
         if (!exact) {
-            selection.reset(s.budget(), n);
-            try {
-                policy.select(queries, live, s.budget(), selection);
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                failed("select", e);
-                exact = true;
-            }
+            exact = !driver.select(queries, live, s.budget(), selection);
         }
         if (!exact) {
             try {
@@ -192,7 +183,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                 }
                 s.counters().attendedRows.add(rows);
             } catch (RuntimeException e) {   // a selection the kernels reject (e.g. a position out of range)
-                failed("select (invalid selection)", e);
+                s.counters().policyFailed("select (invalid selection)", s.layer(), s.kvHead(), e);
                 exact = true;
             }
         }
@@ -219,21 +210,12 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
             Attention.exact(live, first + t + 1, queries, scale, groupOut, scratch);
             System.arraycopy(groupOut, 0, m.att(), t * qDim + s.kvHead() * span, span);
         }
-        if (policy != null) {
-            try {
-                if (prompted) {
-                    for (int p = first; p < first + m.rows(); p++) {
-                        policy.onAppend(p, live);
-                    }
-                } else if (m.promptComplete()) {
-                    prompted = true;
-                    policy.onPrompt(live);
-                }
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                failed(prompted ? "onAppend" : "onPrompt", e);
-            }
-            if (prompted) {
-                pollMaintenance();
+        if (driver != null) {
+            if (driver.prompted()) {
+                driver.append(first, first + m.rows(), live);
+                driver.maintain(live);
+            } else if (m.promptComplete()) {
+                driver.prompt(live);
             }
         }
         m.replyTo().tell(m.reply());
@@ -252,95 +234,34 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
             m.replyTo().tell(new SessionActor.ShardFailed(s.layer(), s.kvHead(), e));
             return this;
         }
-        if (policy != null) {
-            try {
-                if (prompted) {
-                    for (int p = first; p < shard.size(); p++) {
-                        policy.onAppend(p, live);
-                    }
-                } else {
-                    prompted = true;
-                    policy.onPrompt(live);
-                }
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                failed("onPrompt", e);
+        if (driver != null) {
+            if (driver.prompted()) {
+                driver.append(first, shard.size(), live);
+                driver.maintain(live);
+            } else {
+                driver.prompt(live);
             }
-            pollMaintenance();
         }
         m.replyTo().tell(m.reply());
         return this;
     }
 
-    private void pollMaintenance() {
-        while (outstanding < s.maxOutstanding()) {
-            Optional<MaintenanceTask<?>> task;
-            try {
-                task = policy.pollMaintenance(shard.snapshot());
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                failed("pollMaintenance", e);
-                return;
-            }
-            if (task.isEmpty()) {
-                return;
-            }
-            launch(task.get());
-        }
-    }
-
-    private <R> void launch(MaintenanceTask<R> task) {
-        s.counters().maintenanceStarted.increment();
-        if (s.syncMaintenance()) {
-            R result;
-            try {
-                result = task.compute();
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                failed("maintenance '" + task.description() + "'", e);
-                return;
-            }
-            applyResult(task, result);
-            return;
-        }
-        outstanding++;
-        CompletableFuture<R> future = CompletableFuture.supplyAsync(task::compute, s.maintenance());
+    /** The driver's launcher: the task's compute on the maintenance dispatcher, its outcome piped back. */
+    private void launch(MaintenanceTask<?> task) {
+        CompletableFuture<?> future = CompletableFuture.supplyAsync(task::compute, s.maintenance());
         inFlight.removeIf(CompletableFuture::isDone);
         inFlight.add(future);
-        getContext().pipeToSelf(future, (result, failure) -> new MaintenanceDone<>(task, result, failure));
+        getContext().pipeToSelf(future, (result, failure) -> new MaintenanceDone(task, result, failure));
     }
 
-    @SuppressWarnings({"unchecked", "rawtypes"})
     private Behavior<Command> onMaintenanceDone(MaintenanceDone m) {
-        outstanding--;
-        if (m.failure() != null) {
-            Throwable cause = m.failure() instanceof java.util.concurrent.CompletionException c && c.getCause() != null
-                    ? c.getCause() : m.failure();
-            failed("maintenance '" + m.task().description() + "'", cause);
-        } else {
-            applyResult(m.task(), m.result());
-        }
-        pollMaintenance();
+        driver.completed(m.task(), m.result(), m.failure(), live);
         return this;
     }
 
-    private <R> void applyResult(MaintenanceTask<R> task, R result) {
-        try {
-            task.apply(result);
-            s.counters().maintenanceApplied.increment();
-        } catch (RuntimeException | LinkageError | AssertionError e) {
-            failed("maintenance apply '" + task.description() + "'", e);
-        }
-    }
-
-    private void failed(String where, Throwable e) {
-        s.counters().policyFailed(where, s.layer(), s.kvHead(), e);
-    }
-
     private Behavior<Command> onStop() {
-        try {
-            if (policy != null) {
-                policy.close();
-            }
-        } catch (RuntimeException | LinkageError | AssertionError e) {
-            failed("close", e);
+        if (driver != null) {
+            driver.close();
         }
         try {
             s.attend().close();
@@ -350,5 +271,23 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                     .whenComplete((r, e) -> shard.close());
         }
         return this;
+    }
+
+    /** The driver's reports, counted in the session's counters. */
+    private record Supervision(Setup s) implements ShardPolicyDriver.Events {
+        @Override
+        public void policyFailed(String where, Throwable cause) {
+            s.counters().policyFailed(where, s.layer(), s.kvHead(), cause);
+        }
+
+        @Override
+        public void maintenanceStarted(MaintenanceTask<?> task) {
+            s.counters().maintenanceStarted.increment();
+        }
+
+        @Override
+        public void maintenanceApplied(MaintenanceTask<?> task) {
+            s.counters().maintenanceApplied.increment();
+        }
     }
 }
