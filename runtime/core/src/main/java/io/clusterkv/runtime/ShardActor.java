@@ -29,8 +29,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * exactly; the last chunk of a prompt hands the prompt to the policy ({@code onPrompt}). {@link Step}
  * appends one decode step's key and value, tells the policy ({@code onAppend}), starts due maintenance,
  * selects and attends. Both read their inputs from, and write their outputs to, the session's buffers
- * (each shard its own slice), then tell the session the preallocated reply: the messages of a session
- * are made once, so a decode step allocates nothing here in steady state.
+ * (each shard its own slice), then reply with the shard's own {@link Reply}, made once per shard: with
+ * the session's {@link Step} messages made once too, a decode step allocates nothing here in steady
+ * state.
  *
  * <p>The policy is called through a {@link ShardPolicyDriver}. Maintenance: the policy's pure task
  * runs on the maintenance dispatcher; its result comes back through {@code pipeToSelf} as
@@ -52,27 +53,58 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
 
     /**
      * One decode step. The arrays are the session's: queries {@code (heads, headDim)}, keys and values
-     * {@code (kvHeads, headDim)}; the shard writes its group's rows of {@code att}.
+     * {@code (kvHeads, headDim)}; the shard writes its group's rows of {@code att}. Replied with
+     * {@link StepDone}.
      */
-    record Step(float[] q, float[] k, float[] v, float[] att, ActorRef<SessionActor.Command> replyTo,
-                SessionActor.Command reply) implements Command {
+    record Step(float[] q, float[] k, float[] v, float[] att, ActorRef<Reply> replyTo) implements Command {
     }
 
     /**
      * A prefill chunk of {@code rows} positions, row-major like {@link Step}'s arrays. After the last
-     * chunk of a prompt ({@code promptComplete}) the policy learns of the prompt.
+     * chunk of a prompt ({@code promptComplete}) the policy learns of the prompt. Replied with
+     * {@link PrefillDone}.
      */
     record Prefill(float[] q, float[] k, float[] v, float[] att, int rows, boolean promptComplete,
-                   ActorRef<SessionActor.Command> replyTo, SessionActor.Command reply) implements Command {
+                   ActorRef<Reply> replyTo) implements Command {
     }
 
-    /** Append positions from a {@link HistoryFill}; the policy sees them as the prompt (or as appends). */
-    record Fill(HistoryFill fill, ActorRef<SessionActor.Command> replyTo, SessionActor.Command reply)
-            implements Command {
+    /**
+     * Append positions from a {@link HistoryFill}; the policy sees them as the prompt (or as appends).
+     * Replied with {@link FillDone}, or {@link ShardFailed} if the fill threw or appended another count.
+     */
+    record Fill(HistoryFill fill, ActorRef<Reply> replyTo) implements Command {
     }
 
     /** A maintenance task's result, or its failure, back on the shard's thread. */
     record MaintenanceDone(MaintenanceTask<?> task, Object result, Throwable failure) implements Command {
+    }
+
+    /**
+     * What a shard actor replies. A subtype of the session's protocol so that the session receives the
+     * shard's replies as they are: a message adapter would wrap every reply of every decode step.
+     */
+    sealed interface Reply extends SessionActor.Command permits StepDone, PrefillDone, FillDone, ShardFailed {
+        /** @return the shard's layer */
+        int layer();
+
+        /** @return the shard's KV head */
+        int kvHead();
+    }
+
+    /** A {@link Step} is attended; its rows of {@code att} are written. One instance per shard. */
+    record StepDone(int layer, int kvHead) implements Reply {
+    }
+
+    /** A {@link Prefill} chunk is attended; its rows of {@code att} are written. One instance per shard. */
+    record PrefillDone(int layer, int kvHead) implements Reply {
+    }
+
+    /** A {@link Fill} is appended. One instance per shard. */
+    record FillDone(int layer, int kvHead) implements Reply {
+    }
+
+    /** A {@link Fill} threw or appended another count than it said; the shard's history is not usable. */
+    record ShardFailed(int layer, int kvHead, Throwable cause) implements Reply {
     }
 
     /**
@@ -129,6 +161,9 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     private final Selection selection;
     private final AttentionScratch scratch = new AttentionScratch();
     private final List<CompletableFuture<?>> inFlight = new ArrayList<>();
+    private final StepDone stepDone;
+    private final PrefillDone prefillDone;
+    private final FillDone fillDone;
 
     private ShardActor(ActorContext<Command> context, Setup setup) {
         super(context);
@@ -147,6 +182,9 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         // sized for a small budget; reset() grows it at the first sparse step (only a context larger than
         // the budget has one), so a huge budget costs nothing up front
         this.selection = driver == null ? null : new Selection(setup.groupSize(), Math.min(setup.budget(), 1024));
+        this.stepDone = new StepDone(setup.layer(), setup.kvHead());
+        this.prefillDone = new PrefillDone(setup.layer(), setup.kvHead());
+        this.fillDone = new FillDone(setup.layer(), setup.kvHead());
     }
 
     @Override
@@ -193,7 +231,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
             s.counters().attendedRows.add(n); // the group reads each row once
         }
         System.arraycopy(groupOut, 0, m.att(), s.kvHead() * span, span);
-        m.replyTo().tell(m.reply());
+        m.replyTo().tell(stepDone);
         return this;
     }
 
@@ -218,7 +256,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                 driver.prompt(live);
             }
         }
-        m.replyTo().tell(m.reply());
+        m.replyTo().tell(prefillDone);
         return this;
     }
 
@@ -231,7 +269,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                         + " positions to shard (" + s.layer() + ", " + s.kvHead() + "), not " + m.fill().positions());
             }
         } catch (RuntimeException | LinkageError | AssertionError e) {
-            m.replyTo().tell(new SessionActor.ShardFailed(s.layer(), s.kvHead(), e));
+            m.replyTo().tell(new ShardFailed(s.layer(), s.kvHead(), e));
             return this;
         }
         if (driver != null) {
@@ -242,7 +280,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                 driver.prompt(live);
             }
         }
-        m.replyTo().tell(m.reply());
+        m.replyTo().tell(fillDone);
         return this;
     }
 
