@@ -4,7 +4,7 @@ import io.clusterkv.runtime.kv.KvShard;
 
 /**
  * Keys and values placed in a history without running the model ({@code Session.fill} of the runtime,
- * {@link Generation#fill}): how benchmarks and the arena measure decoding at a long context without a
+ * {@link ReferenceDecoder#fill}): how benchmarks and the arena measure decoding at a long context without a
  * long prefill. A session's policy sees them as a prompt (or as appended positions, after one).
  */
 public interface HistoryFill {

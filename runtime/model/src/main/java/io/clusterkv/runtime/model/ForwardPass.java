@@ -7,7 +7,7 @@ import java.util.concurrent.RecursiveAction;
 /**
  * The weight side of a Llama forward pass, cut at attention: everything of one token (or one prefill
  * chunk) except attending to the KV history, which belongs to whoever owns the history (a
- * {@link Generation} on one thread, or the shard actors of a runtime session).
+ * {@link ReferenceDecoder} on one thread, or the shard actors of a runtime session).
  *
  * <p>A decode step is {@link #begin}, then for each layer {@link #attentionInputs} (after which
  * {@link #q()}, {@link #k()} and {@link #v()} hold the layer's rotated queries, keys and values), the

@@ -32,7 +32,7 @@ import java.util.function.IntConsumer;
  * pass is a {@link ForwardPass}; this class adds the KV history and exact attention
  * ({@link Attention#exact}), and lets an {@link AttentionObserver} watch each shard's queries and keys.
  */
-public final class Generation implements AutoCloseable {
+public final class ReferenceDecoder implements AutoCloseable {
 
     private final LlamaModel model;
     private final ModelConfig c;
@@ -54,7 +54,7 @@ public final class Generation implements AutoCloseable {
      * @param kvFormat how the shards store keys and values
      * @param pool     the pool for matrix products (the runtime's own), or {@code null} for the caller's thread
      */
-    public Generation(LlamaModel model, KvFormat kvFormat, ForkJoinPool pool) {
+    public ReferenceDecoder(LlamaModel model, KvFormat kvFormat, ForkJoinPool pool) {
         this.model = Objects.requireNonNull(model, "model");
         this.c = model.config();
         this.pass = new ForwardPass(model, pool);
@@ -81,8 +81,8 @@ public final class Generation implements AutoCloseable {
      * @param pool  the pool for matrix products, or {@code null}
      * @return a session storing KV as F32
      */
-    public static Generation create(LlamaModel model, ForkJoinPool pool) {
-        return new Generation(model, KvFormat.F32, pool);
+    public static ReferenceDecoder create(LlamaModel model, ForkJoinPool pool) {
+        return new ReferenceDecoder(model, KvFormat.F32, pool);
     }
 
     /** @return the model */
