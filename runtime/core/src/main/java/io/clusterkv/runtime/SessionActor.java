@@ -1,11 +1,11 @@
 package io.clusterkv.runtime;
 
 import io.clusterkv.runtime.model.ForwardPass;
+import io.clusterkv.runtime.decode.GeneratedTokens;
 import io.clusterkv.runtime.decode.HistoryFill;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.ModelConfig;
 import io.clusterkv.runtime.model.Sampler;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ForkJoinPool;
@@ -19,9 +19,11 @@ import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
- * The actor of one session: it runs the weight side of the forward pass ({@link ForwardPass}, products
- * on the runtime's pool) and, at each layer, tells that layer's shard actors to attend and waits for
- * their replies (tell with the shard's preallocated reply, never ask). Its children are the shard actors.
+ * The actor of one session: it runs the forward pass ({@link ForwardPass}, products on the runtime's
+ * pool) and, at each layer, tells that layer's shard actors to attend and waits for their replies (tell
+ * with the shard's preallocated reply, never ask). Its children are the shard actors. It follows the
+ * forward pass's cursor and samples with {@link GeneratedTokens}, as the reference decoder
+ * ({@link io.clusterkv.runtime.decode.ReferenceDecoder}) does: the two differ only in who attends.
  *
  * <p>One behavior per phase. <b>Idle</b> takes a job: a {@link Generate} or a {@link Score} is
  * <b>prefilling</b> (chunks of {@link ForwardPass#PREFILL_CHUNK} tokens through
@@ -76,7 +78,7 @@ final class SessionActor {
     }
 
     private final ModelConfig c;
-    private final LlamaModel model;
+    private final int[] stopTokens;
     private final ForwardPass pass;
     private final SessionCounters counters;
     private final int maxPolicyFailures;
@@ -92,8 +94,8 @@ final class SessionActor {
     private SessionActor(ActorContext<Command> context, LlamaModel model, ForkJoinPool pool,
                          List<ShardActor.Setup> setups, SessionCounters counters, int maxPolicyFailures,
                          CompletableFuture<Void> stopped) {
-        this.model = model;
         this.c = model.config();
+        this.stopTokens = model.stopTokens();
         this.pass = new ForwardPass(model, pool);
         this.counters = counters;
         this.maxPolicyFailures = maxPolicyFailures;
@@ -233,9 +235,6 @@ final class SessionActor {
     private final class Prefilling extends Busy {
         private final Job job;
         private final long jobStart = System.nanoTime();
-        private int promptFrom;
-        private int chunk;
-        private int layer;
 
         Prefilling(Job job) {
             super(job, ShardActor.PrefillDone.class);
@@ -244,42 +243,39 @@ final class SessionActor {
 
         @Override
         Behavior<Command> start() {
-            startChunk();
-            return behavior;
+            pass.beginPrompt(job.prompt(), position);
+            return sendLayer();
         }
 
-        private void startChunk() {
-            chunk = Math.min(ForwardPass.PREFILL_CHUNK, job.prompt().length - promptFrom);
-            pass.beginChunk(job.prompt(), promptFrom, chunk, position);
-            layer = 0;
-            sendLayer();
-        }
-
-        private void sendLayer() {
-            pass.chunkAttentionInputs(layer);
-            boolean last = promptFrom + chunk == job.prompt().length;
+        private Behavior<Command> sendLayer() {
+            int base = pass.layer() * kvHeads;
             for (int kvh = 0; kvh < kvHeads; kvh++) {
-                shards[layer * kvHeads + kvh].tell(new ShardActor.Prefill(pass.chunkQ(), pass.chunkK(), pass.chunkV(),
-                        pass.chunkAtt(), chunk, last, replies));
+                shards[base + kvh].tell(new ShardActor.Prefill(pass.chunkQ(), pass.chunkK(), pass.chunkV(),
+                        pass.chunkAtt(), pass.chunkSize(), pass.lastChunk(), replies));
             }
             pending = kvHeads;
+            return behavior;
         }
 
         @Override
         Behavior<Command> layerDone() {
-            pass.finishChunkLayer(layer);
-            if (++layer < c.layers()) {
-                sendLayer();
-                return behavior;
-            }
-            position += chunk;
-            counters.promptTokens += chunk;
-            promptFrom += chunk;
-            if (promptFrom < job.prompt().length) {
-                startChunk();
-                return behavior;
-            }
-            return new Decoding(job, jobStart).start();
+            return switch (pass.nextPromptLayer()) {
+                case NEXT_LAYER -> sendLayer();
+                case NEXT_CHUNK -> {
+                    written(pass.chunkStart());
+                    yield sendLayer();
+                }
+                case DONE -> {
+                    written(pass.chunkStart() + pass.chunkSize());
+                    yield new Decoding(job, jobStart).start();
+                }
+            };
+        }
+
+        /** The prompt's positions up to {@code end} are written. */
+        private void written(int end) {
+            counters.promptTokens += end - position;
+            position = end;
         }
     }
 
@@ -288,11 +284,10 @@ final class SessionActor {
         private final Job job;
         private final long jobStart;
         private final long decodeStart = System.nanoTime();
-        private final int[] out;       // (maxTokens) a Generate's tokens
-        private final double[] nll;    // (continuation) a Score's negative log-likelihoods
-        private final int[] argmax;    // (continuation) a Score's greedy tokens
-        private int produced;
-        private int layer;
+        private final GeneratedTokens tokens; // a Generate's tokens
+        private final double[] nll;           // (continuation) a Score's negative log-likelihoods
+        private final int[] argmax;           // (continuation) a Score's greedy tokens
+        private int scored;
 
         Decoding(Job job, long jobStart) {
             super(job, ShardActor.StepDone.class);
@@ -300,12 +295,12 @@ final class SessionActor {
             this.jobStart = jobStart;
             switch (job) {
                 case Generate g -> {
-                    out = new int[g.maxTokens()];
+                    tokens = new GeneratedTokens(g.maxTokens(), g.sampler(), stopTokens);
                     nll = null;
                     argmax = null;
                 }
                 case Score s -> {
-                    out = null;
+                    tokens = null;
                     nll = new double[s.continuation().length];
                     argmax = new int[s.continuation().length];
                 }
@@ -320,10 +315,8 @@ final class SessionActor {
 
         @Override
         Behavior<Command> layerDone() {
-            pass.finishLayer(layer);
-            if (++layer < c.layers()) {
-                sendLayer();
-                return behavior;
+            if (pass.nextLayer()) {
+                return sendLayer();
             }
             position++;
             counters.decodeSteps++;
@@ -333,32 +326,25 @@ final class SessionActor {
         private Behavior<Command> afterLogits(float[] logits) {
             return switch (job) {
                 case Generate g -> {
-                    if (produced == g.maxTokens()) {
-                        yield finish(g, GenerationResult.StopReason.MAX_TOKENS);
+                    if (tokens.full()) {
+                        yield finish(g, GeneratedTokens.Stop.MAX_TOKENS);
                     }
-                    int token = g.sampler().sample(logits);
-                    out[produced++] = token;
+                    int token = tokens.sample(logits);
                     try {
                         g.listener().onToken(token, position);
                     } catch (RuntimeException e) {
                         g.done().completeExceptionally(e);
                         yield idle;
                     }
-                    if (contains(model.stopTokens(), token)) {
-                        yield finish(g, GenerationResult.StopReason.STOP_TOKEN);
-                    } else if (produced == g.maxTokens()) {
-                        yield finish(g, GenerationResult.StopReason.MAX_TOKENS);
-                    } else if (position == c.contextLength()) {
-                        yield finish(g, GenerationResult.StopReason.CONTEXT_FULL);
-                    }
-                    yield decode(token);
+                    GeneratedTokens.Stop stop = tokens.stopAfter(token, position, c.contextLength());
+                    yield stop != null ? finish(g, stop) : decode(token);
                 }
                 case Score s -> {
-                    int target = s.continuation()[produced];
-                    nll[produced] = -Sampler.logProbability(logits, target);
-                    argmax[produced] = Sampler.argmax(logits);
-                    produced++;
-                    if (produced == nll.length) {
+                    int target = s.continuation()[scored];
+                    nll[scored] = -Sampler.logProbability(logits, target);
+                    argmax[scored] = Sampler.argmax(logits);
+                    scored++;
+                    if (scored == nll.length) {
                         s.done().complete(new ScoreResult(nll, argmax, decodeStart - jobStart,
                                 System.nanoTime() - decodeStart));
                         yield idle;
@@ -370,23 +356,26 @@ final class SessionActor {
 
         private Behavior<Command> decode(int token) {
             pass.begin(token, position);
-            layer = 0;
-            sendLayer();
-            return behavior;
+            return sendLayer();
         }
 
-        private void sendLayer() {
-            pass.attentionInputs(layer);
-            int base = layer * kvHeads;
+        private Behavior<Command> sendLayer() {
+            int base = pass.layer() * kvHeads;
             for (int kvh = 0; kvh < kvHeads; kvh++) {
                 shards[base + kvh].tell(steps[base + kvh]);
             }
             pending = kvHeads;
+            return behavior;
         }
 
-        private Behavior<Command> finish(Generate g, GenerationResult.StopReason stop) {
+        private Behavior<Command> finish(Generate g, GeneratedTokens.Stop stop) {
             long now = System.nanoTime();
-            g.done().complete(new GenerationResult(Arrays.copyOf(out, produced), stop, g.prompt().length,
+            GenerationResult.StopReason reason = switch (stop) {
+                case STOP_TOKEN -> GenerationResult.StopReason.STOP_TOKEN;
+                case MAX_TOKENS -> GenerationResult.StopReason.MAX_TOKENS;
+                case CONTEXT_FULL -> GenerationResult.StopReason.CONTEXT_FULL;
+            };
+            g.done().complete(new GenerationResult(tokens.tokens(), reason, g.prompt().length,
                     decodeStart - jobStart, now - decodeStart));
             return idle;
         }
@@ -469,14 +458,5 @@ final class SessionActor {
         }
         stopped.whenComplete((r, e) -> close.done().complete(null));
         return Behaviors.stopped();
-    }
-
-    private static boolean contains(int[] a, int v) {
-        for (int x : a) {
-            if (x == v) {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -3,6 +3,7 @@ package io.clusterkv.runtime;
 import io.clusterkv.runtime.attention.Attention;
 import io.clusterkv.runtime.attention.AttentionScratch;
 import io.clusterkv.runtime.kv.KvShard;
+import io.clusterkv.runtime.decode.GroupAttention;
 import io.clusterkv.runtime.decode.HistoryFill;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
@@ -153,13 +154,8 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     private final KvShard shard;
     private final KvShard.View live;
     private final ShardPolicyDriver driver;  // drives the policy; null for a dense layer
-    private final int headDim;
-    private final float scale;
-    private final float[] groupQ;           // (groupSize, headDim)
-    private final float[] groupOut;         // (groupSize, headDim)
-    private final Queries queries;
+    private final GroupAttention group;     // the shard's rows of the session's buffers, exact attention
     private final Selection selection;
-    private final AttentionScratch scratch = new AttentionScratch();
     private final List<CompletableFuture<?>> inFlight = new ArrayList<>();
     private final StepDone stepDone;
     private final PrefillDone prefillDone;
@@ -174,11 +170,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                 setup.syncMaintenance() ? new ShardPolicyDriver.Maintenance.Inline()
                         : new ShardPolicyDriver.Maintenance.Async(setup.maxOutstanding(), this::launch),
                 new Supervision(setup));
-        this.headDim = shard.headDim();
-        this.scale = (float) (1.0 / Math.sqrt(headDim));
-        this.groupQ = new float[setup.groupSize() * headDim];
-        this.groupOut = new float[setup.groupSize() * headDim];
-        this.queries = Queries.wrap(groupQ, setup.groupSize(), headDim);
+        this.group = new GroupAttention(setup.kvHead(), setup.kvHeads(), setup.groupSize(), shard.headDim());
         // sized for a small budget; reset() grows it at the first sparse step (only a context larger than
         // the budget has one), so a huge budget costs nothing up front
         this.selection = driver == null ? null : new Selection(setup.groupSize(), Math.min(setup.budget(), 1024));
@@ -199,9 +191,8 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     }
 
     private Behavior<Command> onStep(Step m) {
-        int span = s.groupSize() * headDim;
-        int position = shard.append(m.k(), s.kvHead() * headDim, m.v(), s.kvHead() * headDim);
-        System.arraycopy(m.q(), s.kvHead() * span, groupQ, 0, span);
+        int position = group.append(shard, m.k(), m.v(), 0);
+        Queries queries = group.gather(m.q(), 0);
         int n = position + 1;
         boolean exact = driver == null || n <= s.budget();
         if (driver != null) {
@@ -213,7 +204,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         }
         if (!exact) {
             try {
-                s.attend().attend(live, queries, selection, scale, groupOut, scratch);
+                s.attend().attend(live, queries, selection, group.scale(), group.out(), group.scratch());
                 s.counters().sparseShardSteps.increment();
                 long rows = 0;
                 for (int h = 0; h < selection.heads(); h++) {
@@ -226,27 +217,24 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
             }
         }
         if (exact) {
-            Attention.exact(live, n, queries, scale, groupOut, scratch);
+            group.exact(live, n);
             s.counters().exactShardSteps.increment();
             s.counters().attendedRows.add(n); // the group reads each row once
         }
-        System.arraycopy(groupOut, 0, m.att(), s.kvHead() * span, span);
+        group.scatter(m.att(), 0);
         m.replyTo().tell(stepDone);
         return this;
     }
 
     private Behavior<Command> onPrefill(Prefill m) {
-        int kvDim = s.kvHeads() * headDim;
-        int qDim = kvDim * s.groupSize();
-        int span = s.groupSize() * headDim;
         int first = shard.size();
         for (int t = 0; t < m.rows(); t++) {
-            shard.append(m.k(), t * kvDim + s.kvHead() * headDim, m.v(), t * kvDim + s.kvHead() * headDim);
+            group.append(shard, m.k(), m.v(), t);
         }
         for (int t = 0; t < m.rows(); t++) {
-            System.arraycopy(m.q(), t * qDim + s.kvHead() * span, groupQ, 0, span);
-            Attention.exact(live, first + t + 1, queries, scale, groupOut, scratch);
-            System.arraycopy(groupOut, 0, m.att(), t * qDim + s.kvHead() * span, span);
+            group.gather(m.q(), t);
+            group.exact(live, first + t + 1);
+            group.scatter(m.att(), t);
         }
         if (driver != null) {
             if (driver.prompted()) {
@@ -263,11 +251,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     private Behavior<Command> onFill(Fill m) {
         int first = shard.size();
         try {
-            m.fill().fill(s.layer(), s.kvHead(), shard);
-            if (shard.size() != first + m.fill().positions()) {
-                throw new IllegalStateException("the history fill appended " + (shard.size() - first)
-                        + " positions to shard (" + s.layer() + ", " + s.kvHead() + "), not " + m.fill().positions());
-            }
+            HistoryFill.fillShard(m.fill(), s.layer(), s.kvHead(), shard);
         } catch (RuntimeException | LinkageError | AssertionError e) {
             m.replyTo().tell(new ShardFailed(s.layer(), s.kvHead(), e));
             return this;
