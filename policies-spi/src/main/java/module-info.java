@@ -8,6 +8,8 @@
  */
 module io.clusterkv.spi {
     exports io.clusterkv.spi;
+    // the one driver of a policy's lifecycle: the runtime's, not the plugins'
+    exports io.clusterkv.spi.driver to io.clusterkv.runtime, io.clusterkv.runtime.engine, io.clusterkv.runtime.arena;
 
     uses io.clusterkv.spi.RecallPolicyProvider;
 }

@@ -1,7 +1,6 @@
 package io.clusterkv.spi.conformance;
 
 import io.clusterkv.spi.HeadSelection;
-import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.PolicyConfig;
 import io.clusterkv.spi.PolicyContext;
 import io.clusterkv.spi.Queries;
@@ -9,15 +8,15 @@ import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.RecallPolicyProvider;
 import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
-import java.util.ArrayDeque;
+import io.clusterkv.spi.driver.ShardPolicyDriver;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
- * Drives one policy instance the way the runtime does (prompt, then append / maintenance / select at
- * every step), checks every selection with {@link ConformanceChecks}, and records them.
+ * Drives one policy instance the way the runtime does, through the runtime's own
+ * {@link ShardPolicyDriver} (prompt, then append / maintenance / select at every step), checks every
+ * selection with {@link ConformanceChecks}, and records them. Whatever the policy throws propagates.
  *
  * <p>Maintenance is run synchronously but applied {@code applyDelay} steps after it was handed out
  * ({@code 0}: at once; {@link Integer#MAX_VALUE}: never), to show that selections stay valid
@@ -27,12 +26,6 @@ public final class PolicyDriver {
 
     /** One step's selection of one head, as recorded. */
     public record Recorded(int step, int head, int[] positions, int windowStart) {
-    }
-
-    private record Pending<R>(MaintenanceTask<R> task, R result, int dueStep) {
-        void apply() {
-            task.apply(result);
-        }
     }
 
     private final RecallPolicyProvider provider;
@@ -73,22 +66,19 @@ public final class PolicyDriver {
         float[] q = new float[geometry.queryHeads() * geometry.headDim()];
         Queries queries = Queries.wrap(q, geometry.queryHeads(), geometry.headDim());
         Selection sel = new Selection(geometry.queryHeads(), budget);
-        ArrayDeque<Pending<?>> pending = new ArrayDeque<>();
         ConformanceChecks.UnitLedger ledger = new ConformanceChecks.UnitLedger();
-        try (RecallPolicy policy = provider.create(ctx)) {
-            policy.onPrompt(keys);
-            poll(policy, keys, pending, applyDelay, 0);
+        try (ShardPolicyDriver driver = new ShardPolicyDriver(provider.create(ctx),
+                new ShardPolicyDriver.Maintenance.Lagged(applyDelay), ShardPolicyDriver.Events.RETHROW)) {
+            RecallPolicy policy = driver.policy();
+            driver.prompt(keys);
             for (int step = 0; step <= steps; step++) {
                 if (step > 0) {
                     keys.grow();
-                    policy.onAppend(keys.size() - 1, keys);
+                    driver.append(keys.size() - 1, keys);
                 }
-                applyDue(pending, step);
-                poll(policy, keys, pending, applyDelay, step);
-                applyDue(pending, step);
+                driver.maintain(keys);
                 w.queriesAt(keys.size() - 1, q);
-                sel.reset(budget, keys.size());
-                policy.select(queries, keys, budget, sel);
+                driver.select(queries, keys, budget, sel);
                 String where = provider.name() + " budget=" + budget + " step=" + step + " context=" + keys.size();
                 ConformanceChecks.check(sel, policy.alwaysAttended(keys.size(), budget), ledger, where);
                 for (int h = 0; h < sel.heads(); h++) {
@@ -98,26 +88,5 @@ public final class PolicyDriver {
             }
         }
         return out;
-    }
-
-    private static void poll(RecallPolicy policy, io.clusterkv.spi.KeyView keys, ArrayDeque<Pending<?>> pending,
-                             int applyDelay, int step) {
-        for (int guard = 0; guard < 16; guard++) {
-            Optional<MaintenanceTask<?>> task = policy.pollMaintenance(keys.snapshot());
-            if (task.isEmpty()) {
-                return;
-            }
-            pending.add(computed(task.get(), applyDelay == Integer.MAX_VALUE ? Integer.MAX_VALUE : step + applyDelay));
-        }
-    }
-
-    private static <R> Pending<R> computed(MaintenanceTask<R> task, int due) {
-        return new Pending<>(task, task.compute(), due);
-    }
-
-    private static void applyDue(ArrayDeque<Pending<?>> pending, int step) {
-        while (!pending.isEmpty() && pending.peek().dueStep() <= step) {
-            pending.poll().apply();
-        }
     }
 }

@@ -1,12 +1,11 @@
 package io.clusterkv.runtime;
 
 import io.clusterkv.runtime.model.ForwardPass;
+import io.clusterkv.runtime.decode.GeneratedTokens;
 import io.clusterkv.runtime.decode.HistoryFill;
-import io.clusterkv.runtime.decode.Generation;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.ModelConfig;
 import io.clusterkv.runtime.model.Sampler;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ForkJoinPool;
@@ -15,49 +14,56 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Terminated;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * The actor of one session: it runs the weight side of the forward pass ({@link ForwardPass}, products
- * on the runtime's pool) and, at each layer, tells that layer's shard actors to attend and waits for
- * their replies (tell with a preallocated reply, never ask). Its children are the shard actors.
+ * The actor of one session: it runs the forward pass ({@link ForwardPass}, products on the runtime's
+ * pool) and, at each layer, tells that layer's shard actors to attend and waits for their replies (tell
+ * with the shard's preallocated reply, never ask). Its children are the shard actors. It follows the
+ * forward pass's cursor and samples with {@link GeneratedTokens}, as the reference decoder
+ * ({@link io.clusterkv.runtime.decode.ReferenceDecoder}) does: the two differ only in who attends.
  *
- * <p>One job (a {@link Generate} or a {@link Score}) runs at a time: prefill in chunks of
- * {@link ForwardPass#PREFILL_CHUNK} tokens through {@link ShardActor.Prefill}, then decode steps through
- * {@link ShardActor.Step}. After each layer it checks the session's policy failures against
- * {@code max-policy-failures}; past it, or on any failure of its own, the session fails: the job's
- * future completes with a {@link SessionFailedException} and every later job is refused.
+ * <p>One behavior per phase. <b>Idle</b> takes a job: a {@link Generate} or a {@link Score} is
+ * <b>prefilling</b> (chunks of {@link ForwardPass#PREFILL_CHUNK} tokens through
+ * {@link ShardActor.Prefill}), then <b>decoding</b> (one token per round of {@link ShardActor.Step}
+ * over the layers); a {@link Fill} is <b>filling</b>. Each phase keeps its own progress (layer, replies
+ * pending, tokens produced) and returns to idle when its job's future is completed; a job that arrives
+ * meanwhile is refused as busy. After each layer the session's policy failures are checked against
+ * {@code max-policy-failures}; past it, or on any failure of its own or of a shard, the session is
+ * <b>failed</b>: the job's future completes with a {@link SessionFailedException} and every later job
+ * is refused. The positions written so far are the session's, across jobs.
  */
-final class SessionActor extends AbstractBehavior<SessionActor.Command> {
+final class SessionActor {
 
-    /** What a session actor receives. */
-    sealed interface Command permits Generate, Score, Fill, LayerDone, ShardFailed, Close {
+    /** What a session actor receives: jobs, {@link Close}, and its shards' replies. */
+    sealed interface Command permits Request, Close, ShardActor.Reply {
+    }
+
+    /** A job; its future completes when the job ends. One runs at a time. */
+    sealed interface Request extends Command permits Job, Fill {
+        /** @return completed with the job's result, or exceptionally */
+        CompletableFuture<?> done();
+    }
+
+    /** A job that runs the model: a prompt, then decode steps. */
+    sealed interface Job extends Request permits Generate, Score {
+        /** @return the prompt */
+        int[] prompt();
     }
 
     /** Prefill a prompt, then sample up to {@code maxTokens} tokens. */
     record Generate(int[] prompt, int maxTokens, Sampler sampler, TokenListener listener,
-                    CompletableFuture<GenerationResult> done) implements Command {
+                    CompletableFuture<GenerationResult> done) implements Job {
     }
 
     /** Prefill a prompt, then feed a continuation token by token, scoring each. */
-    record Score(int[] prompt, int[] continuation, CompletableFuture<ScoreResult> done) implements Command {
+    record Score(int[] prompt, int[] continuation, CompletableFuture<ScoreResult> done) implements Job {
     }
 
     /** Place positions in every shard without running the model. */
-    record Fill(HistoryFill fill, CompletableFuture<Void> done) implements Command {
-    }
-
-    /** A shard could not do its part (a history fill threw); the session fails. */
-    record ShardFailed(int layer, int kvHead, Throwable cause) implements Command {
-    }
-
-    /** A shard finished its part of a layer. One instance serves every reply. */
-    enum LayerDone implements Command {
-        /** the instance */
-        INSTANCE
+    record Fill(HistoryFill fill, CompletableFuture<Void> done) implements Request {
     }
 
     /** Stop the session and its shards; {@code done} completes once they are stopped. */
@@ -67,50 +73,35 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
     static Behavior<Command> create(LlamaModel model, ForkJoinPool pool, List<ShardActor.Setup> shards,
                                     SessionCounters counters, int maxPolicyFailures,
                                     CompletableFuture<Void> stopped) {
-        return Behaviors.setup(ctx -> new SessionActor(ctx, model, pool, shards, counters, maxPolicyFailures, stopped));
+        return Behaviors.setup(ctx -> new SessionActor(ctx, model, pool, shards, counters, maxPolicyFailures,
+                stopped).idle);
     }
 
-    private enum Phase { IDLE, PREFILL, DECODE, FILL }
-
     private final ModelConfig c;
-    private final LlamaModel model;
+    private final int[] stopTokens;
     private final ForwardPass pass;
     private final SessionCounters counters;
     private final int maxPolicyFailures;
     private final CompletableFuture<Void> stopped;
     private final ActorRef<ShardActor.Command>[] shards;   // (layers * kvHeads)
     private final ShardActor.Step[] steps;                 // (layers * kvHeads) preallocated
+    private final ActorRef<ShardActor.Reply> replies;      // this actor, as the shards see it
     private final int kvHeads;
-
-    private Phase phase = Phase.IDLE;
-    private Command job;                  // the Generate or Score running, or null
-    private Throwable failure;            // set once the session failed
-    private int position;
-    private int layer;
-    private int pending;
-    // the job's progress
-    private int[] prompt;
-    private int promptFrom;
-    private int chunk;
-    private long jobStart;
-    private long decodeStart;
-    private int[] out;
-    private int produced;
-    private double[] nll;
-    private int[] argmax;
+    private final Behavior<Command> idle;
+    private int position;                                  // positions written, by every job so far
 
     @SuppressWarnings("unchecked")
     private SessionActor(ActorContext<Command> context, LlamaModel model, ForkJoinPool pool,
                          List<ShardActor.Setup> setups, SessionCounters counters, int maxPolicyFailures,
                          CompletableFuture<Void> stopped) {
-        super(context);
-        this.model = model;
         this.c = model.config();
+        this.stopTokens = model.stopTokens();
         this.pass = new ForwardPass(model, pool);
         this.counters = counters;
         this.maxPolicyFailures = maxPolicyFailures;
         this.stopped = stopped;
         this.kvHeads = c.kvHeads();
+        this.replies = context.getSelf().narrow();
         this.shards = new ActorRef[setups.size()];
         this.steps = new ShardActor.Step[setups.size()];
         DispatcherSelector shardDispatcher = DispatcherSelector.fromConfig("clusterkv.shard-dispatcher");
@@ -118,108 +109,54 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
             ShardActor.Setup s = setups.get(i);
             shards[i] = context.spawn(ShardActor.create(s), "shard-" + s.layer() + "-" + s.kvHead(), shardDispatcher);
             context.watch(shards[i]);
-            steps[i] = new ShardActor.Step(pass.q(), pass.k(), pass.v(), pass.att(), context.getSelf(), LayerDone.INSTANCE);
+            steps[i] = new ShardActor.Step(pass.q(), pass.k(), pass.v(), pass.att(), replies);
         }
-    }
-
-    @Override
-    public Receive<Command> createReceive() {
-        return newReceiveBuilder()
-                .onMessage(Generate.class, this::onGenerate)
-                .onMessage(Score.class, this::onScore)
-                .onMessage(Fill.class, this::onFill)
-                .onMessage(ShardFailed.class, this::onShardFailed)
-                .onSignal(Terminated.class, this::onTerminated)
-                .onMessageEquals(LayerDone.INSTANCE, this::onLayerDone)
-                .onMessage(Close.class, this::onClose)
-                .onSignal(PostStop.class, signal -> onStopped())
+        this.idle = always(Behaviors.receive(Command.class)
+                .onMessage(Generate.class, this::generate)
+                .onMessage(Score.class, this::score)
+                .onMessage(Fill.class, this::fill), null)
                 .build();
     }
 
-    private Behavior<Command> onGenerate(Generate g) {
-        if (refuse(g.done())) {
-            return this;
-        }
+    // ---- idle ----
+
+    private Behavior<Command> generate(Generate g) {
         if (g.maxTokens() < 0) {
             g.done().completeExceptionally(new IllegalArgumentException("maxTokens must be >= 0, was " + g.maxTokens()));
-            return this;
+            return Behaviors.same();
         }
         if (!checkPrompt(g.prompt(), 0, g.done())) {
-            return this;
+            return Behaviors.same();
         }
-        out = new int[g.maxTokens()];
-        produced = 0;
-        start(g, g.prompt());
-        return this;
+        return guarded(new Prefilling(g), true);
     }
 
-    private Behavior<Command> onScore(Score s) {
-        if (refuse(s.done())) {
-            return this;
-        }
+    private Behavior<Command> score(Score s) {
         if (s.continuation().length == 0) {
             s.done().completeExceptionally(new IllegalArgumentException("the continuation is empty"));
-            return this;
+            return Behaviors.same();
         }
         if (!checkPrompt(s.prompt(), s.continuation().length - 1, s.done())) {
-            return this;
+            return Behaviors.same();
         }
         for (int t : s.continuation()) {
             if (t < 0 || t >= c.vocab()) {
                 s.done().completeExceptionally(new IndexOutOfBoundsException(
                         "continuation token " + t + " is not in [0, " + c.vocab() + ")"));
-                return this;
+                return Behaviors.same();
             }
         }
-        nll = new double[s.continuation().length];
-        argmax = new int[s.continuation().length];
-        produced = 0;
-        start(s, s.prompt());
-        return this;
+        return guarded(new Prefilling(s), true);
     }
 
-    private Behavior<Command> onFill(Fill f) {
-        if (refuse(f.done())) {
-            return this;
-        }
+    private Behavior<Command> fill(Fill f) {
         int n = f.fill().positions();
         if (n < 1 || (long) n > c.contextLength() - position) {
             f.done().completeExceptionally(new IllegalArgumentException("a history fill of " + n + " positions does not fit: "
                     + position + " of " + c.contextLength() + " positions used"));
-            return this;
+            return Behaviors.same();
         }
-        job = f;
-        phase = Phase.FILL;
-        ActorRef<Command> self = getContext().getSelf();
-        for (ActorRef<ShardActor.Command> shard : shards) {
-            shard.tell(new ShardActor.Fill(f.fill(), self, LayerDone.INSTANCE));
-        }
-        pending = shards.length;
-        return this;
-    }
-
-    private Behavior<Command> onShardFailed(ShardFailed m) {
-        fail(new SessionFailedException("session " + counters.session + ": shard (" + m.layer() + ", " + m.kvHead()
-                + ") failed: " + m.cause(), m.cause()));
-        return this;
-    }
-
-    private Behavior<Command> onTerminated(Terminated t) {
-        fail(new SessionFailedException("session " + counters.session + ": shard actor " + t.getRef().path().name()
-                + " stopped unexpectedly (see the log for its failure)", new IllegalStateException("shard stopped")));
-        return this;
-    }
-
-    private boolean refuse(CompletableFuture<?> done) {
-        if (failure != null) {
-            done.completeExceptionally(new SessionFailedException("session " + counters.session + " has failed", failure));
-            return true;
-        }
-        if (job != null) {
-            done.completeExceptionally(new IllegalStateException("session " + counters.session + " is busy"));
-            return true;
-        }
-        return false;
+        return guarded(new Filling(f), true);
     }
 
     private boolean checkPrompt(int[] tokens, int extra, CompletableFuture<?> done) {
@@ -241,206 +178,285 @@ final class SessionActor extends AbstractBehavior<SessionActor.Command> {
         return true;
     }
 
-    private void start(Command j, int[] tokens) {
-        job = j;
-        prompt = tokens;
-        promptFrom = 0;
-        jobStart = System.nanoTime();
-        guarded(this::startChunk);
-    }
+    // ---- a job in progress ----
 
-    private void startChunk() {
-        phase = Phase.PREFILL;
-        chunk = Math.min(ForwardPass.PREFILL_CHUNK, prompt.length - promptFrom);
-        pass.beginChunk(prompt, promptFrom, chunk, position);
-        layer = 0;
-        sendPrefill();
-    }
+    /**
+     * A job in progress, one behavior: it tells shards, counts their replies of one kind, and goes on
+     * when every shard told has replied. Other jobs are refused as busy meanwhile.
+     */
+    private abstract sealed class Busy permits Prefilling, Decoding, Filling {
+        final Request request;
+        final Behavior<Command> behavior;
+        int pending;                       // replies still due from the shards told
 
-    private void sendPrefill() {
-        pass.chunkAttentionInputs(layer);
-        boolean last = promptFrom + chunk == prompt.length;
-        ActorRef<Command> self = getContext().getSelf();
-        for (int kvh = 0; kvh < kvHeads; kvh++) {
-            shards[layer * kvHeads + kvh].tell(new ShardActor.Prefill(pass.chunkQ(), pass.chunkK(), pass.chunkV(),
-                    pass.chunkAtt(), chunk, last, self, LayerDone.INSTANCE));
+        Busy(Request request, Class<? extends ShardActor.Reply> reply) {
+            this.request = request;
+            this.behavior = always(Behaviors.receive(Command.class)
+                    .onMessage(reply, r -> replied(this))
+                    .onMessage(Request.class, this::refuse), request.done())
+                    .build();
         }
-        pending = kvHeads;
-    }
 
-    private void sendStep() {
-        pass.attentionInputs(layer);
-        int base = layer * kvHeads;
-        for (int kvh = 0; kvh < kvHeads; kvh++) {
-            shards[base + kvh].tell(steps[base + kvh]);
+        /** @return the behavior after starting: tells the first shards, or ends at once */
+        abstract Behavior<Command> start();
+
+        /** @return the behavior after every shard told has replied */
+        abstract Behavior<Command> layerDone();
+
+        private Behavior<Command> refuse(Request r) {
+            r.done().completeExceptionally(new IllegalStateException("session " + counters.session + " is busy"));
+            return Behaviors.same();
         }
-        pending = kvHeads;
     }
 
-    private Behavior<Command> onLayerDone() {
-        if (--pending > 0 || job == null) {
-            return this;
+    private Behavior<Command> replied(Busy phase) {
+        if (--phase.pending > 0) {
+            return Behaviors.same();
         }
         if (counters.policyFailures.get() > maxPolicyFailures) {
-            fail(new SessionFailedException("session " + counters.session + ": the policy failed "
-                    + counters.policyFailures.get() + " times, more than clusterkv.runtime.max-policy-failures = "
-                    + maxPolicyFailures, counters.lastFailure.get()));
-            return this;
+            return fail(phase.request.done(), new SessionFailedException("session " + counters.session
+                    + ": the policy failed " + counters.policyFailures.get()
+                    + " times, more than clusterkv.runtime.max-policy-failures = " + maxPolicyFailures,
+                    counters.lastFailure.get()));
         }
-        guarded(this::layerDone);
-        return this;
+        return guarded(phase, false);
     }
 
-    private void layerDone() {
-        if (phase == Phase.FILL) {
-            Fill f = (Fill) job;
-            position += f.fill().positions();
-            counters.promptTokens += f.fill().positions();
-            endJob();
-            f.done().complete(null);
-            return;
+    /** Starts or continues a phase; a failure of the runtime's own code fails the session. */
+    private Behavior<Command> guarded(Busy phase, boolean start) {
+        try {
+            return start ? phase.start() : phase.layerDone();
+        } catch (RuntimeException | LinkageError | AssertionError e) {
+            return fail(phase.request.done(), new SessionFailedException("session " + counters.session + " failed: " + e, e));
         }
-        if (phase == Phase.PREFILL) {
-            pass.finishChunkLayer(layer);
-            if (++layer < c.layers()) {
-                sendPrefill();
-                return;
+    }
+
+    /** A job's prompt, chunk by chunk, layer by layer; then its decoding. */
+    private final class Prefilling extends Busy {
+        private final Job job;
+        private final long jobStart = System.nanoTime();
+
+        Prefilling(Job job) {
+            super(job, ShardActor.PrefillDone.class);
+            this.job = job;
+        }
+
+        @Override
+        Behavior<Command> start() {
+            pass.beginPrompt(job.prompt(), position);
+            return sendLayer();
+        }
+
+        private Behavior<Command> sendLayer() {
+            int base = pass.layer() * kvHeads;
+            for (int kvh = 0; kvh < kvHeads; kvh++) {
+                shards[base + kvh].tell(new ShardActor.Prefill(pass.chunkQ(), pass.chunkK(), pass.chunkV(),
+                        pass.chunkAtt(), pass.chunkSize(), pass.lastChunk(), replies));
             }
-            position += chunk;
-            counters.promptTokens += chunk;
-            promptFrom += chunk;
-            if (promptFrom < prompt.length) {
-                startChunk();
-                return;
+            pending = kvHeads;
+            return behavior;
+        }
+
+        @Override
+        Behavior<Command> layerDone() {
+            return switch (pass.nextPromptLayer()) {
+                case NEXT_LAYER -> sendLayer();
+                case NEXT_CHUNK -> {
+                    written(pass.chunkStart());
+                    yield sendLayer();
+                }
+                case DONE -> {
+                    written(pass.chunkStart() + pass.chunkSize());
+                    yield new Decoding(job, jobStart).start();
+                }
+            };
+        }
+
+        /** The prompt's positions up to {@code end} are written. */
+        private void written(int end) {
+            counters.promptTokens += end - position;
+            position = end;
+        }
+    }
+
+    /** A job's decode steps, layer by layer, until it ends. */
+    private final class Decoding extends Busy {
+        private final Job job;
+        private final long jobStart;
+        private final long decodeStart = System.nanoTime();
+        private final GeneratedTokens tokens; // a Generate's tokens
+        private final double[] nll;           // (continuation) a Score's negative log-likelihoods
+        private final int[] argmax;           // (continuation) a Score's greedy tokens
+        private int scored;
+
+        Decoding(Job job, long jobStart) {
+            super(job, ShardActor.StepDone.class);
+            this.job = job;
+            this.jobStart = jobStart;
+            switch (job) {
+                case Generate g -> {
+                    tokens = new GeneratedTokens(g.maxTokens(), g.sampler(), stopTokens);
+                    nll = null;
+                    argmax = null;
+                }
+                case Score s -> {
+                    tokens = null;
+                    nll = new double[s.continuation().length];
+                    argmax = new int[s.continuation().length];
+                }
             }
-            decodeStart = System.nanoTime();
-            afterLogits(pass.chunkLogits());
-        } else {
-            pass.finishLayer(layer);
-            if (++layer < c.layers()) {
-                sendStep();
-                return;
+        }
+
+        /** The prompt's logits are ready. */
+        @Override
+        Behavior<Command> start() {
+            return afterLogits(pass.chunkLogits());
+        }
+
+        @Override
+        Behavior<Command> layerDone() {
+            if (pass.nextLayer()) {
+                return sendLayer();
             }
             position++;
             counters.decodeSteps++;
-            afterLogits(pass.logits());
+            return afterLogits(pass.logits());
         }
-    }
 
-    private void afterLogits(float[] logits) {
-        switch (job) {
-            case Generate g -> {
-                if (produced == g.maxTokens()) {
-                    finishGenerate(g, GenerationResult.StopReason.MAX_TOKENS);
-                    return;
+        private Behavior<Command> afterLogits(float[] logits) {
+            return switch (job) {
+                case Generate g -> {
+                    if (tokens.full()) {
+                        yield finish(g, GeneratedTokens.Stop.MAX_TOKENS);
+                    }
+                    int token = tokens.sample(logits);
+                    try {
+                        g.listener().onToken(token, position);
+                    } catch (RuntimeException e) {
+                        g.done().completeExceptionally(e);
+                        yield idle;
+                    }
+                    GeneratedTokens.Stop stop = tokens.stopAfter(token, position, c.contextLength());
+                    yield stop != null ? finish(g, stop) : decode(token);
                 }
-                int token = g.sampler().sample(logits);
-                out[produced++] = token;
-                try {
-                    g.listener().onToken(token, position);
-                } catch (RuntimeException e) {
-                    Command j = job;
-                    endJob();
-                    ((Generate) j).done().completeExceptionally(e);
-                    return;
+                case Score s -> {
+                    int target = s.continuation()[scored];
+                    nll[scored] = -Sampler.logProbability(logits, target);
+                    argmax[scored] = Sampler.argmax(logits);
+                    scored++;
+                    if (scored == nll.length) {
+                        s.done().complete(new ScoreResult(nll, argmax, decodeStart - jobStart,
+                                System.nanoTime() - decodeStart));
+                        yield idle;
+                    }
+                    yield decode(target);
                 }
-                if (contains(model.stopTokens(), token)) {
-                    finishGenerate(g, GenerationResult.StopReason.STOP_TOKEN);
-                } else if (produced == g.maxTokens()) {
-                    finishGenerate(g, GenerationResult.StopReason.MAX_TOKENS);
-                } else if (position == c.contextLength()) {
-                    finishGenerate(g, GenerationResult.StopReason.CONTEXT_FULL);
-                } else {
-                    decode(token);
-                }
+            };
+        }
+
+        private Behavior<Command> decode(int token) {
+            pass.begin(token, position);
+            return sendLayer();
+        }
+
+        private Behavior<Command> sendLayer() {
+            int base = pass.layer() * kvHeads;
+            for (int kvh = 0; kvh < kvHeads; kvh++) {
+                shards[base + kvh].tell(steps[base + kvh]);
             }
-            case Score s -> {
-                int target = s.continuation()[produced];
-                nll[produced] = -Sampler.logProbability(logits, target);
-                argmax[produced] = Sampler.argmax(logits);
-                produced++;
-                if (produced == nll.length) {
-                    ScoreResult r = new ScoreResult(nll, argmax, decodeStart - jobStart, System.nanoTime() - decodeStart);
-                    endJob();
-                    s.done().complete(r);
-                } else {
-                    decode(target);
-                }
+            pending = kvHeads;
+            return behavior;
+        }
+
+        private Behavior<Command> finish(Generate g, GeneratedTokens.Stop stop) {
+            long now = System.nanoTime();
+            GenerationResult.StopReason reason = switch (stop) {
+                case STOP_TOKEN -> GenerationResult.StopReason.STOP_TOKEN;
+                case MAX_TOKENS -> GenerationResult.StopReason.MAX_TOKENS;
+                case CONTEXT_FULL -> GenerationResult.StopReason.CONTEXT_FULL;
+            };
+            g.done().complete(new GenerationResult(tokens.tokens(), reason, g.prompt().length,
+                    decodeStart - jobStart, now - decodeStart));
+            return idle;
+        }
+    }
+
+    /** A history fill: every shard appends it. */
+    private final class Filling extends Busy {
+        private final Fill fill;
+
+        Filling(Fill fill) {
+            super(fill, ShardActor.FillDone.class);
+            this.fill = fill;
+        }
+
+        @Override
+        Behavior<Command> start() {
+            for (ActorRef<ShardActor.Command> shard : shards) {
+                shard.tell(new ShardActor.Fill(fill.fill(), replies));
             }
-            default -> throw new IllegalStateException("no job");
+            pending = shards.length;
+            return behavior;
+        }
+
+        @Override
+        Behavior<Command> layerDone() {
+            position += fill.fill().positions();
+            counters.promptTokens += fill.fill().positions();
+            fill.done().complete(null);
+            return idle;
         }
     }
 
-    private void decode(int token) {
-        phase = Phase.DECODE;
-        pass.begin(token, position);
-        layer = 0;
-        sendStep();
-    }
+    // ---- failed ----
 
-    private void finishGenerate(Generate g, GenerationResult.StopReason stop) {
-        long now = System.nanoTime();
-        GenerationResult r = new GenerationResult(Arrays.copyOf(out, produced), stop, prompt.length,
-                decodeStart - jobStart, now - decodeStart);
-        endJob();
-        g.done().complete(r);
-    }
-
-    private void endJob() {
-        job = null;
-        phase = Phase.IDLE;
-        prompt = null;
-        out = null;
-        nll = null;
-        argmax = null;
-    }
-
-    /** Runs a step of the job; a failure of the runtime's own code fails the session. */
-    private void guarded(Runnable step) {
-        try {
-            step.run();
-        } catch (RuntimeException | LinkageError | AssertionError e) {
-            fail(new SessionFailedException("session " + counters.session + " failed: " + e, e));
+    /**
+     * The session failed: the job's future (if any) completes with {@code e}, and from now on every job
+     * is refused with the cause; replies still under way from the shards are dropped.
+     */
+    private Behavior<Command> fail(CompletableFuture<?> job, SessionFailedException e) {
+        if (job != null) {
+            job.completeExceptionally(e);
         }
+        Throwable cause = e.getCause() == null ? e : e.getCause();
+        return always(Behaviors.receive(Command.class)
+                .onMessage(Request.class, r -> {
+                    r.done().completeExceptionally(new SessionFailedException("session " + counters.session
+                            + " has failed", cause));
+                    return Behaviors.same();
+                }), null)
+                .onMessage(ShardActor.Reply.class, late -> Behaviors.same())
+                .build();
     }
 
-    private void fail(SessionFailedException e) {
-        failure = e.getCause() == null ? e : e.getCause();
-        Command j = job;
-        endJob();
-        switch (j) {
-            case Generate g -> g.done().completeExceptionally(e);
-            case Score s -> s.done().completeExceptionally(e);
-            case Fill f -> f.done().completeExceptionally(e);
-            case null, default -> { }
-        }
+    // ---- every phase ----
+
+    /**
+     * What every phase handles: {@link Close}, a shard that failed or stopped (which fails the session),
+     * and the actor's stop.
+     *
+     * @param job the future of the job in progress, or {@code null}
+     */
+    private BehaviorBuilder<Command> always(BehaviorBuilder<Command> phase, CompletableFuture<?> job) {
+        return phase
+                .onMessage(Close.class, close -> close(close, job))
+                .onMessage(ShardActor.ShardFailed.class, f -> fail(job, new SessionFailedException("session "
+                        + counters.session + ": shard (" + f.layer() + ", " + f.kvHead() + ") failed: " + f.cause(),
+                        f.cause())))
+                .onSignal(Terminated.class, t -> fail(job, new SessionFailedException("session " + counters.session
+                        + ": shard actor " + t.getRef().path().name() + " stopped unexpectedly (see the log for its failure)",
+                        new IllegalStateException("shard stopped"))))
+                .onSignal(PostStop.class, signal -> {
+                    stopped.complete(null);
+                    return Behaviors.same();
+                });
     }
 
-    private Behavior<Command> onClose(Close close) {
-        Command j = job;
-        endJob();
-        IllegalStateException closed = new IllegalStateException("session " + counters.session + " was closed");
-        switch (j) {
-            case Generate g -> g.done().completeExceptionally(closed);
-            case Score s -> s.done().completeExceptionally(closed);
-            case Fill f -> f.done().completeExceptionally(closed);
-            case null, default -> { }
+    private Behavior<Command> close(Close close, CompletableFuture<?> job) {
+        if (job != null) {
+            job.completeExceptionally(new IllegalStateException("session " + counters.session + " was closed"));
         }
         stopped.whenComplete((r, e) -> close.done().complete(null));
         return Behaviors.stopped();
-    }
-
-    private Behavior<Command> onStopped() {
-        stopped.complete(null);
-        return this;
-    }
-
-    private static boolean contains(int[] a, int v) {
-        for (int x : a) {
-            if (x == v) {
-                return true;
-            }
-        }
-        return false;
     }
 }

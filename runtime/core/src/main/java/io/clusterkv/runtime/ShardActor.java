@@ -3,14 +3,15 @@ package io.clusterkv.runtime;
 import io.clusterkv.runtime.attention.Attention;
 import io.clusterkv.runtime.attention.AttentionScratch;
 import io.clusterkv.runtime.kv.KvShard;
+import io.clusterkv.runtime.decode.GroupAttention;
 import io.clusterkv.runtime.decode.HistoryFill;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.driver.ShardPolicyDriver;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -29,18 +30,21 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * exactly; the last chunk of a prompt hands the prompt to the policy ({@code onPrompt}). {@link Step}
  * appends one decode step's key and value, tells the policy ({@code onAppend}), starts due maintenance,
  * selects and attends. Both read their inputs from, and write their outputs to, the session's buffers
- * (each shard its own slice), then tell the session the preallocated reply: the messages of a session
- * are made once, so a decode step allocates nothing here in steady state.
+ * (each shard its own slice), then reply with the shard's own {@link Reply}, made once per shard: with
+ * the session's {@link Step} messages made once too, a decode step allocates nothing here in steady
+ * state.
  *
- * <p>Maintenance: the policy's pure task runs on the maintenance dispatcher; its result comes back
- * through {@code pipeToSelf} as {@link MaintenanceDone} and is applied between two steps. At most
- * {@code max-outstanding-maintenance} tasks are in flight per shard; while the bound is reached the
- * policy is not polled, and attends what it has not indexed as its recent window.
+ * <p>The policy is called through a {@link ShardPolicyDriver}. Maintenance: the policy's pure task
+ * runs on the maintenance dispatcher; its result comes back through {@code pipeToSelf} as
+ * {@link MaintenanceDone} and is applied between two steps. At most {@code max-outstanding-maintenance}
+ * tasks are in flight per shard; while the bound is reached the policy is not polled, and attends what
+ * it has not indexed as its recent window. With {@code synchronous-maintenance} each task is computed
+ * and applied at once instead (reproducible runs).
  *
- * <p>Supervision: whatever the policy throws ({@code onPrompt}, {@code onAppend}, {@code select},
- * {@code pollMaintenance}, a task's {@code compute} or {@code apply}) is counted in the session's
- * {@link SessionCounters}; a failing step is attended exactly. The session decides when there were too
- * many. The actor itself never fails because of its policy.
+ * <p>Supervision: whatever the policy throws (caught by the driver), and a selection the attention
+ * kernels reject, is counted in the session's {@link SessionCounters}; a failing step is attended
+ * exactly. The session decides when there were too many. The actor itself never fails because of its
+ * policy.
  */
 final class ShardActor extends AbstractBehavior<ShardActor.Command> {
 
@@ -50,27 +54,58 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
 
     /**
      * One decode step. The arrays are the session's: queries {@code (heads, headDim)}, keys and values
-     * {@code (kvHeads, headDim)}; the shard writes its group's rows of {@code att}.
+     * {@code (kvHeads, headDim)}; the shard writes its group's rows of {@code att}. Replied with
+     * {@link StepDone}.
      */
-    record Step(float[] q, float[] k, float[] v, float[] att, ActorRef<SessionActor.Command> replyTo,
-                SessionActor.Command reply) implements Command {
+    record Step(float[] q, float[] k, float[] v, float[] att, ActorRef<Reply> replyTo) implements Command {
     }
 
     /**
      * A prefill chunk of {@code rows} positions, row-major like {@link Step}'s arrays. After the last
-     * chunk of a prompt ({@code promptComplete}) the policy learns of the prompt.
+     * chunk of a prompt ({@code promptComplete}) the policy learns of the prompt. Replied with
+     * {@link PrefillDone}.
      */
     record Prefill(float[] q, float[] k, float[] v, float[] att, int rows, boolean promptComplete,
-                   ActorRef<SessionActor.Command> replyTo, SessionActor.Command reply) implements Command {
+                   ActorRef<Reply> replyTo) implements Command {
     }
 
-    /** Append positions from a {@link HistoryFill}; the policy sees them as the prompt (or as appends). */
-    record Fill(HistoryFill fill, ActorRef<SessionActor.Command> replyTo, SessionActor.Command reply)
-            implements Command {
+    /**
+     * Append positions from a {@link HistoryFill}; the policy sees them as the prompt (or as appends).
+     * Replied with {@link FillDone}, or {@link ShardFailed} if the fill threw or appended another count.
+     */
+    record Fill(HistoryFill fill, ActorRef<Reply> replyTo) implements Command {
     }
 
     /** A maintenance task's result, or its failure, back on the shard's thread. */
-    record MaintenanceDone<R>(MaintenanceTask<R> task, R result, Throwable failure) implements Command {
+    record MaintenanceDone(MaintenanceTask<?> task, Object result, Throwable failure) implements Command {
+    }
+
+    /**
+     * What a shard actor replies. A subtype of the session's protocol so that the session receives the
+     * shard's replies as they are: a message adapter would wrap every reply of every decode step.
+     */
+    sealed interface Reply extends SessionActor.Command permits StepDone, PrefillDone, FillDone, ShardFailed {
+        /** @return the shard's layer */
+        int layer();
+
+        /** @return the shard's KV head */
+        int kvHead();
+    }
+
+    /** A {@link Step} is attended; its rows of {@code att} are written. One instance per shard. */
+    record StepDone(int layer, int kvHead) implements Reply {
+    }
+
+    /** A {@link Prefill} chunk is attended; its rows of {@code att} are written. One instance per shard. */
+    record PrefillDone(int layer, int kvHead) implements Reply {
+    }
+
+    /** A {@link Fill} is appended. One instance per shard. */
+    record FillDone(int layer, int kvHead) implements Reply {
+    }
+
+    /** A {@link Fill} threw or appended another count than it said; the shard's history is not usable. */
+    record ShardFailed(int layer, int kvHead, Throwable cause) implements Reply {
     }
 
     /**
@@ -118,32 +153,30 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     private final Setup s;
     private final KvShard shard;
     private final KvShard.View live;
-    private final RecallPolicy policy;
-    private final int headDim;
-    private final float scale;
-    private final float[] groupQ;           // (groupSize, headDim)
-    private final float[] groupOut;         // (groupSize, headDim)
-    private final Queries queries;
+    private final ShardPolicyDriver driver;  // drives the policy; null for a dense layer
+    private final GroupAttention group;     // the shard's rows of the session's buffers, exact attention
     private final Selection selection;
-    private final AttentionScratch scratch = new AttentionScratch();
     private final List<CompletableFuture<?>> inFlight = new ArrayList<>();
-    private boolean prompted;
-    private int outstanding;
+    private final StepDone stepDone;
+    private final PrefillDone prefillDone;
+    private final FillDone fillDone;
 
     private ShardActor(ActorContext<Command> context, Setup setup) {
         super(context);
         this.s = setup;
         this.shard = setup.shard();
         this.live = (KvShard.View) shard.keys();
-        this.policy = setup.policy();
-        this.headDim = shard.headDim();
-        this.scale = (float) (1.0 / Math.sqrt(headDim));
-        this.groupQ = new float[setup.groupSize() * headDim];
-        this.groupOut = new float[setup.groupSize() * headDim];
-        this.queries = Queries.wrap(groupQ, setup.groupSize(), headDim);
+        this.driver = setup.policy() == null ? null : new ShardPolicyDriver(setup.policy(),
+                setup.syncMaintenance() ? new ShardPolicyDriver.Maintenance.Inline()
+                        : new ShardPolicyDriver.Maintenance.Async(setup.maxOutstanding(), this::launch),
+                new Supervision(setup));
+        this.group = new GroupAttention(setup.kvHead(), setup.kvHeads(), setup.groupSize(), shard.headDim());
         // sized for a small budget; reset() grows it at the first sparse step (only a context larger than
         // the budget has one), so a huge budget costs nothing up front
-        this.selection = policy == null ? null : new Selection(setup.groupSize(), Math.min(setup.budget(), 1024));
+        this.selection = driver == null ? null : new Selection(setup.groupSize(), Math.min(setup.budget(), 1024));
+        this.stepDone = new StepDone(setup.layer(), setup.kvHead());
+        this.prefillDone = new PrefillDone(setup.layer(), setup.kvHead());
+        this.fillDone = new FillDone(setup.layer(), setup.kvHead());
     }
 
     @Override
@@ -158,33 +191,20 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     }
 
     private Behavior<Command> onStep(Step m) {
-        int span = s.groupSize() * headDim;
-        int position = shard.append(m.k(), s.kvHead() * headDim, m.v(), s.kvHead() * headDim);
-        System.arraycopy(m.q(), s.kvHead() * span, groupQ, 0, span);
+        int position = group.append(shard, m.k(), m.v(), 0);
+        Queries queries = group.gather(m.q(), 0);
         int n = position + 1;
-        boolean exact = policy == null || n <= s.budget();
-        if (policy != null) {
-            if (prompted) {
-                try {
-                    policy.onAppend(position, live);
-                } catch (RuntimeException | LinkageError | AssertionError e) {
-                    failed("onAppend", e);
-                }
-            }
-            pollMaintenance();
+        boolean exact = driver == null || n <= s.budget();
+        if (driver != null) {
+            driver.append(position, live);
+            driver.maintain(live);
         }
         if (!exact) {
-            selection.reset(s.budget(), n);
-            try {
-                policy.select(queries, live, s.budget(), selection);
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                failed("select", e);
-                exact = true;
-            }
+            exact = !driver.select(queries, live, s.budget(), selection);
         }
         if (!exact) {
             try {
-                s.attend().attend(live, queries, selection, scale, groupOut, scratch);
+                s.attend().attend(live, queries, selection, group.scale(), group.out(), group.scratch());
                 s.counters().sparseShardSteps.increment();
                 long rows = 0;
                 for (int h = 0; h < selection.heads(); h++) {
@@ -192,155 +212,78 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                 }
                 s.counters().attendedRows.add(rows);
             } catch (RuntimeException e) {   // a selection the kernels reject (e.g. a position out of range)
-                failed("select (invalid selection)", e);
+                s.counters().policyFailed("select (invalid selection)", s.layer(), s.kvHead(), e);
                 exact = true;
             }
         }
         if (exact) {
-            Attention.exact(live, n, queries, scale, groupOut, scratch);
+            group.exact(live, n);
             s.counters().exactShardSteps.increment();
             s.counters().attendedRows.add(n); // the group reads each row once
         }
-        System.arraycopy(groupOut, 0, m.att(), s.kvHead() * span, span);
-        m.replyTo().tell(m.reply());
+        group.scatter(m.att(), 0);
+        m.replyTo().tell(stepDone);
         return this;
     }
 
     private Behavior<Command> onPrefill(Prefill m) {
-        int kvDim = s.kvHeads() * headDim;
-        int qDim = kvDim * s.groupSize();
-        int span = s.groupSize() * headDim;
         int first = shard.size();
         for (int t = 0; t < m.rows(); t++) {
-            shard.append(m.k(), t * kvDim + s.kvHead() * headDim, m.v(), t * kvDim + s.kvHead() * headDim);
+            group.append(shard, m.k(), m.v(), t);
         }
         for (int t = 0; t < m.rows(); t++) {
-            System.arraycopy(m.q(), t * qDim + s.kvHead() * span, groupQ, 0, span);
-            Attention.exact(live, first + t + 1, queries, scale, groupOut, scratch);
-            System.arraycopy(groupOut, 0, m.att(), t * qDim + s.kvHead() * span, span);
+            group.gather(m.q(), t);
+            group.exact(live, first + t + 1);
+            group.scatter(m.att(), t);
         }
-        if (policy != null) {
-            try {
-                if (prompted) {
-                    for (int p = first; p < first + m.rows(); p++) {
-                        policy.onAppend(p, live);
-                    }
-                } else if (m.promptComplete()) {
-                    prompted = true;
-                    policy.onPrompt(live);
-                }
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                failed(prompted ? "onAppend" : "onPrompt", e);
-            }
-            if (prompted) {
-                pollMaintenance();
+        if (driver != null) {
+            if (driver.prompted()) {
+                driver.append(first, first + m.rows(), live);
+                driver.maintain(live);
+            } else if (m.promptComplete()) {
+                driver.prompt(live);
             }
         }
-        m.replyTo().tell(m.reply());
+        m.replyTo().tell(prefillDone);
         return this;
     }
 
     private Behavior<Command> onFill(Fill m) {
         int first = shard.size();
         try {
-            m.fill().fill(s.layer(), s.kvHead(), shard);
-            if (shard.size() != first + m.fill().positions()) {
-                throw new IllegalStateException("the history fill appended " + (shard.size() - first)
-                        + " positions to shard (" + s.layer() + ", " + s.kvHead() + "), not " + m.fill().positions());
-            }
+            HistoryFill.fillShard(m.fill(), s.layer(), s.kvHead(), shard);
         } catch (RuntimeException | LinkageError | AssertionError e) {
-            m.replyTo().tell(new SessionActor.ShardFailed(s.layer(), s.kvHead(), e));
+            m.replyTo().tell(new ShardFailed(s.layer(), s.kvHead(), e));
             return this;
         }
-        if (policy != null) {
-            try {
-                if (prompted) {
-                    for (int p = first; p < shard.size(); p++) {
-                        policy.onAppend(p, live);
-                    }
-                } else {
-                    prompted = true;
-                    policy.onPrompt(live);
-                }
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                failed("onPrompt", e);
+        if (driver != null) {
+            if (driver.prompted()) {
+                driver.append(first, shard.size(), live);
+                driver.maintain(live);
+            } else {
+                driver.prompt(live);
             }
-            pollMaintenance();
         }
-        m.replyTo().tell(m.reply());
+        m.replyTo().tell(fillDone);
         return this;
     }
 
-    private void pollMaintenance() {
-        while (outstanding < s.maxOutstanding()) {
-            Optional<MaintenanceTask<?>> task;
-            try {
-                task = policy.pollMaintenance(shard.snapshot());
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                failed("pollMaintenance", e);
-                return;
-            }
-            if (task.isEmpty()) {
-                return;
-            }
-            launch(task.get());
-        }
-    }
-
-    private <R> void launch(MaintenanceTask<R> task) {
-        s.counters().maintenanceStarted.increment();
-        if (s.syncMaintenance()) {
-            R result;
-            try {
-                result = task.compute();
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                failed("maintenance '" + task.description() + "'", e);
-                return;
-            }
-            applyResult(task, result);
-            return;
-        }
-        outstanding++;
-        CompletableFuture<R> future = CompletableFuture.supplyAsync(task::compute, s.maintenance());
+    /** The driver's launcher: the task's compute on the maintenance dispatcher, its outcome piped back. */
+    private void launch(MaintenanceTask<?> task) {
+        CompletableFuture<?> future = CompletableFuture.supplyAsync(task::compute, s.maintenance());
         inFlight.removeIf(CompletableFuture::isDone);
         inFlight.add(future);
-        getContext().pipeToSelf(future, (result, failure) -> new MaintenanceDone<>(task, result, failure));
+        getContext().pipeToSelf(future, (result, failure) -> new MaintenanceDone(task, result, failure));
     }
 
-    @SuppressWarnings({"unchecked", "rawtypes"})
     private Behavior<Command> onMaintenanceDone(MaintenanceDone m) {
-        outstanding--;
-        if (m.failure() != null) {
-            Throwable cause = m.failure() instanceof java.util.concurrent.CompletionException c && c.getCause() != null
-                    ? c.getCause() : m.failure();
-            failed("maintenance '" + m.task().description() + "'", cause);
-        } else {
-            applyResult(m.task(), m.result());
-        }
-        pollMaintenance();
+        driver.completed(m.task(), m.result(), m.failure(), live);
         return this;
-    }
-
-    private <R> void applyResult(MaintenanceTask<R> task, R result) {
-        try {
-            task.apply(result);
-            s.counters().maintenanceApplied.increment();
-        } catch (RuntimeException | LinkageError | AssertionError e) {
-            failed("maintenance apply '" + task.description() + "'", e);
-        }
-    }
-
-    private void failed(String where, Throwable e) {
-        s.counters().policyFailed(where, s.layer(), s.kvHead(), e);
     }
 
     private Behavior<Command> onStop() {
-        try {
-            if (policy != null) {
-                policy.close();
-            }
-        } catch (RuntimeException | LinkageError | AssertionError e) {
-            failed("close", e);
+        if (driver != null) {
+            driver.close();
         }
         try {
             s.attend().close();
@@ -350,5 +293,23 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                     .whenComplete((r, e) -> shard.close());
         }
         return this;
+    }
+
+    /** The driver's reports, counted in the session's counters. */
+    private record Supervision(Setup s) implements ShardPolicyDriver.Events {
+        @Override
+        public void policyFailed(String where, Throwable cause) {
+            s.counters().policyFailed(where, s.layer(), s.kvHead(), cause);
+        }
+
+        @Override
+        public void maintenanceStarted(MaintenanceTask<?> task) {
+            s.counters().maintenanceStarted.increment();
+        }
+
+        @Override
+        public void maintenanceApplied(MaintenanceTask<?> task) {
+            s.counters().maintenanceApplied.increment();
+        }
     }
 }

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import io.clusterkv.runtime.kv.KvFormat;
-import io.clusterkv.runtime.decode.Generation;
+import io.clusterkv.runtime.decode.ReferenceDecoder;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Models;
 import io.clusterkv.runtime.model.Sampler;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Decoding through the actors against the direct single-threaded forward pass ({@link Generation}): with
+ * Decoding through the actors against the direct single-threaded forward pass ({@link ReferenceDecoder}): with
  * {@code full} the same tokens and the same logits up to float rounding; with any baseline policy and a
  * budget at least the context, the same tokens as {@code full}.
  */
@@ -60,7 +60,7 @@ class RuntimeExactnessTest {
         int[] prompt = randomTokens(model.config().vocab(), 70, 1); // two prefill chunks
         int[] direct;
         float[][] directLogits = new float[steps][];
-        try (Generation g = new Generation(model, KvFormat.F32, null)) {
+        try (ReferenceDecoder g = new ReferenceDecoder(model, KvFormat.F32, null)) {
             direct = new int[steps];
             float[] l = g.prefill(prompt);
             for (int i = 0; i < steps; i++) {

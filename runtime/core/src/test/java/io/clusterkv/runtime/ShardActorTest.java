@@ -1,8 +1,10 @@
 package io.clusterkv.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.clusterkv.runtime.decode.HistoryFill;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.spi.RecallPolicy;
@@ -29,6 +31,7 @@ class ShardActorTest {
     private static final int HEAD_DIM = 8;
     private static final int GROUP = 2;
     private static final int BUDGET = 4;
+    private static final int LAYER = 3;
     private static final Duration WAIT = Duration.ofSeconds(10);
 
     private static ActorTestKit testKit;
@@ -73,7 +76,7 @@ class ShardActorTest {
     }
 
     private ActorRef<ShardActor.Command> spawn(RecallPolicy policy, SessionCounters counters) {
-        ShardActor.Setup setup = new ShardActor.Setup(3, 0, GROUP, 1, BUDGET, new KvShard(HEAD_DIM, KvFormat.F32),
+        ShardActor.Setup setup = new ShardActor.Setup(LAYER, 0, GROUP, 1, BUDGET, new KvShard(HEAD_DIM, KvFormat.F32),
                 policy, ShardActor.SelectedAttention.HOST, 1, false, maintenance, counters);
         return testKit.spawn(ShardActor.create(setup));
     }
@@ -83,14 +86,13 @@ class ShardActorTest {
         TestPolicies.SlowMaintenance policy = new TestPolicies.SlowMaintenance();
         SessionCounters counters = new SessionCounters("t1");
         ActorRef<ShardActor.Command> shard = spawn(policy, counters);
-        TestProbe<SessionActor.Command> probe = testKit.createTestProbe();
+        TestProbe<ShardActor.Reply> probe = testKit.createTestProbe();
         int prompt = 8;
         int steps = 20;
         Rows rows = Rows.random(prompt + steps, 1);
         float[] att = new float[prompt * GROUP * HEAD_DIM];
-        shard.tell(new ShardActor.Prefill(rows.q(), rows.k(), rows.v(), att, prompt, true, probe.getRef(),
-                SessionActor.LayerDone.INSTANCE));
-        probe.expectMessage(WAIT, SessionActor.LayerDone.INSTANCE);
+        shard.tell(new ShardActor.Prefill(rows.q(), rows.k(), rows.v(), att, prompt, true, probe.getRef()));
+        probe.expectMessage(WAIT, new ShardActor.PrefillDone(LAYER, 0));
         for (int t = 0; t < prompt; t++) {
             assertAttends(rows, t, 0, t + 1, att, t * GROUP * HEAD_DIM, "prefill row " + t);
         }
@@ -100,14 +102,19 @@ class ShardActorTest {
         float[] k = new float[HEAD_DIM];
         float[] v = new float[HEAD_DIM];
         float[] out = new float[GROUP * HEAD_DIM];
-        ShardActor.Step step = new ShardActor.Step(q, k, v, out, probe.getRef(), SessionActor.LayerDone.INSTANCE);
+        ShardActor.Step step = new ShardActor.Step(q, k, v, out, probe.getRef());
+        ShardActor.Reply first = null;
         for (int s = 0; s < steps; s++) {
             int p = prompt + s;
             System.arraycopy(rows.q(), p * GROUP * HEAD_DIM, q, 0, q.length);
             System.arraycopy(rows.k(), p * HEAD_DIM, k, 0, HEAD_DIM);
             System.arraycopy(rows.v(), p * HEAD_DIM, v, 0, HEAD_DIM);
             shard.tell(step);
-            probe.expectMessage(WAIT, SessionActor.LayerDone.INSTANCE); // not held up by the stuck task
+            ShardActor.Reply done = probe.expectMessage(WAIT, new ShardActor.StepDone(LAYER, 0)); // not held up
+            if (first == null) {
+                first = done;
+            }
+            assertSame(first, done, "one reply instance per shard: a step allocates no reply");
             assertAttends(rows, p, p + 1 - BUDGET, p + 1, out, 0, "step " + s);
             if (s == steps / 2) {
                 assertEquals(0, policy.computed.get(), "the task is still stuck");
@@ -129,12 +136,12 @@ class ShardActorTest {
     void aThrowingPolicyFallsBackToExactAttentionAndIsCounted() {
         SessionCounters counters = new SessionCounters("t2");
         ActorRef<ShardActor.Command> shard = spawn(new TestPolicies.ThrowingSelect(), counters);
-        TestProbe<SessionActor.Command> probe = testKit.createTestProbe();
+        TestProbe<ShardActor.Reply> probe = testKit.createTestProbe();
         int prompt = 10;
         Rows rows = Rows.random(prompt + 3, 2);
         shard.tell(new ShardActor.Prefill(rows.q(), rows.k(), rows.v(), new float[prompt * GROUP * HEAD_DIM], prompt,
-                true, probe.getRef(), SessionActor.LayerDone.INSTANCE));
-        probe.expectMessage(WAIT, SessionActor.LayerDone.INSTANCE);
+                true, probe.getRef()));
+        probe.expectMessage(WAIT, new ShardActor.PrefillDone(LAYER, 0));
         float[] q = new float[GROUP * HEAD_DIM];
         float[] k = new float[HEAD_DIM];
         float[] v = new float[HEAD_DIM];
@@ -144,14 +151,41 @@ class ShardActorTest {
             System.arraycopy(rows.q(), p * GROUP * HEAD_DIM, q, 0, q.length);
             System.arraycopy(rows.k(), p * HEAD_DIM, k, 0, HEAD_DIM);
             System.arraycopy(rows.v(), p * HEAD_DIM, v, 0, HEAD_DIM);
-            shard.tell(new ShardActor.Step(q, k, v, out, probe.getRef(), SessionActor.LayerDone.INSTANCE));
-            probe.expectMessage(WAIT, SessionActor.LayerDone.INSTANCE);
+            shard.tell(new ShardActor.Step(q, k, v, out, probe.getRef()));
+            probe.expectMessage(WAIT, new ShardActor.StepDone(LAYER, 0));
             assertAttends(rows, p, 0, p + 1, out, 0, "fallback step " + s); // everything: exact attention
             assertEquals(s + 1, counters.policyFailures.get());
         }
         assertTrue(counters.lastFailure.get() instanceof PolicyFailureException);
         assertTrue(counters.lastFailure.get().getMessage().contains("select"), counters.lastFailure.get().getMessage());
         assertEquals(3, counters.exactShardSteps.sum());
+        testKit.stop(shard);
+    }
+
+    @Test
+    void aFillThatAppendsTheWrongCountIsAShardFailureNotAPolicyFailure() {
+        SessionCounters counters = new SessionCounters("t3");
+        ActorRef<ShardActor.Command> shard = spawn(new TestPolicies.SlowMaintenance(), counters);
+        TestProbe<ShardActor.Reply> probe = testKit.createTestProbe();
+        float[] row = new float[HEAD_DIM];
+        HistoryFill oneShort = new HistoryFill() {
+            @Override
+            public int positions() {
+                return 3;
+            }
+
+            @Override
+            public void fill(int layer, int kvHead, KvShard s) {
+                s.append(row, 0, row, 0);
+                s.append(row, 0, row, 0);
+            }
+        };
+        shard.tell(new ShardActor.Fill(oneShort, probe.getRef()));
+        ShardActor.ShardFailed failed = probe.expectMessageClass(ShardActor.ShardFailed.class, WAIT);
+        assertEquals(LAYER, failed.layer());
+        assertTrue(failed.cause().getMessage().contains("appended 2 positions to shard (3, 0), not 3"),
+                failed.cause().getMessage());
+        assertEquals(0, counters.policyFailures.get());
         testKit.stop(shard);
     }
 

@@ -5,7 +5,7 @@ import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.runtime.metrics.QualityAccumulator;
 import io.clusterkv.runtime.metrics.QualitySummary;
 import io.clusterkv.runtime.metrics.SelectionMetrics;
-import io.clusterkv.runtime.decode.Generation;
+import io.clusterkv.runtime.decode.ReferenceDecoder;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.ModelConfig;
 import io.clusterkv.runtime.model.Models;
@@ -42,7 +42,7 @@ import java.util.concurrent.ForkJoinPool;
  *
  * <p><b>Inputs.</b> The synthetic KV workload ({@link ArenaInput.SyntheticKv}: one
  * {@link SyntheticWorkload} per KV head, no model), or a model ({@link ArenaInput.Model}): an exact
- * {@link Generation} (F32 KV) prefills the first {@code c} tokens of a reference sequence for each
+ * {@link ReferenceDecoder} (F32 KV) prefills the first {@code c} tokens of a reference sequence for each
  * context length {@code c} and decodes the next {@link ArenaSpec#steps()} with teacher forcing, while an
  * {@link io.clusterkv.runtime.decode.AttentionObserver} hands each shard's queries and keys to that
  * shard's competitors. Each (layer, kvHead) shard has its own policy instance per (policy, budget),
@@ -325,7 +325,7 @@ public final class PolicyArena {
                 List<ShardReplay.Tally> tallies = tallies(c.layers());
                 double nll = 0;
                 int[] exactArgmax = new int[spec.steps()];
-                try (Generation g = Generation.create(model, pool)) {
+                try (ReferenceDecoder g = ReferenceDecoder.create(model, pool)) {
                     float[] logits = g.prefill(Arrays.copyOf(reference, ctx));
                     ShardReplay[] shards = new ShardReplay[c.layers() * c.kvHeads()];
                     KeyView[] live = new KeyView[shards.length];
@@ -424,7 +424,7 @@ public final class PolicyArena {
                 return Arrays.copyOf(prompt, length);
             }
             int[] out = Arrays.copyOf(prompt, length);
-            try (Generation g = Generation.create(model, pool)) {
+            try (ReferenceDecoder g = ReferenceDecoder.create(model, pool)) {
                 float[] logits = g.prefill(prompt);
                 for (int i = prompt.length; i < length; i++) {
                     out[i] = Sampler.argmax(logits);

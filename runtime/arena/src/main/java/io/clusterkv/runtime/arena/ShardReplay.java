@@ -5,24 +5,23 @@ import io.clusterkv.runtime.metrics.QualityAccumulator;
 import io.clusterkv.runtime.metrics.SelectionMetrics;
 import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.spi.KeyView;
-import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
-import java.util.ArrayDeque;
+import io.clusterkv.spi.driver.ShardPolicyDriver;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /**
  * The competitors of one shard (one (layer, kvHead) pair) in replay: one policy instance per
- * (policy, budget), all fed the same keys and queries. At each step every instance is told of the new
- * key, its due maintenance is run and applied synchronously (computed when handed out, applied
- * {@code maintenanceLag} steps later), it selects, and each query head's selection is scored against
- * exact attention by the shared {@link SelectionMetrics}, whose exact pass runs once per (step, head).
+ * (policy, budget), all fed the same keys and queries, each through a {@link ShardPolicyDriver}. At
+ * each step every instance is told of the new key, its due maintenance is run and applied
+ * synchronously (computed when handed out, applied {@code maintenanceLag} steps later), it selects,
+ * and each query head's selection is scored against exact attention by the shared
+ * {@link SelectionMetrics}, whose exact pass runs once per (step, head).
  *
  * <p>A policy that throws is marked failed in its {@link Tally} (for every shard: its other instances
  * stop too) and the others go on. Select calls are timed one by one; the first time a (policy, budget)
@@ -33,7 +32,6 @@ final class ShardReplay {
 
     private static final int WARM_UP_CALLS = 200;
     private static final long WARM_UP_NANOS = 100_000_000L;
-    private static final int MAX_TASKS_PER_POLL = 64;
 
     /** What one (policy, budget) gathered over every shard of one context's replay. */
     static final class Tally {
@@ -57,24 +55,29 @@ final class ShardReplay {
         String key() {
             return policy + "@" + budget;
         }
-    }
 
-    private record Pending<R>(MaintenanceTask<R> task, R result, int due) {
-        void apply() {
-            task.apply(result);
+        /** Keeps the first failure; the tally's instances in every shard stop at it. */
+        void failed(Throwable e) {
+            if (failure == null) {
+                failure = e.getClass().getSimpleName() + ": " + e.getMessage();
+            }
         }
     }
 
     private static final class Contender {
         final Tally tally;
-        final RecallPolicy instance;
+        final ShardPolicyDriver driver;
         final Selection selection;
-        final ArrayDeque<Pending<?>> pending = new ArrayDeque<>();
 
-        Contender(Tally tally, RecallPolicy instance, int heads) {
+        Contender(Tally tally, RecallPolicy instance, int heads, int maintenanceLag) {
             this.tally = tally;
-            this.instance = instance;
+            this.driver = new ShardPolicyDriver(instance, new ShardPolicyDriver.Maintenance.Lagged(maintenanceLag),
+                    (where, e) -> tally.failed(e));
             this.selection = new Selection(heads, tally.budget);
+        }
+
+        boolean out() {
+            return tally.failure != null;
         }
     }
 
@@ -82,7 +85,6 @@ final class ShardReplay {
     private final int heads;
     private final int headDim;
     private final double scale;
-    private final int maintenanceLag;
     private final List<Contender> contenders = new ArrayList<>();
     private final float[] query; // (heads, headDim)
 
@@ -98,13 +100,12 @@ final class ShardReplay {
         this.heads = geometry.queryHeads();
         this.headDim = geometry.headDim();
         this.scale = scale;
-        this.maintenanceLag = maintenanceLag;
         this.query = new float[heads * headDim];
         for (Tally t : tallies) {
             if (t.failure == null) {
                 RecallPolicy instance = registry.create(t.policy, geometry, t.budget,
                         overrides.getOrDefault(t.policy, Map.of()), seed);
-                contenders.add(new Contender(t, instance, heads));
+                contenders.add(new Contender(t, instance, heads, maintenanceLag));
             }
         }
     }
@@ -116,10 +117,7 @@ final class ShardReplay {
      */
     void prompt(KeyView live) {
         for (Contender c : contenders) {
-            guard(c, () -> {
-                c.instance.onPrompt(live);
-                poll(c, live, 0);
-            });
+            c.driver.prompt(live);
         }
     }
 
@@ -140,70 +138,52 @@ final class ShardReplay {
             metrics[h].prepare(query, h * headDim, kv, scale);
         }
         for (Contender c : contenders) {
-            if (c.tally.failure != null) {
+            if (c.out()) {
                 continue;
             }
-            guard(c, () -> {
-                c.instance.onAppend(n - 1, live);
-                applyDue(c, step);
-                poll(c, live, step);
-                applyDue(c, step);
-                if (warmed.add(c.tally.key())) {
-                    warmUp(c, queries, live, n);
-                }
-                c.selection.reset(c.tally.budget, n);
-                long t0 = System.nanoTime();
-                c.instance.select(queries, live, c.tally.budget, c.selection);
-                c.tally.selectNanos[layer].add(System.nanoTime() - t0);
+            c.driver.append(n - 1, live);
+            if (c.out()) {
+                continue;
+            }
+            c.driver.maintain(live);
+            if (c.out()) {
+                continue;
+            }
+            if (warmed.add(c.tally.key()) && !warmUp(c, queries, live)) {
+                continue;
+            }
+            long t0 = System.nanoTime();
+            boolean selected = c.driver.select(queries, live, c.tally.budget, c.selection);
+            long t1 = System.nanoTime();
+            if (!selected) {
+                continue;
+            }
+            c.tally.selectNanos[layer].add(t1 - t0);
+            try {
                 for (int h = 0; h < heads; h++) {
                     c.tally.quality[layer].add(metrics[h].evaluate(c.selection.head(h), c.tally.budget));
                 }
-            });
+            } catch (RuntimeException e) { // a selection the metrics reject (e.g. a position out of range)
+                c.tally.failed(e);
+            }
         }
     }
 
     /** Closes every instance. */
     void close() {
         for (Contender c : contenders) {
-            guard(c, c.instance::close);
+            c.driver.close();
         }
     }
 
-    private void warmUp(Contender c, Queries q, KeyView keys, int n) {
+    /** @return {@code false} if the policy failed during the warm-up */
+    private static boolean warmUp(Contender c, Queries q, KeyView keys) {
         long deadline = System.nanoTime() + WARM_UP_NANOS;
         for (int i = 0; i < WARM_UP_CALLS && System.nanoTime() < deadline; i++) {
-            c.selection.reset(c.tally.budget, n);
-            c.instance.select(q, keys, c.tally.budget, c.selection);
-        }
-    }
-
-    private static void guard(Contender c, Runnable work) {
-        try {
-            work.run();
-        } catch (RuntimeException e) {
-            if (c.tally.failure == null) {
-                c.tally.failure = e.getClass().getSimpleName() + ": " + e.getMessage();
+            if (!c.driver.select(q, keys, c.tally.budget, c.selection)) {
+                return false;
             }
         }
-    }
-
-    private void poll(Contender c, KeyView live, int step) {
-        for (int i = 0; i < MAX_TASKS_PER_POLL; i++) {
-            Optional<MaintenanceTask<?>> task = c.instance.pollMaintenance(live.snapshot());
-            if (task.isEmpty()) {
-                return;
-            }
-            c.pending.add(computed(task.get(), step + maintenanceLag));
-        }
-    }
-
-    private static <R> Pending<R> computed(MaintenanceTask<R> task, int due) {
-        return new Pending<>(task, task.compute(), due);
-    }
-
-    private static void applyDue(Contender c, int step) {
-        while (!c.pending.isEmpty() && c.pending.peek().due() <= step) {
-            c.pending.poll().apply();
-        }
+        return true;
     }
 }

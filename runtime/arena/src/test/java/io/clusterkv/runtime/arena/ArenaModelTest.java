@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.clusterkv.runtime.decode.Generation;
+import io.clusterkv.runtime.decode.ReferenceDecoder;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Models;
 import io.clusterkv.runtime.model.Sampler;
@@ -76,7 +76,7 @@ class ArenaModelTest {
         assertArrayEquals(prompt, Arrays.copyOf(first.prompt(), prompt.length));
         assertEquals(4, first.continuation().length);
         // the reference beyond the given prompt is the exact model's greedy continuation, and exactArgmax agrees
-        try (LlamaModel m = Models.load("synthetic:tiny"); Generation g = Generation.create(m, null)) {
+        try (LlamaModel m = Models.load("synthetic:tiny"); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             float[] logits = g.prefill(first.prompt());
             for (int t = 0; t < 4; t++) {
                 assertEquals(Sampler.argmax(logits), first.exactArgmax()[t]);

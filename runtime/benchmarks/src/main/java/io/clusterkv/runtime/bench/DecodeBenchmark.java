@@ -1,6 +1,6 @@
 package io.clusterkv.runtime.bench;
 
-import io.clusterkv.runtime.decode.Generation;
+import io.clusterkv.runtime.decode.ReferenceDecoder;
 import io.clusterkv.runtime.model.ForwardPass;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Models;
@@ -75,7 +75,7 @@ public final class DecodeBenchmark {
 
     /** @return seconds per decoded token: prefill the prompt, then {@value #DECODE} greedy steps */
     static double decodeSecondsPerToken(LlamaModel m, ForkJoinPool pool) {
-        try (Generation g = new Generation(m, KvFormat.F32, pool)) {
+        try (ReferenceDecoder g = new ReferenceDecoder(m, KvFormat.F32, pool)) {
             int token = Sampler.argmax(g.prefill(prompt(PROMPT, m.config().vocab())));
             long t0 = System.nanoTime();
             for (int i = 0; i < DECODE; i++) {
@@ -86,7 +86,7 @@ public final class DecodeBenchmark {
     }
 
     static double prefillSeconds(LlamaModel m, ForkJoinPool pool, int n) {
-        try (Generation g = new Generation(m, KvFormat.F32, pool)) {
+        try (ReferenceDecoder g = new ReferenceDecoder(m, KvFormat.F32, pool)) {
             long t0 = System.nanoTime();
             g.prefill(prompt(n, m.config().vocab()));
             return (System.nanoTime() - t0) / 1e9;

@@ -10,7 +10,7 @@ import io.clusterkv.runtime.TokenListener;
 import com.typesafe.config.ConfigFactory;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
-import io.clusterkv.runtime.decode.Generation;
+import io.clusterkv.runtime.decode.ReferenceDecoder;
 import io.clusterkv.runtime.decode.HistoryFill;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Models;
@@ -35,7 +35,7 @@ import java.util.concurrent.ForkJoinPool;
  * <ul>
  * <li>{@code overhead}: a 4096-position history (the synthetic workload's keys and values, placed with
  * {@link HistoryFill}, no prefill), then greedy decode steps through the actors with {@code full}
- * against the direct single-threaded-attention path ({@link Generation}), same kernels, alternating
+ * against the direct single-threaded-attention path ({@link ReferenceDecoder}), same kernels, alternating
  * rounds in one run; the median per path and the ratio;</li>
  * <li>{@code long}: a 32768-position history, then decode steps with {@code full}, {@code clusterkv}
  * and {@code quest} at budget 1024, for F16 and F32 KV storage; tokens/s, the bytes read per token
@@ -122,7 +122,7 @@ public final class RuntimeBenchmark {
         double a = median(actors);
         System.out.printf(Locale.ROOT, "%nactor overhead at %d positions (F16 KV, full, %d steps, median of %d rounds):%n",
                 context, steps, rounds);
-        System.out.printf(Locale.ROOT, "  direct (Generation):  %.2f tok/s  (rounds %s)%n", d, fmt(direct));
+        System.out.printf(Locale.ROOT, "  direct (ReferenceDecoder):  %.2f tok/s  (rounds %s)%n", d, fmt(direct));
         System.out.printf(Locale.ROOT, "  actors (Session):     %.2f tok/s  (rounds %s)%n", a, fmt(actors));
         System.out.printf(Locale.ROOT, "  actors / direct:      %.3f%n", a / d);
         System.out.printf(Locale.ROOT, "  heap allocated per decoded token, all threads: direct %.0f B, actors %.0f B%n",
@@ -137,7 +137,7 @@ public final class RuntimeBenchmark {
                                            ForkJoinPool pool) {
         var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         double direct;
-        try (Generation g = new Generation(model, KvFormat.F16, pool)) {
+        try (ReferenceDecoder g = new ReferenceDecoder(model, KvFormat.F16, pool)) {
             g.fill(new WorkloadFill(w));
             int token = Sampler.argmax(g.next(1));
             long a0 = threads.getTotalThreadAllocatedBytes();
@@ -159,7 +159,7 @@ public final class RuntimeBenchmark {
     }
 
     static double directTokensPerSecond(LlamaModel model, ForkJoinPool pool, SyntheticWorkload w, int steps) {
-        try (Generation g = new Generation(model, KvFormat.F16, pool)) {
+        try (ReferenceDecoder g = new ReferenceDecoder(model, KvFormat.F16, pool)) {
             g.fill(new WorkloadFill(w));
             int token = Sampler.argmax(g.next(1));
             long t0 = System.nanoTime();

@@ -7,11 +7,10 @@ import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.synthetic.SyntheticWorkload;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
-import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.driver.ShardPolicyDriver;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -19,13 +18,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * A benchmark, not a test: the cost of a policy's {@code select} and of attention over what it
  * selected, each as a fraction of exact attention over the whole context, measured side by side.
  *
- * <p>One shard is filled with the synthetic workload's prompt (F32, one thread). Each policy instance
+ * <p>One shard is filled with the synthetic workload's prompt (F32, one thread). Each policy instance,
+ * driven by a {@link ShardPolicyDriver} with inline maintenance (a policy that throws fails the run),
  * indexes it with its maintenance run to completion. An untimed warm-up comes first so that the JIT
  * has compiled everything: passes over the policies, in which each policy in turn, for its share of
  * {@code warmUpMillis} (a third of it each pass), runs rounds of its own of {@code select} and
@@ -94,16 +93,16 @@ public final class SelectionCost {
     private static final class Contender {
         final String policy;
         final int budget;
-        final RecallPolicy instance;
+        final ShardPolicyDriver driver;
         final Selection selection;
         final long[] exact;
         final long[] select;
         final long[] attend;
 
-        Contender(String policy, int budget, RecallPolicy instance, int heads, int rounds) {
+        Contender(String policy, int budget, ShardPolicyDriver driver, int heads, int rounds) {
             this.policy = policy;
             this.budget = budget;
-            this.instance = instance;
+            this.driver = driver;
             this.selection = new Selection(heads, budget);
             this.exact = new long[rounds];
             this.select = new long[rounds];
@@ -137,21 +136,22 @@ public final class SelectionCost {
             List<Contender> contenders = new ArrayList<>();
             for (String name : names) {
                 for (int budget : budgets) {
-                    RecallPolicy policy = registry.create(name, new ShardGeometry(0, 0, heads, d), budget, Map.of(), 7);
-                    policy.onPrompt(shard.keys());
-                    drain(policy, shard);
-                    contenders.add(new Contender(name, budget, policy, heads, rounds));
+                    var driver = new ShardPolicyDriver(
+                            registry.create(name, new ShardGeometry(0, 0, heads, d), budget, Map.of(), 7),
+                            new ShardPolicyDriver.Maintenance.Inline(), ShardPolicyDriver.Events.RETHROW);
+                    driver.prompt(shard.keys());
+                    contenders.add(new Contender(name, budget, driver, heads, rounds));
                 }
             }
+            io.clusterkv.spi.KeyView live = shard.keys();
             int position = w.appendStep(shard, 0);
             for (Contender c : contenders) {
-                c.instance.onAppend(position, shard.keys());
-                drain(c.instance, shard);
+                c.driver.append(position, live);
+                c.driver.maintain(live);
             }
             KvShard.View view = shard.snapshot();
             int n = view.size();
             Queries q = w.queries(0);
-            io.clusterkv.spi.KeyView live = shard.keys();
             float[] out = new float[heads * d];
             AttentionScratch scratch = new AttentionScratch();
             Round round = new Round(view, n, q, live, scale, out, scratch, heads);
@@ -202,7 +202,7 @@ public final class SelectionCost {
                 Arrays.sort(ratio);
                 rows.add(new Row(c.policy, c.budget, median(c.select) / 1e3 / heads, median(c.attend) / 1e3 / heads,
                         median(ratio), ratio[0], ratio[rounds - 1], median(step)));
-                c.instance.close();
+                c.driver.close();
             }
             return new Result(p, rounds, median(exact) / 1e3 / heads, rows);
         }
@@ -233,9 +233,8 @@ public final class SelectionCost {
                 exact = System.nanoTime() - t0;
             }
             for (Contender c : contenders) {
-                c.selection.reset(c.budget, n);
                 long s0 = System.nanoTime();
-                c.instance.select(q, live, c.budget, c.selection);
+                c.driver.select(q, live, c.budget, c.selection);
                 long s1 = System.nanoTime();
                 for (int h = 0; h < heads; h++) {
                     Attention.selected(view, q, c.selection.head(h), scale, out, scratch);
@@ -248,16 +247,6 @@ public final class SelectionCost {
                 }
             }
             return exact;
-        }
-    }
-
-    private static void drain(RecallPolicy policy, KvShard shard) {
-        for (int i = 0; i < 1000; i++) {
-            Optional<MaintenanceTask<?>> task = policy.pollMaintenance(shard.snapshot());
-            if (task.isEmpty()) {
-                return;
-            }
-            MaintenanceTask.runNow(task.get());
         }
     }
 

@@ -4,7 +4,7 @@ import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.spi.Queries;
 
 /**
- * Watches the attention of a {@link Generation}: what each (layer, kvHead) shard holds after a prefill,
+ * Watches the attention of a {@link ReferenceDecoder}: what each (layer, kvHead) shard holds after a prefill,
  * and its queries and keys at every decode step. The arena's replay mode uses it to let every policy
  * select for the same queries over the same keys as one exact decode.
  *
@@ -15,7 +15,7 @@ import io.clusterkv.spi.Queries;
 public interface AttentionObserver {
 
     /**
-     * After {@link Generation#prefill}: the shard holds positions {@code [0, keys.size())}.
+     * After {@link ReferenceDecoder#prefill}: the shard holds positions {@code [0, keys.size())}.
      *
      * @param layer  the layer
      * @param kvHead the KV head

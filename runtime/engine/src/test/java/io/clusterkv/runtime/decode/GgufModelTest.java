@@ -36,7 +36,7 @@ class GgufModelTest {
     Path dir;
 
     static int[] greedy(LlamaModel m, int steps) {
-        try (Generation g = Generation.create(m, null)) {
+        try (ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             return g.generate(new int[] {Stories260KTest.BOS}, steps, Sampler.greedy(), t -> { });
         }
     }
@@ -44,7 +44,7 @@ class GgufModelTest {
     /** @return logits after a 5-token prefill, then after each of 3 decoded tokens, concatenated */
     static float[] logitTrace(LlamaModel m) {
         List<float[]> steps = new ArrayList<>();
-        try (Generation g = Generation.create(m, null)) {
+        try (ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             steps.add(g.prefill(new int[] {1, 7, 42, 3, 200}).clone());
             for (int t : new int[] {9, 100, 255}) {
                 steps.add(g.next(t).clone());
@@ -115,7 +115,7 @@ class GgufModelTest {
             StringBuilder flips = new StringBuilder();
             double diff = 0;
             double norm = 0;
-            try (Generation f = Generation.create(bin, null); Generation g = Generation.create(q, null)) {
+            try (ReferenceDecoder f = ReferenceDecoder.create(bin, null); ReferenceDecoder g = ReferenceDecoder.create(q, null)) {
                 int token = Stories260KTest.BOS;
                 for (int s = 0; s < steps; s++) {
                     float[] a = f.next(token);
@@ -206,8 +206,8 @@ class GgufModelTest {
         int[] prompt = {1, 17, 33, 200, 5, 80, 81, 82, 9, 10};
         try (LlamaModel s = SyntheticModels.create("synthetic:tiny", GgmlType.F32, 7);
              LlamaModel m = Models.load(GgufExport.of(s).type(GgmlType.Q8_0).write(dir.resolve("p.gguf")).toString());
-             Generation batched = Generation.create(m, null);
-             Generation stepped = Generation.create(m, null)) {
+             ReferenceDecoder batched = ReferenceDecoder.create(m, null);
+             ReferenceDecoder stepped = ReferenceDecoder.create(m, null)) {
             float[] expected = null;
             for (int t : prompt) {
                 expected = stepped.next(t).clone();

@@ -60,7 +60,7 @@ class Llama2cCheckpointTest {
             throws Exception {
         Path p = write("sep.bin", checkpoint(32, 48, 2, 4, 2, -40, 16, 9));
         ReferenceLlama2c ref = new ReferenceLlama2c(p);
-        try (LlamaModel m = Models.load(p.toString()); Generation g = Generation.create(m, null)) {
+        try (LlamaModel m = Models.load(p.toString()); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             assertFalse(m.config().tiedOutput());
             assertTrue(m.output() != m.tokenEmbedding());
             assertEquals(40, m.config().vocab());

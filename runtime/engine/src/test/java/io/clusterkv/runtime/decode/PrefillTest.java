@@ -46,8 +46,8 @@ class PrefillTest {
     @ValueSource(strings = {"stories260K", "synthetic:tiny", "synthetic:tiny-qwen2"})
     void prefill_matches_token_by_token_decode(String name) throws Exception {
         try (LlamaModel m = open(name);
-             Generation batched = Generation.create(m, pool);
-             Generation stepped = Generation.create(m, null)) {
+             ReferenceDecoder batched = ReferenceDecoder.create(m, pool);
+             ReferenceDecoder stepped = ReferenceDecoder.create(m, null)) {
             ModelConfig c = m.config();
             int[] prompt = new SplittableRandom(3).ints(ForwardPass.PREFILL_CHUNK * 2 + 9, 0, c.vocab()).toArray();
             int split = 21; // a first prefill, then a second one continuing at position 21

@@ -60,7 +60,7 @@ class Stories260KTest {
             referenceMargins[pos] = logits[best] - second;
             token = best;
         }
-        try (LlamaModel m = Models.load(file.toString()); Generation g = Generation.create(m, null)) {
+        try (LlamaModel m = Models.load(file.toString()); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             // run.c stops at BOS; none comes up in these 500 tokens, so generate() runs them all
             assertArrayEquals(new int[] {1, 2}, m.stopTokens());
             runtimeTokens = g.generate(new int[] {BOS}, STEPS, Sampler.greedy(), t -> { });
@@ -124,7 +124,7 @@ class Stories260KTest {
     @Test
     void logits_of_the_first_20_steps_match_the_reference() throws Exception {
         double worst = 0;
-        try (LlamaModel m = Models.load(file.toString()); Generation g = Generation.create(m, null)) {
+        try (LlamaModel m = Models.load(file.toString()); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             int token = BOS;
             for (int pos = 0; pos < 20; pos++) {
                 float[] logits = g.next(token);

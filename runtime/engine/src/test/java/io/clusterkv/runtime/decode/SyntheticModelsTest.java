@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class SyntheticModelsTest {
 
     static float[] logitsAfter(LlamaModel m, int... tokens) {
-        try (Generation g = Generation.create(m, null)) {
+        try (ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             return g.prefill(tokens).clone();
         }
     }
@@ -91,7 +91,7 @@ class SyntheticModelsTest {
 
     @Test
     void logits_stay_finite_and_of_sane_size() throws Exception {
-        try (LlamaModel m = Models.load("synthetic:tiny"); Generation g = Generation.create(m, null)) {
+        try (LlamaModel m = Models.load("synthetic:tiny"); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             int token = 1;
             for (int i = 0; i < 50; i++) {
                 float[] l = g.next(token);
@@ -110,7 +110,7 @@ class SyntheticModelsTest {
 
     @Test
     void session_checks_its_inputs() throws Exception {
-        try (LlamaModel m = Models.load("synthetic:tiny"); Generation g = Generation.create(m, null)) {
+        try (LlamaModel m = Models.load("synthetic:tiny"); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             assertThrows(IndexOutOfBoundsException.class, () -> g.next(256));
             assertThrows(IndexOutOfBoundsException.class, () -> g.prefill(new int[] {1, -1}));
             assertThrows(IllegalArgumentException.class, () -> g.prefill(new int[0]));
@@ -125,7 +125,7 @@ class SyntheticModelsTest {
 
     @Test
     void generate_samples_up_to_max_tokens_and_reports_each() throws Exception {
-        try (LlamaModel m = Models.load("synthetic:tiny"); Generation g = Generation.create(m, null)) {
+        try (LlamaModel m = Models.load("synthetic:tiny"); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             List<Integer> seen = new ArrayList<>();
             int[] out = g.generate(new int[] {1, 5, 9}, 10, Sampler.of(0.8, 20, 0.95, 1), seen::add);
             assertEquals(10, out.length);

@@ -5,15 +5,17 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
 
 /**
- * The weight side of a Llama forward pass, cut at attention: everything of one token (or one prefill
- * chunk) except attending to the KV history, which belongs to whoever owns the history (a
- * {@link Generation} on one thread, or the shard actors of a runtime session).
+ * The forward pass of a Llama model, cut at attention: everything of one token (or one prompt) except
+ * attending to the KV history, which belongs to whoever owns the history (the reference decoder on one
+ * thread, or the shard actors of a runtime session). Both follow the same cursor, so the order of the
+ * layers and of a prompt's chunks is decided here and only here.
  *
- * <p>A decode step is {@link #begin}, then for each layer {@link #attentionInputs} (after which
- * {@link #q()}, {@link #k()} and {@link #v()} hold the layer's rotated queries, keys and values), the
- * caller's attention writing {@link #att()}, and {@link #finishLayer}; then {@link #logits()}. A prefill
- * chunk of up to {@link ForwardPass#PREFILL_CHUNK} tokens is the same with the {@code chunk} methods and
- * row-major {@code (n, width)} buffers.
+ * <p>A decode step is {@link #begin}, after which {@link #q()}, {@link #k()} and {@link #v()} hold the
+ * rotated queries, keys and values of layer {@link #layer()}; the caller attends, writing {@link #att()},
+ * and calls {@link #nextLayer()}, until it returns {@code false}; then {@link #logits()}. A prompt is
+ * the same with {@link #beginPrompt} and {@link #nextPromptLayer()} over chunks of up to
+ * {@link ForwardPass#PREFILL_CHUNK} tokens, the {@code chunk} buffers row-major {@code (n, width)},
+ * row {@code t} for position {@link #chunkStart()} {@code + t}.
  *
  * <p>Design notes. Every buffer is allocated up front (the chunk buffers on the first chunk), so decoding
  * allocates nothing per token. Products run on the pool given at construction (the runtime's own), or
@@ -44,7 +46,10 @@ public final class ForwardPass {
     private final float[] sin;              // (headDim / 2)
 
     private float[] bx, bxb, bq, bk, bv, batt, bproj, bh1, bh2; // prefill: (PREFILL_CHUNK, width) each
-    private int chunkStart;
+    private int layer;                      // the layer whose attention inputs are ready
+    private int[] prompt;                   // the prompt being fed, or null
+    private int promptFrom;                 // its first token in the current chunk
+    private int chunkStart;                 // the position of that token
     private int chunkSize;
 
     /**
@@ -76,10 +81,16 @@ public final class ForwardPass {
         return model;
     }
 
+    /** @return the layer whose attention inputs are ready and whose attention output is due */
+    public int layer() {
+        return layer;
+    }
+
     // ---- one token ----
 
     /**
-     * Starts a decode step: embeds the token and computes the RoPE angles of its position.
+     * Starts a decode step: embeds the token, computes the RoPE angles of its position and the attention
+     * inputs of layer 0.
      *
      * @param token    a token id in {@code [0, vocab)}
      * @param position its position
@@ -87,6 +98,24 @@ public final class ForwardPass {
     public void begin(int token, int position) {
         model.embed(token, x, 0);
         rope.angles(position, cos, sin);
+        layer = 0;
+        attentionInputs(0);
+    }
+
+    /**
+     * The caller has written the attention output of {@link #layer()} to {@link #att()}: finishes the
+     * layer and computes the next layer's attention inputs.
+     *
+     * @return {@code true} if another layer follows; {@code false} after the last, when {@link #logits()}
+     *         are ready
+     */
+    public boolean nextLayer() {
+        finishLayer(layer);
+        if (++layer == c.layers()) {
+            return false;
+        }
+        attentionInputs(layer);
+        return true;
     }
 
     /**
@@ -95,7 +124,7 @@ public final class ForwardPass {
      *
      * @param layer a layer
      */
-    public void attentionInputs(int layer) {
+    private void attentionInputs(int layer) {
         LlamaModel.Layer w = model.layer(layer);
         rmsNorm(x, 0, w.attnNorm(), xb, 0);
         w.wq().matvec(xb, q, pool);
@@ -116,7 +145,7 @@ public final class ForwardPass {
      *
      * @param layer the layer of the last {@link #attentionInputs}
      */
-    public void finishLayer(int layer) {
+    private void finishLayer(int layer) {
         LlamaModel.Layer w = model.layer(layer);
         w.wo().matvec(att, proj, pool);
         add(x, 0, proj, 0, c.dim());
@@ -153,21 +182,67 @@ public final class ForwardPass {
         return att;
     }
 
-    // ---- one prefill chunk ----
+    // ---- a prompt, chunk by chunk ----
+
+    /** Where a prompt stands after {@link #nextPromptLayer()}. */
+    public enum PromptProgress {
+        /** the next layer of the same chunk is ready */
+        NEXT_LAYER,
+        /** the chunk is done; layer 0 of the next chunk is ready */
+        NEXT_CHUNK,
+        /** the last chunk is done: {@link #chunkLogits()} are ready */
+        DONE
+    }
 
     /**
-     * Starts a prefill chunk: embeds {@code tokens[from, from + n)}, which take positions
-     * {@code [start, start + n)}.
+     * Starts a prompt at positions {@code [start, start + tokens.length)}: its first chunk of up to
+     * {@link #PREFILL_CHUNK} tokens is embedded and the chunk's attention inputs of layer 0 computed.
      *
-     * @param tokens the prompt
-     * @param from   first token of the chunk
-     * @param n      tokens in the chunk, {@code 1..PREFILL_CHUNK}
-     * @param start  the position of the first
+     * @param tokens the prompt, at least one token, each in {@code [0, vocab)}; read until {@link PromptProgress#DONE}
+     * @param start  the position of its first token
+     * @throws IllegalArgumentException if the prompt is empty
      */
-    public void beginChunk(int[] tokens, int from, int n, int start) {
-        if (n < 1 || n > ForwardPass.PREFILL_CHUNK) {
-            throw new IllegalArgumentException("a chunk has 1.." + ForwardPass.PREFILL_CHUNK + " tokens, was " + n);
+    public void beginPrompt(int[] tokens, int start) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty");
         }
+        prompt = tokens;
+        promptFrom = 0;
+        chunkStart = start;
+        beginChunk();
+    }
+
+    /**
+     * The caller has written the chunk's attention outputs of {@link #layer()} to {@link #chunkAtt()}:
+     * finishes the layer, then computes the next layer's inputs or, after the last layer, starts the
+     * next chunk.
+     *
+     * @return what is ready now
+     */
+    public PromptProgress nextPromptLayer() {
+        finishChunkLayer(layer);
+        if (++layer < c.layers()) {
+            chunkAttentionInputs(layer);
+            return PromptProgress.NEXT_LAYER;
+        }
+        if (lastChunk()) {
+            prompt = null;
+            return PromptProgress.DONE;
+        }
+        promptFrom += chunkSize;
+        chunkStart += chunkSize;
+        beginChunk();
+        return PromptProgress.NEXT_CHUNK;
+    }
+
+    /** @return whether the current chunk is the prompt's last; valid until {@link PromptProgress#DONE} */
+    public boolean lastChunk() {
+        return promptFrom + chunkSize == prompt.length;
+    }
+
+    /** Embeds the chunk at {@code promptFrom} and computes its layer 0 attention inputs. */
+    private void beginChunk() {
+        int n = Math.min(PREFILL_CHUNK, prompt.length - promptFrom);
         if (bx == null) {
             int m = ForwardPass.PREFILL_CHUNK;
             bx = new float[m * c.dim()];
@@ -180,20 +255,21 @@ public final class ForwardPass {
             bh1 = new float[m * c.hiddenDim()];
             bh2 = new float[m * c.hiddenDim()];
         }
-        chunkStart = start;
         chunkSize = n;
         for (int t = 0; t < n; t++) {
-            model.embed(tokens[from + t], bx, t * c.dim());
+            model.embed(prompt[promptFrom + t], bx, t * c.dim());
         }
+        layer = 0;
+        chunkAttentionInputs(0);
     }
 
     /**
      * The chunk's attention inputs at one layer; afterwards {@link #chunkQ()}, {@link #chunkK()} and
-     * {@link #chunkV()} hold them, row {@code t} for position {@code start + t}.
+     * {@link #chunkV()} hold them, row {@code t} for position {@code chunkStart + t}.
      *
      * @param layer a layer
      */
-    public void chunkAttentionInputs(int layer) {
+    private void chunkAttentionInputs(int layer) {
         int n = chunkSize;
         int dim = c.dim();
         int qd = c.qDim();
@@ -222,7 +298,7 @@ public final class ForwardPass {
      *
      * @param layer the layer of the last {@link #chunkAttentionInputs}
      */
-    public void finishChunkLayer(int layer) {
+    private void finishChunkLayer(int layer) {
         int n = chunkSize;
         int dim = c.dim();
         LlamaModel.Layer w = model.layer(layer);

@@ -11,7 +11,7 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The weights of a Llama-family decoder ({@link ModelConfig}), ready for a {@link Generation}.
+ * The weights of a Llama-family decoder ({@link ModelConfig}), ready for a {@link ReferenceDecoder}.
  *
  * <p>Design notes. Matrices are {@link WeightMatrix} views over their stored bytes (a GGUF or llama2.c
  * file mapped with FFM, or an off-heap arena for synthetic models); nothing is copied except the small

@@ -4,19 +4,17 @@ import io.clusterkv.runtime.model.ForwardPass;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.ModelConfig;
 import io.clusterkv.runtime.model.Sampler;
-import io.clusterkv.runtime.attention.Attention;
-import io.clusterkv.runtime.attention.AttentionScratch;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.spi.Queries;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 
 /**
- * One decoding session over a {@link LlamaModel}: the KV history, one {@link KvShard} per
- * (layer, kvHead), and the scratch buffers of the forward pass.
+ * The reference decoder: one sequence over a {@link LlamaModel} on the calling thread, with exact
+ * attention and no policy. The runtime's actors are checked against it, and the arena's replay watches
+ * it. It holds the KV history, one {@link KvShard} per (layer, kvHead).
  *
  * <p>The forward pass: embed, then per layer RMSNorm, Q/K/V projections (plus biases for qwen2), RoPE,
  * K and V appended to the layer's shards, attention per GQA group, output projection and residual,
@@ -25,54 +23,46 @@ import java.util.function.IntConsumer;
  * prompt in chunks of up to {@value ForwardPass#PREFILL_CHUNK} tokens with matrix-matrix products, position
  * {@code p} attending {@code [0, p]}.
  *
- * <p>Design notes. All buffers are allocated when the session is created (prefill's on its first
- * call), so decoding allocates nothing per token. Products run on the pool given at construction (the
- * runtime's own, sized to the cores; never the common pool). A session is confined to one thread at a
- * time. The returned logits array is reused: it is valid until the next call. The weight side of the
- * pass is a {@link ForwardPass}; this class adds the KV history and exact attention
- * ({@link Attention#exact}), and lets an {@link AttentionObserver} watch each shard's queries and keys.
+ * <p>Design notes. Everything but attention is the {@link ForwardPass}, whose cursor the runtime's
+ * session actor follows too; each shard's attention is a {@link GroupAttention}, as in a shard actor;
+ * sampling and its stopping rule are {@link GeneratedTokens}. So the two decoders differ only in who
+ * attends: here each shard in turn on this thread, there the shard actors. All buffers are allocated
+ * when the decoder is created (prefill's on its first call), so decoding allocates nothing per token.
+ * Products run on the pool given at construction (the runtime's own, sized to the cores; never the
+ * common pool). A decoder is confined to one thread at a time. The returned logits array is reused: it
+ * is valid until the next call. An {@link AttentionObserver} may watch each shard's queries and keys.
  */
-public final class Generation implements AutoCloseable {
+public final class ReferenceDecoder implements AutoCloseable {
 
     private final LlamaModel model;
     private final ModelConfig c;
     private final ForwardPass pass;
     private final KvShard[] shards;         // (layers * kvHeads), index layer * kvHeads + kvHead
     private final KvShard.View[] views;     // (layers * kvHeads) live views of the shards
-    private final float scale;              // 1 / sqrt(headDim)
+    private final GroupAttention[] groups;  // (kvHeads) each KV head's share of a layer's attention
     private int position;
     private boolean closed;
     private AttentionObserver observer;     // may be null
-
-    private final float[][] groupQ;         // (kvHeads)(groupSize, headDim)
-    private final Queries[] groupQueries;   // (kvHeads) views of groupQ
-    private final float[][] groupOut;       // (kvHeads)(groupSize, headDim)
-    private final AttentionScratch attention = new AttentionScratch();
 
     /**
      * @param model    the model; must stay open while the session is used
      * @param kvFormat how the shards store keys and values
      * @param pool     the pool for matrix products (the runtime's own), or {@code null} for the caller's thread
      */
-    public Generation(LlamaModel model, KvFormat kvFormat, ForkJoinPool pool) {
+    public ReferenceDecoder(LlamaModel model, KvFormat kvFormat, ForkJoinPool pool) {
         this.model = Objects.requireNonNull(model, "model");
         this.c = model.config();
         this.pass = new ForwardPass(model, pool);
         Objects.requireNonNull(kvFormat, "kvFormat");
-        int hd = c.headDim();
-        int g = c.groupSize();
         this.shards = new KvShard[c.layers() * c.kvHeads()];
         this.views = new KvShard.View[shards.length];
         for (int i = 0; i < shards.length; i++) {
-            shards[i] = new KvShard(hd, kvFormat);
+            shards[i] = new KvShard(c.headDim(), kvFormat);
             views[i] = (KvShard.View) shards[i].keys(); // the live view: its size follows the shard
         }
-        this.scale = (float) (1.0 / Math.sqrt(hd));
-        this.groupQ = new float[c.kvHeads()][g * hd];
-        this.groupOut = new float[c.kvHeads()][g * hd];
-        this.groupQueries = new Queries[c.kvHeads()];
+        this.groups = new GroupAttention[c.kvHeads()];
         for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
-            groupQueries[kvh] = Queries.wrap(groupQ[kvh], g, hd);
+            groups[kvh] = new GroupAttention(kvh, c.kvHeads(), c.groupSize(), c.headDim());
         }
     }
 
@@ -81,8 +71,8 @@ public final class Generation implements AutoCloseable {
      * @param pool  the pool for matrix products, or {@code null}
      * @return a session storing KV as F32
      */
-    public static Generation create(LlamaModel model, ForkJoinPool pool) {
-        return new Generation(model, KvFormat.F32, pool);
+    public static ReferenceDecoder create(LlamaModel model, ForkJoinPool pool) {
+        return new ReferenceDecoder(model, KvFormat.F32, pool);
     }
 
     /** @return the model */
@@ -128,13 +118,7 @@ public final class Generation implements AutoCloseable {
         checkRoom(n);
         for (int l = 0; l < c.layers(); l++) {
             for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
-                KvShard s = shards[l * c.kvHeads() + kvh];
-                int before = s.size();
-                fill.fill(l, kvh, s);
-                if (s.size() != before + n) {
-                    throw new IllegalStateException("the history fill appended " + (s.size() - before)
-                            + " positions to shard (" + l + ", " + kvh + "), not " + n);
-                }
+                HistoryFill.fillShard(fill, l, kvh, shards[l * c.kvHeads() + kvh]);
             }
         }
         position += n;
@@ -168,18 +152,10 @@ public final class Generation implements AutoCloseable {
         }
         checkRoom(1);
         Objects.checkIndex(token, c.vocab());
-        int hd = c.headDim();
         pass.begin(token, position);
-        for (int l = 0; l < c.layers(); l++) {
-            pass.attentionInputs(l);
-            float[] k = pass.k();
-            float[] v = pass.v();
-            for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
-                shards[l * c.kvHeads() + kvh].append(k, kvh * hd, v, kvh * hd);
-            }
-            attendAll(l, pass.q(), 0, position + 1, pass.att(), 0, observer);
-            pass.finishLayer(l);
-        }
+        do {
+            attendRow(pass.layer(), pass.q(), pass.k(), pass.v(), pass.att(), 0, observer);
+        } while (pass.nextLayer());
         this.position = position + 1;
         return pass.logits();
     }
@@ -202,12 +178,13 @@ public final class Generation implements AutoCloseable {
         for (int i = 0; i < tokens.length; i++) {
             Objects.checkIndex(tokens[i], c.vocab());
         }
-        int t0 = 0;
-        while (t0 < tokens.length) {
-            int n = Math.min(ForwardPass.PREFILL_CHUNK, tokens.length - t0);
-            prefillChunk(tokens, t0, n);
-            t0 += n;
-        }
+        pass.beginPrompt(tokens, position);
+        do {
+            for (int t = 0; t < pass.chunkSize(); t++) {
+                attendRow(pass.layer(), pass.chunkQ(), pass.chunkK(), pass.chunkV(), pass.chunkAtt(), t, null);
+            }
+        } while (pass.nextPromptLayer() != ForwardPass.PromptProgress.DONE);
+        position += tokens.length;
         if (observer != null) {
             for (int l = 0; l < c.layers(); l++) {
                 for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
@@ -216,31 +193,6 @@ public final class Generation implements AutoCloseable {
             }
         }
         return pass.chunkLogits();
-    }
-
-    private void prefillChunk(int[] tokens, int from, int n) {
-        int qd = c.qDim();
-        int kvd = c.kvDim();
-        int hd = c.headDim();
-        int start = position;
-        pass.beginChunk(tokens, from, n, start);
-        for (int l = 0; l < c.layers(); l++) {
-            pass.chunkAttentionInputs(l);
-            float[] bk = pass.chunkK();
-            float[] bv = pass.chunkV();
-            for (int t = 0; t < n; t++) {
-                for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
-                    shards[l * c.kvHeads() + kvh].append(bk, t * kvd + kvh * hd, bv, t * kvd + kvh * hd);
-                }
-            }
-            float[] bq = pass.chunkQ();
-            float[] batt = pass.chunkAtt();
-            for (int t = 0; t < n; t++) {
-                attendAll(l, bq, t * qd, start + t + 1, batt, t * qd, null);
-            }
-            pass.finishChunkLayer(l);
-        }
-        position = start + n;
     }
 
     /**
@@ -256,32 +208,17 @@ public final class Generation implements AutoCloseable {
      * @throws IllegalStateException    if the context fills up
      */
     public int[] generate(int[] prompt, int maxTokens, Sampler sampler, IntConsumer onToken) {
-        if (maxTokens < 0) {
-            throw new IllegalArgumentException("maxTokens must be >= 0, was " + maxTokens);
-        }
-        int[] stop = model.stopTokens();
-        int[] out = new int[maxTokens];
+        GeneratedTokens out = new GeneratedTokens(maxTokens, sampler, model.stopTokens());
         float[] l = prefill(prompt);
-        int n = 0;
-        while (n < maxTokens) {
-            int token = sampler.sample(l);
-            out[n++] = token;
+        while (!out.full()) {
+            int token = out.sample(l);
             onToken.accept(token);
-            if (contains(stop, token) || n == maxTokens || position == c.contextLength()) {
+            if (out.stopAfter(token, position, c.contextLength()) != null) {
                 break;
             }
             l = next(token);
         }
-        return Arrays.copyOf(out, n);
-    }
-
-    private static boolean contains(int[] a, int v) {
-        for (int x : a) {
-            if (x == v) {
-                return true;
-            }
-        }
-        return false;
+        return out.tokens();
     }
 
     private void checkRoom(int tokens) {
@@ -294,17 +231,21 @@ public final class Generation implements AutoCloseable {
         }
     }
 
-    /** Attention of every query head of one position: queries {@code (heads, headDim)} at {@code qOff}. */
-    private void attendAll(int layer, float[] qs, int qOff, int n, float[] out, int outOff, AttentionObserver obs) {
-        int span = c.groupSize() * c.headDim();
+    /**
+     * One row of a layer, every shard in turn: its key and value appended, its queries attending every
+     * position up to its own.
+     */
+    private void attendRow(int layer, float[] q, float[] k, float[] v, float[] att, int row, AttentionObserver obs) {
         for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
-            System.arraycopy(qs, qOff + kvh * span, groupQ[kvh], 0, span);
-            KvShard.View kv = views[layer * c.kvHeads() + kvh];
+            int i = layer * c.kvHeads() + kvh;
+            GroupAttention group = groups[kvh];
+            int n = group.append(shards[i], k, v, row) + 1;
+            Queries queries = group.gather(q, row);
             if (obs != null) {
-                obs.onDecode(layer, kvh, n - 1, groupQueries[kvh], kv);
+                obs.onDecode(layer, kvh, n - 1, queries, views[i]);
             }
-            Attention.exact(kv, n, groupQueries[kvh], scale, groupOut[kvh], attention);
-            System.arraycopy(groupOut[kvh], 0, out, outOff + kvh * span, span);
+            group.exact(views[i], n);
+            group.scatter(att, row);
         }
     }
 
