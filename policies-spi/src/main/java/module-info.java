@@ -8,6 +8,9 @@
  */
 module io.clusterkv.spi {
     exports io.clusterkv.spi;
+    // what the runtime reads back from a selection; not part of the plugin contract
+    exports io.clusterkv.spi.internal to
+            io.clusterkv.runtime, io.clusterkv.runtime.engine, io.clusterkv.runtime.arena, io.clusterkv.runtime.bench;
 
     uses io.clusterkv.spi.RecallPolicyProvider;
 }

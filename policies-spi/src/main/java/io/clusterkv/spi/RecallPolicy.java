@@ -67,7 +67,7 @@ public interface RecallPolicy extends AutoCloseable {
      * @param queries the step's queries, {@code (out.heads(), headDim)}
      * @param keys    the shard's live key view, including this step's key
      * @param budget  explicit positions each query head may attend, {@code >= 1}
-     * @param out     the selection to fill, already {@link Selection#reset reset} to this budget
+     * @param out     the selection to fill, empty, for this budget and context size
      */
     void select(Queries queries, KeyView keys, int budget, Selection out);
 

@@ -349,8 +349,9 @@ public final class ClusterKvRuntime implements AutoCloseable {
     /** The device tier in front of a shard's attention. */
     private record ResidentAttention(ShardResidency residency) implements ShardActor.SelectedAttention {
         @Override
-        public void attend(KvShard.View kv, io.clusterkv.spi.Queries queries, io.clusterkv.spi.Selection selection,
-                           float scale, float[] out, io.clusterkv.runtime.attention.AttentionScratch scratch) {
+        public void attend(KvShard.View kv, io.clusterkv.spi.Queries queries,
+                           io.clusterkv.spi.internal.SelectionBuffer selection, float scale, float[] out,
+                           io.clusterkv.runtime.attention.AttentionScratch scratch) {
             residency.attend(kv, queries, selection, scale, out);
         }
 

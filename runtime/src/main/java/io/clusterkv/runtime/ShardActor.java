@@ -7,7 +7,7 @@ import io.clusterkv.runtime.model.HistoryFill;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -96,7 +96,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
 
     /** Attends a selection: every head of {@code selection}, writing rows of {@code out}. */
     interface SelectedAttention extends AutoCloseable {
-        void attend(KvShard.View kv, Queries queries, Selection selection, float scale, float[] out,
+        void attend(KvShard.View kv, Queries queries, SelectionBuffer selection, float scale, float[] out,
                     AttentionScratch scratch);
 
         @Override
@@ -124,7 +124,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     private final float[] groupQ;           // (groupSize, headDim)
     private final float[] groupOut;         // (groupSize, headDim)
     private final Queries queries;
-    private final Selection selection;
+    private final SelectionBuffer selection;
     private final AttentionScratch scratch = new AttentionScratch();
     private final List<CompletableFuture<?>> inFlight = new ArrayList<>();
     private boolean prompted;
@@ -143,7 +143,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         this.queries = Queries.wrap(groupQ, setup.groupSize(), headDim);
         // sized for a small budget; reset() grows it at the first sparse step (only a context larger than
         // the budget has one), so a huge budget costs nothing up front
-        this.selection = policy == null ? null : new Selection(setup.groupSize(), Math.min(setup.budget(), 1024));
+        this.selection = policy == null ? null : new SelectionBuffer(setup.groupSize(), Math.min(setup.budget(), 1024));
     }
 
     @Override

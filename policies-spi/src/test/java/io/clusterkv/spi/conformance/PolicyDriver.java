@@ -1,14 +1,15 @@
 package io.clusterkv.spi.conformance;
 
-import io.clusterkv.spi.HeadSelection;
+import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.PolicyConfig;
 import io.clusterkv.spi.PolicyContext;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.RecallPolicyProvider;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +26,14 @@ import java.util.Optional;
  */
 public final class PolicyDriver {
 
-    /** One step's selection of one head, as recorded. */
+    /**
+     * One step's selection of one head, as recorded.
+     *
+     * @param step        the decode step, 0 for the prompt's
+     * @param head        the query head
+     * @param positions   its explicit positions, sorted
+     * @param windowStart the first position of its recent window, or {@code Integer.MAX_VALUE} for none
+     */
     public record Recorded(int step, int head, int[] positions, int windowStart) {
     }
 
@@ -72,7 +80,7 @@ public final class PolicyDriver {
         List<Recorded> out = new ArrayList<>();
         float[] q = new float[geometry.queryHeads() * geometry.headDim()];
         Queries queries = Queries.wrap(q, geometry.queryHeads(), geometry.headDim());
-        Selection sel = new Selection(geometry.queryHeads(), budget);
+        SelectionBuffer sel = new SelectionBuffer(geometry.queryHeads(), budget);
         ArrayDeque<Pending<?>> pending = new ArrayDeque<>();
         ConformanceChecks.UnitLedger ledger = new ConformanceChecks.UnitLedger();
         try (RecallPolicy policy = provider.create(ctx)) {
@@ -92,7 +100,7 @@ public final class PolicyDriver {
                 String where = provider.name() + " budget=" + budget + " step=" + step + " context=" + keys.size();
                 ConformanceChecks.check(sel, policy.alwaysAttended(keys.size(), budget), ledger, where);
                 for (int h = 0; h < sel.heads(); h++) {
-                    HeadSelection hs = sel.head(h);
+                    HeadSelectionBuffer hs = sel.head(h);
                     out.add(new Recorded(step, h, hs.sortedPositions(), hs.windowStart()));
                 }
             }
@@ -100,7 +108,31 @@ public final class PolicyDriver {
         return out;
     }
 
-    private static void poll(RecallPolicy policy, io.clusterkv.spi.KeyView keys, ArrayDeque<Pending<?>> pending,
+    /**
+     * Calls {@code select} once, as the runtime does, checks the selection as the kit does, and records
+     * what each query head attends: for a plugin's own tests of particular selections.
+     *
+     * @param policy  the policy, already given its keys ({@code onPrompt}, {@code onAppend})
+     * @param queries the step's queries, one per query head
+     * @param keys    the shard's keys
+     * @param budget  the budget, {@code >= 1}
+     * @return one record per query head, at step 0
+     * @throws AssertionError if the selection breaks the contract
+     */
+    public static List<Recorded> selectOnce(RecallPolicy policy, Queries queries, KeyView keys, int budget) {
+        SelectionBuffer sel = new SelectionBuffer(queries.heads(), budget);
+        sel.reset(budget, keys.size());
+        policy.select(queries, keys, budget, sel);
+        ConformanceChecks.check(sel, policy.alwaysAttended(keys.size(), budget), new ConformanceChecks.UnitLedger(),
+                "select budget=" + budget + " context=" + keys.size());
+        List<Recorded> out = new ArrayList<>();
+        for (int h = 0; h < sel.heads(); h++) {
+            out.add(new Recorded(0, h, sel.head(h).sortedPositions(), sel.head(h).windowStart()));
+        }
+        return out;
+    }
+
+    private static void poll(RecallPolicy policy, KeyView keys, ArrayDeque<Pending<?>> pending,
                              int applyDelay, int step) {
         for (int guard = 0; guard < 16; guard++) {
             Optional<MaintenanceTask<?>> task = policy.pollMaintenance(keys.snapshot());

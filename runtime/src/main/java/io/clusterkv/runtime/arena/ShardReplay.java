@@ -8,8 +8,8 @@ import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,13 +68,13 @@ final class ShardReplay {
     private static final class Contender {
         final Tally tally;
         final RecallPolicy instance;
-        final Selection selection;
+        final SelectionBuffer selection;
         final ArrayDeque<Pending<?>> pending = new ArrayDeque<>();
 
         Contender(Tally tally, RecallPolicy instance, int heads) {
             this.tally = tally;
             this.instance = instance;
-            this.selection = new Selection(heads, tally.budget);
+            this.selection = new SelectionBuffer(heads, tally.budget);
         }
     }
 

@@ -10,8 +10,8 @@ import io.clusterkv.runtime.synthetic.WorkloadParams;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -95,7 +95,7 @@ public final class SelectionCost {
         final String policy;
         final int budget;
         final RecallPolicy instance;
-        final Selection selection;
+        final SelectionBuffer selection;
         final long[] exact;
         final long[] select;
         final long[] attend;
@@ -104,7 +104,7 @@ public final class SelectionCost {
             this.policy = policy;
             this.budget = budget;
             this.instance = instance;
-            this.selection = new Selection(heads, budget);
+            this.selection = new SelectionBuffer(heads, budget);
             this.exact = new long[rounds];
             this.select = new long[rounds];
             this.attend = new long[rounds];
