@@ -22,6 +22,8 @@ import java.util.Optional;
  *     }
  * }
  * }
+ *
+ * <p>A policy that ranks fixed pages by a score writes one function on {@link PageScoringPolicy}.
  */
 public interface RecallPolicy extends AutoCloseable {
 

@@ -24,6 +24,7 @@ class JavadocExamplesTest {
     @ParameterizedTest
     @CsvSource({
         "RecallPolicy.java, recent-policy, RecentPolicy.java",
+        "PageScoringPolicy.java, max-key-page-policy, MaxKeyPagePolicy.java",
     })
     void javadocShowsTheTestedCode(String documented, String id, String tested) throws IOException {
         assertEquals(region(Files.readString(TEST.resolve(tested)), id),
