@@ -25,6 +25,10 @@ public final class ConformanceChecks {
     public static final class UnitLedger {
         private final Map<Long, Map<Integer, int[]>> members = new HashMap<>();
 
+        /** An empty ledger, for one run. */
+        public UnitLedger() {
+        }
+
         void record(long unitId, int version, int[] positions, String where) {
             Map<Integer, int[]> versions = members.computeIfAbsent(unitId, k -> new HashMap<>());
             int[] earlier = versions.get(version);

@@ -44,6 +44,10 @@ public abstract class RecallPolicyConformance {
     /** Bytes a round of steady-state selects may allocate: less than one per call, for JIT noise. */
     public static final long ALLOCATION_SLACK_BYTES = 1024;
 
+    /** For the plugin's test class. */
+    protected RecallPolicyConformance() {
+    }
+
     /** @return the provider under test */
     protected abstract RecallPolicyProvider provider();
 
