@@ -8,7 +8,9 @@ public final class PolicyConfigException extends IllegalArgumentException {
 
     private static final long serialVersionUID = 1L;
 
+    /** The full key that was wrong. */
     private final String key;
+    /** The value as given, or {@code null} when it was missing. */
     private final String value;
 
     /**

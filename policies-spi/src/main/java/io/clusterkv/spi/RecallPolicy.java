@@ -9,16 +9,21 @@ import java.util.Optional;
  * <p>Threading: every method is called from the shard's single thread, never concurrently (see the
  * package documentation for the order). Only {@link MaintenanceTask#compute()} runs elsewhere.
  *
- * <p>The trivial policy, attending the newest {@code budget} positions, is:
- * <pre>{@code
- * public void select(Queries q, KeyView keys, int budget, Selection out) {
+ * <p>The trivial policy attends the newest {@code budget} positions, in pages of 16 so that each
+ * page is one residency unit whose version changes with its membership (see {@link HeadSelection});
+ * this is the {@code select} of {@code RecentPolicy} in this module's tests, which passes the
+ * conformance kit:
+ * {@snippet lang=java id="recent-policy" :
+ * public void select(Queries queries, KeyView keys, int budget, Selection out) {
  *     int n = keys.size();
+ *     int from = Math.max(0, n - budget);
  *     for (int h = 0; h < out.heads(); h++) {
- *         int from = Math.max(0, n - budget);
- *         out.head(h).addRange(from / 16, 0, from, n); // one unit
+ *         out.head(h).addPages(0, 16, from, n); // one unit per page of 16 positions
  *     }
  * }
- * }</pre>
+ * }
+ *
+ * <p>A policy that ranks fixed pages by a score writes one function on {@link PageScoringPolicy}.
  */
 public interface RecallPolicy extends AutoCloseable {
 
@@ -67,7 +72,7 @@ public interface RecallPolicy extends AutoCloseable {
      * @param queries the step's queries, {@code (out.heads(), headDim)}
      * @param keys    the shard's live key view, including this step's key
      * @param budget  explicit positions each query head may attend, {@code >= 1}
-     * @param out     the selection to fill, already {@link Selection#reset reset} to this budget
+     * @param out     the selection to fill, empty, for this budget and context size
      */
     void select(Queries queries, KeyView keys, int budget, Selection out);
 

@@ -1,6 +1,10 @@
 package io.clusterkv.spi;
 
-/** The trivial policy of the SPI's javadoc, used to test the SPI and its kit: the newest {@code budget} positions. */
+/**
+ * The example of {@link RecallPolicy}'s javadoc, the newest {@code budget} positions: its
+ * {@code select} is shown there ({@link JavadocExamplesTest} keeps the two identical) and
+ * {@link RecentPolicyConformanceTest} runs the kit over it.
+ */
 public final class RecentPolicy implements RecallPolicy {
 
     /** Registers {@code recent}. */
@@ -11,15 +15,13 @@ public final class RecentPolicy implements RecallPolicy {
     }
 
     @Override
+    // @start region="recent-policy"
     public void select(Queries queries, KeyView keys, int budget, Selection out) {
         int n = keys.size();
+        int from = Math.max(0, n - budget);
         for (int h = 0; h < out.heads(); h++) {
-            out.head(h).addPages(0, 16, Math.max(0, n - budget), n);
+            out.head(h).addPages(0, 16, from, n); // one unit per page of 16 positions
         }
     }
-
-    @Override
-    public int[] alwaysAttended(int contextSize, int budget) {
-        return contextSize == 0 ? new int[0] : new int[] {contextSize - 1};
-    }
+    // @end
 }

@@ -5,15 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import org.junit.jupiter.api.Test;
 
 class SelectionTest {
 
     @Test
     void budgetIsEnforced() {
-        Selection s = new Selection(2, 4);
+        SelectionBuffer s = new SelectionBuffer(2, 4);
         s.reset(4, 100);
-        HeadSelection h = s.head(1);
+        HeadSelectionBuffer h = s.head(1);
         h.addRange(7, 1, 10, 13);
         h.add(50);
         BudgetExceededException e = assertThrows(BudgetExceededException.class, () -> h.add(51));
@@ -23,21 +25,21 @@ class SelectionTest {
 
     @Test
     void positionsOutOfRangeAndBadBudgetAreRejected() {
-        Selection s = new Selection(1, 8);
+        SelectionBuffer s = new SelectionBuffer(1, 8);
         s.reset(8, 10);
         IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, () -> s.head(0).add(10));
         assertTrue(e.getMessage().contains("10"), e.getMessage());
         assertThrows(IndexOutOfBoundsException.class, () -> s.head(0).add(-1));
         IllegalArgumentException b = assertThrows(IllegalArgumentException.class, () -> s.reset(0, 10));
         assertTrue(b.getMessage().contains("was 0"), b.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new Selection(1, -5));
+        assertThrows(IllegalArgumentException.class, () -> new SelectionBuffer(1, -5));
     }
 
     @Test
     void unitsGroupPositions() {
-        Selection s = new Selection(1, 16);
+        SelectionBuffer s = new SelectionBuffer(1, 16);
         s.reset(16, 100);
-        HeadSelection h = s.head(0);
+        HeadSelectionBuffer h = s.head(0);
         h.beginUnit(3, 9);
         h.add(40);
         h.add(20);
@@ -48,7 +50,7 @@ class SelectionTest {
         assertEquals(3, h.unitCount());
         assertEquals(3, h.unitId(0));
         assertEquals(9, h.unitVersion(0));
-        assertEquals(HeadSelection.NO_UNIT, h.unitId(1));
+        assertEquals(HeadSelectionBuffer.NO_UNIT, h.unitId(1));
         assertEquals(2, h.unitStart(1));
         assertEquals(4, h.unitEnd(1));
         assertArrayEquals(new int[] {5, 6, 20, 40, 60, 61, 62}, h.sortedPositions());
@@ -58,9 +60,9 @@ class SelectionTest {
 
     @Test
     void pagesSplitAtBoundariesWithMembershipVersions() {
-        Selection s = new Selection(1, 64);
+        SelectionBuffer s = new SelectionBuffer(1, 64);
         s.reset(64, 100);
-        HeadSelection h = s.head(0);
+        HeadSelectionBuffer h = s.head(0);
         h.addPages(100, 16, 10, 40);
         assertEquals(3, h.unitCount());
         assertEquals(100, h.unitId(0));
@@ -73,7 +75,7 @@ class SelectionTest {
 
     @Test
     void resetEmptiesAndGrowsForLargerBudgets() {
-        Selection s = new Selection(1, 2);
+        SelectionBuffer s = new SelectionBuffer(1, 2);
         s.reset(2, 10);
         s.head(0).add(1);
         s.reset(50, 100);

@@ -4,7 +4,7 @@ import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.CompletionException;
@@ -258,7 +258,7 @@ public final class ShardPolicyDriver implements AutoCloseable {
      * @param out     the selection to fill
      * @return {@code true}, or {@code false} if the policy failed (reported; attend exactly)
      */
-    public boolean select(Queries queries, KeyView keys, int budget, Selection out) {
+    public boolean select(Queries queries, KeyView keys, int budget, SelectionBuffer out) {
         out.reset(budget, keys.size());
         try {
             policy.select(queries, keys, budget, out);

@@ -1,7 +1,7 @@
 package io.clusterkv.spi.conformance;
 
-import io.clusterkv.spi.HeadSelection;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -24,6 +24,10 @@ public final class ConformanceChecks {
      */
     public static final class UnitLedger {
         private final Map<Long, Map<Integer, int[]>> members = new HashMap<>();
+
+        /** An empty ledger, for one run. */
+        public UnitLedger() {
+        }
 
         void record(long unitId, int version, int[] positions, String where) {
             Map<Integer, int[]> versions = members.computeIfAbsent(unitId, k -> new HashMap<>());
@@ -53,16 +57,16 @@ public final class ConformanceChecks {
      * @param where          context for messages
      * @throws AssertionError on the first violation
      */
-    public static void check(Selection sel, int[] alwaysAttended, UnitLedger ledger, String where) {
+    public static void check(SelectionBuffer sel, int[] alwaysAttended, UnitLedger ledger, String where) {
         int n = sel.contextSize();
         for (int h = 0; h < sel.heads(); h++) {
-            HeadSelection s = sel.head(h);
+            HeadSelectionBuffer s = sel.head(h);
             String at = where + " head=" + h;
             if (s.size() > sel.budget()) {
                 throw new AssertionError(at + ": " + s.size() + " explicit positions exceed the budget " + sel.budget());
             }
             int window = s.windowStart();
-            if (window != HeadSelection.NO_WINDOW && (window < 0 || window > n)) {
+            if (window != HeadSelectionBuffer.NO_WINDOW && (window < 0 || window > n)) {
                 throw new AssertionError(at + ": window start " + window + " outside [0, " + n + "]");
             }
             BitSet seen = new BitSet(n);
@@ -79,7 +83,7 @@ public final class ConformanceChecks {
                 }
                 seen.set(p);
             }
-            if (window != HeadSelection.NO_WINDOW) {
+            if (window != HeadSelectionBuffer.NO_WINDOW) {
                 seen.set(window, n);
             }
             for (int p : alwaysAttended) {
@@ -95,7 +99,7 @@ public final class ConformanceChecks {
         }
     }
 
-    private static void checkUnits(HeadSelection s, UnitLedger ledger, String at) {
+    private static void checkUnits(HeadSelectionBuffer s, UnitLedger ledger, String at) {
         int expectedStart = 0;
         for (int u = 0; u < s.unitCount(); u++) {
             if (s.unitStart(u) != expectedStart || s.unitEnd(u) < s.unitStart(u)) {
@@ -104,10 +108,10 @@ public final class ConformanceChecks {
             }
             expectedStart = s.unitEnd(u);
             long id = s.unitId(u);
-            if (id < 0 && id != HeadSelection.NO_UNIT) {
+            if (id < 0 && id != HeadSelectionBuffer.NO_UNIT) {
                 throw new AssertionError(at + ": negative unit id " + id);
             }
-            if (id != HeadSelection.NO_UNIT) {
+            if (id != HeadSelectionBuffer.NO_UNIT) {
                 int[] members = new int[s.unitEnd(u) - s.unitStart(u)];
                 for (int i = 0; i < members.length; i++) {
                     members[i] = s.position(s.unitStart(u) + i);

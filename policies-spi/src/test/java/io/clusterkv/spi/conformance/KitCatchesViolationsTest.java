@@ -134,4 +134,33 @@ class KitCatchesViolationsTest {
         };
         assertThrows(AssertionError.class, kit::sameInputGivesSameSelection);
     }
+
+    /** Allocates a scratch array per call where a field grown with the context would do. */
+    static final class AllocatesPerSelect implements RecallPolicy {
+        private float[] scores; // the last call's scores: the array escapes, as it would in a real policy
+
+        @Override
+        public void select(Queries queries, KeyView keys, int budget, Selection out) {
+            int n = keys.size();
+            for (int h = 0; h < out.heads(); h++) {
+                scores = new float[n];
+                for (int p = 0; p < n; p++) {
+                    scores[p] = p;
+                }
+                out.head(h).addPages(0, 16, Math.max(0, n - budget), n);
+            }
+        }
+    }
+
+    @Test
+    void allocationPerSelect() {
+        RecallPolicyConformance kit = new RecallPolicyConformance() {
+            @Override
+            protected RecallPolicyProvider provider() {
+                return KitCatchesViolationsTest.provider(AllocatesPerSelect::new);
+            }
+        };
+        AssertionError e = assertThrows(AssertionError.class, kit::selectAllocatesNothingInSteadyState);
+        assertTrue(e.getMessage().contains("select allocated"), e.getMessage());
+    }
 }

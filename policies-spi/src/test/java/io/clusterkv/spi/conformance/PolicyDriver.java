@@ -1,14 +1,18 @@
 package io.clusterkv.spi.conformance;
 
-import io.clusterkv.spi.HeadSelection;
+import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.PolicyConfig;
 import io.clusterkv.spi.PolicyContext;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.RecallPolicyProvider;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
 import io.clusterkv.spi.driver.ShardPolicyDriver;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,10 +25,23 @@ import java.util.Map;
  * <p>Maintenance is run synchronously but applied {@code applyDelay} steps after it was handed out
  * ({@code 0}: at once; {@link Integer#MAX_VALUE}: never), to show that selections stay valid
  * whatever the timing.
+ *
+ * <p>{@link #selectAllocation} measures what {@code select} allocates in steady state with the
+ * thread's allocation counter ({@link com.sun.management.ThreadMXBean#getThreadAllocatedBytes(long)}).
+ * The interpreter and C1 allocate what C2's escape analysis later removes (Vector API boxes, short-lived
+ * objects), so it measures in rounds until the JIT has caught up and reports the fewest bytes of any
+ * round; a policy that allocates on every call allocates in every round, also once the JIT is idle.
  */
 public final class PolicyDriver {
 
-    /** One step's selection of one head, as recorded. */
+    /**
+     * One step's selection of one head, as recorded.
+     *
+     * @param step        the decode step, 0 for the prompt's
+     * @param head        the query head
+     * @param positions   its explicit positions, sorted
+     * @param windowStart the first position of its recent window, or {@code Integer.MAX_VALUE} for none
+     */
     public record Recorded(int step, int head, int[] positions, int windowStart) {
     }
 
@@ -65,7 +82,7 @@ public final class PolicyDriver {
         List<Recorded> out = new ArrayList<>();
         float[] q = new float[geometry.queryHeads() * geometry.headDim()];
         Queries queries = Queries.wrap(q, geometry.queryHeads(), geometry.headDim());
-        Selection sel = new Selection(geometry.queryHeads(), budget);
+        SelectionBuffer sel = new SelectionBuffer(geometry.queryHeads(), budget);
         ConformanceChecks.UnitLedger ledger = new ConformanceChecks.UnitLedger();
         try (ShardPolicyDriver driver = new ShardPolicyDriver(provider.create(ctx),
                 new ShardPolicyDriver.Maintenance.Lagged(applyDelay), ShardPolicyDriver.Events.RETHROW)) {
@@ -82,11 +99,123 @@ public final class PolicyDriver {
                 String where = provider.name() + " budget=" + budget + " step=" + step + " context=" + keys.size();
                 ConformanceChecks.check(sel, policy.alwaysAttended(keys.size(), budget), ledger, where);
                 for (int h = 0; h < sel.heads(); h++) {
-                    HeadSelection hs = sel.head(h);
+                    HeadSelectionBuffer hs = sel.head(h);
                     out.add(new Recorded(step, h, hs.sortedPositions(), hs.windowStart()));
                 }
             }
         }
         return out;
+    }
+
+    /**
+     * Calls {@code select} once, as the runtime does, checks the selection as the kit does, and records
+     * what each query head attends: for a plugin's own tests of particular selections.
+     *
+     * @param policy  the policy, already given its keys ({@code onPrompt}, {@code onAppend})
+     * @param queries the step's queries, one per query head
+     * @param keys    the shard's keys
+     * @param budget  the budget, {@code >= 1}
+     * @return one record per query head, at step 0
+     * @throws AssertionError if the selection breaks the contract
+     */
+    public static List<Recorded> selectOnce(RecallPolicy policy, Queries queries, KeyView keys, int budget) {
+        SelectionBuffer sel = new SelectionBuffer(queries.heads(), budget);
+        sel.reset(budget, keys.size());
+        policy.select(queries, keys, budget, sel);
+        ConformanceChecks.check(sel, policy.alwaysAttended(keys.size(), budget), new ConformanceChecks.UnitLedger(),
+                "select budget=" + budget + " context=" + keys.size());
+        List<Recorded> out = new ArrayList<>();
+        for (int h = 0; h < sel.heads(); h++) {
+            out.add(new Recorded(0, h, sel.head(h).sortedPositions(), sel.head(h).windowStart()));
+        }
+        return out;
+    }
+
+    /** Selects per measured round of {@link #selectAllocation}. */
+    public static final int SELECTS_PER_ROUND = 1_000;
+
+    /** How long the JIT must have compiled nothing before a round that still allocates is believed. */
+    public static final Duration JIT_IDLE = Duration.ofSeconds(2);
+
+    /** The longest {@link #selectAllocation} measures. */
+    public static final Duration MEASURE_LIMIT = Duration.ofSeconds(30);
+
+    /**
+     * Measures what {@code select} allocates in steady state: after a prompt of {@code promptLength}
+     * positions and {@code decodeSteps} decode steps (maintenance applied at once), it calls
+     * {@code select} over and over at that context, with the queries of different steps in turn, in
+     * rounds of {@link #SELECTS_PER_ROUND}. It stops at the first round that allocates less than
+     * {@code enough} bytes; otherwise once the JIT has compiled nothing for {@link #JIT_IDLE} (the code
+     * that runs is then the code that stays), or after {@link #MEASURE_LIMIT}.
+     *
+     * @param promptLength positions written before the first step, {@code >= 1}
+     * @param decodeSteps  decode steps before measuring
+     * @param budget       the budget
+     * @param enough       bytes below which a round ends the measurement
+     * @return the fewest bytes any measured round allocated on this thread, the counter's own reads
+     *         discounted
+     * @throws UnsupportedOperationException if the JVM cannot count a thread's allocations
+     */
+    public long selectAllocation(int promptLength, int decodeSteps, int budget, long enough) {
+        if (!(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean bean)
+                || !bean.isThreadAllocatedMemorySupported()) {
+            throw new UnsupportedOperationException("this JVM cannot count the bytes a thread allocates");
+        }
+        if (!bean.isThreadAllocatedMemoryEnabled()) {
+            bean.setThreadAllocatedMemoryEnabled(true);
+        }
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
+        int n = promptLength + decodeSteps;
+        ConformanceWorkload w = new ConformanceWorkload(n, geometry.queryHeads(), geometry.headDim(),
+                seed ^ 0x5DEECE66DL);
+        var keys = w.keys(promptLength);
+        PolicyContext ctx = new PolicyContext(geometry, budget,
+                PolicyConfig.of(provider.name(), provider.configKeys(), config), seed);
+        float[] q = new float[geometry.queryHeads() * geometry.headDim()];
+        Queries queries = Queries.wrap(q, geometry.queryHeads(), geometry.headDim());
+        SelectionBuffer sel = new SelectionBuffer(geometry.queryHeads(), budget);
+        try (ShardPolicyDriver driver = new ShardPolicyDriver(provider.create(ctx),
+                new ShardPolicyDriver.Maintenance.Lagged(0), ShardPolicyDriver.Events.RETHROW)) {
+            RecallPolicy policy = driver.policy();
+            driver.prompt(keys);
+            for (int step = 0; step <= decodeSteps; step++) {
+                if (step > 0) {
+                    keys.grow();
+                    driver.append(keys.size() - 1, keys);
+                }
+                driver.maintain(keys);
+                w.queriesAt(keys.size() - 1, q);
+                driver.select(queries, keys, budget, sel);
+            }
+            long thread = Thread.currentThread().threadId();
+            long counterCost = Long.MAX_VALUE;
+            for (int i = 0; i < 3; i++) {
+                long before = bean.getThreadAllocatedBytes(thread);
+                counterCost = Math.min(counterCost, bean.getThreadAllocatedBytes(thread) - before);
+            }
+            long start = System.nanoTime();
+            long jitTime = jitTimed ? jit.getTotalCompilationTime() : 0;
+            long jitIdleSince = start;
+            long fewest = Long.MAX_VALUE;
+            for (;;) {
+                long before = bean.getThreadAllocatedBytes(thread);
+                for (int i = 0; i < SELECTS_PER_ROUND; i++) {
+                    w.queriesAt(i % n, q);
+                    sel.reset(budget, n);
+                    policy.select(queries, keys, budget, sel);
+                }
+                fewest = Math.min(fewest, bean.getThreadAllocatedBytes(thread) - before - counterCost);
+                long now = System.nanoTime();
+                if (jitTimed && jit.getTotalCompilationTime() != jitTime) {
+                    jitTime = jit.getTotalCompilationTime();
+                    jitIdleSince = now;
+                }
+                if (fewest < enough || (jitTimed && now - jitIdleSince >= JIT_IDLE.toNanos())
+                        || now - start >= MEASURE_LIMIT.toNanos()) {
+                    return fewest;
+                }
+            }
+        }
     }
 }

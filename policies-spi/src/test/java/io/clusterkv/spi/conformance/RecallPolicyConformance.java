@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.clusterkv.spi.ConfigKey;
 import io.clusterkv.spi.PolicyConfig;
 import io.clusterkv.spi.PolicyContext;
 import io.clusterkv.spi.RecallPolicyProvider;
 import io.clusterkv.spi.ShardGeometry;
+import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -32,9 +34,19 @@ import org.junit.jupiter.api.Test;
  * {@code budget} explicit positions per query head; positions in range, unique, outside the window;
  * declared always-attended positions present; a context not larger than the budget attended whole;
  * unit (id, version) pairs naming one fixed list; the same inputs and seed giving the same selection;
- * and all of it still holding when maintenance results are applied late, or never.
+ * all of it still holding when maintenance results are applied late, or never; and {@code select}
+ * allocating nothing in steady state (less than {@link #ALLOCATION_SLACK_BYTES} over a round of
+ * {@link PolicyDriver#SELECTS_PER_ROUND} calls, once the JIT has warmed up; see
+ * {@link PolicyDriver#selectAllocation}: a policy that allocates takes a few seconds to fail).
  */
 public abstract class RecallPolicyConformance {
+
+    /** Bytes a round of steady-state selects may allocate: less than one per call, for JIT noise. */
+    public static final long ALLOCATION_SLACK_BYTES = 1024;
+
+    /** For the plugin's test class. */
+    protected RecallPolicyConformance() {
+    }
 
     /** @return the provider under test */
     protected abstract RecallPolicyProvider provider();
@@ -120,6 +132,22 @@ public abstract class RecallPolicyConformance {
         for (int budget : budgets()) {
             driver(5).run(promptLength(), steps(), budget, 17);
             driver(5).run(promptLength(), steps(), budget, Integer.MAX_VALUE);
+        }
+    }
+
+    @Test
+    void selectAllocatesNothingInSteadyState() {
+        assumeTrue(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean bean
+                && bean.isThreadAllocatedMemorySupported(), "this JVM cannot count the bytes a thread allocates");
+        for (int budget : budgets()) {
+            long bytes = driver(13).selectAllocation(promptLength(), Math.min(steps(), 64), budget,
+                    ALLOCATION_SLACK_BYTES);
+            if (bytes >= ALLOCATION_SLACK_BYTES) {
+                throw new AssertionError(provider().name() + " budget=" + budget + ": select allocated " + bytes
+                        + " bytes or more in every round of " + PolicyDriver.SELECTS_PER_ROUND + " steady-state calls"
+                        + " until the JIT was idle (about " + bytes / PolicyDriver.SELECTS_PER_ROUND + " per call);"
+                        + " keep scratch buffers in fields, grown when the context or budget grows");
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import io.clusterkv.spi.driver.ShardPolicyDriver.Maintenance;
 import java.util.ArrayList;
 import java.util.List;
@@ -105,7 +106,7 @@ class ShardPolicyDriverTest {
     private static void step(ShardPolicyDriver d, int position) {
         d.append(position, KEYS);
         d.maintain(KEYS);
-        d.select(QUERIES, KEYS, 2, new Selection(1, 2));
+        d.select(QUERIES, KEYS, 2, new SelectionBuffer(1, 2));
     }
 
     @Test
@@ -217,7 +218,7 @@ class ShardPolicyDriverTest {
             d.prompt(KEYS);
             d.append(4, KEYS);
             d.maintain(KEYS);
-            boolean selected = d.select(QUERIES, KEYS, 2, new Selection(1, 2));
+            boolean selected = d.select(QUERIES, KEYS, 2, new SelectionBuffer(1, 2));
             d.close();
             d.close();
             assertEquals(List.of(where[i]), events.failures, methods[i]);
@@ -272,7 +273,7 @@ class ShardPolicyDriverTest {
         ShardPolicyDriver d = new ShardPolicyDriver(p, new Maintenance.Inline(), ShardPolicyDriver.Events.RETHROW);
         d.prompt(KEYS);
         IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> d.select(QUERIES, KEYS, 2, new Selection(1, 2)));
+                () -> d.select(QUERIES, KEYS, 2, new SelectionBuffer(1, 2)));
         assertEquals("boom in select", e.getMessage());
         AssertionError a = new AssertionError("kit");
         assertSame(a, assertThrows(AssertionError.class, () -> ShardPolicyDriver.Events.RETHROW.policyFailed("x", a)));

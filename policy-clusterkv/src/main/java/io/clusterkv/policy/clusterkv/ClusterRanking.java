@@ -1,8 +1,6 @@
 package io.clusterkv.policy.clusterkv;
 
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Finds, for each query head, the clusters a budget takes: the shortest prefix of the clusters ranked
@@ -64,22 +62,12 @@ final class ClusterRanking {
      */
     void rank(int head, ClusterIndex index, int clusters, int wanted) {
         int row = head * stride;
+        // a scalar pass (O(C), beside scoring's O(C d)): Vector API code behind a branch that was cold
+        // when C2 compiled this method stays boxed, and allocated on every call
         float lo = Float.POSITIVE_INFINITY;
         float hi = Float.NEGATIVE_INFINITY;
-        var species = SimilarityKernels.SPECIES;
-        int c = 0;
-        if (clusters >= species.length()) {
-            FloatVector min = FloatVector.broadcast(species, Float.POSITIVE_INFINITY);
-            FloatVector max = FloatVector.broadcast(species, Float.NEGATIVE_INFINITY);
-            for (int bound = species.loopBound(clusters); c < bound; c += species.length()) {
-                FloatVector v = FloatVector.fromArray(species, scores, row + c);
-                min = min.min(v);
-                max = max.max(v);
-            }
-            lo = min.reduceLanes(VectorOperators.MIN);
-            hi = max.reduceLanes(VectorOperators.MAX);
-        }
-        for (; c < clusters; c++) {
+        int c;
+        for (c = 0; c < clusters; c++) {
             lo = Math.min(lo, scores[row + c]);
             hi = Math.max(hi, scores[row + c]);
         }

@@ -3,7 +3,7 @@ package io.clusterkv.policy.clusterkv;
 import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
@@ -161,7 +161,7 @@ public final class ClusterKvBenchmark {
         for (String tpc : new String[] {"80", "20"}) {
             for (int budget : new int[] {256, 1024}) {
                 ClusterKvPolicy policy = indexed(keys, N, Map.of("tokens-per-cluster", tpc), budget, heads);
-                Selection sel = new Selection(heads, budget);
+                SelectionBuffer sel = new SelectionBuffer(heads, budget);
                 float[] buf = new float[heads * D];
                 Queries queries = Queries.wrap(buf, heads, D);
                 int calls = quick ? 4000 : 20000;
@@ -297,7 +297,7 @@ public final class ClusterKvBenchmark {
                 Timing t = time(0, 1, () -> policy[0] = build.get());
                 double recall = 0;
                 double mass = 0;
-                Selection sel = new Selection(1, budget);
+                SelectionBuffer sel = new SelectionBuffer(1, budget);
                 float[] buf = new float[D];
                 for (int i = 0; i < w.count; i++) {
                     System.arraycopy(w.queries, i * D, buf, 0, D);

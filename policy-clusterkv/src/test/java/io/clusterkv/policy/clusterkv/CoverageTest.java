@@ -5,8 +5,8 @@ import io.clusterkv.spi.conformance.GrowingKeyView;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.clusterkv.spi.HeadSelection;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.BitSet;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,7 +31,7 @@ class CoverageTest {
                 Map.of("recluster-every", "30", "clusters-per-recluster", "3", "tokens-per-cluster", "20"), 48, 2, D, 3);
         StepDriver driver = new StepDriver(policy, new GrowingKeyView(keys, D, prompt), delay, reverse);
         driver.prompt();
-        Selection sel = new Selection(2, 48);
+        SelectionBuffer sel = new SelectionBuffer(2, 48);
         float[] q = TestKeys.gaussian(1, 2 * D, 1);
         for (int step = 0; step <= steps; step++) {
             if (step > 0) {
@@ -56,8 +56,8 @@ class CoverageTest {
 
             driver.select(q, 2, 48, sel);
             for (int h = 0; h < 2; h++) {
-                HeadSelection s = sel.head(h);
-                assertEquals(window < n ? window : HeadSelection.NO_WINDOW, s.windowStart(), at);
+                HeadSelectionBuffer s = sel.head(h);
+                assertEquals(window < n ? window : HeadSelectionBuffer.NO_WINDOW, s.windowStart(), at);
                 assertEquals(Math.min(48, window), s.size(), at + ": the budget is filled from what is indexed");
             }
             if (delay == StepDriver.NEVER) {

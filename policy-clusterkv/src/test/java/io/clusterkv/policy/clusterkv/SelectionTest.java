@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.clusterkv.spi.HeadSelection;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -57,7 +57,7 @@ class SelectionTest {
         ClusterIndex index = driver.policy.index();
         assertEquals(30, index.count());
         SplittableRandom rnd = new SplittableRandom(8);
-        Selection sel = new Selection(HEADS, 8);
+        SelectionBuffer sel = new SelectionBuffer(HEADS, 8);
         for (int budget : new int[] {17, 40, 150, 333}) {
             for (int trial = 0; trial < 5; trial++) {
                 float[] q = new float[HEADS * D];
@@ -72,11 +72,11 @@ class SelectionTest {
         }
     }
 
-    private void checkHead(StepDriver driver, float[] q, int h, int budget, HeadSelection s) {
+    private void checkHead(StepDriver driver, float[] q, int h, int budget, HeadSelectionBuffer s) {
         ClusterIndex index = driver.policy.index();
         String at = "budget " + budget + " head " + h;
         assertEquals(budget, s.size(), at + ": budget filled exactly");
-        assertEquals(HeadSelection.NO_WINDOW, s.windowStart(), at + ": everything indexed, no window");
+        assertEquals(HeadSelectionBuffer.NO_WINDOW, s.windowStart(), at + ": everything indexed, no window");
         assertEquals(ClusterKvPolicy.SINK_UNIT, s.unitId(0), at);
         for (int i = 0; i < SINK; i++) {
             assertEquals(i, s.position(i), at + ": sinks first");
@@ -120,7 +120,7 @@ class SelectionTest {
             q[2 * D + k] = v;  // head 2: same as head 0
             q[3 * D + k] = (float) TestKeys.gaussian(rnd);
         }
-        Selection sel = new Selection(HEADS, 100);
+        SelectionBuffer sel = new SelectionBuffer(HEADS, 100);
         driver.select(q, HEADS, 100, sel);
         assertNotEquals(sel.head(0).unitId(1), sel.head(1).unitId(1));
         assertEquals(sel.head(0).unitId(1), sel.head(2).unitId(1));
@@ -131,7 +131,7 @@ class SelectionTest {
     @Test
     void contextNotLargerThanBudgetAttendsEverything() {
         StepDriver driver = promptOnly(200, Map.of(), 256);
-        Selection sel = new Selection(HEADS, 256);
+        SelectionBuffer sel = new SelectionBuffer(HEADS, 256);
         driver.select(new float[HEADS * D], HEADS, 256, sel);
         for (int h = 0; h < HEADS; h++) {
             assertTrue(sel.head(h).attendsAll());
@@ -144,7 +144,7 @@ class SelectionTest {
     @Test
     void budgetSmallerThanSinksTakesTheFirstSinks() {
         StepDriver driver = promptOnly(SINK + 300, Map.of(), 64);
-        Selection sel = new Selection(HEADS, 8);
+        SelectionBuffer sel = new SelectionBuffer(HEADS, 8);
         driver.select(new float[HEADS * D], HEADS, 8, sel);
         assertEquals(8, sel.head(0).size());
         assertEquals(7, sel.head(0).position(7));
@@ -158,14 +158,14 @@ class SelectionTest {
         ClusterKvPolicy policy = StepDriver.create(Map.of(), 64, HEADS, D, 5);
         StepDriver driver = new StepDriver(policy, new GrowingKeyView(keys, D, 500), StepDriver.NEVER, false);
         driver.prompt();
-        Selection sel = new Selection(HEADS, 64);
+        SelectionBuffer sel = new SelectionBuffer(HEADS, 64);
         driver.select(new float[HEADS * D], HEADS, 64, sel);
         assertEquals(SINK, sel.head(0).size(), "only the sinks are explicit");
         assertEquals(SINK, sel.head(0).windowStart());
         driver.applyAll();
         driver.select(new float[HEADS * D], HEADS, 64, sel);
         assertEquals(64, sel.head(0).size());
-        assertEquals(HeadSelection.NO_WINDOW, sel.head(0).windowStart());
+        assertEquals(HeadSelectionBuffer.NO_WINDOW, sel.head(0).windowStart());
         driver.step();
         driver.select(new float[HEADS * D], HEADS, 64, sel);
         assertEquals(500, sel.head(0).windowStart(), "the new key is in the window");

@@ -6,8 +6,8 @@ import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.PolicyConfig;
 import io.clusterkv.spi.PolicyContext;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -100,7 +100,7 @@ final class StepDriver {
         pending.clear();
     }
 
-    void select(float[] q, int heads, int budget, Selection out) {
+    void select(float[] q, int heads, int budget, SelectionBuffer out) {
         out.reset(budget, keys.size());
         policy.select(Queries.wrap(q, heads, keys.headDim()), keys, budget, out);
     }

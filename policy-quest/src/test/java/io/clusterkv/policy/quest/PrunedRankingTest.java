@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
@@ -55,7 +55,7 @@ class PrunedRankingTest {
             QuestPolicy policy = new QuestPolicy(pageSize, hd, heads, budget);
             int prompt = Math.max(1, n - 3 * pageSize - rnd.nextInt(2));
             policy.onPrompt(KeyView.of(keys, prompt, hd));
-            Selection sel = new Selection(heads, budget);
+            SelectionBuffer sel = new SelectionBuffer(heads, budget);
             // several steps on one policy: scratch left by one step must not leak into the next
             for (int size = prompt; size <= n; size += 1 + rnd.nextInt(pageSize + 1)) {
                 if (size > prompt) {

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.clusterkv.spi.HeadSelection;
 import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.SplittableRandom;
@@ -27,7 +27,7 @@ class QuestSelectionTest {
     private static final int[] PAGE_SIZES = {1, 2, 3, 5, 16, 17};
 
     /** One random case: a policy fed a prompt then appends, and the step's inputs. */
-    private record Case(int pageSize, int hd, int heads, int budget, int n, float[] keys, float[] q, Selection sel) {
+    private record Case(int pageSize, int hd, int heads, int budget, int n, float[] keys, float[] q, SelectionBuffer sel) {
         @Override
         public String toString() {
             return "page-size " + pageSize + " hd " + hd + " heads " + heads + " budget " + budget + " context " + n;
@@ -50,7 +50,7 @@ class QuestSelectionTest {
         for (int size = prompt + 1; size <= n; size++) {
             policy.onAppend(size - 1, KeyView.of(keys, size, hd));
         }
-        Selection sel = new Selection(heads, budget);
+        SelectionBuffer sel = new SelectionBuffer(heads, budget);
         sel.reset(budget, n);
         policy.select(Queries.wrap(q, heads, hd), KeyView.of(keys, n, hd), budget, sel);
         return new Case(pageSize, hd, heads, budget, n, keys, q, sel);
@@ -80,7 +80,7 @@ class QuestSelectionTest {
     }
 
     /** Pages of a head's selection, checking that each is whole (the newest up to the newest position). */
-    private static TreeSet<Integer> selectedPages(Case c, HeadSelection s) {
+    private static TreeSet<Integer> selectedPages(Case c, HeadSelectionBuffer s) {
         TreeSet<Integer> pages = new TreeSet<>();
         for (int p : s.sortedPositions()) {
             pages.add(p / c.pageSize);
@@ -92,7 +92,7 @@ class QuestSelectionTest {
     }
 
     /** Units: one per page, id = page index, version = the selected range's addPages encoding. */
-    private static void checkUnits(Case c, HeadSelection s) {
+    private static void checkUnits(Case c, HeadSelectionBuffer s) {
         for (int u = 0; u < s.unitCount(); u++) {
             int first = s.position(s.unitStart(u));
             int count = s.unitEnd(u) - s.unitStart(u);
@@ -113,9 +113,9 @@ class QuestSelectionTest {
             String at = "seed " + seed + " round " + round + " " + c;
             int newest = (c.n - 1) / c.pageSize;
             for (int h = 0; h < c.heads; h++) {
-                HeadSelection s = c.sel.head(h);
+                HeadSelectionBuffer s = c.sel.head(h);
                 assertTrue(s.size() <= c.budget, at + ": over budget");
-                assertEquals(HeadSelection.NO_WINDOW, s.windowStart(), at);
+                assertEquals(HeadSelectionBuffer.NO_WINDOW, s.windowStart(), at);
                 TreeSet<Integer> pages = selectedPages(c, s);
                 checkUnits(c, s);
                 if (c.n <= c.budget) {
@@ -173,7 +173,7 @@ class QuestSelectionTest {
         Case c = run(rnd, false, 47); // page sizes 1..17: 47 = floor pages plus a remainder for most
         int pages = 47 / c.pageSize;
         for (int h = 0; h < c.heads; h++) {
-            HeadSelection s = c.sel.head(h);
+            HeadSelectionBuffer s = c.sel.head(h);
             if (c.n > 47) {
                 assertEquals(pages, selectedPages(c, s).size());
                 assertTrue(s.size() <= pages * c.pageSize);
@@ -191,12 +191,12 @@ class QuestSelectionTest {
         Arrays.fill(q, 1f);
         QuestPolicy policy = new QuestPolicy(pageSize, hd, 1, 32);
         policy.onPrompt(KeyView.of(keys, 40, hd));
-        Selection sel = new Selection(1, 32);
+        SelectionBuffer sel = new SelectionBuffer(1, 32);
         for (int n = 41; n <= 200; n++) {
             policy.onAppend(n - 1, KeyView.of(keys, n, hd));
             sel.reset(32, n);
             policy.select(Queries.wrap(q, 1, hd), KeyView.of(keys, n, hd), 32, sel);
-            HeadSelection s = sel.head(0);
+            HeadSelectionBuffer s = sel.head(0);
             assertEquals(2, s.unitCount());
             int last = s.unitCount() - 1;
             assertEquals((n - 1) / pageSize, s.unitId(last));
@@ -211,7 +211,7 @@ class QuestSelectionTest {
         fill(new SplittableRandom(5), keys, false);
         QuestPolicy policy = new QuestPolicy(16, 4, 2, 64);
         policy.onPrompt(KeyView.of(keys, 100, 4));
-        Selection sel = new Selection(2, 5);
+        SelectionBuffer sel = new SelectionBuffer(2, 5);
         sel.reset(5, 100);
         policy.select(Queries.wrap(new float[8], 2, 4), KeyView.of(keys, 100, 4), 5, sel);
         for (int h = 0; h < 2; h++) {
@@ -233,8 +233,8 @@ class QuestSelectionTest {
         for (int n = 101; n <= 300; n++) {
             told.onAppend(n - 1, KeyView.of(keys, n, 8));
         }
-        Selection a = new Selection(1, 64);
-        Selection b = new Selection(1, 64);
+        SelectionBuffer a = new SelectionBuffer(1, 64);
+        SelectionBuffer b = new SelectionBuffer(1, 64);
         a.reset(64, 300);
         b.reset(64, 300);
         skipping.select(Queries.wrap(q, 1, 8), KeyView.of(keys, 300, 8), 64, a);

@@ -10,7 +10,7 @@ import io.clusterkv.runtime.residency.ShardResidency;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.Seeds;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import io.clusterkv.spi.ShardGeometry;
 import java.util.ArrayList;
 import java.util.List;
@@ -110,7 +110,7 @@ final class SessionWiring {
     /** The device tier in front of a shard's attention. */
     private record ResidentAttention(ShardResidency residency) implements ShardActor.SelectedAttention {
         @Override
-        public void attend(KvShard.View kv, Queries queries, Selection selection, float scale, float[] out,
+        public void attend(KvShard.View kv, Queries queries, SelectionBuffer selection, float scale, float[] out,
                            AttentionScratch scratch) {
             residency.attend(kv, queries, selection, scale, out);
         }

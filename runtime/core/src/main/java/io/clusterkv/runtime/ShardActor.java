@@ -8,7 +8,7 @@ import io.clusterkv.runtime.decode.HistoryFill;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import io.clusterkv.spi.driver.ShardPolicyDriver;
 import java.util.ArrayList;
 import java.util.List;
@@ -131,7 +131,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
 
     /** Attends a selection: every head of {@code selection}, writing rows of {@code out}. */
     interface SelectedAttention extends AutoCloseable {
-        void attend(KvShard.View kv, Queries queries, Selection selection, float scale, float[] out,
+        void attend(KvShard.View kv, Queries queries, SelectionBuffer selection, float scale, float[] out,
                     AttentionScratch scratch);
 
         @Override
@@ -155,7 +155,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     private final KvShard.View live;
     private final ShardPolicyDriver driver;  // drives the policy; null for a dense layer
     private final GroupAttention group;     // the shard's rows of the session's buffers, exact attention
-    private final Selection selection;
+    private final SelectionBuffer selection;
     private final List<CompletableFuture<?>> inFlight = new ArrayList<>();
     private final StepDone stepDone;
     private final PrefillDone prefillDone;
@@ -173,7 +173,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         this.group = new GroupAttention(setup.kvHead(), setup.kvHeads(), setup.groupSize(), shard.headDim());
         // sized for a small budget; reset() grows it at the first sparse step (only a context larger than
         // the budget has one), so a huge budget costs nothing up front
-        this.selection = driver == null ? null : new Selection(setup.groupSize(), Math.min(setup.budget(), 1024));
+        this.selection = driver == null ? null : new SelectionBuffer(setup.groupSize(), Math.min(setup.budget(), 1024));
         this.stepDone = new StepDone(setup.layer(), setup.kvHead());
         this.prefillDone = new PrefillDone(setup.layer(), setup.kvHead());
         this.fillDone = new FillDone(setup.layer(), setup.kvHead());

@@ -1,160 +1,67 @@
 package io.clusterkv.examples.pagemean;
 
 import io.clusterkv.spi.ConfigKey;
-import io.clusterkv.spi.HeadSelection;
 import io.clusterkv.spi.KeyView;
+import io.clusterkv.spi.PageScoringPolicy;
 import io.clusterkv.spi.PolicyContext;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.RecallPolicyProvider;
-import io.clusterkv.spi.Selection;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@code page-mean}, an example plugin: every query head attends the first {@code sink} positions (the
- * attention sinks), the newest {@code recent}, and fills the rest of its budget with pages of
- * {@code page-size} positions ranked by {@code q · (mean key of the page)}, highest first (lower page on
- * ties). Sinks and window each take at most a quarter of the budget, so at least half of it is recalled. Like Quest (arXiv 2406.10774) it recalls fixed pages; where Quest ranks a page by an upper
- * bound of {@code q · k} from per-channel minima and maxima, this ranks it by the page's centroid, an
- * estimate that is cheaper to keep (one running sum per page, updated in {@link #onAppend}) and blind
- * to a single outstanding key. Defaults: 4 sinks as in StreamingLLM, a 32-position window, Quest's
- * 16-position pages. No maintenance, no randomness.
+ * {@code page-mean}, an example plugin: pages ranked by {@code q · (mean key of the page)}. Quest (arXiv
+ * 2406.10774) bounds {@code q · k} by per-channel minima and maxima; a page's centroid is cheaper to keep
+ * (a running sum per page, updated in {@link #onAppend}) and blind to one outstanding key. Defaults: 4
+ * sinks as in StreamingLLM, a 32-position window, Quest's 16-position pages.
  */
-public final class PageMeanPolicy implements RecallPolicy {
+public final class PageMeanPolicy extends PageScoringPolicy {
 
     /** Registers {@code page-mean}: a cheap, stateless factory. */
     public static final class Provider implements RecallPolicyProvider {
-        @Override
-        public String name() {
-            return "page-mean";
-        }
-
-        @Override
-        public String description() {
+        @Override public String name() { return "page-mean"; }
+        @Override public String description() {
             return "Example plugin: sinks + recent window + top pages by q · (mean key of the page)";
         }
-
-        @Override
-        public List<ConfigKey> configKeys() {
-            return List.of(
-                    new ConfigKey("sink", "4", "initial positions always attended (at most a quarter of the budget), >= 0"),
-                    new ConfigKey("recent", "32", "newest positions always attended (at most a quarter of the budget), >= 1"),
+        @Override public List<ConfigKey> configKeys() {
+            return List.of(new ConfigKey("sink", "4", "initial positions always attended (<= budget / 4), >= 0"),
+                    new ConfigKey("recent", "32", "newest positions always attended (<= budget / 4), >= 1"),
                     new ConfigKey("page-size", "16", "positions per page, in [1, 65536]"));
         }
-
-        @Override
-        public RecallPolicy create(PolicyContext context) {
+        @Override public RecallPolicy create(PolicyContext context) {
             var c = context.config();
-            return new PageMeanPolicy(c.getInt("sink", 0, 1 << 20), c.getInt("recent", 1, 1 << 20),
-                    c.getInt("page-size", 1, 65536), context.geometry().headDim());
+            return new PageMeanPolicy(c.getInt("page-size", 1, 65536), c.getInt("sink", 0, 1 << 20),
+                    c.getInt("recent", 1, 1 << 20), context.geometry().headDim());
         }
     }
 
-    private final int sink;
-    private final int recent;
-    private final int pageSize;
     private final int headDim;
-    private final float[] row;          // (headDim) one key being indexed
-    private final float[] query;        // (headDim) the query of the head being selected for
     private float[] sums = new float[0]; // (pages, headDim) sum of the keys of each page
-    private long[] ranked = new long[0]; // (pages) score << 32 | (MAX - page): sorts by score, then lower page
     private int indexed;                 // positions summed so far
 
-    PageMeanPolicy(int sink, int recent, int pageSize, int headDim) {
-        this.sink = sink;
-        this.recent = recent;
-        this.pageSize = pageSize;
+    PageMeanPolicy(int pageSize, int sink, int recent, int headDim) {
+        super(pageSize, sink, recent);
         this.headDim = headDim;
-        this.row = new float[headDim];
-        this.query = new float[headDim];
     }
 
-    @Override
-    public void onPrompt(KeyView keys) {
-        index(keys);
-    }
+    @Override public void onPrompt(KeyView keys) { onAppend(keys.size() - 1, keys); }
 
     @Override
     public void onAppend(int position, KeyView keys) {
-        index(keys);
-    }
-
-    private void index(KeyView keys) {
-        int n = keys.size();
-        int pages = (n + pageSize - 1) / pageSize;
-        if (sums.length < pages * headDim) {
-            sums = Arrays.copyOf(sums, Math.max(pages, 2 * sums.length / headDim) * headDim);
-            ranked = new long[sums.length / headDim];
+        int need = Math.ceilDiv(keys.size(), pageSize()) * headDim;
+        if (sums.length < need) {
+            sums = Arrays.copyOf(sums, Math.max(need, 2 * sums.length));
         }
-        for (; indexed < n; indexed++) {
-            keys.copyKeys(indexed, indexed + 1, row, 0);
-            int base = indexed / pageSize * headDim;
-            for (int c = 0; c < headDim; c++) {
-                sums[base + c] += row[c];
+        for (; indexed < keys.size(); indexed++) { // add each new key to its page's sum
+            for (int c = 0, base = indexed / pageSize() * headDim; c < headDim; c++) {
+                sums[base + c] += keys.get(indexed, c);
             }
         }
     }
 
     @Override
-    public void select(Queries queries, KeyView keys, int budget, Selection out) {
-        int n = keys.size();
-        int sinks = sinks(n, budget);
-        int recentFrom = Math.max(sinks, n - Math.max(1, Math.min(recent, budget / 4)));
-        for (int h = 0; h < out.heads(); h++) {
-            HeadSelection s = out.head(h);
-            if (n <= budget) {
-                s.attendFrom(0);
-                continue;
-            }
-            s.addPages(0, pageSize, 0, sinks);
-            s.addPages(0, pageSize, recentFrom, n);
-            queries.copy(h, query, 0);
-            int first = sinks / pageSize;
-            int candidates = 0;
-            for (int page = first; page * pageSize < recentFrom; page++) {
-                int count = Math.min(pageSize, n - page * pageSize);
-                float score = dot(page) / count;
-                ranked[candidates++] = (long) sortable(score) << 32 | (0xFFFF_FFFFL - page);
-            }
-            Arrays.sort(ranked, 0, candidates);
-            for (int i = candidates - 1; i >= 0 && s.remaining() > 0; i--) {
-                int page = (int) (0xFFFF_FFFFL - (ranked[i] & 0xFFFF_FFFFL));
-                int from = Math.max(page * pageSize, sinks);
-                int to = Math.min(from + s.remaining(), Math.min((page + 1) * pageSize, recentFrom));
-                s.addPages(0, pageSize, from, to); // the last page may be cut to what the budget leaves
-            }
-        }
-    }
-
-    private float dot(int page) {
-        float acc = 0;
-        for (int c = 0, base = page * headDim; c < headDim; c++) {
-            acc += query[c] * sums[base + c];
-        }
-        return acc;
-    }
-
-    /** The float's bits as an int that orders like the float. */
-    private static int sortable(float f) {
-        int bits = Float.floatToIntBits(f);
-        return bits >= 0 ? bits : bits ^ 0x7FFF_FFFF;
-    }
-
-    private int sinks(int n, int budget) {
-        return Math.min(n, Math.min(sink, budget / 4));
-    }
-
-    @Override
-    public int[] alwaysAttended(int contextSize, int budget) {
-        int sinks = sinks(contextSize, budget);
-        int[] out = new int[sinks + (contextSize > sinks ? 1 : 0)];
-        for (int p = 0; p < sinks; p++) {
-            out[p] = p;
-        }
-        if (contextSize > sinks) {
-            out[sinks] = contextSize - 1;
-        }
-        return out;
+    protected float score(Queries queries, int head, KeyView keys, int page, int from, int to) {
+        return queries.dot(head, sums, page * headDim) / (to - from);
     }
 }

@@ -8,8 +8,8 @@ import io.clusterkv.spi.PolicyConfig;
 import io.clusterkv.spi.PolicyContext;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.conformance.PolicyDriver;
 import java.util.Map;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -32,12 +32,10 @@ class PageMeanSelectionTest {
         RecallPolicy policy = provider.create(new PolicyContext(new ShardGeometry(0, 0, 1, d), 22, config, 1));
         KeyView view = KeyView.of(keys, n, d);
         policy.onPrompt(view);
-        Selection out = new Selection(1, 22);
-        out.reset(22, n);
-        policy.select(Queries.wrap(new float[] {1, 0, 0, 0}, 1, d), view, 22, out);
+        var selected = PolicyDriver.selectOnce(policy, Queries.wrap(new float[] {1, 0, 0, 0}, 1, d), view, 22);
         int[] expected = IntStream.concat(IntStream.concat(IntStream.range(0, 2), IntStream.range(80, 96)),
                 IntStream.range(196, 200)).toArray();
-        assertArrayEquals(expected, out.head(0).sortedPositions());
-        assertEquals(22, out.head(0).size());
+        assertArrayEquals(expected, selected.get(0).positions());
+        assertEquals(Integer.MAX_VALUE, selected.get(0).windowStart(), "no window");
     }
 }

@@ -7,9 +7,9 @@ import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
 import io.clusterkv.spi.driver.ShardPolicyDriver;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -67,13 +67,13 @@ final class ShardReplay {
     private static final class Contender {
         final Tally tally;
         final ShardPolicyDriver driver;
-        final Selection selection;
+        final SelectionBuffer selection;
 
         Contender(Tally tally, RecallPolicy instance, int heads, int maintenanceLag) {
             this.tally = tally;
             this.driver = new ShardPolicyDriver(instance, new ShardPolicyDriver.Maintenance.Lagged(maintenanceLag),
                     (where, e) -> tally.failed(e));
-            this.selection = new Selection(heads, tally.budget);
+            this.selection = new SelectionBuffer(heads, tally.budget);
         }
 
         boolean out() {

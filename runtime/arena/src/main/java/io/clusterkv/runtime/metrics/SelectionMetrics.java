@@ -1,7 +1,7 @@
 package io.clusterkv.runtime.metrics;
 
 import io.clusterkv.runtime.kv.KvShard;
-import io.clusterkv.spi.HeadSelection;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -327,7 +327,7 @@ public final class SelectionMetrics {
      * @throws IllegalArgumentException  if the context sizes differ or {@code budget < 1}
      * @throws IndexOutOfBoundsException if an explicit position is outside {@code [0, n)}
      */
-    public SelectionQuality evaluate(HeadSelection selection, int budget) {
+    public SelectionQuality evaluate(HeadSelectionBuffer selection, int budget) {
         Objects.requireNonNull(selection, "selection");
         checkPrepared();
         if (selection.contextSize() != n) {
@@ -338,7 +338,7 @@ public final class SelectionMetrics {
     }
 
     /**
-     * Scores a selection with the step's budget taken from it, {@link HeadSelection#budget()}.
+     * Scores a selection with the step's budget taken from it, {@link HeadSelectionBuffer#budget()}.
      *
      * @param selection the head's selection
      * @return the metrics
@@ -346,17 +346,17 @@ public final class SelectionMetrics {
      * @throws IllegalArgumentException  if the context sizes differ
      * @throws IndexOutOfBoundsException if an explicit position is outside {@code [0, n)}
      */
-    public SelectionQuality evaluate(HeadSelection selection) {
+    public SelectionQuality evaluate(HeadSelectionBuffer selection) {
         return evaluate(selection, selection.budget());
     }
 
     /**
-     * Scores a selection given as raw positions, for tools that do not build a {@link HeadSelection}.
+     * Scores a selection given as raw positions, for tools that have no {@link HeadSelectionBuffer}.
      *
      * @param positions   explicit positions in {@code [0, count)}
      * @param count       how many
      * @param windowStart first position of the recent window {@code [windowStart, n)}, or
-     *                    {@link HeadSelection#NO_WINDOW}
+     *                    {@link HeadSelectionBuffer#NO_WINDOW}
      * @param budget      the step's budget {@code B}, {@code >= 1}
      * @return the metrics
      * @throws IllegalStateException     if nothing was prepared
@@ -370,12 +370,12 @@ public final class SelectionMetrics {
         if (budget < 1) {
             throw new IllegalArgumentException("budget must be >= 1, was " + budget);
         }
-        if (windowStart != HeadSelection.NO_WINDOW && (windowStart < 0 || windowStart > n)) {
+        if (windowStart != HeadSelectionBuffer.NO_WINDOW && (windowStart < 0 || windowStart > n)) {
             throw new IllegalArgumentException("windowStart must be in [0, " + n + "] or NO_WINDOW, was "
                     + windowStart);
         }
         Objects.checkFromIndexSize(0, count, positions.length);
-        int from = windowStart == HeadSelection.NO_WINDOW ? n : windowStart;
+        int from = windowStart == HeadSelectionBuffer.NO_WINDOW ? n : windowStart;
         int topB = Math.min(budget, n);
         if (topBudgetFor != topB) {
             int t = threshold(topB);

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
-import io.clusterkv.spi.HeadSelection;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class SelectionMetricsTest {
 
     private static final int[] NONE = new int[0];
-    private static final int NO_WINDOW = HeadSelection.NO_WINDOW;
+    private static final int NO_WINDOW = HeadSelectionBuffer.NO_WINDOW;
 
     /**
      * Four positions, headDim 2, q = (1, 0), scale 1, keys (ln w, 0) so the exact weights are
@@ -252,9 +252,9 @@ class SelectionMetricsTest {
         float[] q = randomFloats(r, 2 * d, 1.0);
         try (KvShard shard = new KvShard(d, KvFormat.F32, 64)) {
             shard.appendAll(keys, values, n);
-            Selection selection = new Selection(2, 32);
+            SelectionBuffer selection = new SelectionBuffer(2, 32);
             selection.reset(32, n);
-            HeadSelection head = selection.head(1);
+            HeadSelectionBuffer head = selection.head(1);
             head.addRange(0, 0, 5, 30);
             head.add(200);
             head.attendFrom(290);
@@ -271,7 +271,7 @@ class SelectionMetricsTest {
     @Test
     void headSelectionBudgetAndContextAreChecked() {
         SelectionMetrics m = handCase();
-        Selection selection = new Selection(1, 2);
+        SelectionBuffer selection = new SelectionBuffer(1, 2);
         selection.reset(2, 4);
         selection.head(0).add(3);
         assertEquals(1.0, m.evaluate(selection.head(0)).topBudgetRecall() * 2, 0.0, "budget 2 from the selection");

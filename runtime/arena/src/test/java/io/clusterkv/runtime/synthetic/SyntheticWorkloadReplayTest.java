@@ -12,7 +12,7 @@ import io.clusterkv.runtime.policy.FullPolicy;
 import io.clusterkv.runtime.policy.OraclePolicy;
 import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import org.junit.jupiter.api.Test;
 
 /** The replay loop the arena runs, on a synthetic workload: shard, policies, metrics. */
@@ -26,7 +26,7 @@ class SyntheticWorkloadReplayTest {
         int heads = w.queryHeads();
         int d = w.headDim();
         RecallPolicy[] policies = {new OraclePolicy(), new FullPolicy()};
-        Selection[] selections = {new Selection(heads, budget), new Selection(heads, budget)};
+        SelectionBuffer[] selections = {new SelectionBuffer(heads, budget), new SelectionBuffer(heads, budget)};
         QualityAccumulator[] results = {new QualityAccumulator(), new QualityAccumulator()};
         SelectionMetrics metrics = new SelectionMetrics();
         try (KvShard shard = new KvShard(d, KvFormat.F32)) {

@@ -9,8 +9,8 @@ import io.clusterkv.runtime.synthetic.SyntheticWorkload;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
@@ -79,7 +79,7 @@ public final class SelectionBuildComparison {
             w.appendPrompt(shard);
             int position = w.appendStep(shard, 0);
             RecallPolicy[][] policies = new RecallPolicy[builds][budgets.length];
-            Selection[] selections = new Selection[budgets.length];
+            SelectionBuffer[] selections = new SelectionBuffer[budgets.length];
             for (int b = 0; b < builds; b++) {
                 PolicyRegistry registry = registry(Path.of(args[b + 2]));
                 for (int j = 0; j < budgets.length; j++) {
@@ -90,7 +90,7 @@ public final class SelectionBuildComparison {
                 }
             }
             for (int j = 0; j < budgets.length; j++) {
-                selections[j] = new Selection(heads, budgets[j]);
+                selections[j] = new SelectionBuffer(heads, budgets[j]);
             }
             KvShard.View view = shard.snapshot();
             int n = view.size();

@@ -8,9 +8,9 @@ import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.synthetic.SyntheticWorkload;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
 import io.clusterkv.spi.driver.ShardPolicyDriver;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -94,7 +94,7 @@ public final class SelectionCost {
         final String policy;
         final int budget;
         final ShardPolicyDriver driver;
-        final Selection selection;
+        final SelectionBuffer selection;
         final long[] exact;
         final long[] select;
         final long[] attend;
@@ -103,7 +103,7 @@ public final class SelectionCost {
             this.policy = policy;
             this.budget = budget;
             this.driver = driver;
-            this.selection = new Selection(heads, budget);
+            this.selection = new SelectionBuffer(heads, budget);
             this.exact = new long[rounds];
             this.select = new long[rounds];
             this.attend = new long[rounds];

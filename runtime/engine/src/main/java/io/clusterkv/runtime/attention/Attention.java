@@ -1,8 +1,8 @@
 package io.clusterkv.runtime.attention;
 
 import io.clusterkv.runtime.kv.KvShard;
-import io.clusterkv.spi.HeadSelection;
 import io.clusterkv.spi.Queries;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
@@ -154,7 +154,7 @@ public final class Attention {
     /**
      * Attention of one query head over what a policy selected for it: the selection's explicit
      * positions plus its recent window {@code [windowStart, contextSize)} if it has one. Writes row
-     * {@link HeadSelection#head()} of {@code out}.
+     * {@link HeadSelectionBuffer#head()} of {@code out}.
      *
      * @param kv        keys and values of the shard, holding at least the selection's context
      * @param queries   the group's queries {@code (heads, headDim)}
@@ -166,8 +166,8 @@ public final class Attention {
      *                                   {@link #exact} does
      * @throws IndexOutOfBoundsException if the selection's head is not one of the queries
      */
-    public static void selected(KvShard.View kv, Queries queries, HeadSelection selection, float scale, float[] out,
-                                AttentionScratch scratch) {
+    public static void selected(KvShard.View kv, Queries queries, HeadSelectionBuffer selection, float scale,
+                                float[] out, AttentionScratch scratch) {
         Objects.requireNonNull(kv, "kv");
         Objects.requireNonNull(selection, "selection");
         int context = selection.contextSize();
@@ -175,7 +175,7 @@ public final class Attention {
             throw new IllegalArgumentException("the selection's context of " + context
                     + " positions is larger than the view's " + kv.size() + " positions");
         }
-        int from = selection.windowStart() == HeadSelection.NO_WINDOW ? context : selection.windowStart();
+        int from = selection.windowStart() == HeadSelectionBuffer.NO_WINDOW ? context : selection.windowStart();
         selected(kv, queries, selection.head(), selection.positionBuffer(), selection.size(), from, context, context,
                 scale, out, scratch);
     }

@@ -56,7 +56,7 @@ public final class OraclePolicy implements RecallPolicy {
                 order[p] = p;
             }
             TopK.select(scores, order, n, budget);
-            java.util.Arrays.sort(order, 0, budget);
+            TopK.sortAscending(order, budget);
             for (int i = 0; i < budget; i++) {
                 s.add(order[i]);
             }

@@ -46,6 +46,40 @@ final class TopK {
         }
     }
 
+    /**
+     * Sorts {@code a[0, n)} ascending in place (heapsort). Unlike
+     * {@link java.util.Arrays#sort(int[], int, int)}, which allocates a buffer to merge runs (and the
+     * k best of {@link #select} often hold some), it allocates nothing.
+     *
+     * @param a the values
+     * @param n how many, from the first
+     */
+    static void sortAscending(int[] a, int n) {
+        for (int i = n / 2 - 1; i >= 0; i--) {
+            siftDown(a, i, n);
+        }
+        for (int end = n - 1; end > 0; end--) {
+            swap(a, 0, end);
+            siftDown(a, 0, end);
+        }
+    }
+
+    /** Max-heap sift-down of {@code a[i]} within {@code a[0, n)}. */
+    private static void siftDown(int[] a, int i, int n) {
+        int v = a[i];
+        for (int child = 2 * i + 1; child < n; child = 2 * i + 1) {
+            if (child + 1 < n && a[child + 1] > a[child]) {
+                child++;
+            }
+            if (v >= a[child]) {
+                break;
+            }
+            a[i] = a[child];
+            i = child;
+        }
+        a[i] = v;
+    }
+
     private static boolean better(float[] scores, int a, int b) {
         float sa = scores[a];
         float sb = scores[b];

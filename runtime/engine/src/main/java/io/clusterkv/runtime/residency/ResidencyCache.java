@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * // at session start, per shard
  * ShardResidency residency = cache.openShard(sessionId, geometry, KvFormat.F16);
- * Selection selection = new Selection(geometry.queryHeads(), budget);
+ * SelectionBuffer selection = new SelectionBuffer(geometry.queryHeads(), budget);
  * float[] out = new float[geometry.queryHeads() * geometry.headDim()];
  *
  * // each step, on the shard's thread (kvShard: the shard's KvShard, the host store)

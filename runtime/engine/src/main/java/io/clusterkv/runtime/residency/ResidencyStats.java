@@ -5,7 +5,8 @@ package io.clusterkv.runtime.residency;
  * as of a moment.
  *
  * <p>Definitions. A <em>request</em> is one distinct (unit id, version) that a shard's step selects
- * (units of all its query heads together; {@link io.clusterkv.spi.HeadSelection#NO_UNIT NO_UNIT}
+ * (units of all its query heads together;
+ * {@link io.clusterkv.spi.internal.HeadSelectionBuffer#NO_UNIT NO_UNIT}
  * positions are not units and are not counted), for the longest prefix of the unit any of its query
  * heads selected. It is a <em>hit</em> if the resident copy already holds that prefix (nothing is
  * copied), else a <em>miss</em>. Of the misses, an <em>extension</em> found a shorter resident prefix

@@ -4,11 +4,11 @@ import io.clusterkv.runtime.attention.Attention;
 import io.clusterkv.runtime.attention.PiecewiseAttention;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
-import io.clusterkv.spi.HeadSelection;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.Seeds;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
@@ -31,11 +31,11 @@ import java.util.Objects;
  * served from the host store (a bypass);</li>
  * <li>for each query head, one {@link PiecewiseAttention} pass over its units' resident rows, the rows
  * not resident (bypassed, or beyond a prefix that could not be extended), its
- * {@link HeadSelection#NO_UNIT} positions and its recent window, the last three from the host
+ * {@link HeadSelectionBuffer#NO_UNIT} positions and its recent window, the last three from the host
  * store.</li>
  * </ol>
  * Then every pin is dropped and the rule is told the step ended. The output therefore equals
- * {@link Attention#selected(KvShard.View, Queries, HeadSelection, float, float[],
+ * {@link Attention#selected(KvShard.View, Queries, HeadSelectionBuffer, float, float[],
  * io.clusterkv.runtime.attention.AttentionScratch) Attention.selected} for every head up to float
  * rounding, whatever was resident, provided the policy keeps the unit contract (a (unit id, version)
  * always names the same ordered positions).
@@ -130,12 +130,12 @@ public final class ShardResidency implements AutoCloseable {
     /**
      * Attends one step: makes the selected units resident and writes every query head's attention
      * output over its selection, as {@code Attention.selected} would for each
-     * {@link Selection#head(int) head} (see the class notes). Counts the step's hits, misses and bytes
-     * moved in the layer's {@link ResidencyStats}.
+     * {@link SelectionBuffer#head(int) head} (see the class notes). Counts the step's hits, misses and
+     * bytes moved in the layer's {@link ResidencyStats}.
      *
      * @param kv        the shard's host store, holding at least every head's context
      * @param queries   the group's queries {@code (heads, headDim)}
-     * @param selection one {@link HeadSelection} per query head, as the policy filled it
+     * @param selection one {@link HeadSelectionBuffer} per query head, as the policy filled it
      * @param scale     multiplies every score, e.g. {@code 1 / sqrt(headDim)}; finite
      * @param out       receives {@code (heads, headDim)}
      * @throws IllegalArgumentException  if the view's head dim or format, the queries' head dim, the
@@ -145,7 +145,7 @@ public final class ShardResidency implements AutoCloseable {
      * @throws IndexOutOfBoundsException if an explicit position is outside its head's context, naming it
      * @throws IllegalStateException     if this shard or the cache is closed
      */
-    public void attend(KvShard.View kv, Queries queries, Selection selection, float scale, float[] out) {
+    public void attend(KvShard.View kv, Queries queries, SelectionBuffer selection, float scale, float[] out) {
         if (closed) {
             throw new IllegalStateException("the residency of session " + sessionId + ", layer " + layer
                     + ", kvHead " + kvHead + " is closed");
@@ -155,7 +155,7 @@ public final class ShardResidency implements AutoCloseable {
         try {
             int base = 0;
             for (int h = 0; h < selection.heads(); h++) {
-                HeadSelection head = selection.head(h);
+                HeadSelectionBuffer head = selection.head(h);
                 attendHead(kv, queries, head, base, scale, out);
                 base += head.unitCount();
             }
@@ -168,7 +168,7 @@ public final class ShardResidency implements AutoCloseable {
      * Passes 1 to 3 of a step on a validated selection: the step's units found or made resident, and
      * pinned until {@link #release}.
      */
-    void prepare(KvShard.View kv, Selection selection) {
+    void prepare(KvShard.View kv, SelectionBuffer selection) {
         step++;
         collect(selection);
         boolean prepared = false;
@@ -198,7 +198,7 @@ public final class ShardResidency implements AutoCloseable {
         tier.endStep(this);
     }
 
-    private void check(KvShard.View kv, Queries queries, Selection selection, float scale, float[] out) {
+    private void check(KvShard.View kv, Queries queries, SelectionBuffer selection, float scale, float[] out) {
         Objects.requireNonNull(kv, "kv");
         Objects.requireNonNull(queries, "queries");
         Objects.requireNonNull(selection, "selection");
@@ -225,7 +225,7 @@ public final class ShardResidency implements AutoCloseable {
         }
         int size = kv.size();
         for (int h = 0; h < selection.heads(); h++) {
-            HeadSelection head = selection.head(h);
+            HeadSelectionBuffer head = selection.head(h);
             int context = head.contextSize();
             if (context > size) {
                 throw new IllegalArgumentException("the selection's context of " + context
@@ -243,7 +243,7 @@ public final class ShardResidency implements AutoCloseable {
     }
 
     /** Pass 1: the step's distinct units, the longest prefix of each, and each head unit's slot. */
-    private void collect(Selection selection) {
+    private void collect(SelectionBuffer selection) {
         int total = 0;
         for (int h = 0; h < selection.heads(); h++) {
             total += selection.head(h).unitCount();
@@ -268,12 +268,12 @@ public final class ShardResidency implements AutoCloseable {
         distinct = 0;
         int k = 0;
         for (int h = 0; h < selection.heads(); h++) {
-            HeadSelection head = selection.head(h);
+            HeadSelectionBuffer head = selection.head(h);
             for (int u = 0; u < head.unitCount(); u++) {
                 long id = head.unitId(u);
                 int start = head.unitStart(u);
                 int length = head.unitEnd(u) - start;
-                if (id == HeadSelection.NO_UNIT || length == 0) {
+                if (id == HeadSelectionBuffer.NO_UNIT || length == 0) {
                     slotOf[k++] = -1;
                     continue;
                 }
@@ -310,7 +310,7 @@ public final class ShardResidency implements AutoCloseable {
     }
 
     /** Pass 3 for one unit: hit, or copy what is missing, or leave it to the host store. */
-    private void makeResident(KvShard.View kv, Selection selection, int s) {
+    private void makeResident(KvShard.View kv, SelectionBuffer selection, int s) {
         int n = need[s];
         ResidentUnit e = entries[s];
         if (e != null && e.rows >= n) {
@@ -368,7 +368,8 @@ public final class ShardResidency implements AutoCloseable {
     }
 
     /** Pass 4 for one head. */
-    private void attendHead(KvShard.View kv, Queries queries, HeadSelection head, int base, float scale, float[] out) {
+    private void attendHead(KvShard.View kv, Queries queries, HeadSelectionBuffer head, int base, float scale,
+                            float[] out) {
         pass.begin(queries, head.head(), scale);
         int context = head.contextSize();
         int[] positions = head.positionBuffer();
@@ -388,7 +389,7 @@ public final class ShardResidency implements AutoCloseable {
                 pass.absorbPositions(kv, positions, fromHost, end, context);
             }
         }
-        if (head.windowStart() != HeadSelection.NO_WINDOW) {
+        if (head.windowStart() != HeadSelectionBuffer.NO_WINDOW) {
             pass.absorbRange(kv, head.windowStart(), context);
         }
         pass.finish(out);

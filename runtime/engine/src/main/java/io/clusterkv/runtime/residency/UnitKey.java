@@ -13,7 +13,8 @@ package io.clusterkv.runtime.residency;
  * @param sessionId the session
  * @param layer     the layer, {@code >= 0}
  * @param kvHead    the KV head within the layer, {@code >= 0}
- * @param unitId    the unit's id, {@code >= 0} ({@link io.clusterkv.spi.HeadSelection#NO_UNIT} is never resident)
+ * @param unitId    the unit's id, {@code >= 0}
+ *                  ({@link io.clusterkv.spi.internal.HeadSelectionBuffer#NO_UNIT} is never resident)
  * @param version   the unit's version
  */
 public record UnitKey(long sessionId, int layer, int kvHead, long unitId, int version) {

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
-import io.clusterkv.spi.HeadSelection;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -400,9 +400,9 @@ class AttentionTest {
         try (KvShard shard = shard(n, dim, format, CHUNK, 5)) {
             KvShard.View kv = shard.snapshot();
             Queries q = queries(2, dim, 1, 6);
-            Selection selection = new Selection(2, 256);
+            SelectionBuffer selection = new SelectionBuffer(2, 256);
             selection.reset(256, context);
-            HeadSelection h1 = selection.head(1);
+            HeadSelectionBuffer h1 = selection.head(1);
             int[] positions = randomSubset(r, 700, 200);
             h1.beginUnit(3, 1);
             for (int p : positions) {
@@ -415,7 +415,7 @@ class AttentionTest {
             int[] attended = IntStream.concat(IntStream.of(positions), IntStream.range(700, context)).toArray();
             assertClose(reference(kv, q, 1, attended, scale(dim)), out, dim, TOLERANCE * maxAbsValue(kv), "head 1");
 
-            HeadSelection h0 = selection.head(0); // explicit positions only
+            HeadSelectionBuffer h0 = selection.head(0); // explicit positions only
             h0.addRange(0, 0, 100, 164);
             Attention.selected(kv, q, h0, scale(dim), out, new AttentionScratch());
             assertClose(reference(kv, q, 0, IntStream.range(100, 164).toArray(), scale(dim)), out, 0,
@@ -526,7 +526,7 @@ class AttentionTest {
     @Test
     void selectionLargerThanTheViewIsRejected() {
         try (KvShard shard = shard(100, 8, KvFormat.F32, CHUNK, 1)) {
-            Selection selection = new Selection(1, 8);
+            SelectionBuffer selection = new SelectionBuffer(1, 8);
             selection.reset(8, 120);
             selection.head(0).add(110);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.clusterkv.spi.HeadSelection;
 import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.Random;
@@ -39,7 +39,7 @@ class BaselinePolicyTest {
         KeyView keys = KeyView.of(k, n, d);
         RecallPolicy oracle = REGISTRY.create("oracle", new ShardGeometry(0, 0, heads, d), 100, Map.of(), 1);
         for (int budget : new int[] {1, 10, 257, 2999}) {
-            Selection sel = new Selection(heads, budget);
+            SelectionBuffer sel = new SelectionBuffer(heads, budget);
             sel.reset(budget, n);
             oracle.select(Queries.wrap(q, heads, d), keys, budget, sel);
             for (int h = 0; h < heads; h++) {
@@ -62,7 +62,7 @@ class BaselinePolicyTest {
     void streamingKeepsSinksAndTheNewestWindow() {
         RecallPolicy streaming = REGISTRY.create("streaming", new ShardGeometry(0, 0, 1, 4), 10, Map.of("sink", "3"), 1);
         int n = 40;
-        Selection sel = new Selection(1, 10);
+        SelectionBuffer sel = new SelectionBuffer(1, 10);
         sel.reset(10, n);
         streaming.select(Queries.wrap(new float[4], 1, 4), KeyView.of(new float[n * 4], n, 4), 10, sel);
         assertArrayEquals(new int[] {0, 1, 2, 33, 34, 35, 36, 37, 38, 39}, sel.head(0).sortedPositions());
@@ -74,11 +74,11 @@ class BaselinePolicyTest {
     @Test
     void fullAttendsEverythingThroughTheWindow() {
         RecallPolicy full = REGISTRY.create("full", new ShardGeometry(0, 0, 2, 4), 1, Map.of(), 1);
-        Selection sel = new Selection(2, 1);
+        SelectionBuffer sel = new SelectionBuffer(2, 1);
         sel.reset(1, 500);
         full.select(Queries.wrap(new float[8], 2, 4), KeyView.of(new float[2000], 500, 4), 1, sel);
         for (int h = 0; h < 2; h++) {
-            HeadSelection s = sel.head(h);
+            HeadSelectionBuffer s = sel.head(h);
             assertTrue(s.attendsAll());
             assertEquals(500, s.attendedCount());
         }

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -64,7 +64,7 @@ class ResidencyAccountingTest {
         return java.util.stream.IntStream.range(0, w.units.length).toArray();
     }
 
-    private void step(ShardResidency shard, Selection selection, int... units) {
+    private void step(ShardResidency shard, SelectionBuffer selection, int... units) {
         w.fillUnits(selection, 400, units);
         Queries q = w.queries();
         float[] out = new float[w.heads * DIM];
@@ -83,7 +83,7 @@ class ResidencyAccountingTest {
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(1 << 20, rule, 3, BLOCK))) {
             ShardResidency shard = cache.openShard(1, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
             assertEquals(ROWS, shard.rowsPerBlock());
-            Selection selection = new Selection(2, 64);
+            SelectionBuffer selection = new SelectionBuffer(2, 64);
             step(shard, selection, u[0], u[1], u[2], u[3], u[4]); // both heads: 5 distinct units
             assertEquals(new ResidencyStats(0, 5, 0, 0, 5 * UNIT_BYTES, 0, 5L * BLOCK), cache.stats(1));
             step(shard, selection, u[0], u[1], u[2], u[3], u[4]);
@@ -109,7 +109,7 @@ class ResidencyAccountingTest {
             assertEquals(10 * 2048, cache.capacityBytes());
             ShardResidency a = cache.openShard(5, new ShardGeometry(0, 0, 4, DIM), KvFormat.F16);
             ShardResidency b = cache.openShard(5, new ShardGeometry(1, 0, 4, DIM), KvFormat.F16);
-            Selection selection = new Selection(4, 64);
+            SelectionBuffer selection = new SelectionBuffer(4, 64);
             float[] out = new float[4 * DIM];
             for (int step = 0; step < 40; step++) {
                 for (ShardResidency shard : List.of(a, b)) {
@@ -138,7 +138,7 @@ class ResidencyAccountingTest {
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(capacity * BLOCK, ResidencyRule.LRU, 1,
                 BLOCK))) {
             ShardResidency shard = cache.openShard(1, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
-            Selection selection = new Selection(2, 64);
+            SelectionBuffer selection = new SelectionBuffer(2, 64);
             LinkedHashMap<Integer, Boolean> model = new LinkedHashMap<>(16, 0.75f, true);
             Random r = new Random(99);
             long evictions = 0;
@@ -178,7 +178,7 @@ class ResidencyAccountingTest {
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(1 << 20, ResidencyRule.LAST_R, r,
                 BLOCK))) {
             ShardResidency shard = cache.openShard(1, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
-            Selection selection = new Selection(2, 64);
+            SelectionBuffer selection = new SelectionBuffer(2, 64);
             Deque<Set<Integer>> last = new ArrayDeque<>();
             Random random = new Random(r);
             for (int step = 0; step < 60; step++) {
@@ -208,7 +208,7 @@ class ResidencyAccountingTest {
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(3 * BLOCK, ResidencyRule.LAST_R, 4,
                 BLOCK))) {
             ShardResidency shard = cache.openShard(1, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
-            Selection selection = new Selection(2, 64);
+            SelectionBuffer selection = new SelectionBuffer(2, 64);
             step(shard, selection, u[0]);
             step(shard, selection, u[1]);
             step(shard, selection, u[2]);
@@ -227,7 +227,7 @@ class ResidencyAccountingTest {
         int[] u = wholeUnits();
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(3 * BLOCK, rule, 1, BLOCK))) {
             ShardResidency shard = cache.openShard(1, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
-            Selection selection = new Selection(2, 64);
+            SelectionBuffer selection = new SelectionBuffer(2, 64);
             step(shard, selection, u[0], u[1], u[2], u[3], u[4], u[5]); // checks the output
             ResidencyStats s = cache.stats(1);
             assertEquals(6, s.misses());
@@ -245,7 +245,7 @@ class ResidencyAccountingTest {
             ShardResidency a = cache.openShard(1, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
             ShardResidency a2 = cache.openShard(1, new ShardGeometry(1, 0, 2, DIM), KvFormat.F32);
             ShardResidency b = cache.openShard(2, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
-            Selection selection = new Selection(2, 64);
+            SelectionBuffer selection = new SelectionBuffer(2, 64);
             step(a, selection, u[0], u[1]);
             step(a2, selection, u[2]);
             step(b, selection, u[0], u[3], u[4]);
@@ -276,7 +276,7 @@ class ResidencyAccountingTest {
     void closingTheCacheClosesItsShards() {
         ResidencyCache cache = ResidencyCache.create(ResidencyConfig.of(1 << 20, ResidencyRule.CAFFEINE));
         ShardResidency shard = cache.openShard(1, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
-        Selection selection = new Selection(2, 64);
+        SelectionBuffer selection = new SelectionBuffer(2, 64);
         step(shard, selection, wholeUnits()[0]);
         cache.close();
         cache.close();
@@ -356,9 +356,9 @@ class ResidencyAccountingTest {
         // 6 blocks for units cycling through 8: every step both hits and misses, evicting
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(6 * BLOCK, rule, 1, BLOCK))) {
             ShardResidency shard = cache.openShard(1, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
-            Selection[] selections = new Selection[8];
+            SelectionBuffer[] selections = new SelectionBuffer[8];
             for (int s = 0; s < selections.length; s++) {
-                selections[s] = new Selection(2, 64);
+                selections[s] = new SelectionBuffer(2, 64);
                 w.fillUnits(selections[s], 400, u[s], u[(s + 1) % 8], u[(s + 3) % 8]);
             }
             var kv = w.shard.snapshot();

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -47,7 +47,7 @@ class ResidencyAttentionTest {
         ResidencyConfig config = new ResidencyConfig(capacity, rule, 2, 2048);
         try (ResidencyCache cache = ResidencyCache.create(config)) {
             ShardResidency shard = cache.openShard(1, new ShardGeometry(3, 1, heads, dim), format);
-            Selection selection = new Selection(heads, 64);
+            SelectionBuffer selection = new SelectionBuffer(heads, 64);
             float[] out = new float[heads * dim];
             for (int step = 0; step < 24; step++) {
                 int context = 500 + step * 8;
@@ -78,7 +78,7 @@ class ResidencyAttentionTest {
         int[] unit = w.units[1];
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(1L << 20, rule, 4, 2048))) {
             ShardResidency shard = cache.openShard(9, new ShardGeometry(0, 0, 1, dim), KvFormat.F16);
-            Selection selection = new Selection(1, 64);
+            SelectionBuffer selection = new SelectionBuffer(1, 64);
             float[] out = new float[dim];
             int[] prefixes = {3, unit.length, 5, unit.length};
             for (int step = 0; step < prefixes.length; step++) {
@@ -108,7 +108,7 @@ class ResidencyAttentionTest {
         UnitWorkload w = new UnitWorkload(100, 50, dim, KvFormat.F32, 2, 3, 10, 8);
         try (ResidencyCache cache = ResidencyCache.create(ResidencyConfig.of(1 << 16, rule))) {
             ShardResidency shard = cache.openShard(2, new ShardGeometry(0, 0, 2, dim), KvFormat.F32);
-            Selection selection = new Selection(2, 8);
+            SelectionBuffer selection = new SelectionBuffer(2, 8);
             float[] out = new float[2 * dim];
             java.util.Arrays.fill(out, 7f);
             selection.reset(8, 100);
@@ -133,7 +133,7 @@ class ResidencyAttentionTest {
         UnitWorkload w = new UnitWorkload(100, 80, dim, KvFormat.F32, 2, 3, 10, 8);
         try (ResidencyCache cache = ResidencyCache.create(ResidencyConfig.of(1 << 16, rule))) {
             ShardResidency shard = cache.openShard(2, new ShardGeometry(0, 0, 2, dim), KvFormat.F32);
-            Selection selection = new Selection(2, 8);
+            SelectionBuffer selection = new SelectionBuffer(2, 8);
             w.fill(selection, 100, 0.5);
             float[] out = new float[2 * dim];
             KvShard.View kv = w.shard.snapshot();
@@ -152,7 +152,7 @@ class ResidencyAttentionTest {
                         () -> shard.attend(other.snapshot(), q, selection, 1f, out));
                 assertTrue(e.getMessage().contains("F16"), e.getMessage());
             }
-            Selection tooLong = new Selection(2, 8);
+            SelectionBuffer tooLong = new SelectionBuffer(2, 8);
             tooLong.reset(8, 100);
             try (KvShard small = new KvShard(dim, KvFormat.F32)) {
                 small.appendAll(new float[50 * dim], new float[50 * dim], 50);

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.Selection;
 import io.clusterkv.spi.ShardGeometry;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +37,7 @@ class ResidencyConcurrencyTest {
     private static final class Worker {
         final UnitWorkload w;
         final ShardResidency shard;
-        final Selection selection = new Selection(2, 64);
+        final SelectionBuffer selection = new SelectionBuffer(2, 64);
         final float[] out = new float[2 * DIM];
 
         Worker(ResidencyCache cache, int i) {

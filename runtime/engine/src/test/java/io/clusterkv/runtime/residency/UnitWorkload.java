@@ -6,9 +6,9 @@ import io.clusterkv.runtime.attention.Attention;
 import io.clusterkv.runtime.attention.AttentionScratch;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
-import io.clusterkv.spi.HeadSelection;
 import io.clusterkv.spi.Queries;
-import io.clusterkv.spi.Selection;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -18,7 +18,7 @@ import java.util.Random;
  * A seeded stream of selections over one shard, shaped like ClusterKV's: the first {@code indexed}
  * positions are split into disjoint units (scattered positions in a fixed order, ids {@code 0 ..
  * units-1}) and a pool of loose positions; each step every query head takes a random subset of units,
- * each whole or truncated to a prefix, a few loose positions ({@link HeadSelection#NO_UNIT}) and
+ * each whole or truncated to a prefix, a few loose positions ({@link HeadSelectionBuffer#NO_UNIT}) and
  * usually a recent window over the positions not indexed. Now and then a unit's order is reshuffled
  * and its version bumped, as a policy does when a unit's membership changes.
  *
@@ -121,10 +121,10 @@ final class UnitWorkload {
     }
 
     /** Fills a random selection over {@code [0, context)}, {@code context >= indexed}. */
-    void fill(Selection selection, int context, double unitProbability) {
+    void fill(SelectionBuffer selection, int context, double unitProbability) {
         selection.reset(indexed, context);
         for (int h = 0; h < heads; h++) {
-            HeadSelection head = selection.head(h);
+            HeadSelectionBuffer head = selection.head(h);
             int looseTaken = 0;
             for (int u = 0; u < units.length; u++) {
                 if (random.nextDouble() >= unitProbability || units[u].length == 0) {
@@ -148,11 +148,11 @@ final class UnitWorkload {
     }
 
     /** Selects every unit listed, whole, for every head; nothing else. */
-    void fillUnits(Selection selection, int context, int... unitIndexes) {
+    void fillUnits(SelectionBuffer selection, int context, int... unitIndexes) {
         selection.reset(indexed, context);
         for (int h = 0; h < heads; h++) {
             for (int u : unitIndexes) {
-                HeadSelection head = selection.head(h);
+                HeadSelectionBuffer head = selection.head(h);
                 head.beginUnit(u, versions[u]);
                 for (int p : units[u]) {
                     head.add(p);
@@ -163,11 +163,11 @@ final class UnitWorkload {
     }
 
     /** Asserts {@code out} matches {@link Attention#selected} and the double reference for every head. */
-    void check(KvShard.View kv, Queries q, Selection selection, float[] out, String what) {
+    void check(KvShard.View kv, Queries q, SelectionBuffer selection, float[] out, String what) {
         float[] expected = new float[heads * dim];
         double tolerance = TOLERANCE * maxAbsValue;
         for (int h = 0; h < heads; h++) {
-            HeadSelection head = selection.head(h);
+            HeadSelectionBuffer head = selection.head(h);
             Attention.selected(kv, q, head, scale(), expected, scratch);
             double[] exact = reference(kv, q, head);
             for (int c = 0; c < dim; c++) {
@@ -182,12 +182,12 @@ final class UnitWorkload {
     }
 
     /** One head's output over its selection, every step in double. */
-    double[] reference(KvShard.View kv, Queries q, HeadSelection head) {
+    double[] reference(KvShard.View kv, Queries q, HeadSelectionBuffer head) {
         List<Integer> positions = new ArrayList<>();
         for (int i = 0; i < head.size(); i++) {
             positions.add(head.position(i));
         }
-        if (head.windowStart() != HeadSelection.NO_WINDOW) {
+        if (head.windowStart() != HeadSelectionBuffer.NO_WINDOW) {
             for (int p = head.windowStart(); p < head.contextSize(); p++) {
                 positions.add(p);
             }
