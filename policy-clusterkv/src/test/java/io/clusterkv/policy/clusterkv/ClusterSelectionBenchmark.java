@@ -27,11 +27,14 @@ import org.openjdk.jmh.annotations.Warmup;
  * through 64 steps of random heads. {@code select} is the whole call at budgets 256 and 1024;
  * {@code scoreFlat} and {@code scorePanels} are its scoring kernels alone: the {@code (C, d)} centroid
  * rows one head at a time against the panels that score all heads in one pass. Heap bytes per call:
- * add {@code -prof gc} ({@code gc.alloc.rate.norm}, divided by {@value #HEADS} for a whole call).
+ * add {@code -prof gc} ({@code gc.alloc.rate.norm}, per query head like the times).
  *
  * <p>Run from the repository root (JDK 25); figures in {@code docs/BENCHMARKS.md}:
  * <pre>
- * ./mvnw -B -q -o -Pjmh -pl policy-clusterkv -am test-compile -Djmh.args="ClusterSelectionBenchmark -prof gc"
+ * ./mvnw -B -q -o -Pjmh -pl policy-clusterkv -am test-compile     # also writes target/jmh.classpath
+ * java --add-modules jdk.incubator.vector \
+ *      -cp policy-clusterkv/target/test-classes:policy-clusterkv/target/classes:$(cat policy-clusterkv/target/jmh.classpath) \
+ *      org.openjdk.jmh.Main ClusterSelectionBenchmark -prof gc
  * </pre>
  */
 @State(Scope.Thread)

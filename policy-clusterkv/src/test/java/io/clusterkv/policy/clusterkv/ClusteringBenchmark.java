@@ -25,7 +25,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>Run from the repository root (JDK 25); figures in {@code docs/BENCHMARKS.md}:
  * <pre>
- * ./mvnw -B -q -o -Pjmh -pl policy-clusterkv -am test-compile -Djmh.args="ClusteringBenchmark"
+ * ./mvnw -B -q -o -Pjmh -pl policy-clusterkv -am test-compile     # also writes target/jmh.classpath
+ * java --add-modules jdk.incubator.vector \
+ *      -cp policy-clusterkv/target/test-classes:policy-clusterkv/target/classes:$(cat policy-clusterkv/target/jmh.classpath) \
+ *      org.openjdk.jmh.Main ClusteringBenchmark
  * </pre>
  */
 @State(Scope.Benchmark)
