@@ -21,9 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  * then panels ({@code d × PANEL} floats, kept in L1), then tiles of rows. After each tile, every lane
  * of each row's scores is folded into that row's per-lane running maximum and its column (compare and
  * blend, no horizontal reduction); each row's lanes are reduced once per key block. Ties go to the
- * lower centroid index, so the result does not depend on the blocking. Measured on one core of a
- * Xeon (AVX-512): about 100 GFLOP/s for the kernel, 32768 keys × 400 centroids × 128 channels in
- * about 32 ms (see {@code ClusterKvBenchmark}).
+ * lower centroid index, so the result does not depend on the blocking. Its speed:
+ * {@code ClusteringBenchmark.assignmentPass} (test sources), figures in {@code docs/BENCHMARKS.md}.
  *
  * <h2>Scoring for selection</h2>
  * Selection reads every centroid once per step: at 400 centroids of 128 channels that is 200 KB, out

@@ -41,13 +41,13 @@ import jdk.incubator.vector.VectorSpecies;
  *       per page. {@link QuestPolicy} ranks with both, and reads exact rows only where they cannot
  *       decide.</li>
  * </ul>
- * <b>Why fixed point.</b> A bfloat16 copy (8 significant bits) left about 20 pages per head at budget
- * 2048 (3 at 256) whose place the rough bounds could not decide, each rescored from a cold kilobyte of
- * exact rows, and a lower bound too loose to skip the scan for candidates. One step per channel
- * ({@code 2^e_c}, the smallest power of two whose 32767 steps hold the channel's largest bound) is
- * ~{@code 2^-15} of the channel's range instead of {@code 2^-8} of each value: on the synthetic
- * workload under one page per head is left to rescore, at the same bytes and the same kernel cost
- * (a short-to-float conversion in place of a shift). Keys far smaller than their channel's largest
+ * <b>Why fixed point.</b> A bfloat16 copy (8 significant bits) leaves many pages per head whose place
+ * the rough bounds cannot decide, each rescored from a cold kilobyte of exact rows, and a lower bound
+ * too loose to skip the scan for candidates. One step per channel ({@code 2^e_c}, the smallest power
+ * of two whose 32767 steps hold the channel's largest bound) is ~{@code 2^-15} of the channel's range
+ * instead of {@code 2^-8} of each value, which leaves almost no page to rescore, at the same bytes and
+ * the same kernel cost (a short-to-float conversion in place of a shift); the counts for both, and
+ * for 8-bit steps, are in docs/BENCHMARKS-HISTORY.md. Keys far smaller than their channel's largest
  * lose relative precision, which costs only rescoring. A page whose bounds a step cannot hold
  * (infinite, NaN, or beyond {@code 32767 · 2^113}) is {@link #wild}: its rough bound is {@code +∞}.
  * A query part whose product with {@code 2^e_c} is not exact (overflow, or bits lost below the normal
@@ -56,7 +56,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Memory: {@code 12 · headDim + 20} bytes per page (8 exact, 4 rough, 16 for the norms, 4 for the
  * wild flag) and 12 bytes per channel; at page size 16 and head dim 128 that is 3/32 of the F32 keys
- * and values the pages index (the exact copy alone was 1/16).
+ * and values the pages index (the exact copy alone is 1/16).
  *
  * <p><b>Updates.</b> {@link #extendTo} indexes only the positions written since the last call: a new
  * page starts with {@code m = M = k}, and each further key of the page takes a lane-wise

@@ -16,10 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * pass that counts the pages at or above a threshold, finds a score that at least {@code k} and not
  * many more pages reach; only those are keyed ({@link #key}: score and page in one {@code long}) and
  * a quickselect keeps the {@code k} best. A few vector passes over a row of scores that is in the
- * first-level cache, a branch per page kept, none per page passed over. On 2047 pages with
- * {@code k = 128} it took less than half the time of the scalar scan it replaced (a threshold from the
- * maxima of groups of pages, then a compare and a branch per page), by timers around both in
- * {@link QuestPolicy#select}.
+ * first-level cache, a branch per page kept, none per page passed over, where a scalar scan (a
+ * threshold from the maxima of groups of pages, then a compare and a branch per page) pays a branch
+ * for every page.
  *
  * <p>The vector code boxes vectors until the JIT's last tier has compiled it, as the bound kernels
  * of {@link PageBounds} do: the first few hundred steps of a run are slower.

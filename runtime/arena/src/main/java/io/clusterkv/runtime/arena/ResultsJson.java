@@ -16,7 +16,7 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * {@code results.json}: an {@link ArenaResult} for machines, in the layout of the JSON Schema
  * {@value #SCHEMA_RESOURCE} (draft 2020-12; a class-path resource of the runtime, also in the
- * repository at {@code runtime/src/main/resources/io/clusterkv/runtime/arena/results.schema.json}).
+ * repository at {@code runtime/arena/src/main/resources/io/clusterkv/runtime/arena/results.schema.json}).
  *
  * <p>Layout, briefly (the schema documents every field): {@code schemaVersion}; {@code setup} (input,
  * model shape, contexts, steps, budgets, policies with descriptions, overrides, dense layers, residency,

@@ -29,13 +29,14 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * <p>Command (from the repository root, JDK 25):
  *
  * <pre>{@code
- * ./mvnw -q -pl runtime -am -Pbench test-compile                          # everything
- * ./mvnw -q -pl runtime -am -Pbench test-compile -Dbench.args="quick gc"  # a smoke run, with allocation
+ * ./ckv bench attention gc               # everything, with bytes allocated per operation
+ * ./ckv bench attention quick            # a smoke run
  * }</pre>
  *
- * <p>Arguments, in {@code bench.args} separated by spaces: {@code quick} (2 warmup and 2 measurement
- * iterations of 500 ms, a smoke run), {@code gc} (adds JMH's GC profiler and prints bytes allocated per
- * operation), anything else is a regular expression selecting benchmarks (default: all three classes).
+ * <p>Arguments: {@code quick} (2 warmup and 2 measurement iterations of 500 ms, a smoke run: too short
+ * for the JIT to finish, so its times are not figures), {@code gc} (adds JMH's GC profiler and prints
+ * bytes allocated per operation), anything else is a regular expression selecting benchmarks (default:
+ * all three classes). The benchmarks one by one, with JMH's own options: {@code ./ckv bench jmh}.
  */
 public final class AttentionBenchmarkReport {
 

@@ -1,7 +1,5 @@
 package io.clusterkv.runtime.bench;
 
-import io.clusterkv.runtime.model.fixtures.ReferenceBlocks;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -9,8 +7,6 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Method;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,8 +17,8 @@ import java.util.concurrent.ForkJoinPool;
 
 /**
  * Before/after comparisons on a noisy shared machine: the runtime classes of several builds (each a
- * checkout with {@code runtime/target/classes}, {@code runtime/target/test-classes} and
- * {@code policies-spi/target/classes}), each in its own class loader, measured in one JVM and
+ * compiled checkout, before or after the runtime's split into modules: see {@link BuildClasses}), each
+ * in its own class loader, measured in one JVM and
  * interleaved trial by trial, every trial also timing the memory-bandwidth baseline of
  * {@link MatvecBenchmark#parallelSum}. The load of other processes then hits every build alike, and
  * each trial's ratio to its own baseline is reported as a median with its quartiles.
@@ -46,13 +42,13 @@ import java.util.concurrent.ForkJoinPool;
  * per-round ratio to the first build.
  * </ul>
  *
- * <p>Run from the repository root (JDK 25), for example against the commit before a change:
+ * <p>Run from the repository root (JDK 25), for example against the commit before a change
+ * ({@code ckv.jar} holds this tool; the builds compared are the checkouts named last):
  * <pre>
- * git archive BASE | tar -x -C /tmp/base &amp;&amp; (cd /tmp/base &amp;&amp; ./mvnw -q -pl runtime -am test-compile)
- * ./mvnw -q -pl runtime -am test-compile
- * java --add-modules jdk.incubator.vector -Xmx8g \
- *      -cp runtime/target/test-classes:runtime/target/classes:policies-spi/target/classes \
- *      io.clusterkv.runtime.bench.BuildComparison matvec Q8_0 2 60 /tmp/base .
+ * git worktree add /tmp/base BASE &amp;&amp; (cd /tmp/base &amp;&amp; ./mvnw -B -q -o test-compile)
+ * ./mvnw -B -q -o -DskipTests package
+ * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g \
+ *      -cp examples/target/ckv.jar io.clusterkv.runtime.bench.BuildComparison matvec Q8_0 2 60 /tmp/base .
  * </pre>
  */
 public final class BuildComparison {
@@ -62,16 +58,6 @@ public final class BuildComparison {
     static final int COLS = Integer.getInteger("cols", 8192);
 
     private BuildComparison() {
-    }
-
-    /** The classes of one build, loaded apart from this class's own. */
-    static ClassLoader loader(String build) throws Exception {
-        Path b = Path.of(build);
-        URL[] urls = {b.resolve("runtime/target/classes").toUri().toURL(),
-                b.resolve("runtime/target/test-classes").toUri().toURL(),
-                b.resolve("policies-spi/target/classes").toUri().toURL()};
-        // parent: the platform loader, so that nothing of this build's own runtime classes leaks in
-        return new URLClassLoader("build " + build, urls, ClassLoader.getPlatformClassLoader());
     }
 
     static Object ggmlType(ClassLoader l, String type) throws Exception {
@@ -105,7 +91,7 @@ public final class BuildComparison {
         long bytes = 0;
         try (Arena arena = Arena.ofShared()) {
             for (int j = 0; j < n; j++) {
-                ClassLoader l = loader(builds.get(j));
+                ClassLoader l = BuildClasses.loader(builds.get(j));
                 Object t = ggmlType(l, type);
                 Class<?> gt = t.getClass();
                 Class<?> wm = l.loadClass("io.clusterkv.runtime.tensor.WeightMatrix");
@@ -114,7 +100,7 @@ public final class BuildComparison {
                 if (copies == null) { // random rows as MatvecBenchmark draws them, the same bytes for every build
                     copies = new MemorySegment[(int) Math.max(2, ((512L << 20) + bytes - 1) / bytes)];
                     copies[0] = arena.allocate(bytes, 64);
-                    Method randomRow = l.loadClass("io.clusterkv.runtime.tensor.ReferenceBlocks")
+                    Method randomRow = BuildClasses.load(l, BuildClasses.REFERENCE_BLOCKS)
                             .getDeclaredMethod("randomRow", gt, int.class, SplittableRandom.class);
                     randomRow.setAccessible(true);
                     SplittableRandom rnd = new SplittableRandom(1);
@@ -211,7 +197,7 @@ public final class BuildComparison {
         Class<?>[] params = new Class<?>[more.length + 1];
         params[0] = l.loadClass("io.clusterkv.runtime.model.LlamaModel");
         System.arraycopy(more, 0, params, 1, more.length);
-        Method m = l.loadClass("io.clusterkv.runtime.bench.DecodeBenchmark").getDeclaredMethod(name, params);
+        Method m = BuildClasses.load(l, BuildClasses.DECODE_BENCHMARK).getDeclaredMethod(name, params);
         m.setAccessible(true);
         return m;
     }
@@ -225,7 +211,7 @@ public final class BuildComparison {
         long bytes = 0;
         try (Arena arena = Arena.ofShared()) {
             for (int j = 0; j < n; j++) {
-                ClassLoader l = loader(builds.get(j));
+                ClassLoader l = BuildClasses.loader(builds.get(j));
                 long t0 = System.nanoTime();
                 Object m = syntheticModel(l, type);
                 models.add((AutoCloseable) m);
@@ -289,7 +275,7 @@ public final class BuildComparison {
         float[][] outs = new float[n][batch * ROWS];
         try (Arena arena = Arena.ofShared()) {
             for (int j = 0; j < n; j++) {
-                ClassLoader l = loader(builds.get(j));
+                ClassLoader l = BuildClasses.loader(builds.get(j));
                 Object t = ggmlType(l, type);
                 byte[] q = (byte[]) l.loadClass("io.clusterkv.runtime.tensor.Quantizer")
                         .getMethod("quantize", t.getClass(), float[].class).invoke(null, t, src);
@@ -342,7 +328,7 @@ public final class BuildComparison {
         Method[] prefill = new Method[n];
         try {
             for (int j = 0; j < n; j++) {
-                ClassLoader l = loader(builds.get(j));
+                ClassLoader l = BuildClasses.loader(builds.get(j));
                 long t0 = System.nanoTime();
                 Object m = syntheticModel(l, type);
                 models.add((AutoCloseable) m);

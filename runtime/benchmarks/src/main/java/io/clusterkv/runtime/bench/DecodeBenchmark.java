@@ -35,10 +35,7 @@ import java.util.concurrent.ForkJoinPool;
  *
  * <p>Run from the repository root (JDK 25; building each model takes a few seconds a GB):
  * <pre>
- * ./mvnw -q -pl runtime -am test-compile
- * java --add-modules jdk.incubator.vector -Xmx16g \
- *      -cp runtime/target/test-classes:runtime/target/classes:policies-spi/target/classes \
- *      io.clusterkv.runtime.bench.DecodeBenchmark [TYPE ...]
+ * ./ckv bench decode [TYPE ...]          # CKV_JAVA_OPTS=-Xmx16g for F32
  * </pre>
  * Types default to Q8_0 and Q4_0 (any of F32, F16, BF16, Q8_0, Q4_0; F32 takes about 5 GB).
  */

@@ -25,8 +25,7 @@ import javax.management.ObjectName;
  * timed steps only is written there ({@code jfr view hot-methods FILE}).
  *
  * <pre>
- * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx10g -cp ... \
- *      io.clusterkv.runtime.DecodeProfile f16 clusterkv lru 8 [/tmp/decode.jfr]   # -Dbench.context=N
+ * CKV_JAVA_OPTS=-Xmx10g ./ckv bench profile f16 clusterkv lru 8 [/tmp/decode.jfr]   # -Dbench.context=N
  * </pre>
  */
 public final class DecodeProfile {

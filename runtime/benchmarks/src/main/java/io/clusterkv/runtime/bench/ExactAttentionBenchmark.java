@@ -27,9 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * / time; {@link AttentionBenchmarkReport} prints it beside {@link StreamBaselineBenchmark} over the
  * same number of bytes.
  *
- * <p>Run everything with the report: {@code ./mvnw -q -pl runtime -am -Pbench test-compile}. Run this
- * class alone with JMH's own output:
- * {@code ./mvnw -q -pl runtime -am -Pbench test-compile -Dbench.args=ExactAttentionBenchmark}.
+ * <p>Run everything with the report: {@code ./ckv bench attention}. Run this class alone with JMH's
+ * own output: {@code ./ckv bench jmh ExactAttentionBenchmark}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

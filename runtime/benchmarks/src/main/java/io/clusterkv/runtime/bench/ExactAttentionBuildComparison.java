@@ -5,9 +5,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.Method;
-import java.net.URL;
-import java.net.URLClassLoader;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,9 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * layer, the 8 shards of a layer (one GQA group of 4 query heads each, head dim 64, 32768 positions)
  * split between 2 threads, the layers one after another; {@code -Dlayers=4} layers of distinct shards
  * (512 MiB of F32 K+V, far more than any cache); {@code -Ddim} and {@code -Dthreads} change the head dim
- * (64) and the threads (2). Each build's classes ({@code runtime/target/classes}
- * and {@code policies-spi/target/classes} of a checkout) load in their own class loader; rounds
- * alternate the builds, so the load of other processes hits all alike.
+ * (64) and the threads (2). Each build's classes (a compiled checkout, before or after the runtime's
+ * split into modules: see {@link BuildClasses}) load in their own class loader; rounds alternate the
+ * builds, so the load of other processes hits all alike.
  *
  * <p>The figure is K+V bytes per second of the two threads' CPU time ({@code -Dcpu=true}, the
  * default: on a shared machine CPU time is far steadier than wall time, which counts the slices other
@@ -33,11 +30,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * min and max, and the median (min–max) of its per-round ratio to the first build.
  *
  * <pre>
- * git worktree add /tmp/base BASE &amp;&amp; (cd /tmp/base &amp;&amp; ./mvnw -o -q -pl runtime -am test-compile)
- * ./mvnw -o -q -pl runtime -am test-compile
+ * git worktree add /tmp/base BASE &amp;&amp; (cd /tmp/base &amp;&amp; ./mvnw -B -q -o test-compile)
+ * ./mvnw -B -q -o -DskipTests package
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g \
- *      -cp runtime/target/test-classes \
- *      io.clusterkv.runtime.bench.ExactAttentionBuildComparison f16 11 /tmp/base .
+ *      -cp examples/target/ckv.jar io.clusterkv.runtime.bench.ExactAttentionBuildComparison f16 11 /tmp/base .
  * </pre>
  */
 public final class ExactAttentionBuildComparison {
@@ -59,10 +55,7 @@ public final class ExactAttentionBuildComparison {
     }
 
     private static Build load(String dir, String format) throws Throwable {
-        Path b = Path.of(dir);
-        URL[] urls = {b.resolve("runtime/target/classes").toUri().toURL(),
-                b.resolve("policies-spi/target/classes").toUri().toURL()};
-        ClassLoader cl = new URLClassLoader("build " + dir, urls, ClassLoader.getPlatformClassLoader());
+        ClassLoader cl = BuildClasses.loader(dir);
         Class<?> formatClass = cl.loadClass("io.clusterkv.runtime.kv.KvFormat");
         Class<?> shardClass = cl.loadClass("io.clusterkv.runtime.kv.KvShard");
         Class<?> viewClass = cl.loadClass("io.clusterkv.runtime.kv.KvShard$View");

@@ -27,12 +27,10 @@ import jdk.incubator.vector.VectorSpecies;
  * copies of its matrix (at least 512 MiB in all) that the weights come from memory, not the cache.
  * Then the batched path: {@code matmul} with a batch of 32 against 32 {@code matvec} calls.
  *
- * <p>Run from the repository root (JDK 25):
+ * <p>Not JMH: the figure is the ratio to the baseline timed in the same run, beside the product.
+ * Run from the repository root (JDK 25):
  * <pre>
- * ./mvnw -q -pl runtime -am test-compile
- * java --add-modules jdk.incubator.vector -Xmx4g \
- *      -cp runtime/target/test-classes:runtime/target/classes:policies-spi/target/classes \
- *      io.clusterkv.runtime.tensor.MatvecBenchmark [quick] [TYPE ...]
+ * ./ckv bench matvec [quick] [TYPE ...]
  * </pre>
  * Types default to F32, Q8_0, Q4_0, Q4_K, Q6_K; {@code quick} times fewer repetitions.
  */

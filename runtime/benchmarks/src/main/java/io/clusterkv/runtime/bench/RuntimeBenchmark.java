@@ -49,8 +49,7 @@ import java.util.concurrent.ForkJoinPool;
  *
  * <p>Run from the repository root (JDK 25):
  * <pre>
- * ./mvnw -q -pl runtime -am test-compile -Dmaven.test.skip.exec
- * ./mvnw -q -pl runtime exec:exec -Dexec.executable=java ... (see docs/BENCHMARKS.md for the exact line)
+ * CKV_JAVA_OPTS=-Xmx10g ./ckv bench runtime [overhead] [long]    # -Dbench.context=N -Dbench.steps=N for long
  * </pre>
  */
 public final class RuntimeBenchmark {

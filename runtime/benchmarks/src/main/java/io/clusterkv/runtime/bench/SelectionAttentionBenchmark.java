@@ -26,8 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * (ascending, as policies return them) out of {@value #POSITIONS}, beside exact attention of one head
  * over all {@value #POSITIONS}: the time a sparse step pays per query head, and what it saves.
  *
- * <p>Run with the report: {@code ./mvnw -q -pl runtime -am -Pbench test-compile}; alone:
- * {@code ./mvnw -q -pl runtime -am -Pbench test-compile -Dbench.args=SelectionAttentionBenchmark}.
+ * <p>Run with the report: {@code ./ckv bench attention}; alone: {@code ./ckv bench jmh SelectionAttentionBenchmark}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

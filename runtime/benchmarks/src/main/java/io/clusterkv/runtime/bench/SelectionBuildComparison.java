@@ -11,11 +11,7 @@ import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.ShardGeometry;
 import io.clusterkv.spi.internal.SelectionBuffer;
-import java.net.URL;
-import java.net.URLClassLoader;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -24,43 +20,24 @@ import java.util.Map;
 /**
  * {@link SelectionCost} for one policy built from several checkouts, in one JVM: each build's
  * {@code policy-*}{@code /target/classes} load in their own class loader (the SPI and the runtime are
- * this JVM's), and every round times exact attention over the whole context, then one {@code select}
- * of every (build, budget), the builds in a rotating order. A build's figure is its per-round ratio
- * select / exact attention (median, min, max), and its per-round ratio to the first build; the load
- * of other processes hits all builds alike, which separate runs of {@code ckv bench selection} on a
- * shared machine do not give.
+ * this JVM's; see {@link BuildClasses#policies}), and every round times exact attention over the whole
+ * context, then one {@code select} of every (build, budget), the builds in a rotating order. A build's
+ * figure is its per-round ratio select / exact attention (median, min, max), and its per-round ratio
+ * to the first build; the load of other processes hits all builds alike, which separate runs of
+ * {@code ckv bench selection} on a shared machine do not give.
  *
  * <pre>
- * git worktree add /tmp/base BASE &amp;&amp; (cd /tmp/base &amp;&amp; ./mvnw -o -q -DskipTests package)
- * ./mvnw -o -q -DskipTests package &amp;&amp; ./mvnw -o -q -pl runtime test-compile
- * java --add-modules jdk.incubator.vector -cp runtime/target/test-classes:runtime/target/classes:\
- *      policies-spi/target/classes:$(cat /tmp/rt.cp) \
- *      io.clusterkv.runtime.bench.SelectionBuildComparison quest 61 /tmp/base .
+ * git worktree add /tmp/base BASE &amp;&amp; (cd /tmp/base &amp;&amp; ./mvnw -B -q -o test-compile)
+ * ./mvnw -B -q -o -DskipTests package
+ * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+ *      -cp examples/target/ckv.jar io.clusterkv.runtime.bench.SelectionBuildComparison quest 61 /tmp/base .
  * </pre>
- * ({@code /tmp/rt.cp}: {@code ./mvnw -o -q -pl runtime dependency:build-classpath
- * -Dmdep.outputFile=/tmp/rt.cp}.) {@code -Dcontext} (32768), {@code -Dbudgets} (256,1024,2048),
- * {@code -Dwarmup} rounds (3000, the selects alone: every tenth has exact attention too).
+ * {@code -Dcontext} (32768), {@code -Dbudgets} (256,1024,2048), {@code -Dwarmup} rounds (3000, the
+ * selects alone: every tenth has exact attention too).
  */
 public final class SelectionBuildComparison {
 
     private SelectionBuildComparison() {
-    }
-
-    private static PolicyRegistry registry(Path checkout) throws Exception {
-        List<URL> urls = new ArrayList<>();
-        try (var modules = Files.list(checkout)) {
-            for (Path m : modules.filter(p -> p.getFileName().toString().startsWith("policy-")).sorted().toList()) {
-                Path classes = m.resolve("target/classes");
-                if (Files.isDirectory(classes)) {
-                    urls.add(classes.toUri().toURL());
-                }
-            }
-        }
-        if (urls.isEmpty()) {
-            throw new IllegalArgumentException("no policy-*/target/classes under " + checkout);
-        }
-        return PolicyRegistry.load(new URLClassLoader("build " + checkout, urls.toArray(URL[]::new),
-                SelectionBuildComparison.class.getClassLoader()));
     }
 
     public static void main(String[] args) throws Exception {
@@ -81,7 +58,7 @@ public final class SelectionBuildComparison {
             RecallPolicy[][] policies = new RecallPolicy[builds][budgets.length];
             SelectionBuffer[] selections = new SelectionBuffer[budgets.length];
             for (int b = 0; b < builds; b++) {
-                PolicyRegistry registry = registry(Path.of(args[b + 2]));
+                PolicyRegistry registry = BuildClasses.policies(Path.of(args[b + 2]));
                 for (int j = 0; j < budgets.length; j++) {
                     RecallPolicy r = registry.create(policy, new ShardGeometry(0, 0, heads, d), budgets[j], Map.of(), 7);
                     r.onPrompt(shard.keys());

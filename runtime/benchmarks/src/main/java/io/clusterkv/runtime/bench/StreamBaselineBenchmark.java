@@ -19,7 +19,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * The memory-bandwidth baseline of {@link ExactAttentionBenchmark}: a plain Vector API sum over an
  * off-heap segment of each K+V size it reads (1 to 32 MiB), one thread and all cores.
  *
- * <p>Run with the report: {@code ./mvnw -q -pl runtime -am -Pbench test-compile}.
+ * <p>Run with the report: {@code ./ckv bench attention}; alone: {@code ./ckv bench jmh StreamBaselineBenchmark}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -14,10 +14,7 @@ import java.util.Locale;
  * {@code promptLength headDim [field=value ...]}, where a field is any {@link WorkloadParams} component
  * changed through its wither, e.g. {@code seed=7 needleProbability=0.5}. Run with
  * <pre>{@code
- * ./mvnw -q -pl runtime -am test-compile
- * $JAVA_HOME/bin/java --add-modules jdk.incubator.vector \
- *   -cp runtime/target/test-classes:runtime/target/classes:policies-spi/target/classes \
- *   io.clusterkv.runtime.synthetic.WorkloadStatistics 4096 128
+ * ./ckv bench workload 4096 128
  * }</pre>
  */
 public final class WorkloadStatistics {

@@ -26,10 +26,10 @@ import static jdk.incubator.vector.VectorOperators.SUB;
  *       of a shard's chunk that could be read in place. Loads from a heap array cost less than loads
  *       from a segment (no session or bounds check inside the loop; a segment load also costs C2 many
  *       more nodes, which kept the segment forms of the kernels to narrower tiles, under its inlining
- *       cutoff), and the bulk copy streams memory better than loads interleaved with arithmetic: at
- *       32768 positions of F32 rows, exact attention on two threads read 5 to 17% more bytes per
- *       CPU-second staged than in place (docs/BENCHMARKS.md). A block is small enough to stay in L1 while the
- *       tiles of a wide group reread it, so each row comes from memory once.
+ *       cutoff), and the bulk copy streams memory better than loads interleaved with arithmetic, so
+ *       exact attention reads more bytes per CPU-second staged than in place (docs/BENCHMARKS.md). A
+ *       block is small enough to stay in L1 while the tiles of a wide group reread it, so each row
+ *       comes from memory once.
  *   <li>Scores of a tile are stored row-major with the heads interleaved, {@code s[i * tile + h]}. The
  *       four-head kernel reads a key row once for all four heads (two rows, eight FMA chains at a
  *       time); the accumulators of a pair of rows are reduced together by a transposing butterfly
@@ -121,7 +121,7 @@ final class BlockKernels {
     // sum8 as methods, the exponential) were sometimes compiled on their own, from C1's unprofiled
     // tier or before the kernel; C2 then either left them out of line or inlined them without a type
     // profile for their virtual Vector API calls, and either way boxed every vector and ran the
-    // operations without intrinsics (MBs per call, twice slower, in one JVM in three to five).
+    // operations without intrinsics: garbage on every call, in some JVM runs and not in others.
 
     /**
      * Lanes with bit {@code d} clear: {@code a[i] + a[i^d]}; lanes with it set: {@code b[i] + b[i^d]}.

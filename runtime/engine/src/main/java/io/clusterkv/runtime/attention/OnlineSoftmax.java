@@ -29,16 +29,14 @@ import java.util.Arrays;
  * positions, device-tier copies in blocks of 16 to 32 rows) still runs the kernels and the softmax
  * step over full blocks. A run of rows of the padded width (a range of a shard, or a packed
  * device-tier copy, {@link #absorbRows}) is one bulk copy (F32) or one plain {@link RowMath#widen}
- * loop (F16), which C2 compiles to the hardware conversion ({@code vcvtph2ps}). F16 rows used to be
- * widened into a buffer, then copied into a native block the kernels read through segment loads,
- * and F32 rows were read in place from the shard's segment; with both staged into heap arrays,
- * exact attention at 32768 positions reads 29 to 34% more bytes per CPU-second for F16 and 5 to 17%
- * more for F32 (docs/BENCHMARKS.md, "The actor runtime"): heap loads carry no session or bounds
- * check, the array kernels keep wider tiles, and a bulk copy keeps more loads in flight than loads
- * interleaved with arithmetic. Gathered rows (a selection) and rows of other widths are copied row
- * by row, F16 rows as shorts, widened per block: a conversion loop per row costs three times as
- * much. All buffers grow on demand and are kept: no allocation in steady state. Not thread-safe;
- * one instance per thread.
+ * loop (F16), which C2 compiles to the hardware conversion ({@code vcvtph2ps}). F32 rows are staged
+ * too, although they could be read in place from the shard's segment: heap loads carry no session or
+ * bounds check, the array kernels keep wider tiles, and a bulk copy keeps more loads in flight than
+ * loads interleaved with arithmetic, so staged rows give more bytes per CPU-second (the comparison is
+ * in docs/BENCHMARKS.md). Gathered rows (a selection) and rows of other widths are copied row by row,
+ * F16 rows as shorts, widened per block: one long conversion loop, not a short one per row, which
+ * costs far more. All buffers grow on demand and are kept: no allocation in steady state. Not
+ * thread-safe; one instance per thread.
  */
 final class OnlineSoftmax {
 
@@ -48,8 +46,8 @@ final class OnlineSoftmax {
 
     /**
      * Rows of a block: about 16 KiB of F32 keys (and as much of values), 16 to 128 rows, a power of
-     * two; the staged block stays in L1 while a group's tiles reread it. (8 KiB blocks cost 3 to 6%
-     * more CPU time at head dim 64: twice the softmax steps and tile loops.)
+     * two; the staged block stays in L1 while a group's tiles reread it. (Smaller blocks cost more CPU
+     * time: more softmax steps and tile loops per row.)
      */
     static int blockRows(int dim) {
         int rows = Integer.highestOneBit(Math.max(1, 16384 / (4 * dim)));
@@ -287,7 +285,7 @@ final class OnlineSoftmax {
     /**
      * Copies one stored row to row {@code i} of a block. F16 rows go to {@link #halfRows} as they are,
      * to be widened all at once by {@link #finishStaging}: one long conversion loop, not a short one
-     * per row (three times slower, measured).
+     * per row, which costs far more.
      */
     private void stageRow(KvFormat format, MemorySegment src, long off, float[] block, int i) {
         if (format == KvFormat.F32) {

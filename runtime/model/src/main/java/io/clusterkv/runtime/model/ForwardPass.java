@@ -382,7 +382,7 @@ public final class ForwardPass {
 
     /**
      * {@link #swiglu} of the chunk's hidden activations, split over the pool: one exponential per
-     * element, which on one thread took about 5% of a prefill while the other cores waited.
+     * element, too much work to leave to one thread while the other cores wait.
      */
     private void chunkSwiglu(int n) {
         int par = pool == null ? 1 : pool.getParallelism();

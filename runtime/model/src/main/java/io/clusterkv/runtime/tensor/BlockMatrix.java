@@ -21,8 +21,14 @@ import java.util.concurrent.RecursiveAction;
  *     matrix may span more than 2^31 bytes of a mapped file.</li>
  * <li><b>Vector API behind one flag.</b> {@link #VECTOR} is true when {@code jdk.incubator.vector} is
  *     resolved and the system property {@code clusterkv.tensor.vector} is not {@code false}. Every
- *     Vector API call lives in {@link VectorKernels}, which is loaded only when the flag is set, so
- *     the runtime still works (scalar) when the module is absent.</li>
+ *     Vector API call of the weight kernels lives in {@link VectorKernels}, which is loaded only when
+ *     the flag is set; {@code -Dclusterkv.tensor.vector=false} runs the scalar kernels. The flag
+ *     covers the weight kernels only: attention ({@code BlockKernels}, {@code RowMath}), the synthetic
+ *     workload and the policies use the Vector API without a scalar path, so the runtime needs the
+ *     module. On the module path it always has it (this module {@code requires} it); on the class path
+ *     the launcher must add it ({@code --add-modules jdk.incubator.vector}), and without it the weight
+ *     kernels fall back to scalar but the first attention step fails with
+ *     {@link NoClassDefFoundError}.</li>
  * <li><b>Parallelism.</b> Rows are split into contiguous ranges by a {@link RecursiveAction} on the
  *     caller's pool (never the common pool); {@code null} or a pool of parallelism 1, or a matrix
  *     under {@value #MIN_PARALLEL_BYTES} bytes, runs on the calling thread. Each output element is
@@ -41,15 +47,14 @@ import java.util.concurrent.RecursiveAction;
  *     ({@code L} float lanes), {@code (cols, 4·L)} each, so that one vector holds one input element of
  *     {@code L} batch rows. A task dequantizes a tile of whole weight rows (up to {@value #TILE_ROWS}
  *     rows, {@value #TILE_FLOATS} floats: it stays in L2; whole rows keep the weight reads sequential
- *     for the prefetchers, and pieces of 512 columns from 48 rows took more of a prefill profile, 14%
- *     against 11%) - the only read
+ *     for the prefetchers, which pieces of 512 columns from 48 rows did not) - the only read
  *     of those weight bytes, so weight traffic does not grow with the batch - and multiplies it with
  *     every panel by micro-kernels that keep a block of {@value #GEMM_ROWS} rows by 4 vectors of
  *     outputs (24 of the 32 AVX-512 registers) as accumulators: per input element, 4 panel loads and 6
  *     broadcasts of weights feed 24 FMAs, and no output needs a lane reduction. (With 16 vector
- *     registers, AVX2 or NEON, the accumulators spill; a smaller block would suit those, not measured.) The old shape (one
- *     input vector against 4 rows, 5 loads per 4 FMAs and a {@code reduceLanes} per output) was bound
- *     by loads. Columns go {@value #TILE_COLS} at a time so that the part of the panel being read
+ *     registers, AVX2 or NEON, the accumulators spill; a smaller block would suit those, not measured.)
+ *     One input vector against 4 rows instead (5 loads per 4 FMAs and a {@code reduceLanes} per
+ *     output) is bound by loads. Columns go {@value #TILE_COLS} at a time so that the part of the panel being read
  *     (128 KiB) stays in L2 across the row blocks of a tile; the sums wait in a per-thread buffer.
  *     Each output is one float FMA chain over the columns in order (not split over lanes), so it is
  *     within about {@code cols · 2^-24 · Σ|w·x|} of the exact product (typically far less), and it may

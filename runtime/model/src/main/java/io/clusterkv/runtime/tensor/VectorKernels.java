@@ -28,10 +28,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Matrix-vector products of Q8_0 and Q4_0 take four rows at a time ({@link #q8_0Dots},
  * {@link #q4_0Dots2} twice): the input is loaded once per block for all of them, and four streams of
  * weights are in flight ({@link BlockMatrix#matvec} takes the rows from four quarters of a range, so
- * the streams are long). That, not arithmetic, is what decode needs: on the 2-core AVX-512 machine of
- * docs/BENCHMARKS.md the single-row Q8_0 kernel ran at about the memory bandwidth when its data was in
- * cache but at half of it from memory, because its instructions per weight byte keep only a few cache
- * lines in flight. Per row they do the operations of the single-row kernel in the same order; only the
+ * the streams are long). That, not arithmetic, is what decode needs: a single-row kernel spends enough
+ * instructions per weight byte that it keeps only a few cache lines in flight, so from memory it
+ * falls far short of the bandwidth it reaches from cache (docs/BENCHMARKS.md). Per row they do the operations of the single-row kernel in the same order; only the
  * final {@code reduceLanes(ADD)} may differ in the last bits, as C2 and the interpreter sum the lanes
  * in different orders (the Vector API leaves that order open), and either kernel may run in either.
  *
@@ -39,8 +38,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Vector API of JDK 25 has no widening multiply-add ({@code vpmaddwd}, {@code vpdpbusd}), so an
  * int8·int8 product costs a widening, a 16-bit multiply and three lane operations to add pairs into
  * 32-bit lanes before the conversion to float, as many vector operations per block as widening the
- * weights to float and using FMA; measured, a four-row integer Q8_0 kernel was 15% slower than the
- * float one with the data in cache, and it adds the quantization error of {@code x}. Accuracy is that
+ * weights to float and using FMA; a four-row integer Q8_0 kernel was slower than the float one
+ * (docs/BENCHMARKS-HISTORY.md), and it adds the quantization error of {@code x}. Accuracy is that
  * of float FMA. Each per-block scale costs a scalar F16 load, conversion and broadcast, a third of the
  * vector work of a Q8_0 block; converting the scales of many blocks at once (permutes from the
  * weights, or a packed copy) cost as much as it saved.
