@@ -35,12 +35,11 @@ import java.util.Map;
  * selection. Ratios are taken within a round (so machine noise that hits a round hits both sides)
  * and reported as median, min and max over the rounds.
  *
- * <p>Why rounds per policy: with every policy in the same rounds, warm-up included, a slow policy
- * (the {@code oracle} scores every key: 1.5–2.5 ms a head) cut the number of warm-up rounds, and
- * Quest's per-head methods, called a dozen times a round, were still in the JIT's profiling tier
- * when the timed rounds began: its select measured 1.3–2× its cost beside the oracle, and a figure
- * depended on which other policies were in the run. Now it does not, and each still has its exact
- * attention from the same rounds.
+ * <p>Why rounds per policy: with every policy in the same rounds, a slow policy (the {@code oracle}
+ * scores every key) cuts the number of warm-up rounds, a fast policy's per-head methods can still be
+ * in the JIT's profiling tier when the timed rounds begin, and its figure then depends on which other
+ * policies share the run. Rounds of its own keep each policy's figure its own, and each still has its
+ * exact attention from the same rounds (docs/BENCHMARKS-HISTORY.md has the measurement).
  */
 public final class SelectionCost {
 
