@@ -405,8 +405,11 @@ class PageBoundsTest {
         float s = PageBounds.surelyAbove(next, margin);
         String at = "next " + next + " margin " + margin + " s " + s;
         if (Float.isNaN(s)) {
-            // only where no finite float near next + margin is placed: past the largest float
-            assertTrue(next + margin > 0x1p127, at);
+            // only where no finite float near next + margin is placed: past the largest float, or where
+            // next + margin nearly cancels (jqwik found next -1, margin 1): floats near 0 step far finer
+            // than u - margin is rounded at the margin's size, so 8 steps up place none; the contract
+            // allows it (NaN where none was found near next + margin), the page is only not pruned
+            assertTrue(next + margin > 0x1p127 || Math.abs(next + margin) <= 0x1p-28 * margin, at);
             return;
         }
         assertTrue(PageBounds.below(s, margin) > next, at);
