@@ -23,9 +23,11 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The shipped policies (ClusterKV, Quest, the baselines) through the actor runtime on stories260K: with
@@ -33,6 +35,7 @@ import org.junit.jupiter.api.Test;
  * they run sparse steps, and ClusterKV's clustering runs as asynchronous maintenance. Also: every
  * module's reference.conf agrees with the keys its policy declares.
  */
+@ExtendWith(LogCapturingExtension.class)
 class ShippedPoliciesThroughTheRuntimeTest {
 
     private static ClusterKvRuntime runtime;
