@@ -61,7 +61,7 @@ class SelectionTest {
     /** The index the budget property selects from, built by its first try (jqwik: one instance per property). */
     private StepDriver thirtyClusters;
 
-    @Property(tries = 100)
+    @Property(tries = 50)
     void fillsBudgetExactlyInRankOrder(@ForAll @IntRange(min = SINK + 1, max = 400) int budget,
             @ForAll @Size(HEADS * D) List<@FloatRange(min = -3, max = 3) @Scale(6) Float> query) {
         if (thirtyClusters == null) {

@@ -67,7 +67,7 @@ class PrunedRankingTest {
         });
     }
 
-    @Property(tries = 100)
+    @Property(tries = 200)
     void prunedChoiceIsTheExhaustiveRanking(@ForAll Shape shape, @ForAll("sizes") Size size,
             @ForAll @IntRange(max = 1) int promptShort, @ForAll long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);

@@ -173,7 +173,7 @@ class SelectionMetricsTest {
     /** Reused across tries (jqwik: one instance per property): buffers grow and shrink in use. */
     private final SelectionMetrics reused = new SelectionMetrics();
 
-    @Property(tries = 400)
+    @Property(tries = 200)
     void bruteForceOnRandomData(@ForAll("cases") Case c, @ForAll long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         int n = c.n();
