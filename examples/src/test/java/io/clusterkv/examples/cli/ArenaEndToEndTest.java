@@ -26,7 +26,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -40,6 +42,7 @@ import tools.jackson.databind.json.JsonMapper;
  * exists), every policy at a budget not smaller than the context matches full, and results.json
  * validates against its schema.
  */
+@ExtendWith(LogCapturingExtension.class)
 class ArenaEndToEndTest {
 
     static final List<String> COMPETITORS = List.of("full", "streaming", "oracle", "clusterkv", "quest", "page-mean");

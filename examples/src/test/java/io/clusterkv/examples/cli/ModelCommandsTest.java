@@ -8,9 +8,12 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** ckv generate / tokenize / inspect end to end; the shared model files are optional. */
+@ExtendWith(LogCapturingExtension.class)
 class ModelCommandsTest {
 
     private record Run(int code, String out, String err) {

@@ -24,9 +24,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The shipped policies (ClusterKV, Quest, the baselines) through the actor runtime on stories260K: with
@@ -34,6 +36,7 @@ import org.junit.jupiter.api.Test;
  * they run sparse steps, and ClusterKV's clustering runs as asynchronous maintenance. Also: a policy's
  * defaults are written once, in its declared keys, and no reference.conf repeats them.
  */
+@ExtendWith(LogCapturingExtension.class)
 class ShippedPoliciesThroughTheRuntimeTest {
 
     private static ClusterKvRuntime runtime;

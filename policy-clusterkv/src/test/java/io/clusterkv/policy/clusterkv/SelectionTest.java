@@ -9,9 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.clusterkv.spi.internal.HeadSelectionBuffer;
 import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.FloatRange;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Scale;
+import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,24 +58,24 @@ class SelectionTest {
         return s;
     }
 
-    @Test
-    void fillsBudgetExactlyInRankOrder() {
-        StepDriver driver = promptOnly(SINK + 900, Map.of("tokens-per-cluster", "30"), 150);
-        ClusterIndex index = driver.policy.index();
-        assertEquals(30, index.count());
-        SplittableRandom rnd = new SplittableRandom(8);
+    /** The index the budget property selects from, built by its first try (jqwik: one instance per property). */
+    private StepDriver thirtyClusters;
+
+    @Property(tries = 50)
+    void fillsBudgetExactlyInRankOrder(@ForAll @IntRange(min = SINK + 1, max = 400) int budget,
+            @ForAll @Size(HEADS * D) List<@FloatRange(min = -3, max = 3) @Scale(6) Float> query) {
+        if (thirtyClusters == null) {
+            thirtyClusters = promptOnly(SINK + 900, Map.of("tokens-per-cluster", "30"), 150);
+            assertEquals(30, thirtyClusters.policy.index().count());
+        }
+        float[] q = new float[HEADS * D];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = query.get(i);
+        }
         SelectionBuffer sel = new SelectionBuffer(HEADS, 8);
-        for (int budget : new int[] {17, 40, 150, 333}) {
-            for (int trial = 0; trial < 5; trial++) {
-                float[] q = new float[HEADS * D];
-                for (int i = 0; i < q.length; i++) {
-                    q[i] = (float) TestKeys.gaussian(rnd);
-                }
-                driver.select(q, HEADS, budget, sel);
-                for (int h = 0; h < HEADS; h++) {
-                    checkHead(driver, q, h, budget, sel.head(h));
-                }
-            }
+        thirtyClusters.select(q, HEADS, budget, sel);
+        for (int h = 0; h < HEADS; h++) {
+            checkHead(thirtyClusters, q, h, budget, sel.head(h));
         }
     }
 

@@ -5,10 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.clusterkv.spi.KeyView;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
+import net.jqwik.api.constraints.FloatRange;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Scale;
+import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Page metadata and the score kernel, against quantities computed here independently: min/max from
@@ -54,49 +65,77 @@ class PageBoundsTest {
         return b;
     }
 
-    @ParameterizedTest
-    @ValueSource(longs = {1, 2, 3, 4, 5, 6})
-    void incrementalBoundsEqualBoundsRecomputedFromScratch(long seed) {
+    /**
+     * The shape of a case: head dim, page size, positions and the prompt's share of them; a failure
+     * shrinks to the smallest. The keys come from {@code seed} through the generators above, which
+     * place their zeros, outliers and non-finite values with care.
+     */
+    record Shape(int hd, int pageSize, int n, int prompt) {
+    }
+
+    /** @return shapes of up to {@code pagesMax} pages, the last usually partial */
+    static Arbitrary<Shape> shapes(int pagesMax) {
+        return Combinators.combine(Arbitraries.of(IntStream.of(HEAD_DIMS).boxed().toList()),
+                Arbitraries.of(IntStream.of(PAGE_SIZES).boxed().toList())).flatAs((hd, pageSize) ->
+                Arbitraries.integers().between(1, pageSize * pagesMax).flatMap(n ->
+                        Arbitraries.integers().between(0, n).map(prompt -> new Shape(hd, pageSize, n, prompt))));
+    }
+
+    @Provide
+    Arbitrary<Shape> upTo9Pages() {
+        return shapes(9);
+    }
+
+    @Provide
+    Arbitrary<Shape> upTo12Pages() {
+        return shapes(12);
+    }
+
+    @Provide
+    Arbitrary<Shape> upTo40Pages() {
+        return shapes(40);
+    }
+
+    @Property(tries = 100)
+    void incrementalBoundsEqualBoundsRecomputedFromScratch(@ForAll("upTo9Pages") Shape shape,
+            @ForAll boolean adversarial, @ForAll long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        for (int round = 0; round < 12; round++) {
-            int hd = HEAD_DIMS[rnd.nextInt(HEAD_DIMS.length)];
-            int pageSize = PAGE_SIZES[rnd.nextInt(PAGE_SIZES.length)];
-            int n = 1 + rnd.nextInt(pageSize * 9); // last page usually partial
-            // now and then infinities, NaN and the largest floats: pages turn wild as keys arrive
-            float[] keys = round % 4 == 3 ? adversarialKeys(rnd, n, hd) : randomKeys(rnd, n, hd);
-            PageBounds b = incremental(keys, n, hd, pageSize, rnd.nextInt(n + 1));
-            PageBounds bulk = new PageBounds(pageSize, hd, 1);
-            bulk.extendTo(KeyView.of(keys, n, hd));
-            int pages = (n + pageSize - 1) / pageSize;
-            assertEquals(pages, b.pages());
-            assertEquals(n, b.positions());
-            for (int p = 0; p < pages; p++) {
-                for (int c = 0; c < hd; c++) {
-                    float mn = Float.POSITIVE_INFINITY;
-                    float mx = Float.NEGATIVE_INFINITY;
-                    for (int pos = p * pageSize; pos < Math.min(n, (p + 1) * pageSize); pos++) {
-                        mn = Math.min(mn, keys[pos * hd + c]);
-                        mx = Math.max(mx, keys[pos * hd + c]);
-                    }
-                    String at = "seed " + seed + " hd " + hd + " page size " + pageSize + " page " + p
-                            + " channel " + c;
-                    assertBits(mn, b.min(p, c), "min " + at);
-                    assertBits(mx, b.max(p, c), "max " + at);
-                    assertBits(mn, bulk.min(p, c), "bulk min " + at);
-                    assertBits(mx, bulk.max(p, c), "bulk max " + at);
-                    assertEquals(bulk.exponent(c), b.exponent(c), "exponent " + at);
-                    assertEquals(bulk.wild(p), b.wild(p), "wild " + at);
-                    if (!b.wild(p)) {
-                        double step = Math.scalb(1.0, b.exponent(c));
-                        assertTrue(Math.floor(mn / step) * step == b.roughMin(p, c), "rough min " + at);
-                        assertTrue(Math.ceil(mx / step) * step == b.roughMax(p, c), "rough max " + at);
-                        assertTrue(Math.floor(mn / step) * step == bulk.roughMin(p, c), "bulk rough min " + at);
-                        assertTrue(Math.ceil(mx / step) * step == bulk.roughMax(p, c), "bulk rough max " + at);
-                    }
+        int hd = shape.hd();
+        int pageSize = shape.pageSize();
+        int n = shape.n();
+        // now and then infinities, NaN and the largest floats: pages turn wild as keys arrive
+        float[] keys = adversarial ? adversarialKeys(rnd, n, hd) : randomKeys(rnd, n, hd);
+        PageBounds b = incremental(keys, n, hd, pageSize, shape.prompt());
+        PageBounds bulk = new PageBounds(pageSize, hd, 1);
+        bulk.extendTo(KeyView.of(keys, n, hd));
+        int pages = (n + pageSize - 1) / pageSize;
+        assertEquals(pages, b.pages());
+        assertEquals(n, b.positions());
+        for (int p = 0; p < pages; p++) {
+            for (int c = 0; c < hd; c++) {
+                float mn = Float.POSITIVE_INFINITY;
+                float mx = Float.NEGATIVE_INFINITY;
+                for (int pos = p * pageSize; pos < Math.min(n, (p + 1) * pageSize); pos++) {
+                    mn = Math.min(mn, keys[pos * hd + c]);
+                    mx = Math.max(mx, keys[pos * hd + c]);
+                }
+                String at = "page " + p + " channel " + c;
+                assertBits(mn, b.min(p, c), "min " + at);
+                assertBits(mx, b.max(p, c), "max " + at);
+                assertBits(mn, bulk.min(p, c), "bulk min " + at);
+                assertBits(mx, bulk.max(p, c), "bulk max " + at);
+                assertEquals(bulk.exponent(c), b.exponent(c), "exponent " + at);
+                assertEquals(bulk.wild(p), b.wild(p), "wild " + at);
+                if (!b.wild(p)) {
+                    double step = Math.scalb(1.0, b.exponent(c));
+                    assertTrue(Math.floor(mn / step) * step == b.roughMin(p, c), "rough min " + at);
+                    assertTrue(Math.ceil(mx / step) * step == b.roughMax(p, c), "rough max " + at);
+                    assertTrue(Math.floor(mn / step) * step == bulk.roughMin(p, c), "bulk rough min " + at);
+                    assertTrue(Math.ceil(mx / step) * step == bulk.roughMax(p, c), "bulk rough max " + at);
                 }
             }
-            assertExponentsAreTheSmallestThatHold(b, keys, n, hd, pageSize);
         }
+        assertExponentsAreTheSmallestThatHold(b, keys, n, hd, pageSize);
     }
 
     /**
@@ -137,54 +176,51 @@ class PageBoundsTest {
                 message + ": expected " + expected + " but was " + actual);
     }
 
-    @ParameterizedTest
-    @ValueSource(longs = {11, 12, 13, 14, 15, 16, 17, 18})
-    void scoreBoundsEveryKeyOfItsPageAndIsThePapersFormula(long seed) {
+    @Property(tries = 100)
+    void scoreBoundsEveryKeyOfItsPageAndIsThePapersFormula(@ForAll("upTo12Pages") Shape shape,
+            @ForAll @IntRange(min = 1, max = 4) int heads, @ForAll @IntRange(max = 2) int spare, @ForAll long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        for (int round = 0; round < 10; round++) {
-            int hd = HEAD_DIMS[rnd.nextInt(HEAD_DIMS.length)];
-            int pageSize = PAGE_SIZES[rnd.nextInt(PAGE_SIZES.length)];
-            int heads = 1 + rnd.nextInt(4);
-            int n = 1 + rnd.nextInt(pageSize * 12);
-            float[] keys = randomKeys(rnd, n, hd);
-            float[] q = randomQueries(rnd, heads, hd);
-            PageBounds b = incremental(keys, n, hd, pageSize, rnd.nextInt(n + 1));
-            int pages = b.pages();
-            int stride = pages + rnd.nextInt(3);
-            float[] scores = exactScores(b, q, heads, pages, stride);
-            for (int h = 0; h < heads; h++) {
-                for (int p = 0; p < pages; p++) {
-                    int from = p * pageSize;
-                    int to = Math.min(n, from + pageSize);
-                    double bestDot = Double.NEGATIVE_INFINITY;
-                    for (int pos = from; pos < to; pos++) {
-                        double dot = 0;
-                        for (int c = 0; c < hd; c++) {
-                            dot += (double) q[h * hd + c] * keys[pos * hd + c];
-                        }
-                        bestDot = Math.max(bestDot, dot);
-                    }
-                    double paper = 0;
-                    double magnitude = 0;
+        int hd = shape.hd();
+        int pageSize = shape.pageSize();
+        int n = shape.n();
+        float[] keys = randomKeys(rnd, n, hd);
+        float[] q = randomQueries(rnd, heads, hd);
+        PageBounds b = incremental(keys, n, hd, pageSize, shape.prompt());
+        int pages = b.pages();
+        int stride = pages + spare;
+        float[] scores = exactScores(b, q, heads, pages, stride);
+        for (int h = 0; h < heads; h++) {
+            for (int p = 0; p < pages; p++) {
+                int from = p * pageSize;
+                int to = Math.min(n, from + pageSize);
+                double bestDot = Double.NEGATIVE_INFINITY;
+                for (int pos = from; pos < to; pos++) {
+                    double dot = 0;
                     for (int c = 0; c < hd; c++) {
-                        double mn = Double.POSITIVE_INFINITY;
-                        double mx = Double.NEGATIVE_INFINITY;
-                        for (int pos = from; pos < to; pos++) {
-                            mn = Math.min(mn, keys[pos * hd + c]);
-                            mx = Math.max(mx, keys[pos * hd + c]);
-                        }
-                        double qc = q[h * hd + c];
-                        paper += Math.max(qc * mn, qc * mx);
-                        magnitude += Math.abs(qc) * Math.max(Math.abs(mn), Math.abs(mx));
+                        dot += (double) q[h * hd + c] * keys[pos * hd + c];
                     }
-                    // float products and sums: each rounding is within 2^-24 of what it rounds
-                    double tol = (hd + 2) * 0x1p-23 * magnitude + Float.MIN_NORMAL;
-                    float got = scores[h * stride + p];
-                    String at = "seed " + seed + " hd " + hd + " page size " + pageSize + " head " + h + " page " + p;
-                    assertTrue(got >= bestDot - tol, at + ": score " + got + " below max q.k " + bestDot);
-                    assertEquals(paper, got, tol, at + ": score differs from sum max(q m, q M)");
-                    assertTrue(paper >= bestDot - 1e-9 * magnitude, at + ": the paper's bound itself");
+                    bestDot = Math.max(bestDot, dot);
                 }
+                double paper = 0;
+                double magnitude = 0;
+                for (int c = 0; c < hd; c++) {
+                    double mn = Double.POSITIVE_INFINITY;
+                    double mx = Double.NEGATIVE_INFINITY;
+                    for (int pos = from; pos < to; pos++) {
+                        mn = Math.min(mn, keys[pos * hd + c]);
+                        mx = Math.max(mx, keys[pos * hd + c]);
+                    }
+                    double qc = q[h * hd + c];
+                    paper += Math.max(qc * mn, qc * mx);
+                    magnitude += Math.abs(qc) * Math.max(Math.abs(mn), Math.abs(mx));
+                }
+                // float products and sums: each rounding is within 2^-24 of what it rounds
+                double tol = (hd + 2) * 0x1p-23 * magnitude + Float.MIN_NORMAL;
+                float got = scores[h * stride + p];
+                String at = "head " + h + " page " + p;
+                assertTrue(got >= bestDot - tol, at + ": score " + got + " below max q.k " + bestDot);
+                assertEquals(paper, got, tol, at + ": score differs from sum max(q m, q M)");
+                assertTrue(paper >= bestDot - 1e-9 * magnitude, at + ": the paper's bound itself");
             }
         }
     }
@@ -264,172 +300,191 @@ class PageBoundsTest {
         return keys;
     }
 
-    @ParameterizedTest
-    @ValueSource(longs = {41, 42, 43, 44, 45, 46})
-    void exactScoresAreTheDefinitionAndUpperBoundsBoundThem(long seed) {
+    @Property(tries = 120)
+    void exactScoresAreTheDefinitionAndUpperBoundsBoundThem(@ForAll("upTo40Pages") Shape shape,
+            @ForAll @IntRange(min = 1, max = 6) int heads, @ForAll boolean adversarial, @ForAll boolean negativeQueries,
+            @ForAll @IntRange(max = 2) int spare, @ForAll long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        for (int round = 0; round < 20; round++) {
-            int hd = HEAD_DIMS[rnd.nextInt(HEAD_DIMS.length)];
-            int pageSize = PAGE_SIZES[rnd.nextInt(PAGE_SIZES.length)];
-            int heads = 1 + rnd.nextInt(6);
-            int n = 1 + rnd.nextInt(pageSize * 40);
-            float[] keys = round % 3 == 0 ? adversarialKeys(rnd, n, hd) : randomKeys(rnd, n, hd);
-            float[] q = randomQueries(rnd, heads, hd);
-            if (round % 4 == 1) {
-                for (int i = 0; i < q.length; i++) {
-                    q[i] = -Math.abs(q[i]); // negative queries: only the minima count
-                }
+        int hd = shape.hd();
+        int pageSize = shape.pageSize();
+        int n = shape.n();
+        float[] keys = adversarial ? adversarialKeys(rnd, n, hd) : randomKeys(rnd, n, hd);
+        float[] q = randomQueries(rnd, heads, hd);
+        if (negativeQueries) {
+            for (int i = 0; i < q.length; i++) {
+                q[i] = -Math.abs(q[i]); // negative queries: only the minima count
             }
-            PageBounds b = incremental(keys, n, hd, pageSize, rnd.nextInt(n + 1));
-            int pages = b.pages();
-            int stride = PageBounds.padded(pages) + rnd.nextInt(3);
-            float[] exact = exactScores(b, q, heads, pages, stride);
-            float[] parts = new float[2 * heads * hd];
-            double[] norms = new double[2 * heads];
-            PageBounds.splitQuery(q, heads, hd, parts, norms);
-            float[] upper = new float[heads * stride];
-            boolean usable = b.upperBounds(parts, heads, pages, upper, stride);
-            float[] mins = new float[hd];
-            float[] maxs = new float[hd];
-            for (int h = 0; h < heads; h++) {
-                float[] qh = java.util.Arrays.copyOfRange(q, h * hd, (h + 1) * hd);
-                double posNorm = norms[2 * h];
-                double negNorm = norms[2 * h + 1];
-                double exactPos = 0;
-                double exactNeg = 0;
+        }
+        PageBounds b = incremental(keys, n, hd, pageSize, shape.prompt());
+        int pages = b.pages();
+        int stride = PageBounds.padded(pages) + spare;
+        float[] exact = exactScores(b, q, heads, pages, stride);
+        float[] parts = new float[2 * heads * hd];
+        double[] norms = new double[2 * heads];
+        PageBounds.splitQuery(q, heads, hd, parts, norms);
+        float[] upper = new float[heads * stride];
+        boolean usable = b.upperBounds(parts, heads, pages, upper, stride);
+        float[] mins = new float[hd];
+        float[] maxs = new float[hd];
+        for (int h = 0; h < heads; h++) {
+            float[] qh = java.util.Arrays.copyOfRange(q, h * hd, (h + 1) * hd);
+            double posNorm = norms[2 * h];
+            double negNorm = norms[2 * h + 1];
+            double exactPos = 0;
+            double exactNeg = 0;
+            for (int c = 0; c < hd; c++) {
+                double v = q[h * hd + c];
+                exactPos += v > 0 ? v * v : 0;
+                exactNeg += v < 0 ? v * v : 0;
+            }
+            assertTrue(posNorm >= Math.sqrt(exactPos) && posNorm <= Math.sqrt(exactPos) * (1 + 1e-12),
+                    "norm of the positive part of head " + h);
+            assertTrue(negNorm >= Math.sqrt(exactNeg) && negNorm <= Math.sqrt(exactNeg) * (1 + 1e-12),
+                    "norm of the negative part of head " + h);
+            for (int p = 0; p < pages; p++) {
                 for (int c = 0; c < hd; c++) {
-                    double v = q[h * hd + c];
-                    exactPos += v > 0 ? v * v : 0;
-                    exactNeg += v < 0 ? v * v : 0;
+                    mins[c] = b.min(p, c);
+                    maxs[c] = b.max(p, c);
                 }
-                assertTrue(posNorm >= Math.sqrt(exactPos) && posNorm <= Math.sqrt(exactPos) * (1 + 1e-12),
-                        "norm of the positive part of head " + h);
-                assertTrue(negNorm >= Math.sqrt(exactNeg) && negNorm <= Math.sqrt(exactNeg) * (1 + 1e-12),
-                        "norm of the negative part of head " + h);
-                for (int p = 0; p < pages; p++) {
-                    for (int c = 0; c < hd; c++) {
-                        mins[c] = b.min(p, c);
-                        maxs[c] = b.max(p, c);
-                    }
-                    String at = "seed " + seed + " round " + round + " hd " + hd + " head " + h + " page " + p;
-                    float expected = referenceScore(mins, maxs, qh, hd);
-                    float got = exact[h * stride + p];
-                    assertBits(expected, got, "exact score " + at);
-                    float up = upper[h * stride + p];
-                    assertTrue(!Float.isNaN(up), at + ": upper bound is NaN");
-                    assertTrue(PageRanking.key(up, p) >= PageRanking.key(got, p),
-                            at + ": upper bound " + up + " below the exact score " + got);
-                    for (int c = 0; c < hd; c++) {
-                        mins[c] = b.roughMin(p, c);
-                        maxs[c] = b.roughMax(p, c);
-                    }
-                    if (!usable || b.wild(p)) {
-                        assertEquals(Float.POSITIVE_INFINITY, up, "no rough bound " + at);
-                    } else {
-                        assertBits(referenceUpperBound(mins, maxs, qh, hd), up,
-                                "upper bound is the score of the rough bounds " + at);
-                    }
-                    double low = b.lowerBound(p, up, posNorm, negNorm);
-                    assertTrue(low <= got, at + ": lower bound " + low + " above the exact score " + got);
-                    double lowOfAny = b.lowerBoundOfAny(up, posNorm, negNorm);
-                    assertTrue(!(lowOfAny > low), at + ": lower bound of any page " + lowOfAny + " above the page's "
-                            + low);
-                    if (round % 3 != 0) { // finite keys and queries of moderate size: a finite bound
-                        assertTrue(usable, at + ": rough copy not used");
-                        assertTrue(low > Double.NEGATIVE_INFINITY, at + ": no lower bound");
-                    }
+                String at = "head " + h + " page " + p;
+                float expected = referenceScore(mins, maxs, qh, hd);
+                float got = exact[h * stride + p];
+                assertBits(expected, got, "exact score " + at);
+                float up = upper[h * stride + p];
+                assertTrue(!Float.isNaN(up), at + ": upper bound is NaN");
+                assertTrue(PageRanking.key(up, p) >= PageRanking.key(got, p),
+                        at + ": upper bound " + up + " below the exact score " + got);
+                for (int c = 0; c < hd; c++) {
+                    mins[c] = b.roughMin(p, c);
+                    maxs[c] = b.roughMax(p, c);
+                }
+                if (!usable || b.wild(p)) {
+                    assertEquals(Float.POSITIVE_INFINITY, up, "no rough bound " + at);
+                } else {
+                    assertBits(referenceUpperBound(mins, maxs, qh, hd), up,
+                            "upper bound is the score of the rough bounds " + at);
+                }
+                double low = b.lowerBound(p, up, posNorm, negNorm);
+                assertTrue(low <= got, at + ": lower bound " + low + " above the exact score " + got);
+                double lowOfAny = b.lowerBoundOfAny(up, posNorm, negNorm);
+                assertTrue(!(lowOfAny > low), at + ": lower bound of any page " + lowOfAny + " above the page's "
+                        + low);
+                if (!adversarial) { // finite keys and queries of moderate size: a finite bound
+                    assertTrue(usable, at + ": rough copy not used");
+                    assertTrue(low > Double.NEGATIVE_INFINITY, at + ": no lower bound");
                 }
             }
         }
     }
 
-    @Test
-    void surelyAboveIsAThresholdOfBelow() {
-        SplittableRandom rnd = new SplittableRandom(12);
-        for (int round = 0; round < 20000; round++) {
-            double next = switch (round % 4) {
-                case 0 -> rnd.nextGaussian() * 100;
-                case 1 -> (float) (rnd.nextGaussian() * Math.pow(2, rnd.nextInt(-140, 127))); // a float, as a U' is
-                case 2 -> Math.scalb(rnd.nextGaussian(), rnd.nextInt(-160, 130));
-                default -> rnd.nextBoolean() ? 0.0 : -Float.MAX_VALUE;
-            };
-            double margin = rnd.nextInt(10) == 0 ? 0.0 : Math.scalb(rnd.nextDouble(), rnd.nextInt(-160, 20));
-            float s = PageBounds.surelyAbove(next, margin);
-            String at = "next " + next + " margin " + margin + " s " + s;
-            if (Float.isNaN(s)) {
-                // only where no finite float near next + margin is placed: past the largest float
-                assertTrue(next + margin > 0x1p127, at);
-                continue;
-            }
-            assertTrue(PageBounds.below(s, margin) > next, at);
-            float u = s;
-            for (int i = 0; i < 6 && u < Float.MAX_VALUE; i++) {
-                u = i % 2 == 0 ? Math.nextUp(u) : Math.min(Float.MAX_VALUE, u + Math.abs(u) * rnd.nextFloat());
-                assertTrue(PageBounds.below(u, margin) > next, at + " u " + u);
-            }
-            // near the smallest: a few steps down from s is no longer placed
-            float down = s;
-            for (int i = 0; i < 12; i++) {
-                down = Math.nextDown(down);
-            }
-            assertTrue(!(PageBounds.below(down, margin) > next), at + " down " + down);
+    /** A value of about {@code 2^exponent}: Gaussian-like mantissa in [-4, 4]. */
+    private static Arbitrary<Double> scaled(int minExponent, int maxExponent) {
+        return Combinators.combine(Arbitraries.doubles().between(-4, 4).ofScale(9),
+                Arbitraries.integers().between(minExponent, maxExponent)).as((m, e) -> Math.scalb((double) m, e));
+    }
+
+    /** A score {@code next} of every magnitude a float or double takes, a float as a U' is, or 0 or -MAX. */
+    @Provide
+    Arbitrary<Double> nexts() {
+        return Arbitraries.oneOf(Arbitraries.doubles().between(-400, 400).ofScale(9),
+                scaled(-140, 126).map(d -> (double) d.floatValue()), scaled(-160, 129),
+                Arbitraries.of(0.0, (double) -Float.MAX_VALUE));
+    }
+
+    /** A non-negative margin, zero a tenth of the time. */
+    @Provide
+    Arbitrary<Double> margins() {
+        Arbitrary<Double> some = Combinators.combine(Arbitraries.doubles().between(0, 1).ofScale(9),
+                Arbitraries.integers().between(-160, 19)).as((m, e) -> Math.scalb((double) m, e));
+        return Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(0.0)), Tuple.of(9, some));
+    }
+
+    @Property(tries = 2000)
+    void surelyAboveIsAThresholdOfBelow(@ForAll("nexts") double next, @ForAll("margins") double margin,
+            @ForAll @Size(3) List<@FloatRange(max = 1) @Scale(6) Float> jumps) {
+        float s = PageBounds.surelyAbove(next, margin);
+        String at = "next " + next + " margin " + margin + " s " + s;
+        if (Float.isNaN(s)) {
+            // only where no finite float near next + margin is placed: past the largest float, or where
+            // next + margin nearly cancels (jqwik found next -1, margin 1): floats near 0 step far finer
+            // than u - margin is rounded at the margin's size, so 8 steps up place none; the contract
+            // allows it (NaN where none was found near next + margin), the page is only not pruned
+            assertTrue(next + margin > 0x1p127 || Math.abs(next + margin) <= 0x1p-28 * margin, at);
+            return;
         }
+        assertTrue(PageBounds.below(s, margin) > next, at);
+        float u = s;
+        for (int i = 0; i < 6 && u < Float.MAX_VALUE; i++) {
+            u = i % 2 == 0 ? Math.nextUp(u) : Math.min(Float.MAX_VALUE, u + Math.abs(u) * jumps.get(i / 2));
+            assertTrue(PageBounds.below(u, margin) > next, at + " u " + u);
+        }
+        // near the smallest: a few steps down from s is no longer placed
+        float down = s;
+        for (int i = 0; i < 12; i++) {
+            down = Math.nextDown(down);
+        }
+        assertTrue(!(PageBounds.below(down, margin) > next), at + " down " + down);
+    }
+
+    @Test
+    void surelyAboveGivesUpOnNonFiniteInput() {
         assertTrue(Float.isNaN(PageBounds.surelyAbove(1.0, Double.POSITIVE_INFINITY)));
         assertTrue(Float.isNaN(PageBounds.surelyAbove(Double.POSITIVE_INFINITY, 1.0)));
         assertTrue(Float.isNaN(PageBounds.surelyAbove(1.0, Double.NaN)));
     }
 
-    @Test
-    void lowerBoundHoldsUnderCancellationAndGivesUpNearOverflow() {
-        SplittableRandom rnd = new SplittableRandom(8);
-        for (int round = 0; round < 200; round++) {
-            int hd = 1 + rnd.nextInt(64);
-            float scale = (float) Math.pow(2, rnd.nextInt(-140, 120));
-            float[] keys = new float[hd];
-            float[] q = new float[hd];
-            for (int c = 0; c < hd; c++) { // large terms of both signs that nearly cancel
-                keys[c] = scale * (float) (1 + rnd.nextDouble()) * (c % 2 == 0 ? 1 : -1);
-                q[c] = (float) (1 + 1e-3 * rnd.nextGaussian());
-            }
-            PageBounds b = new PageBounds(1, hd, 1);
-            b.extendTo(KeyView.of(keys, 1, hd));
-            float[] parts = new float[2 * hd];
-            double[] norms = new double[2];
-            PageBounds.splitQuery(q, 1, hd, parts, norms);
-            float[] upper = new float[PageBounds.padded(1)];
-            b.upperBounds(parts, 1, 1, upper, upper.length);
-            float exact = exactScores(b, q, 1, 1, 1)[0];
-            double low = b.lowerBound(0, upper[0], norms[0], norms[1]);
-            assertTrue(low <= exact, "round " + round + " scale " + scale + ": lower bound " + low + " above " + exact);
-            if (scale >= 0x1p100f) {
-                assertEquals(Double.NEGATIVE_INFINITY, low, "no bound this close to overflow");
-            }
+    @Property(tries = 200)
+    void lowerBoundHoldsUnderCancellationAndGivesUpNearOverflow(@ForAll @IntRange(min = 1, max = 64) int hd,
+            @ForAll @IntRange(min = -140, max = 119) int exponent, @ForAll long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float scale = (float) Math.pow(2, exponent);
+        float[] keys = new float[hd];
+        float[] q = new float[hd];
+        for (int c = 0; c < hd; c++) { // large terms of both signs that nearly cancel
+            keys[c] = scale * (float) (1 + rnd.nextDouble()) * (c % 2 == 0 ? 1 : -1);
+            q[c] = (float) (1 + 1e-3 * rnd.nextGaussian());
+        }
+        PageBounds b = new PageBounds(1, hd, 1);
+        b.extendTo(KeyView.of(keys, 1, hd));
+        float[] parts = new float[2 * hd];
+        double[] norms = new double[2];
+        PageBounds.splitQuery(q, 1, hd, parts, norms);
+        float[] upper = new float[PageBounds.padded(1)];
+        b.upperBounds(parts, 1, 1, upper, upper.length);
+        float exact = exactScores(b, q, 1, 1, 1)[0];
+        double low = b.lowerBound(0, upper[0], norms[0], norms[1]);
+        assertTrue(low <= exact, "scale " + scale + ": lower bound " + low + " above " + exact);
+        if (scale >= 0x1p100f) {
+            assertEquals(Double.NEGATIVE_INFINITY, low, "no bound this close to overflow");
         }
     }
 
-    @Test
-    void roughBoundsGoOutwardsByLessThanOneStep() {
-        SplittableRandom rnd = new SplittableRandom(7);
-        float[] special = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, 1f, -1f, 1.0000001f,
-            -1.0000001f, Float.intBitsToFloat(0x007fffff), 0x1p-60f, 0x1.fffffep-46f, 3e38f, -3e38f};
-        for (int i = 0; i < special.length + 20_000; i++) {
-            float x = i < special.length ? special[i]
-                    : Math.scalb((float) rnd.nextGaussian(), rnd.nextInt(-150, 125));
-            float y = rnd.nextInt(4) == 0 ? x : Math.scalb((float) rnd.nextGaussian(), rnd.nextInt(-150, 125));
-            float[] keys = {x, y};
-            PageBounds b = new PageBounds(2, 1, 1);
-            b.extendTo(KeyView.of(keys, 2, 1));
-            float lo = Math.min(x, y);
-            float hi = Math.max(x, y);
-            String at = "keys " + x + ", " + y + " exponent " + b.exponent(0);
-            if (b.wild(0)) {
-                assertTrue(Math.max(Math.abs(lo), Math.abs(hi)) > PageBounds.STEPS * 0x1p113, at + ": wild");
-                continue;
-            }
-            double step = Math.scalb(1.0, b.exponent(0));
-            assertTrue(b.roughMin(0, 0) <= lo && b.roughMin(0, 0) + step > lo, at + ": rough min " + b.roughMin(0, 0));
-            assertTrue(b.roughMax(0, 0) >= hi && b.roughMax(0, 0) - step < hi, at + ": rough max " + b.roughMax(0, 0));
+    /** Keys of every float magnitude, subnormals and near-overflow included, and the values that bite. */
+    @Provide
+    Arbitrary<Float> keys() {
+        Arbitrary<Float> special = Arbitraries.of(0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, 1f, -1f,
+                1.0000001f, -1.0000001f, Float.intBitsToFloat(0x007fffff), 0x1p-60f, 0x1.fffffep-46f, 3e38f, -3e38f);
+        Arbitrary<Float> any = scaled(-150, 124).map(Double::floatValue);
+        return Arbitraries.frequencyOf(Tuple.of(1, special), Tuple.of(9, any));
+    }
+
+    @Property(tries = 2000)
+    void roughBoundsGoOutwardsByLessThanOneStep(@ForAll("keys") float x, @ForAll("keys") float other,
+            @ForAll @IntRange(max = 3) int same) {
+        float y = same == 0 ? x : other;
+        float[] keys = {x, y};
+        PageBounds b = new PageBounds(2, 1, 1);
+        b.extendTo(KeyView.of(keys, 2, 1));
+        float lo = Math.min(x, y);
+        float hi = Math.max(x, y);
+        String at = "keys " + x + ", " + y + " exponent " + b.exponent(0);
+        if (b.wild(0)) {
+            assertTrue(Math.max(Math.abs(lo), Math.abs(hi)) > PageBounds.STEPS * 0x1p113, at + ": wild");
+            return;
         }
+        double step = Math.scalb(1.0, b.exponent(0));
+        assertTrue(b.roughMin(0, 0) <= lo && b.roughMin(0, 0) + step > lo, at + ": rough min " + b.roughMin(0, 0));
+        assertTrue(b.roughMax(0, 0) >= hi && b.roughMax(0, 0) - step < hi, at + ": rough max " + b.roughMax(0, 0));
     }
 
     @Test

@@ -8,8 +8,15 @@ import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.RandomDistribution;
+import net.jqwik.api.Tuple;
+import net.jqwik.api.constraints.IntRange;
 
 /**
  * The policy ranks pages by rough upper bounds and rescores only those that may be among the best;
@@ -41,41 +48,57 @@ class PrunedRankingTest {
         CLUSTERED
     }
 
-    @ParameterizedTest
-    @EnumSource(Shape.class)
-    void prunedChoiceIsTheExhaustiveRanking(Shape shape) {
-        SplittableRandom rnd = new SplittableRandom(shape.ordinal() * 1000L + 17);
-        for (int round = 0; round < 12; round++) {
-            int pageSize = new int[] {1, 3, 16}[rnd.nextInt(3)];
-            int hd = new int[] {1, 5, 16, 33, 128}[rnd.nextInt(5)];
-            int heads = 1 + rnd.nextInt(6);
-            int budget = pageSize * (2 + rnd.nextInt(round % 3 == 0 ? 200 : 20));
-            int n = budget + 1 + rnd.nextInt(budget * 12);
-            float[] keys = keys(shape, rnd, n, hd);
-            QuestPolicy policy = new QuestPolicy(pageSize, hd, heads, budget);
-            int prompt = Math.max(1, n - 3 * pageSize - rnd.nextInt(2));
-            policy.onPrompt(KeyView.of(keys, prompt, hd));
-            SelectionBuffer sel = new SelectionBuffer(heads, budget);
-            // several steps on one policy: scratch left by one step must not leak into the next
-            for (int size = prompt; size <= n; size += 1 + rnd.nextInt(pageSize + 1)) {
-                if (size > prompt) {
-                    policy.onAppend(size - 1, KeyView.of(keys, size, hd));
+    /** The size of a case: page size, head dim, heads, budget and context; a failure shrinks to the smallest. */
+    record Size(int pageSize, int hd, int heads, int budget, int n) {
+    }
+
+    /** Budgets of 2 to 21 pages, a third of the time up to 201; a context of up to 12 budgets more. */
+    @Provide
+    Arbitrary<Size> sizes() {
+        Arbitrary<Integer> pageSizes = Arbitraries.of(1, 3, 16);
+        Arbitrary<Integer> headDims = Arbitraries.of(1, 5, 16, 33, 128);
+        Arbitrary<Integer> heads = Arbitraries.integers().between(1, 6);
+        Arbitrary<Integer> budgetPages = Arbitraries.frequencyOf(Tuple.of(2, Arbitraries.integers().between(2, 21)),
+                Tuple.of(1, Arbitraries.integers().between(2, 201).withDistribution(RandomDistribution.uniform())));
+        return Combinators.combine(pageSizes, headDims, heads, budgetPages).flatAs((pageSize, hd, h, pages) -> {
+            int budget = pageSize * pages;
+            return Arbitraries.integers().between(0, budget * 12 - 1).withDistribution(RandomDistribution.uniform())
+                    .map(extra -> new Size(pageSize, hd, h, budget, budget + 1 + extra));
+        });
+    }
+
+    @Property(tries = 200)
+    void prunedChoiceIsTheExhaustiveRanking(@ForAll Shape shape, @ForAll("sizes") Size size,
+            @ForAll @IntRange(max = 1) int promptShort, @ForAll long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int pageSize = size.pageSize();
+        int hd = size.hd();
+        int heads = size.heads();
+        int budget = size.budget();
+        int n = size.n();
+        float[] keys = keys(shape, rnd, n, hd);
+        QuestPolicy policy = new QuestPolicy(pageSize, hd, heads, budget);
+        int prompt = Math.max(1, n - 3 * pageSize - promptShort);
+        policy.onPrompt(KeyView.of(keys, prompt, hd));
+        SelectionBuffer sel = new SelectionBuffer(heads, budget);
+        // several steps on one policy: scratch left by one step must not leak into the next
+        for (int context = prompt; context <= n; context += 1 + rnd.nextInt(pageSize + 1)) {
+            if (context > prompt) {
+                policy.onAppend(context - 1, KeyView.of(keys, context, hd));
+            }
+            float[] q = queries(shape, rnd, heads, hd);
+            sel.reset(budget, context);
+            policy.select(Queries.wrap(q, heads, hd), KeyView.of(keys, context, hd), budget, sel);
+            if (context <= budget) {
+                continue;
+            }
+            for (int h = 0; h < heads; h++) {
+                TreeSet<Integer> got = new TreeSet<>();
+                for (int p : sel.head(h).sortedPositions()) {
+                    got.add(p / pageSize);
                 }
-                float[] q = queries(shape, rnd, heads, hd);
-                sel.reset(budget, size);
-                policy.select(Queries.wrap(q, heads, hd), KeyView.of(keys, size, hd), budget, sel);
-                if (size <= budget) {
-                    continue;
-                }
-                for (int h = 0; h < heads; h++) {
-                    TreeSet<Integer> got = new TreeSet<>();
-                    for (int p : sel.head(h).sortedPositions()) {
-                        got.add(p / pageSize);
-                    }
-                    assertEquals(expected(keys, size, hd, pageSize, q, h, budget / pageSize - 1), got,
-                            shape + " round " + round + " page size " + pageSize + " hd " + hd + " heads " + heads
-                                    + " budget " + budget + " context " + size + " head " + h);
-                }
+                assertEquals(expected(keys, context, hd, pageSize, q, h, budget / pageSize - 1), got,
+                        "context " + context + " head " + h);
             }
         }
     }

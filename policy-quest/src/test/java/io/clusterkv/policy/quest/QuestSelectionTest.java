@@ -13,9 +13,14 @@ import java.util.Comparator;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.stream.IntStream;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Quest's selections against a brute-force ranking computed here: the paper's bound per page in
@@ -34,18 +39,44 @@ class QuestSelectionTest {
         }
     }
 
-    private static Case run(SplittableRandom rnd, boolean integerValued, int budgetOverride) {
+    /** The size of a case: page size, head dim, heads, budget, context and prompt. */
+    record Dims(int pageSize, int hd, int heads, int budget, int n, int prompt) {
+    }
+
+    /** Budgets of 1 to 6 pages and a remainder, contexts of up to 8 budgets; a failure shrinks to the smallest. */
+    @Provide
+    Arbitrary<Dims> dims() {
+        return Combinators.combine(Arbitraries.of(IntStream.of(PAGE_SIZES).boxed().toList()),
+                Arbitraries.of(IntStream.of(HEAD_DIMS).boxed().toList()), Arbitraries.integers().between(1, 4),
+                Arbitraries.integers().between(1, 6)).flatAs((pageSize, hd, heads, pages) ->
+                Arbitraries.integers().between(0, pageSize - 1).flatMap(remainder -> {
+                    int budget = pageSize * pages + remainder;
+                    return Arbitraries.integers().between(1, budget * 8).flatMap(n -> Arbitraries.integers()
+                            .between(1, n).map(prompt -> new Dims(pageSize, hd, heads, budget, n, prompt)));
+                }));
+    }
+
+    private static Case run(SplittableRandom rnd, boolean integerValued, int budget) {
         int pageSize = PAGE_SIZES[rnd.nextInt(PAGE_SIZES.length)];
         int hd = HEAD_DIMS[rnd.nextInt(HEAD_DIMS.length)];
         int heads = 1 + rnd.nextInt(4);
-        int budget = budgetOverride > 0 ? budgetOverride : pageSize * (1 + rnd.nextInt(6)) + rnd.nextInt(pageSize);
         int n = 1 + rnd.nextInt(budget * 8);
+        return run(new Dims(pageSize, hd, heads, budget, n, 1 + rnd.nextInt(n)), rnd, integerValued);
+    }
+
+    /** Feeds a policy a prompt then appends, with keys and queries drawn from {@code rnd}, and selects. */
+    private static Case run(Dims d, SplittableRandom rnd, boolean integerValued) {
+        int pageSize = d.pageSize();
+        int hd = d.hd();
+        int heads = d.heads();
+        int budget = d.budget();
+        int n = d.n();
         float[] keys = new float[n * hd];
         float[] q = new float[heads * hd];
         fill(rnd, keys, integerValued);
         fill(rnd, q, integerValued);
         QuestPolicy policy = new QuestPolicy(pageSize, hd, heads, Math.max(budget, pageSize));
-        int prompt = 1 + rnd.nextInt(n);
+        int prompt = d.prompt();
         policy.onPrompt(KeyView.of(keys, prompt, hd));
         for (int size = prompt + 1; size <= n; size++) {
             policy.onAppend(size - 1, KeyView.of(keys, size, hd));
@@ -104,66 +135,58 @@ class QuestSelectionTest {
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8})
-    void chosenPagesAreExactlyTheBruteForceTopPages(long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        for (int round = 0; round < 25; round++) {
-            Case c = run(rnd, true, 0);
-            String at = "seed " + seed + " round " + round + " " + c;
-            int newest = (c.n - 1) / c.pageSize;
-            for (int h = 0; h < c.heads; h++) {
-                HeadSelectionBuffer s = c.sel.head(h);
-                assertTrue(s.size() <= c.budget, at + ": over budget");
-                assertEquals(HeadSelectionBuffer.NO_WINDOW, s.windowStart(), at);
-                TreeSet<Integer> pages = selectedPages(c, s);
-                checkUnits(c, s);
-                if (c.n <= c.budget) {
-                    assertEquals(c.n, s.size(), at + ": context within budget is attended whole");
-                    continue;
-                }
-                assertTrue(pages.contains(newest), at + ": newest page missing");
-                int k = c.budget / c.pageSize - 1;
-                assertEquals(k + 1, pages.size(), at + ": floor(budget / page-size) pages");
-                int head = h;
-                Integer[] ranked = IntStream.range(0, newest).boxed().toArray(Integer[]::new);
-                Arrays.sort(ranked, Comparator.<Integer>comparingDouble(p -> -pageScore(c, head, p))
-                        .thenComparingInt(p -> p));
-                TreeSet<Integer> expected = new TreeSet<>(Arrays.asList(ranked).subList(0, k));
-                expected.add(newest);
-                assertEquals(expected, pages, at + " head " + h);
+    @Property(tries = 200)
+    void chosenPagesAreExactlyTheBruteForceTopPages(@ForAll("dims") Dims dims, @ForAll long seed) {
+        Case c = run(dims, new SplittableRandom(seed), true);
+        String at = c.toString();
+        int newest = (c.n - 1) / c.pageSize;
+        for (int h = 0; h < c.heads; h++) {
+            HeadSelectionBuffer s = c.sel.head(h);
+            assertTrue(s.size() <= c.budget, at + ": over budget");
+            assertEquals(HeadSelectionBuffer.NO_WINDOW, s.windowStart(), at);
+            TreeSet<Integer> pages = selectedPages(c, s);
+            checkUnits(c, s);
+            if (c.n <= c.budget) {
+                assertEquals(c.n, s.size(), at + ": context within budget is attended whole");
+                continue;
             }
+            assertTrue(pages.contains(newest), at + ": newest page missing");
+            int k = c.budget / c.pageSize - 1;
+            assertEquals(k + 1, pages.size(), at + ": floor(budget / page-size) pages");
+            int head = h;
+            Integer[] ranked = IntStream.range(0, newest).boxed().toArray(Integer[]::new);
+            Arrays.sort(ranked, Comparator.<Integer>comparingDouble(p -> -pageScore(c, head, p))
+                    .thenComparingInt(p -> p));
+            TreeSet<Integer> expected = new TreeSet<>(Arrays.asList(ranked).subList(0, k));
+            expected.add(newest);
+            assertEquals(expected, pages, at + " head " + h);
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(longs = {21, 22, 23, 24})
-    void realValuedSelectionsAreTopPagesUpToRounding(long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        for (int round = 0; round < 25; round++) {
-            Case c = run(rnd, false, 0);
-            if (c.n <= c.budget) {
-                continue;
-            }
-            int newest = (c.n - 1) / c.pageSize;
-            for (int h = 0; h < c.heads; h++) {
-                TreeSet<Integer> pages = selectedPages(c, c.sel.head(h));
-                assertTrue(pages.contains(newest));
-                assertEquals(c.budget / c.pageSize, pages.size());
-                double worstChosen = Double.POSITIVE_INFINITY;
-                double bestLeft = Double.NEGATIVE_INFINITY;
-                for (int p = 0; p < newest; p++) {
-                    double score = pageScore(c, h, p);
-                    if (pages.contains(p)) {
-                        worstChosen = Math.min(worstChosen, score);
-                    } else {
-                        bestLeft = Math.max(bestLeft, score);
-                    }
+    @Property(tries = 100)
+    void realValuedSelectionsAreTopPagesUpToRounding(@ForAll("dims") Dims dims, @ForAll long seed) {
+        Case c = run(dims, new SplittableRandom(seed), false);
+        if (c.n <= c.budget) {
+            return;
+        }
+        int newest = (c.n - 1) / c.pageSize;
+        for (int h = 0; h < c.heads; h++) {
+            TreeSet<Integer> pages = selectedPages(c, c.sel.head(h));
+            assertTrue(pages.contains(newest));
+            assertEquals(c.budget / c.pageSize, pages.size());
+            double worstChosen = Double.POSITIVE_INFINITY;
+            double bestLeft = Double.NEGATIVE_INFINITY;
+            for (int p = 0; p < newest; p++) {
+                double score = pageScore(c, h, p);
+                if (pages.contains(p)) {
+                    worstChosen = Math.min(worstChosen, score);
+                } else {
+                    bestLeft = Math.max(bestLeft, score);
                 }
-                assertTrue(worstChosen >= bestLeft - 1e-4 * (1 + Math.abs(bestLeft)),
-                        "seed " + seed + " " + c + ": chose a page scoring " + worstChosen + " over one scoring "
-                                + bestLeft);
             }
+            assertTrue(worstChosen >= bestLeft - 1e-4 * (1 + Math.abs(bestLeft)),
+                    c + ": chose a page scoring " + worstChosen + " over one scoring "
+                            + bestLeft);
         }
     }
 
@@ -242,32 +265,49 @@ class QuestSelectionTest {
         assertArrayEquals(b.head(0).sortedPositions(), a.head(0).sortedPositions());
     }
 
-    @ParameterizedTest
-    @ValueSource(longs = {31, 32, 33})
-    void partialSelectionMatchesASort(long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        for (int round = 0; round < 300; round++) {
-            int n = 1 + rnd.nextInt(300);
-            int offset = rnd.nextInt(5);
-            float[] scores = new float[offset + n];
-            int shape = rnd.nextInt(4);
-            for (int i = 0; i < scores.length; i++) {
-                scores[i] = switch (shape) {
-                    case 0 -> i;                  // ascending: every page enters the heap
-                    case 1 -> -i;                 // descending
-                    case 2 -> rnd.nextInt(3);     // mostly ties
-                    default -> (float) rnd.nextGaussian();
-                };
-            }
-            int k = rnd.nextInt(n + 1);
-            int[] best = new int[n];
-            PageRanking.selectBest(scores, offset, best, new long[n], n, k);
-            int[] chosen = Arrays.copyOf(best, k);
-            Arrays.sort(chosen);
-            int[] expected = IntStream.range(0, n).boxed()
-                    .sorted(Comparator.<Integer>comparingDouble(p -> -scores[offset + p]).thenComparingInt(p -> p))
-                    .limit(k).mapToInt(Integer::intValue).sorted().toArray();
-            assertArrayEquals(expected, chosen, "shape " + shape + " n " + n + " k " + k);
+    /** Scores at an offset of 0 to 4: ascending, descending, mostly tied or Gaussian-like. */
+    record Scores(int shape, int offset, float[] scores) {
+        @Override
+        public String toString() {
+            return "shape " + shape + " offset " + offset + " " + Arrays.toString(scores);
         }
+    }
+
+    @Provide
+    Arbitrary<Scores> scores() {
+        return Combinators.combine(Arbitraries.integers().between(0, 3), Arbitraries.integers().between(0, 4),
+                Arbitraries.integers().between(1, 300)).flatAs((shape, offset, n) -> {
+                    Arbitrary<Float> score = switch (shape) {
+                        case 2 -> Arbitraries.integers().between(0, 2).map(i -> (float) i); // mostly ties
+                        default -> Arbitraries.integers().between(-3_000_000, 3_000_000).map(i -> i * 1e-6f);
+                    };
+                    return score.list().ofSize(offset + n).map(list -> {
+                        float[] scores = new float[list.size()];
+                        for (int i = 0; i < scores.length; i++) {
+                            scores[i] = switch (shape) {
+                                case 0 -> i;  // ascending: every page enters the heap
+                                case 1 -> -i; // descending
+                                default -> list.get(i);
+                            };
+                        }
+                        return new Scores(shape, offset, scores);
+                    });
+                });
+    }
+
+    @Property(tries = 300)
+    void partialSelectionMatchesASort(@ForAll("scores") Scores c, @ForAll @IntRange(max = 300) int kWish) {
+        int offset = c.offset();
+        float[] scores = c.scores();
+        int n = scores.length - offset;
+        int k = kWish % (n + 1);
+        int[] best = new int[n];
+        PageRanking.selectBest(scores, offset, best, new long[n], n, k);
+        int[] chosen = Arrays.copyOf(best, k);
+        Arrays.sort(chosen);
+        int[] expected = IntStream.range(0, n).boxed()
+                .sorted(Comparator.<Integer>comparingDouble(p -> -scores[offset + p]).thenComparingInt(p -> p))
+                .limit(k).mapToInt(Integer::intValue).sorted().toArray();
+        assertArrayEquals(expected, chosen, "n " + n + " k " + k);
     }
 }

@@ -14,6 +14,8 @@ import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.residency.ResidencyStats;
 import java.util.List;
 import java.util.Map;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -23,6 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * session's, and the same tokens as attending the same selections straight from the host store (a
  * capacity too small for anything to stay resident).
  */
+@ExtendWith(LogCapturingExtension.class)
 class ResidencyThroughSessionsTest {
 
     @ParameterizedTest

@@ -5,23 +5,26 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.decode.ReferenceDecoder;
+import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Models;
 import io.clusterkv.runtime.model.Sampler;
 import io.clusterkv.runtime.model.fixtures.TestModelFiles;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Decoding through the actors against the direct single-threaded forward pass ({@link ReferenceDecoder}): with
  * {@code full} the same tokens and the same logits up to float rounding; with any baseline policy and a
  * budget at least the context, the same tokens as {@code full}.
  */
+@ExtendWith(LogCapturingExtension.class)
 class RuntimeExactnessTest {
 
     private static ClusterKvRuntime runtime;

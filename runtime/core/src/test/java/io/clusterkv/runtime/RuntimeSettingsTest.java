@@ -12,11 +12,14 @@ import io.clusterkv.runtime.residency.ResidencyRule;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Reading {@link RuntimeSettings}: the reference's defaults, and every bad value named by key and value as written. */
+@ExtendWith(LogCapturingExtension.class)
 class RuntimeSettingsTest {
 
     private static RuntimeSettings read(Map<String, Object> overrides) {

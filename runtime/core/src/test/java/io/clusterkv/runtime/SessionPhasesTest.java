@@ -17,15 +17,18 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The session actor's phases through the public API: a job that arrives while one runs, a close in the
  * middle of a job, a history fill that fails. A listener that waits on a latch holds the session in
  * its decoding phase (it runs on the session's thread), so what arrives meanwhile meets a busy session.
  */
+@ExtendWith(LogCapturingExtension.class)
 class SessionPhasesTest {
 
     private static ClusterKvRuntime runtime;

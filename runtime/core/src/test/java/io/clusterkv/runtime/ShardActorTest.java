@@ -12,20 +12,27 @@ import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * One shard actor under {@link ActorTestKit}: decode steps go on while a maintenance task is stuck and
  * its result is applied later; a throwing policy falls back to exact attention and is counted. Outputs
  * are checked against a double-precision attention over the positions that should have been attended.
  */
+@ExtendWith(TestKitJUnit5Extension.class)
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ShardActorTest {
 
     private static final int HEAD_DIM = 8;
@@ -34,18 +41,11 @@ class ShardActorTest {
     private static final int LAYER = 3;
     private static final Duration WAIT = Duration.ofSeconds(10);
 
-    private static ActorTestKit testKit;
+    /** One actor system for the class (one test instance, so the extension shuts down the only kit). */
+    @JUnit5TestKit
+    public final ActorTestKit testKit = new JUnit5TestKitBuilder().build();
+
     private ExecutorService maintenance;
-
-    @BeforeAll
-    static void startKit() {
-        testKit = ActorTestKit.create();
-    }
-
-    @AfterAll
-    static void stopKit() {
-        testKit.shutdownTestKit();
-    }
 
     @BeforeEach
     void startExecutor() {

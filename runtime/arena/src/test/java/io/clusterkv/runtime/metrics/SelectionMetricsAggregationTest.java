@@ -4,7 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.SplittableRandom;
+import java.util.List;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.From;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 
 class SelectionMetricsAggregationTest {
@@ -29,17 +38,25 @@ class SelectionMetricsAggregationTest {
         assertEquals(20, s.attended().mean(), 1e-12);
     }
 
-    @Test
-    void mergingEqualsAddingInOrder() {
-        SplittableRandom r = new SplittableRandom(3);
+    /** A quality of any valid figures. */
+    @Provide
+    Arbitrary<SelectionQuality> qualities() {
+        Arbitrary<Double> unit = Arbitraries.doubles().between(0, 1).ofScale(9);
+        return Combinators.combine(unit, unit, unit, Arbitraries.doubles().between(0, 3).ofScale(9),
+                Arbitraries.integers().between(0, 99)).as(SelectionQuality::new);
+    }
+
+    /** Whatever the qualities and whichever goes to which side, merging the sides equals adding them all. */
+    @Property(tries = 200)
+    void mergingEqualsAddingInOrder(@ForAll @Size(max = 1000) List<@From("qualities") SelectionQuality> qualities,
+            @ForAll @IntRange(min = 1, max = 5) int everyNthLeft) {
         QualityAccumulator all = new QualityAccumulator();
         QualityAccumulator left = new QualityAccumulator();
         QualityAccumulator right = new QualityAccumulator();
-        for (int i = 0; i < 1000; i++) {
-            SelectionQuality q = new SelectionQuality(r.nextDouble(), r.nextDouble(), r.nextDouble(), 3 * r.nextDouble(),
-                    r.nextInt(100));
+        for (int i = 0; i < qualities.size(); i++) {
+            SelectionQuality q = qualities.get(i);
             all.add(q);
-            (i % 3 == 0 ? left : right).add(q);
+            (i % everyNthLeft == 0 ? left : right).add(q);
         }
         QualitySummary merged = left.addAll(right).summary();
         QualitySummary direct = all.summary();

@@ -14,6 +14,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 import org.junit.jupiter.api.Test;
 
 class SelectionMetricsTest {
@@ -132,42 +139,65 @@ class SelectionMetricsTest {
         assertEquals(0.0, q.outputError(), 1e-12, "constant values: any non-empty selection is exact");
     }
 
-    @Test
-    void bruteForceOnRandomData() {
-        SplittableRandom r = new SplittableRandom(7);
-        SelectionMetrics m = new SelectionMetrics(); // reused across sizes: buffers grow and shrink in use
-        for (int trial = 0; trial < 200; trial++) {
-            int n = 1 + r.nextInt(trial < 120 ? 40 : 500);
-            int d = 1 + r.nextInt(24);
-            float[] q = randomFloats(r, d + 3, 1.0);
-            int qOff = r.nextInt(4);
-            float[] keys = randomFloats(r, n * d, trial % 3 == 0 ? 4.0 : 1.0);
-            if (trial % 5 == 0) { // plant ties
-                for (int p = 1; p < n; p += 3) {
-                    System.arraycopy(keys, 0, keys, p * d, d);
-                }
-            }
-            float[] values = randomFloats(r, n * d, 1.0);
-            double scale = 1 / Math.sqrt(d);
-            m.prepare(q, qOff, keys, values, n, d, scale);
-            for (int sel = 0; sel < 4; sel++) {
-                int count = r.nextInt(n + 3);
-                int[] positions = new int[count];
-                for (int i = 0; i < count; i++) {
-                    positions[i] = r.nextInt(n);
-                }
-                int windowStart = r.nextInt(3) == 0 ? NO_WINDOW : r.nextInt(n + 1);
-                int budget = 1 + r.nextInt(n + 5);
-                SelectionQuality got = m.evaluate(positions, count, windowStart, budget);
-                SelectionQuality want = naive(q, qOff, keys, values, n, d, scale, positions, count, windowStart, budget);
-                String ctx = "trial " + trial + " n=" + n + " d=" + d;
-                assertEquals(want.top10Recall(), got.top10Recall(), 0.0, ctx);
-                assertEquals(want.topBudgetRecall(), got.topBudgetRecall(), 0.0, ctx);
-                assertEquals(want.attentionMass(), got.attentionMass(), 1e-12, ctx);
-                assertEquals(want.outputError(), got.outputError(), 1e-9 * Math.max(1, want.outputError()), ctx);
-                assertEquals(want.attended(), got.attended(), ctx);
+    /** A view of {@code n} positions of dim {@code d} and one selection from it. */
+    record Case(int n, int d, int qOff, boolean wide, boolean ties, int[] positions, int windowStart, int budget) {
+        @Override
+        public String toString() {
+            return "n=" + n + " d=" + d + " qOff=" + qOff + (wide ? " keys x4" : "") + (ties ? " ties" : "")
+                    + " positions " + java.util.Arrays.toString(positions) + " windowStart " + windowStart
+                    + " budget " + budget;
+        }
+    }
+
+    /**
+     * Up to 500 positions (mostly under 40), keys of two scales, ties planted now and then; a selection
+     * of up to n + 2 positions (repeats allowed), a window a third of the time, any budget. A failure
+     * shrinks to the smallest view and selection.
+     */
+    @Provide
+    Arbitrary<Case> cases() {
+        Arbitrary<Integer> sizes = Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.integers().between(1, 40)),
+                Tuple.of(2, Arbitraries.integers().between(1, 500)));
+        return Combinators.combine(sizes, Arbitraries.integers().between(1, 24), Arbitraries.integers().between(0, 3),
+                Arbitraries.of(true, false)).flatAs((n, d, qOff, wide) -> {
+                    Arbitrary<int[]> positions = Arbitraries.integers().between(0, n - 1).array(int[].class)
+                            .ofMaxSize(n + 2);
+                    Arbitrary<Integer> window = Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(NO_WINDOW)),
+                            Tuple.of(2, Arbitraries.integers().between(0, n)));
+                    return Combinators.combine(Arbitraries.integers().between(0, 4), positions, window,
+                            Arbitraries.integers().between(1, n + 5))
+                            .as((ties, ps, w, budget) -> new Case(n, d, qOff, wide, ties == 0, ps, w, budget));
+                });
+    }
+
+    /** Reused across tries (jqwik: one instance per property): buffers grow and shrink in use. */
+    private final SelectionMetrics reused = new SelectionMetrics();
+
+    @Property(tries = 200)
+    void bruteForceOnRandomData(@ForAll("cases") Case c, @ForAll long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int n = c.n();
+        int d = c.d();
+        int qOff = c.qOff();
+        float[] q = randomFloats(r, d + 3, 1.0);
+        float[] keys = randomFloats(r, n * d, c.wide() ? 4.0 : 1.0);
+        if (c.ties()) { // plant ties
+            for (int p = 1; p < n; p += 3) {
+                System.arraycopy(keys, 0, keys, p * d, d);
             }
         }
+        float[] values = randomFloats(r, n * d, 1.0);
+        double scale = 1 / Math.sqrt(d);
+        reused.prepare(q, qOff, keys, values, n, d, scale);
+        int[] positions = c.positions();
+        int count = positions.length;
+        SelectionQuality got = reused.evaluate(positions, count, c.windowStart(), c.budget());
+        SelectionQuality want = naive(q, qOff, keys, values, n, d, scale, positions, count, c.windowStart(), c.budget());
+        assertEquals(want.top10Recall(), got.top10Recall(), 0.0);
+        assertEquals(want.topBudgetRecall(), got.topBudgetRecall(), 0.0);
+        assertEquals(want.attentionMass(), got.attentionMass(), 1e-12);
+        assertEquals(want.outputError(), got.outputError(), 1e-9 * Math.max(1, want.outputError()));
+        assertEquals(want.attended(), got.attended());
     }
 
     /** Independent, slow reference: sort by (logit desc, position asc), sets, softmax over everything. */

@@ -12,33 +12,6 @@ class SyntheticWorkloadParamsTest {
     private static final WorkloadParams D = WorkloadParams.defaults();
 
     @Test
-    void defaultsAreDocumented() {
-        assertEquals(42L, D.seed());
-        assertEquals(4096, D.promptLength());
-        assertEquals(64, D.steps());
-        assertEquals(128, D.headDim());
-        assertEquals(4, D.queryHeads());
-        assertEquals(32, D.topics());
-        assertEquals(64.0, D.meanSegmentLength());
-        assertEquals(0.75, D.topicCoherence());
-        assertEquals(0.2, D.salienceSpread());
-        assertEquals(4, D.sinks());
-        assertEquals(3.0, D.sinkNorm());
-        assertEquals(7.0, D.sinkLogit());
-        assertEquals(8, D.needles());
-        assertEquals(10.0, D.needleLogit());
-        assertEquals(0.1, D.needleProbability());
-        assertEquals(2, D.topicsPerQuery());
-        assertEquals(3.5, D.topicLogit());
-        assertEquals(0.5, D.recentTopicProbability());
-        assertEquals(0.75, D.targetPersistence());
-        assertEquals(5.0, D.recencyLogit());
-        assertEquals(2.0, D.recencyScale());
-        assertEquals(0.5, D.noiseLogit());
-        assertEquals(4160, D.length());
-    }
-
-    @Test
     void withersChangeOneField() {
         WorkloadParams p = D.withSeed(7).withPromptLength(100).withSteps(3).withHeadDim(64).withQueryHeads(2)
                 .withTopics(5).withMeanSegmentLength(10).withTopicCoherence(0.5).withSalienceSpread(0)

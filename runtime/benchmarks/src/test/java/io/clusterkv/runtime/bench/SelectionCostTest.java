@@ -8,7 +8,10 @@ import io.clusterkv.runtime.synthetic.WorkloadParams;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** A smoke run of the selection benchmark: its rows, in order, with figures that are ratios of real timings. */
+/**
+ * A smoke run of the selection benchmark: its rows, in order, with positive, finite figures. How two
+ * timings compare is what the benchmark reports, never what this test asserts.
+ */
 class SelectionCostTest {
 
     @Test
@@ -23,8 +26,9 @@ class SelectionCostTest {
         for (SelectionCost.Row row : result.rows()) {
             String at = row.policy() + " " + row.budget();
             assertTrue(row.selectRatio() > 0 && Double.isFinite(row.selectRatio()), at);
+            assertTrue(row.stepRatio() > 0 && Double.isFinite(row.stepRatio()), at);
+            // the median of the rounds lies between their minimum and maximum
             assertTrue(row.selectRatioMin() <= row.selectRatio() && row.selectRatio() <= row.selectRatioMax(), at);
-            assertTrue(row.stepRatio() > row.selectRatioMin(), at + ": a step is its select and its attention");
             assertTrue(row.selectMicrosPerHead() > 0 && row.attendMicrosPerHead() > 0, at);
         }
         String table = result.toTable();

@@ -17,6 +17,12 @@ import java.util.Random;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -339,18 +345,32 @@ class AttentionTest {
 
     // ---------------------------------------------------------------- selection
 
-    static Stream<Arguments> selectionCases() {
-        List<Arguments> cases = new ArrayList<>();
-        for (KvFormat format : KvFormat.values()) {
-            for (int dim : new int[] {8, 64, 72, 128}) {
-                cases.add(Arguments.of(format, dim, 1000, 1, 0));
-                cases.add(Arguments.of(format, dim, 1000, 7, 0));
-                cases.add(Arguments.of(format, dim, 1000, 300, 0));
-                cases.add(Arguments.of(format, dim, 1000, 300, 37));
-                cases.add(Arguments.of(format, dim, 1000, 0, 130));
-            }
+    /**
+     * A view of {@code n} rows of one of the dims the tolerance was worked out for; a window of the last
+     * rows and distinct positions before it, in any order, together at least one row. A failure shrinks
+     * to the fewest rows and positions.
+     */
+    record SelectionCase(KvFormat format, int dim, int n, int window, int[] positions) {
+        @Override
+        public String toString() {
+            return format + " dim=" + dim + " n=" + n + " window=" + window + " positions="
+                    + java.util.Arrays.toString(positions);
         }
-        return cases.stream();
+    }
+
+    @Provide
+    Arbitrary<SelectionCase> selectionCases() {
+        Arbitrary<KvFormat> formats = Arbitraries.of(KvFormat.class);
+        Arbitrary<Integer> dims = Arbitraries.of(8, 64, 72, 128);
+        return Combinators.combine(formats, dims, Arbitraries.integers().between(1, 1000)).flatAs((format, dim, n) ->
+                Arbitraries.integers().between(0, n).flatMap(window -> {
+                    Arbitrary<int[]> positions = window == n ? Arbitraries.just(new int[0])
+                            : Arbitraries.integers().between(0, n - window - 1).list().uniqueElements()
+                                    .ofMaxSize(Math.min(n - window, 400))
+                                    .map(l -> l.stream().mapToInt(Integer::intValue).toArray());
+                    return positions.filter(p -> p.length + window > 0)
+                            .map(p -> new SelectionCase(format, dim, n, window, p));
+                }));
     }
 
     /** Unique random positions from {@code [0, bound)}, in random order. */
@@ -365,17 +385,20 @@ class AttentionTest {
         return java.util.Arrays.copyOf(all, count);
     }
 
-    @ParameterizedTest(name = "{0} dim={1} n={2} selected={3} window={4}")
-    @MethodSource("selectionCases")
-    void selectedMatchesReference(KvFormat format, int dim, int n, int count, int window) {
-        Random r = new Random(dim * 31L + count + window);
+    @Property(tries = 100)
+    void selectedMatchesReference(@ForAll("selectionCases") SelectionCase c, @ForAll long seed) {
+        Random r = new Random(seed);
+        KvFormat format = c.format();
+        int dim = c.dim();
+        int n = c.n();
+        int count = c.positions().length;
         try (KvShard shard = shard(n, dim, format, CHUNK, r.nextLong())) {
             KvShard.View kv = shard.snapshot();
             int heads = 4;
             int head = 2;
             Queries q = queries(heads, dim, 1, r.nextLong());
-            int windowFrom = n - window;
-            int[] positions = randomSubset(r, windowFrom, count);
+            int windowFrom = n - c.window();
+            int[] positions = c.positions();
             int[] buffer = java.util.Arrays.copyOf(positions, count + 3); // count, not the length, bounds it
             float[] out = new float[heads * dim];
             Attention.selected(kv, q, head, buffer, count, windowFrom, n, scale(dim), out, new AttentionScratch());

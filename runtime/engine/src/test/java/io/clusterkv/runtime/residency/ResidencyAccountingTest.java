@@ -20,14 +20,19 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Random;
 import java.util.Set;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Size;
+import net.jqwik.api.constraints.UniqueElements;
+import net.jqwik.api.lifecycle.AfterProperty;
+import net.jqwik.api.lifecycle.BeforeProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What the device tier counts and keeps: bytes moved, hits and misses; the capacity bound after every
@@ -47,6 +52,7 @@ class ResidencyAccountingTest {
     private UnitWorkload w;
 
     @BeforeEach
+    @BeforeProperty
     void workload() {
         w = new UnitWorkload(400, 400, DIM, KvFormat.F32, 2, 30, ROWS, true, 3);
         for (int[] unit : w.units) {
@@ -55,6 +61,7 @@ class ResidencyAccountingTest {
     }
 
     @AfterEach
+    @AfterProperty
     void close() {
         w.shard.close();
     }
@@ -131,8 +138,13 @@ class ResidencyAccountingTest {
         }
     }
 
-    @Test
-    void lruEvictsExactlyTheLeastRecentlyUsed() {
+    /**
+     * Steps of 1 to 3 distinct units out of 7, in the order the step lists them; a failure shrinks to
+     * the shortest sequence of steps.
+     */
+    @Property(tries = 50)
+    void lruEvictsExactlyTheLeastRecentlyUsed(@ForAll @Size(min = 1, max = 200)
+            List<@Size(min = 1, max = 3) @UniqueElements List<@IntRange(max = 6) Integer>> steps) {
         int[] u = wholeUnits();
         int capacity = 4;
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(capacity * BLOCK, ResidencyRule.LRU, 1,
@@ -140,13 +152,11 @@ class ResidencyAccountingTest {
             ShardResidency shard = cache.openShard(1, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
             SelectionBuffer selection = new SelectionBuffer(2, 64);
             LinkedHashMap<Integer, Boolean> model = new LinkedHashMap<>(16, 0.75f, true);
-            Random r = new Random(99);
             long evictions = 0;
-            for (int step = 0; step < 200; step++) {
-                int count = 1 + r.nextInt(3);
+            for (int step = 0; step < steps.size(); step++) {
                 Set<Integer> units = new LinkedHashSet<>();
-                while (units.size() < count) {
-                    units.add(u[r.nextInt(7)]);
+                for (int i : steps.get(step)) {
+                    units.add(u[i]);
                 }
                 step(shard, selection, units.stream().mapToInt(Integer::intValue).toArray());
                 for (int x : units) { // lookups first, in order
@@ -171,21 +181,20 @@ class ResidencyAccountingTest {
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(ints = {1, 2, 3})
-    void lastRKeepsExactlyTheUnitsOfTheLastRSteps(int r) {
+    /** Steps of 1 to 4 distinct units out of 10; a failure shrinks to the shortest sequence of steps. */
+    @Property(tries = 50)
+    void lastRKeepsExactlyTheUnitsOfTheLastRSteps(@ForAll @IntRange(min = 1, max = 3) int r,
+            @ForAll @Size(min = 1, max = 60) List<@Size(min = 1, max = 4) Set<@IntRange(max = 9) Integer>> steps) {
         int[] u = wholeUnits();
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(1 << 20, ResidencyRule.LAST_R, r,
                 BLOCK))) {
             ShardResidency shard = cache.openShard(1, new ShardGeometry(0, 0, 2, DIM), KvFormat.F32);
             SelectionBuffer selection = new SelectionBuffer(2, 64);
             Deque<Set<Integer>> last = new ArrayDeque<>();
-            Random random = new Random(r);
-            for (int step = 0; step < 60; step++) {
+            for (int step = 0; step < steps.size(); step++) {
                 Set<Integer> units = new HashSet<>();
-                int count = 1 + random.nextInt(4);
-                while (units.size() < count) {
-                    units.add(u[random.nextInt(10)]);
+                for (int i : steps.get(step)) {
+                    units.add(u[i]);
                 }
                 step(shard, selection, units.stream().mapToInt(Integer::intValue).toArray());
                 last.addLast(units);

@@ -119,31 +119,49 @@ class ResidencyConcurrencyTest {
             for (int i = 0; i < THREADS; i++) {
                 workers.add(new Worker(cache, i));
             }
+            // every shard attends until its session is closed: closing is the only way a worker ends
             CountDownLatch started = new CountDownLatch(THREADS);
+            AtomicBoolean firstClosed = new AtomicBoolean();
+            CountDownLatch secondAttendsAfterFirstClosed = new CountDownLatch(THREADS / 2);
             List<Future<Integer>> futures = new ArrayList<>();
             for (Worker worker : workers) {
+                boolean second = worker.shard.sessionId == 1;
                 futures.add(pool.submit(() -> {
                     int step = 0;
+                    boolean sawFirstClosed = false;
                     try {
-                        for (; step < 10_000; step++) {
+                        for (;; step++) {
+                            boolean closedBefore = firstClosed.get();
                             worker.step(step % 90);
                             if (step == 2) {
                                 started.countDown();
                             }
+                            if (second && closedBefore && !sawFirstClosed) { // a whole step after session 0 closed
+                                sawFirstClosed = true;
+                                secondAttendsAfterFirstClosed.countDown();
+                            }
                         }
                     } catch (IllegalStateException closed) {
                         assertTrue(closed.getMessage().contains("closed"), closed.getMessage());
+                    } finally { // a worker that failed early must not leave the test waiting for it
+                        if (step < 2) {
+                            started.countDown();
+                        }
+                        if (second && !sawFirstClosed) {
+                            secondAttendsAfterFirstClosed.countDown();
+                        }
                     }
                     return step;
                 }));
             }
-            started.await();
-            cache.closeSession(0);
-            Thread.sleep(20);
-            cache.closeSession(1);
             assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
+                started.await();
+                cache.closeSession(0); // while all four shards attend
+                firstClosed.set(true);
+                secondAttendsAfterFirstClosed.await(); // session 1 goes on, right, beside the closed one
+                cache.closeSession(1); // while its two shards attend
                 for (Future<Integer> f : futures) {
-                    assertTrue(f.get() < 10_000, "a shard of a closed session went on");
+                    assertTrue(f.get() > 2, "every shard attended until its session closed");
                 }
             });
             assertEquals(0, cache.residentBytes());

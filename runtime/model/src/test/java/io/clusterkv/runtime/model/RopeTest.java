@@ -4,6 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.SplittableRandom;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /** RoPE in both layouts against naive formulations, and Llama 3 scaling against its formula. */
@@ -21,6 +27,12 @@ class RopeTest {
         return v;
     }
 
+    /** Query or key rows of all heads, values in [-2, 2]. */
+    @Provide
+    Arbitrary<float[]> rows() {
+        return Arbitraries.floats().between(-2, 2).ofScale(6).array(float[].class).ofSize(HEADS * HEAD_DIM);
+    }
+
     static float[] apply(Rope rope, float[] x, int position) {
         float[] cos = new float[HEAD_DIM / 2];
         float[] sin = new float[HEAD_DIM / 2];
@@ -30,52 +42,47 @@ class RopeTest {
         return y;
     }
 
-    @Test
-    void adjacent_pairs_rotate_channels_2i_and_2i_plus_1_as_complex_numbers() {
+    @Property(tries = 200)
+    void adjacent_pairs_rotate_channels_2i_and_2i_plus_1_as_complex_numbers(@ForAll("rows") float[] x,
+            @ForAll @IntRange(max = 4095) int pos) {
         double theta = 10000;
         Rope rope = new Rope(HEAD_DIM, RopeLayout.ADJACENT_PAIRS, theta, RopeScaling.None.INSTANCE, null);
-        float[] x = random(HEADS * HEAD_DIM, 1);
-        for (int pos : new int[] {0, 1, 7, 300, 4095}) {
-            float[] y = apply(rope, x, pos);
-            for (int h = 0; h < HEADS; h++) {
-                for (int i = 0; i < HEAD_DIM / 2; i++) {
-                    // (re + i·im) · e^{i·pos·θ^(-2i/d)}
-                    double a = pos * Math.pow(theta, -2.0 * i / HEAD_DIM);
-                    double re = x[h * HEAD_DIM + 2 * i];
-                    double im = x[h * HEAD_DIM + 2 * i + 1];
-                    assertEquals(re * Math.cos(a) - im * Math.sin(a), y[h * HEAD_DIM + 2 * i], 1e-5);
-                    assertEquals(re * Math.sin(a) + im * Math.cos(a), y[h * HEAD_DIM + 2 * i + 1], 1e-5);
-                }
+        float[] y = apply(rope, x, pos);
+        for (int h = 0; h < HEADS; h++) {
+            for (int i = 0; i < HEAD_DIM / 2; i++) {
+                // (re + i·im) · e^{i·pos·θ^(-2i/d)}
+                double a = pos * Math.pow(theta, -2.0 * i / HEAD_DIM);
+                double re = x[h * HEAD_DIM + 2 * i];
+                double im = x[h * HEAD_DIM + 2 * i + 1];
+                assertEquals(re * Math.cos(a) - im * Math.sin(a), y[h * HEAD_DIM + 2 * i], 1e-5);
+                assertEquals(re * Math.sin(a) + im * Math.cos(a), y[h * HEAD_DIM + 2 * i + 1], 1e-5);
             }
         }
     }
 
-    @Test
-    void halves_match_hugging_face_rotate_half() {
+    @Property(tries = 200)
+    void halves_match_hugging_face_rotate_half(@ForAll("rows") float[] x, @ForAll @IntRange(max = 4095) int pos) {
         double theta = 1e6;
         int half = HEAD_DIM / 2;
         Rope rope = new Rope(HEAD_DIM, RopeLayout.HALVES, theta, RopeScaling.None.INSTANCE, null);
-        float[] x = random(HEADS * HEAD_DIM, 2);
-        for (int pos : new int[] {0, 3, 1000}) {
-            float[] y = apply(rope, x, pos);
-            for (int h = 0; h < HEADS; h++) {
-                // q * cat(cos, cos) + rotate_half(q) * cat(sin, sin); rotate_half(q) = cat(-q2, q1)
-                for (int j = 0; j < HEAD_DIM; j++) {
-                    int i = j % half;
-                    double a = pos * Math.pow(theta, -2.0 * i / HEAD_DIM);
-                    double rot = j < half ? -x[h * HEAD_DIM + j + half] : x[h * HEAD_DIM + j - half];
-                    assertEquals(x[h * HEAD_DIM + j] * Math.cos(a) + rot * Math.sin(a), y[h * HEAD_DIM + j], 1e-5);
-                }
+        float[] y = apply(rope, x, pos);
+        for (int h = 0; h < HEADS; h++) {
+            // q * cat(cos, cos) + rotate_half(q) * cat(sin, sin); rotate_half(q) = cat(-q2, q1)
+            for (int j = 0; j < HEAD_DIM; j++) {
+                int i = j % half;
+                double a = pos * Math.pow(theta, -2.0 * i / HEAD_DIM);
+                double rot = j < half ? -x[h * HEAD_DIM + j + half] : x[h * HEAD_DIM + j - half];
+                assertEquals(x[h * HEAD_DIM + j] * Math.cos(a) + rot * Math.sin(a), y[h * HEAD_DIM + j], 1e-5);
             }
         }
     }
 
-    @Test
-    void halves_equal_adjacent_pairs_on_the_converter_permutation() {
+    @Property(tries = 100)
+    void halves_equal_adjacent_pairs_on_the_converter_permutation(@ForAll("rows") float[] hf,
+            @ForAll @IntRange(max = 4095) int pos) {
         // llama.cpp's convert permutes HF rows so that channel 2i <- i and 2i+1 <- i + d/2
         Rope pairs = new Rope(HEAD_DIM, RopeLayout.ADJACENT_PAIRS, 10000, RopeScaling.None.INSTANCE, null);
         Rope halves = new Rope(HEAD_DIM, RopeLayout.HALVES, 10000, RopeScaling.None.INSTANCE, null);
-        float[] hf = random(HEADS * HEAD_DIM, 3);
         float[] permuted = new float[hf.length];
         for (int h = 0; h < HEADS; h++) {
             for (int i = 0; i < HEAD_DIM / 2; i++) {
@@ -83,8 +90,8 @@ class RopeTest {
                 permuted[h * HEAD_DIM + 2 * i + 1] = hf[h * HEAD_DIM + i + HEAD_DIM / 2];
             }
         }
-        float[] a = apply(halves, hf, 77);
-        float[] b = apply(pairs, permuted, 77);
+        float[] a = apply(halves, hf, pos);
+        float[] b = apply(pairs, permuted, pos);
         for (int h = 0; h < HEADS; h++) {
             for (int i = 0; i < HEAD_DIM / 2; i++) {
                 assertEquals(a[h * HEAD_DIM + i], b[h * HEAD_DIM + 2 * i], 1e-6);

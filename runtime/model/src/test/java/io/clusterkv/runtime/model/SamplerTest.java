@@ -6,6 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
 import org.junit.jupiter.api.Test;
 
 class SamplerTest {
@@ -27,29 +32,32 @@ class SamplerTest {
         return out;
     }
 
-    @Test
-    void greedy_is_argmax_with_the_lowest_id_on_ties() {
-        for (int seed = 0; seed < 20; seed++) {
-            float[] l = logits(seed, 1000);
-            int best = 0;
-            for (int i = 0; i < l.length; i++) {
-                if (l[i] > l[best]) {
-                    best = i;
-                }
+    /** Logits of 1 to 1000 tokens, two decimals between -12 and 12: ties are common. */
+    @Provide
+    Arbitrary<float[]> vocabLogits() {
+        return Arbitraries.floats().between(-12, 12).array(float[].class).ofMinSize(1).ofMaxSize(1000);
+    }
+
+    @Property(tries = 200)
+    void greedy_is_argmax_with_the_lowest_id_on_ties(@ForAll("vocabLogits") float[] l) {
+        int best = 0;
+        for (int i = 0; i < l.length; i++) {
+            if (l[i] > l[best]) {
+                best = i;
             }
-            assertEquals(best, Sampler.greedy().sample(l));
-            assertEquals(best, Sampler.of(0, 0, 1, 9).sample(l), "temperature 0 is greedy");
         }
-        assertEquals(1, Sampler.greedy().sample(new float[] {0, 5, 5, 1}));
+        assertEquals(best, Sampler.greedy().sample(l));
+        assertEquals(best, Sampler.of(0, 0, 1, 9).sample(l), "temperature 0 is greedy");
     }
 
     @Test
-    void top_k_1_is_greedy() {
-        Sampler s = Sampler.of(1.5, 1, 0.9, 123);
-        for (int seed = 0; seed < 20; seed++) {
-            float[] l = logits(seed, 500);
-            assertEquals(Sampler.argmax(l), s.sample(l));
-        }
+    void greedy_takes_the_lowest_id_of_a_tie() {
+        assertEquals(1, Sampler.greedy().sample(new float[] {0, 5, 5, 1}));
+    }
+
+    @Property(tries = 200)
+    void top_k_1_is_greedy(@ForAll("vocabLogits") float[] l) {
+        assertEquals(Sampler.argmax(l), Sampler.of(1.5, 1, 0.9, 123).sample(l));
     }
 
     @Test
