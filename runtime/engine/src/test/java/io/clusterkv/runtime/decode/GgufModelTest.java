@@ -159,7 +159,7 @@ class GgufModelTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"synthetic:tiny", "synthetic:tiny-qwen2"})
-    void synthetic_models_round_trip_with_the_same_logits(String name) throws Exception {
+    void syntheticModelsRoundTripWithTheSameLogits(String name) throws Exception {
         try (LlamaModel s = Models.load(name)) {
             Path gguf = GgufExport.of(s).write(dir.resolve("tiny.gguf"));
             try (LlamaModel m = Models.load(gguf.toString())) {
@@ -172,7 +172,7 @@ class GgufModelTest {
     }
 
     @Test
-    void qwen2_is_read_with_biases_halves_and_a_tied_classifier() throws Exception {
+    void qwen2IsReadWithBiasesHalvesAndATiedClassifier() throws Exception {
         try (LlamaModel s = Models.load("synthetic:tiny-qwen2");
              LlamaModel m = Models.load(GgufExport.of(s).write(dir.resolve("qwen2.gguf")).toString())) {
             assertEquals("qwen2", m.config().architecture());
@@ -184,7 +184,7 @@ class GgufModelTest {
     }
 
     @Test
-    void rope_freqs_weight_divides_the_frequencies() throws Exception {
+    void ropeFreqsWeightDividesTheFrequencies() throws Exception {
         float[] factors = {1, 1, 2, 4, 8, 8, 16, 32}; // (headDim / 2) for synthetic:tiny
         try (LlamaModel s = Models.load("synthetic:tiny");
              LlamaModel m = Models.load(GgufExport.of(s).ropeFreqs(factors).write(dir.resolve("f.gguf")).toString())) {
@@ -202,7 +202,7 @@ class GgufModelTest {
     }
 
     @Test
-    void prefill_equals_decode_on_a_file() throws Exception {
+    void prefillEqualsDecodeOnAFile() throws Exception {
         int[] prompt = {1, 17, 33, 200, 5, 80, 81, 82, 9, 10};
         try (LlamaModel s = SyntheticModels.create("synthetic:tiny", GgmlType.F32, 7);
              LlamaModel m = Models.load(GgufExport.of(s).type(GgmlType.Q8_0).write(dir.resolve("p.gguf")).toString());
@@ -217,7 +217,7 @@ class GgufModelTest {
     }
 
     @Test
-    void a_missing_tensor_is_named() throws Exception {
+    void aMissingTensorIsNamed() throws Exception {
         try (LlamaModel s = Models.load("synthetic:tiny")) {
             Path gguf = GgufExport.of(s).omit("blk.1.ffn_up.weight").write(dir.resolve("missing.gguf"));
             ModelFormatException e = assertThrows(ModelFormatException.class, () -> Models.load(gguf.toString()));
@@ -228,7 +228,7 @@ class GgufModelTest {
     }
 
     @Test
-    void a_tensor_of_the_wrong_shape_is_named_with_both_shapes() throws Exception {
+    void aTensorOfTheWrongShapeIsNamedWithBothShapes() throws Exception {
         try (LlamaModel s = Models.load("synthetic:tiny")) {
             Path gguf = GgufExport.of(s).replace("blk.0.attn_k.weight", new long[] {64, 64}, new float[64 * 64])
                     .write(dir.resolve("shape.gguf"));
@@ -246,7 +246,7 @@ class GgufModelTest {
     }
 
     @Test
-    void an_unknown_architecture_is_named() throws Exception {
+    void anUnknownArchitectureIsNamed() throws Exception {
         try (LlamaModel s = Models.load("synthetic:tiny")) {
             Path gguf = GgufExport.of(s).architecture("mamba").write(dir.resolve("mamba.gguf"));
             ModelFormatException e = assertThrows(ModelFormatException.class, () -> Models.load(gguf.toString()));

@@ -56,7 +56,7 @@ class Llama2cCheckpointTest {
     }
 
     @Test
-    void negative_vocab_size_means_a_separate_classifier_and_the_forward_pass_matches_the_reference()
+    void negativeVocabSizeMeansASeparateClassifierAndTheForwardPassMatchesTheReference()
             throws Exception {
         Path p = write("sep.bin", checkpoint(32, 48, 2, 4, 2, -40, 16, 9));
         ReferenceLlama2c ref = new ReferenceLlama2c(p);
@@ -79,7 +79,7 @@ class Llama2cCheckpointTest {
     }
 
     @Test
-    void truncated_header() throws Exception {
+    void truncatedHeader() throws Exception {
         Path p = write("short.bin", new byte[10]);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> Models.load(p));
         assertEquals("header", e.field());
@@ -88,7 +88,7 @@ class Llama2cCheckpointTest {
     }
 
     @Test
-    void file_shorter_than_the_header_implies() throws Exception {
+    void fileShorterThanTheHeaderImplies() throws Exception {
         byte[] full = checkpoint(32, 48, 2, 4, 2, 40, 16, 1);
         Path p = write("cut.bin", java.util.Arrays.copyOf(full, full.length - 4));
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> Models.load(p));
@@ -98,7 +98,7 @@ class Llama2cCheckpointTest {
     }
 
     @Test
-    void absurd_dimensions_fail_on_the_header_alone() throws Exception {
+    void absurdDimensionsFailOnTheHeaderAlone() throws Exception {
         Path layers = write("layers.bin", header(64, 172, 1 << 30, 8, 4, 512, 512));
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> Models.load(layers));
         assertEquals("n_layers", e.field());
@@ -117,7 +117,7 @@ class Llama2cCheckpointTest {
     }
 
     @Test
-    void inconsistent_heads() throws Exception {
+    void inconsistentHeads() throws Exception {
         Path heads = write("heads.bin", header(64, 172, 5, 6, 3, 512, 512));
         assertEquals("n_heads", assertThrows(ModelFormatException.class, () -> Models.load(heads)).field());
         Path kv = write("kv.bin", header(64, 172, 5, 8, 3, 512, 512));
@@ -127,7 +127,7 @@ class Llama2cCheckpointTest {
     }
 
     @Test
-    void a_missing_file_is_an_io_error() {
+    void aMissingFileIsAnIoError() {
         assertThrows(java.nio.file.NoSuchFileException.class, () -> Models.load(dir.resolve("absent.bin")));
     }
 }

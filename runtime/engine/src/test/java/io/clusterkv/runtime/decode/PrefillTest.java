@@ -44,7 +44,7 @@ class PrefillTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"stories260K", "synthetic:tiny", "synthetic:tiny-qwen2"})
-    void prefill_matches_token_by_token_decode(String name) throws Exception {
+    void prefillMatchesTokenByTokenDecode(String name) throws Exception {
         try (LlamaModel m = open(name);
              ReferenceDecoder batched = ReferenceDecoder.create(m, pool);
              ReferenceDecoder stepped = ReferenceDecoder.create(m, null)) {

@@ -68,7 +68,7 @@ class Stories260KTest {
     }
 
     @Test
-    void header_becomes_the_config() throws Exception {
+    void headerBecomesTheConfig() throws Exception {
         try (LlamaModel m = Models.load(file.toString())) {
             ModelConfig c = m.config();
             assertEquals(64, c.dim());
@@ -86,7 +86,7 @@ class Stories260KTest {
     }
 
     @Test
-    void greedy_from_bos_matches_the_float64_reference_for_500_tokens() {
+    void greedyFromBosMatchesTheFloat64ReferenceFor500Tokens() {
         for (int pos = 0; pos < STEPS; pos++) {
             if (runtimeTokens[pos] != referenceTokens[pos]) {
                 double minMargin = Double.MAX_VALUE;
@@ -114,7 +114,7 @@ class Stories260KTest {
     }
 
     @Test
-    void greedy_from_bos_matches_llama2c_run_c() throws Exception {
+    void greedyFromBosMatchesLlama2cRunC() throws Exception {
         int[] runC = runCTokens();
         assertEquals(STEPS, runC.length);
         assertArrayEquals(runC, referenceTokens, "the float64 reference agrees with run.c");
@@ -122,7 +122,7 @@ class Stories260KTest {
     }
 
     @Test
-    void logits_of_the_first_20_steps_match_the_reference() throws Exception {
+    void logitsOfTheFirst20StepsMatchTheReference() throws Exception {
         double worst = 0;
         try (LlamaModel m = Models.load(file.toString()); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             int token = BOS;

@@ -29,7 +29,7 @@ class SyntheticModelsTest {
     }
 
     @Test
-    void the_same_seed_gives_the_same_model_and_another_seed_another() {
+    void theSameSeedGivesTheSameModelAndAnotherSeedAnother() {
         try (LlamaModel a = SyntheticModels.create("synthetic:tiny", GgmlType.F32, 1);
              LlamaModel b = SyntheticModels.create("synthetic:tiny", GgmlType.F32, 1);
              LlamaModel c = SyntheticModels.create("synthetic:tiny", GgmlType.F32, 2)) {
@@ -39,7 +39,7 @@ class SyntheticModelsTest {
     }
 
     @Test
-    void llama_1b_has_the_llama_3_2_shape() {
+    void llama1bHasTheLlama32Shape() {
         ModelConfig c = SyntheticModels.config("synthetic:llama-1b");
         assertEquals(16, c.layers());
         assertEquals(2048, c.dim());
@@ -52,7 +52,7 @@ class SyntheticModelsTest {
     }
 
     @Test
-    void unknown_names_and_unsupported_types_are_clear_errors() {
+    void unknownNamesAndUnsupportedTypesAreClearErrors() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Models.load("synthetic:huge"));
         assertTrue(e.getMessage().contains("synthetic:tiny"), e.getMessage());
@@ -67,7 +67,7 @@ class SyntheticModelsTest {
 
     @ParameterizedTest
     @CsvSource({"f16, F16, 1e-2", "bf16, BF16, 5e-2", "q8_0, Q8_0, 5e-2", "Q4_0, Q4_0, 0.3"})
-    void a_weight_type_suffix_quantizes_the_same_draws(String suffix, GgmlType type, double tolerance) throws Exception {
+    void aWeightTypeSuffixQuantizesTheSameDraws(String suffix, GgmlType type, double tolerance) throws Exception {
         try (LlamaModel f32 = Models.load("synthetic:tiny");
              LlamaModel q = Models.load("synthetic:tiny:" + suffix)) {
             assertEquals(type, q.layer(0).wq().type());
@@ -90,7 +90,7 @@ class SyntheticModelsTest {
     }
 
     @Test
-    void logits_stay_finite_and_of_sane_size() throws Exception {
+    void logitsStayFiniteAndOfSaneSize() throws Exception {
         try (LlamaModel m = Models.load("synthetic:tiny"); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             int token = 1;
             for (int i = 0; i < 50; i++) {
@@ -109,7 +109,7 @@ class SyntheticModelsTest {
     }
 
     @Test
-    void session_checks_its_inputs() throws Exception {
+    void sessionChecksItsInputs() throws Exception {
         try (LlamaModel m = Models.load("synthetic:tiny"); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             assertThrows(IndexOutOfBoundsException.class, () -> g.next(256));
             assertThrows(IndexOutOfBoundsException.class, () -> g.prefill(new int[] {1, -1}));
@@ -124,7 +124,7 @@ class SyntheticModelsTest {
     }
 
     @Test
-    void generate_samples_up_to_max_tokens_and_reports_each() throws Exception {
+    void generateSamplesUpToMaxTokensAndReportsEach() throws Exception {
         try (LlamaModel m = Models.load("synthetic:tiny"); ReferenceDecoder g = ReferenceDecoder.create(m, null)) {
             List<Integer> seen = new ArrayList<>();
             int[] out = g.generate(new int[] {1, 5, 9}, 10, Sampler.of(0.8, 20, 0.95, 1), seen::add);

@@ -59,7 +59,7 @@ class ModelConfigTest {
     }
 
     @Test
-    void llama_metadata() {
+    void llamaMetadata() {
         ModelConfig c = ModelConfig.fromGgufMetadata(FILE, llama(), Set.of("token_embd.weight"));
         assertEquals(new ModelConfig("llama", 2048, 8192, 16, 32, 8, 64, 128256, 131072, (double) 1e-5f, 500000,
                 RopeScaling.None.INSTANCE, RopeLayout.ADJACENT_PAIRS, true, false), c);
@@ -69,7 +69,7 @@ class ModelConfigTest {
     }
 
     @Test
-    void qwen2_metadata_uses_halves_biases_and_the_token_count() {
+    void qwen2MetadataUsesHalvesBiasesAndTheTokenCount() {
         ModelConfig c = ModelConfig.fromGgufMetadata(FILE, qwen2(), Set.of("output.weight"));
         assertEquals(RopeLayout.HALVES, c.ropeLayout());
         assertTrue(c.qkvBias());
@@ -79,7 +79,7 @@ class ModelConfigTest {
     }
 
     @Test
-    void linear_scaling() {
+    void linearScaling() {
         Map<String, GgufValue> m = llama();
         m.put("llama.rope.scaling.type", GgufValue.of("linear"));
         m.put("llama.rope.scaling.factor", GgufValue.of(4f));
@@ -90,7 +90,7 @@ class ModelConfigTest {
     }
 
     @Test
-    void unknown_architecture_names_the_key_and_the_value() {
+    void unknownArchitectureNamesTheKeyAndTheValue() {
         Map<String, GgufValue> m = llama();
         m.put("general.architecture", GgufValue.of("mamba"));
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelConfig.fromGgufMetadata(FILE, m, Set.of()));
@@ -99,7 +99,7 @@ class ModelConfigTest {
     }
 
     @Test
-    void missing_or_mistyped_keys_are_named() {
+    void missingOrMistypedKeysAreNamed() {
         Map<String, GgufValue> m = llama();
         m.remove("llama.block_count");
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelConfig.fromGgufMetadata(FILE, m, Set.of()));
@@ -118,7 +118,7 @@ class ModelConfigTest {
     }
 
     @Test
-    void inconsistent_metadata_is_a_format_error() {
+    void inconsistentMetadataIsAFormatError() {
         Map<String, GgufValue> m = llama();
         m.put("llama.attention.head_count_kv", u32(5));
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelConfig.fromGgufMetadata(FILE, m, Set.of()));
@@ -131,7 +131,7 @@ class ModelConfigTest {
     }
 
     @Test
-    void the_record_validates_its_fields() {
+    void theRecordValidatesItsFields() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ModelConfig("llama", 64, 172,
                 0, 4, 2, 16, 256, 1024, 1e-5, 1e4, RopeScaling.None.INSTANCE, RopeLayout.HALVES, true, false));
         assertEquals("layers must be >= 1, was 0", e.getMessage());

@@ -43,7 +43,7 @@ class RopeTest {
     }
 
     @Property(tries = 200)
-    void adjacent_pairs_rotate_channels_2i_and_2i_plus_1_as_complex_numbers(@ForAll("rows") float[] x,
+    void adjacentPairsRotateChannels2iAnd2iPlus1AsComplexNumbers(@ForAll("rows") float[] x,
             @ForAll @IntRange(max = 4095) int pos) {
         double theta = 10000;
         Rope rope = new Rope(HEAD_DIM, RopeLayout.ADJACENT_PAIRS, theta, RopeScaling.None.INSTANCE, null);
@@ -61,7 +61,7 @@ class RopeTest {
     }
 
     @Property(tries = 200)
-    void halves_match_hugging_face_rotate_half(@ForAll("rows") float[] x, @ForAll @IntRange(max = 4095) int pos) {
+    void halvesMatchHuggingFaceRotateHalf(@ForAll("rows") float[] x, @ForAll @IntRange(max = 4095) int pos) {
         double theta = 1e6;
         int half = HEAD_DIM / 2;
         Rope rope = new Rope(HEAD_DIM, RopeLayout.HALVES, theta, RopeScaling.None.INSTANCE, null);
@@ -78,7 +78,7 @@ class RopeTest {
     }
 
     @Property(tries = 100)
-    void halves_equal_adjacent_pairs_on_the_converter_permutation(@ForAll("rows") float[] hf,
+    void halvesEqualAdjacentPairsOnTheConverterPermutation(@ForAll("rows") float[] hf,
             @ForAll @IntRange(max = 4095) int pos) {
         // llama.cpp's convert permutes HF rows so that channel 2i <- i and 2i+1 <- i + d/2
         Rope pairs = new Rope(HEAD_DIM, RopeLayout.ADJACENT_PAIRS, 10000, RopeScaling.None.INSTANCE, null);
@@ -113,7 +113,7 @@ class RopeTest {
     }
 
     @Test
-    void llama3_scaling_follows_the_reference_formula() {
+    void llama3ScalingFollowsTheReferenceFormula() {
         int d = 64;
         double theta = 500000;
         RopeScaling.Llama3 s = new RopeScaling.Llama3(32, 1, 4, 8192);
@@ -139,7 +139,7 @@ class RopeTest {
     }
 
     @Test
-    void frequency_factors_divide_the_frequencies_and_linear_scaling_divides_all() {
+    void frequencyFactorsDivideTheFrequenciesAndLinearScalingDividesAll() {
         float[] ff = new float[HEAD_DIM / 2];
         for (int i = 0; i < ff.length; i++) {
             ff[i] = 1 + i;
@@ -154,14 +154,14 @@ class RopeTest {
     }
 
     @Test
-    void position_zero_is_the_identity() {
+    void positionZeroIsTheIdentity() {
         Rope rope = new Rope(HEAD_DIM, RopeLayout.HALVES, 10000, RopeScaling.None.INSTANCE, null);
         float[] x = random(HEADS * HEAD_DIM, 4);
         org.junit.jupiter.api.Assertions.assertArrayEquals(x, apply(rope, x, 0));
     }
 
     @Test
-    void invalid_parameters_are_rejected() {
+    void invalidParametersAreRejected() {
         assertThrows(IllegalArgumentException.class,
                 () -> new Rope(15, RopeLayout.HALVES, 10000, RopeScaling.None.INSTANCE, null));
         assertThrows(IllegalArgumentException.class,

@@ -39,7 +39,7 @@ class SamplerTest {
     }
 
     @Property(tries = 200)
-    void greedy_is_argmax_with_the_lowest_id_on_ties(@ForAll("vocabLogits") float[] l) {
+    void greedyIsArgmaxWithTheLowestIdOnTies(@ForAll("vocabLogits") float[] l) {
         int best = 0;
         for (int i = 0; i < l.length; i++) {
             if (l[i] > l[best]) {
@@ -51,17 +51,17 @@ class SamplerTest {
     }
 
     @Test
-    void greedy_takes_the_lowest_id_of_a_tie() {
+    void greedyTakesTheLowestIdOfATie() {
         assertEquals(1, Sampler.greedy().sample(new float[] {0, 5, 5, 1}));
     }
 
     @Property(tries = 200)
-    void top_k_1_is_greedy(@ForAll("vocabLogits") float[] l) {
+    void topK1IsGreedy(@ForAll("vocabLogits") float[] l) {
         assertEquals(Sampler.argmax(l), Sampler.of(1.5, 1, 0.9, 123).sample(l));
     }
 
     @Test
-    void seeded_samplers_are_reproducible() {
+    void seededSamplersAreReproducible() {
         for (Sampler[] pair : new Sampler[][] {
                 {Sampler.of(1, 0, 1, 5), Sampler.of(1, 0, 1, 5)},
                 {Sampler.of(0.8, 40, 1, 5), Sampler.of(0.8, 40, 1, 5)},
@@ -75,7 +75,7 @@ class SamplerTest {
     }
 
     @Test
-    void top_k_keeps_only_the_k_most_likely() {
+    void topKKeepsOnlyTheKMostLikely() {
         Sampler s = Sampler.of(5, 3, 1, 11); // hot: without top-k, far tokens would come up
         float[] l = logits(42, 200);
         Integer[] order = new Integer[l.length];
@@ -94,7 +94,7 @@ class SamplerTest {
     }
 
     @Test
-    void top_p_keeps_the_smallest_prefix_reaching_p() {
+    void topPKeepsTheSmallestPrefixReachingP() {
         // probabilities 0.5, 0.3, 0.15, 0.05 at temperature 1
         float[] l = {(float) Math.log(0.05), (float) Math.log(0.5), (float) Math.log(0.15), (float) Math.log(0.3)};
         Sampler s = Sampler.of(1, 0, 0.75, 3); // 0.5 + 0.3 reach 0.75: tokens 1 and 3 only
@@ -108,7 +108,7 @@ class SamplerTest {
     }
 
     @Test
-    void plain_temperature_sampling_follows_the_softmax() {
+    void plainTemperatureSamplingFollowsTheSoftmax() {
         float[] l = {0, (float) Math.log(3)}; // 1 : 3
         Sampler s = Sampler.of(1, 0, 1, 8);
         int ones = 0;
@@ -119,7 +119,7 @@ class SamplerTest {
     }
 
     @Test
-    void invalid_parameters_are_rejected() {
+    void invalidParametersAreRejected() {
         assertThrows(IllegalArgumentException.class, () -> Sampler.of(-0.1, 0, 1, 0));
         assertThrows(IllegalArgumentException.class, () -> Sampler.of(Double.NaN, 0, 1, 0));
         assertThrows(IllegalArgumentException.class, () -> Sampler.of(Double.POSITIVE_INFINITY, 0, 1, 0));

@@ -53,7 +53,7 @@ class QuantizerTest {
     }
 
     @Property(tries = 200)
-    void q8_0ErrorIsAtMostHalfAStep(@ForAll("rows") float[] x) {
+    void q80ErrorIsAtMostHalfAStep(@ForAll("rows") float[] x) {
         float[] y = roundTrip(GgmlType.Q8_0, x);
         for (int b = 0; b < x.length / 32; b++) {
             float amax = 0;
@@ -72,7 +72,7 @@ class QuantizerTest {
     }
 
     @Property(tries = 200)
-    void q4_0ErrorIsAtMostHalfAStepExceptOppositeTheMax(@ForAll("rows") float[] x) {
+    void q40ErrorIsAtMostHalfAStepExceptOppositeTheMax(@ForAll("rows") float[] x) {
         float[] y = roundTrip(GgmlType.Q4_0, x);
         for (int b = 0; b < x.length / 32; b++) {
             float amax = 0;
@@ -96,7 +96,7 @@ class QuantizerTest {
     }
 
     @Test
-    void q8_0RoundsHalvesAwayFromZeroAsGgml() {
+    void q80RoundsHalvesAwayFromZeroAsGgml() {
         float[] x = new float[32];
         for (int j = 0; j < 31; j++) {
             x[j] = j - 15.5f; // halves: -15.5 .. 14.5
@@ -112,7 +112,7 @@ class QuantizerTest {
     }
 
     @Test
-    void q4_0MapsTheLargestMagnitudeToMinusEight() {
+    void q40MapsTheLargestMagnitudeToMinusEight() {
         float[] x = new float[32];
         x[5] = -4; // the max by magnitude: d = 0.5, q = 0 (value -8 d = -4)
         x[20] = 3.9f; // x / d = 7.8 -> clipped to 15 -> 3.5
