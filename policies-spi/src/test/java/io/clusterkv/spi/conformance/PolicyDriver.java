@@ -74,37 +74,18 @@ public final class PolicyDriver {
      * @throws AssertionError if a selection breaks the contract
      */
     public List<Recorded> run(int promptLength, int steps, int budget, int applyDelay) {
-        ConformanceWorkload w = new ConformanceWorkload(promptLength + steps, geometry.queryHeads(), geometry.headDim(),
-                seed ^ 0x5DEECE66DL);
-        var keys = w.keys(promptLength);
-        PolicyContext ctx = new PolicyContext(geometry, budget,
-                PolicyConfig.of(provider.name(), provider.configKeys(), config), seed);
         List<Recorded> out = new ArrayList<>();
-        float[] q = new float[geometry.queryHeads() * geometry.headDim()];
-        Queries queries = Queries.wrap(q, geometry.queryHeads(), geometry.headDim());
-        SelectionBuffer sel = new SelectionBuffer(geometry.queryHeads(), budget);
         ConformanceChecks.UnitLedger ledger = new ConformanceChecks.UnitLedger();
-        try (ShardPolicyDriver driver = new ShardPolicyDriver(provider.create(ctx),
-                new ShardPolicyDriver.Maintenance.Lagged(applyDelay), ShardPolicyDriver.Events.RETHROW)) {
-            RecallPolicy policy = driver.policy();
-            driver.prompt(keys);
-            for (int step = 0; step <= steps; step++) {
-                if (step > 0) {
-                    keys.grow();
-                    driver.append(keys.size() - 1, keys);
-                }
-                driver.maintain(keys);
-                w.queriesAt(keys.size() - 1, q);
-                driver.select(queries, keys, budget, sel);
-                String where = provider.name() + " budget=" + budget + " step=" + step + " context=" + keys.size();
-                ConformanceChecks.check(sel, policy.alwaysAttended(keys.size(), budget), ledger, where);
-                for (int h = 0; h < sel.heads(); h++) {
-                    HeadSelectionBuffer hs = sel.head(h);
-                    out.add(new Recorded(step, h, hs.sortedPositions(), hs.windowStart()));
-                }
+        try (Driven d = drive(promptLength, steps, budget, applyDelay, (step, policy, keys, sel) -> {
+            String where = provider.name() + " budget=" + budget + " step=" + step + " context=" + keys.size();
+            ConformanceChecks.check(sel, policy.alwaysAttended(keys.size(), budget), ledger, where);
+            for (int h = 0; h < sel.heads(); h++) {
+                HeadSelectionBuffer hs = sel.head(h);
+                out.add(new Recorded(step, h, hs.sortedPositions(), hs.windowStart()));
             }
+        })) {
+            return out;
         }
-        return out;
     }
 
     /**
@@ -167,27 +148,13 @@ public final class PolicyDriver {
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
         int n = promptLength + decodeSteps;
-        ConformanceWorkload w = new ConformanceWorkload(n, geometry.queryHeads(), geometry.headDim(),
-                seed ^ 0x5DEECE66DL);
-        var keys = w.keys(promptLength);
-        PolicyContext ctx = new PolicyContext(geometry, budget,
-                PolicyConfig.of(provider.name(), provider.configKeys(), config), seed);
-        float[] q = new float[geometry.queryHeads() * geometry.headDim()];
-        Queries queries = Queries.wrap(q, geometry.queryHeads(), geometry.headDim());
-        SelectionBuffer sel = new SelectionBuffer(geometry.queryHeads(), budget);
-        try (ShardPolicyDriver driver = new ShardPolicyDriver(provider.create(ctx),
-                new ShardPolicyDriver.Maintenance.Lagged(0), ShardPolicyDriver.Events.RETHROW)) {
-            RecallPolicy policy = driver.policy();
-            driver.prompt(keys);
-            for (int step = 0; step <= decodeSteps; step++) {
-                if (step > 0) {
-                    keys.grow();
-                    driver.append(keys.size() - 1, keys);
-                }
-                driver.maintain(keys);
-                w.queriesAt(keys.size() - 1, q);
-                driver.select(queries, keys, budget, sel);
-            }
+        try (Driven d = drive(promptLength, decodeSteps, budget, 0, (step, policy, keys, sel) -> { })) {
+            RecallPolicy policy = d.driver().policy();
+            ConformanceWorkload w = d.workload();
+            float[] q = d.q();
+            Queries queries = d.queries();
+            SelectionBuffer sel = d.sel();
+            GrowingKeyView keys = d.keys();
             long thread = Thread.currentThread().threadId();
             long counterCost = Long.MAX_VALUE;
             for (int i = 0; i < 3; i++) {
@@ -217,5 +184,54 @@ public final class PolicyDriver {
                 }
             }
         }
+    }
+
+    /** What {@link #drive} leaves behind: the driven policy and its workload, for more selects. */
+    private record Driven(ShardPolicyDriver driver, ConformanceWorkload workload, GrowingKeyView keys, float[] q,
+                          Queries queries, SelectionBuffer sel) implements AutoCloseable {
+        @Override
+        public void close() {
+            driver.close();
+        }
+    }
+
+    /** Looks at each step's selection. */
+    private interface AfterSelect {
+        void check(int step, RecallPolicy policy, GrowingKeyView keys, SelectionBuffer sel);
+    }
+
+    /**
+     * Drives a new instance the way the runtime does: a prompt of {@code promptLength} positions, then
+     * {@code steps} decode steps (append, maintenance applied {@code applyDelay} steps late, select),
+     * selecting at the prompt and at every step.
+     */
+    private Driven drive(int promptLength, int steps, int budget, int applyDelay, AfterSelect after) {
+        ConformanceWorkload w = new ConformanceWorkload(promptLength + steps, geometry.queryHeads(), geometry.headDim(),
+                seed ^ 0x5DEECE66DL);
+        GrowingKeyView keys = w.keys(promptLength);
+        PolicyContext ctx = new PolicyContext(geometry, budget,
+                PolicyConfig.of(provider.name(), provider.configKeys(), config), seed);
+        float[] q = new float[geometry.queryHeads() * geometry.headDim()];
+        Queries queries = Queries.wrap(q, geometry.queryHeads(), geometry.headDim());
+        SelectionBuffer sel = new SelectionBuffer(geometry.queryHeads(), budget);
+        ShardPolicyDriver driver = new ShardPolicyDriver(provider.create(ctx),
+                new ShardPolicyDriver.Maintenance.Lagged(applyDelay), ShardPolicyDriver.Events.RETHROW);
+        try {
+            driver.prompt(keys);
+            for (int step = 0; step <= steps; step++) {
+                if (step > 0) {
+                    keys.grow();
+                    driver.append(keys.size() - 1, keys);
+                }
+                driver.maintain(keys);
+                w.queriesAt(keys.size() - 1, q);
+                driver.select(queries, keys, budget, sel);
+                after.check(step, driver.policy(), keys, sel);
+            }
+        } catch (RuntimeException | Error e) {
+            driver.close();
+            throw e;
+        }
+        return new Driven(driver, w, keys, q, queries, sel);
     }
 }
