@@ -14,7 +14,8 @@ package io.clusterkv.spi;
  *       budget leaves.</li>
  * </ol>
  * Page {@code p} holds positions {@code [p * pageSize, (p + 1) * pageSize)}; the newest page may be
- * partly written. Pages are the residency units ({@link HeadSelection#addPages}, unit id = page), so
+ * partly written; a policy that scores single positions (H2O-style token scores) uses a page size of
+ * 1. Pages are the residency units ({@link HeadSelection#addPages}, unit id = page), so
  * the runtime's device tier caches pages. Ranking keeps the best pages in a heap sized by the budget:
  * {@link #select} allocates nothing once the largest budget has been seen, provided {@code score}
  * allocates nothing.
