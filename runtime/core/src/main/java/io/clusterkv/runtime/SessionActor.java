@@ -160,22 +160,13 @@ final class SessionActor {
     }
 
     private boolean checkPrompt(int[] tokens, int extra, CompletableFuture<?> done) {
-        if (tokens.length == 0) {
-            done.completeExceptionally(new IllegalArgumentException("the prompt is empty"));
+        try {
+            pass.checkPrompt(tokens, position, extra);
+            return true;
+        } catch (RuntimeException e) {
+            done.completeExceptionally(e);
             return false;
         }
-        for (int t : tokens) {
-            if (t < 0 || t >= c.vocab()) {
-                done.completeExceptionally(new IndexOutOfBoundsException("prompt token " + t + " is not in [0, " + c.vocab() + ")"));
-                return false;
-            }
-        }
-        if ((long) tokens.length + extra > c.contextLength() - position) {
-            done.completeExceptionally(new IllegalStateException("context full: " + position + " of " + c.contextLength()
-                    + " positions used, " + (tokens.length + extra) + " more requested"));
-            return false;
-        }
-        return true;
     }
 
     // ---- a job in progress ----

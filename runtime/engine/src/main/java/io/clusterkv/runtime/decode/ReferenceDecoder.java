@@ -171,13 +171,8 @@ public final class ReferenceDecoder implements AutoCloseable {
      * @throws IllegalStateException     if the prompt does not fit in the context or the session is closed
      */
     public float[] prefill(int[] tokens) {
-        if (tokens.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty");
-        }
-        checkRoom(tokens.length);
-        for (int i = 0; i < tokens.length; i++) {
-            Objects.checkIndex(tokens[i], c.vocab());
-        }
+        checkOpen();
+        pass.checkPrompt(tokens, position, 0);
         pass.beginPrompt(tokens, position);
         do {
             for (int t = 0; t < pass.chunkSize(); t++) {
@@ -222,12 +217,13 @@ public final class ReferenceDecoder implements AutoCloseable {
     }
 
     private void checkRoom(int tokens) {
+        checkOpen();
+        pass.checkRoom(position, tokens);
+    }
+
+    private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("the session is closed");
-        }
-        if (tokens > c.contextLength() - position) {
-            throw new IllegalStateException("context full: " + position + " of " + c.contextLength()
-                    + " positions used, " + tokens + " more requested");
         }
     }
 

@@ -195,6 +195,43 @@ public final class ForwardPass {
     }
 
     /**
+     * Checks that a prompt can run at {@code position}: what every decoder checks before
+     * {@link #beginPrompt}.
+     *
+     * @param tokens   the prompt
+     * @param position the position of its first token
+     * @param extra    positions needed after the prompt (a scored continuation's), {@code >= 0}
+     * @throws IllegalArgumentException  if the prompt is empty
+     * @throws IndexOutOfBoundsException if a token is not in {@code [0, vocab)}, naming it
+     * @throws IllegalStateException     if the prompt and {@code extra} do not fit in the context
+     */
+    public void checkPrompt(int[] tokens, int position, int extra) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty");
+        }
+        for (int t : tokens) {
+            if (t < 0 || t >= c.vocab()) {
+                throw new IndexOutOfBoundsException("prompt token " + t + " is not in [0, " + c.vocab() + ")");
+            }
+        }
+        checkRoom(position, (long) tokens.length + extra);
+    }
+
+    /**
+     * Checks that {@code tokens} more positions fit in the context after {@code position}.
+     *
+     * @param position positions already used
+     * @param tokens   positions requested
+     * @throws IllegalStateException if they do not fit, with both counts
+     */
+    public void checkRoom(int position, long tokens) {
+        if (tokens > c.contextLength() - position) {
+            throw new IllegalStateException("context full: " + position + " of " + c.contextLength()
+                    + " positions used, " + tokens + " more requested");
+        }
+    }
+
+    /**
      * Starts a prompt at positions {@code [start, start + tokens.length)}: its first chunk of up to
      * {@link #PREFILL_CHUNK} tokens is embedded and the chunk's attention inputs of layer 0 computed.
      *
