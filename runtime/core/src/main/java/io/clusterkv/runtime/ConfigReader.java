@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * Reads values of the {@code clusterkv} tree out of a resolved Typesafe {@link Config}: the one place
@@ -33,43 +34,32 @@ final class ConfigReader {
     }
 
     String string(String key) {
-        try {
-            return config.getString(key);
-        } catch (ConfigException e) {
-            throw new ConfigValueException(key, render(key), "a string", e);
-        }
+        return read(key, "a string", config::getString);
     }
 
     int integer(String key) {
-        try {
-            return config.getInt(key);
-        } catch (ConfigException e) {
-            throw new ConfigValueException(key, render(key), "an integer", e);
-        }
+        return read(key, "an integer", config::getInt);
     }
 
     long longInteger(String key) {
-        try {
-            return config.getLong(key);
-        } catch (ConfigException e) {
-            throw new ConfigValueException(key, render(key), "an integer", e);
-        }
+        return read(key, "an integer", config::getLong);
     }
 
     boolean bool(String key) {
-        try {
-            return config.getBoolean(key);
-        } catch (ConfigException e) {
-            throw new ConfigValueException(key, render(key), "true or false", e);
-        }
+        return read(key, "true or false", config::getBoolean);
     }
 
     /** A size such as {@code 256MiB}, in bytes. */
     long bytes(String key) {
+        return read(key, "a size such as 256MiB or 1GiB", config::getBytes);
+    }
+
+    /** One getter's value; a value it cannot read fails naming the key, the value and {@code expected}. */
+    private <T> T read(String key, String expected, Function<String, T> getter) {
         try {
-            return config.getBytes(key);
+            return getter.apply(key);
         } catch (ConfigException e) {
-            throw new ConfigValueException(key, render(key), "a size such as 256MiB or 1GiB", e);
+            throw new ConfigValueException(key, render(key), expected, e);
         }
     }
 
