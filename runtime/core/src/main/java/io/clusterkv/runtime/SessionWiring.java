@@ -77,9 +77,7 @@ final class SessionWiring {
                         }
                     } catch (RuntimeException | Error e) {
                         shard.close();
-                        if (policy != null) {
-                            policy.close();
-                        }
+                        closeQuietly(policy);
                         throw e;
                     }
                     setups.add(new ShardActor.Setup(l, kvh, mc.groupSize(), mc.kvHeads(), s.budget(), shard, policy,
@@ -90,13 +88,7 @@ final class SessionWiring {
             residency.closeSession(number);
             for (ShardActor.Setup setup : setups) {
                 setup.shard().close();
-                if (setup.policy() != null) {
-                    try {
-                        setup.policy().close();
-                    } catch (RuntimeException ignored) {
-                        // already failing
-                    }
-                }
+                closeQuietly(setup.policy());
             }
             throw e;
         }
@@ -105,6 +97,18 @@ final class SessionWiring {
                 SessionActor.create(model, pool, setups, counters, s.maxPolicyFailures(), stopped),
                 "clusterkv-session-" + id, DispatcherSelector.fromConfig("clusterkv.session-dispatcher"));
         return new Session(id, number, model, s, actor, counters, stopped, residency, onClosed);
+    }
+
+    /** Closes a policy made before a failure; what its close throws would hide that failure. */
+    private static void closeQuietly(RecallPolicy policy) {
+        if (policy == null) {
+            return;
+        }
+        try {
+            policy.close();
+        } catch (RuntimeException ignored) {
+            // already failing
+        }
     }
 
     /** The device tier in front of a shard's attention. */
