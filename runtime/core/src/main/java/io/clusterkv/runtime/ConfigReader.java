@@ -45,6 +45,10 @@ final class ConfigReader {
         return read(key, "an integer", config::getLong);
     }
 
+    double number(String key) {
+        return read(key, "a number", config::getDouble);
+    }
+
     boolean bool(String key) {
         return read(key, "true or false", config::getBoolean);
     }

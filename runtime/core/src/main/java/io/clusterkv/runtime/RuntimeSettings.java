@@ -2,6 +2,7 @@ package io.clusterkv.runtime;
 
 import com.typesafe.config.Config;
 import io.clusterkv.runtime.kv.KvFormat;
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.runtime.residency.ResidencyConfig;
 import io.clusterkv.runtime.residency.ResidencyConfigException;
 import io.clusterkv.runtime.residency.ResidencyRule;
@@ -24,11 +25,18 @@ import java.util.Objects;
  * @param maxPolicyFailures         {@code clusterkv.runtime.max-policy-failures}: per session, {@code >= 0}
  * @param seed                      {@code clusterkv.runtime.seed}: the run's seed; each shard's policy gets
  *                                  {@link io.clusterkv.spi.Seeds#forShard} of it
+ * @param selectionScope            {@code clusterkv.runtime.selection-scope}: each query head selects, or the
+ *                                  heads of a GQA group share one selection
+ * @param exactCoverage             {@code clusterkv.runtime.exact-coverage}: a shard attends exactly, without
+ *                                  selecting, while its selection could read at least this fraction of its
+ *                                  rows ({@code selection heads * budget >= exactCoverage * positions}); in
+ *                                  {@code (0, 1]}; 1 only when a selection could cover every row
  * @param residency                 the {@code clusterkv.residency} section
  */
 public record RuntimeSettings(String policy, int budget, int denseLayers, KvFormat kvFormat, int computeThreads,
                               int maxOutstandingMaintenance, boolean synchronousMaintenance, int maxPolicyFailures,
-                              long seed, ResidencyConfig residency) {
+                              long seed, SelectionScope selectionScope, double exactCoverage,
+                              ResidencyConfig residency) {
 
     private static final String RUNTIME = "clusterkv.runtime.";
 
@@ -37,6 +45,11 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(kvFormat, "kvFormat");
         Objects.requireNonNull(residency, "residency");
+        Objects.requireNonNull(selectionScope, "selectionScope");
+        if (!(exactCoverage > 0 && exactCoverage <= 1)) {
+            throw new ConfigValueException(RUNTIME + "exact-coverage", Double.toString(exactCoverage),
+                    "a number in (0, 1]");
+        }
         if (policy.isBlank()) {
             throw new ConfigValueException(RUNTIME + "policy", policy, "a policy name (see `ckv policies`)");
         }
@@ -80,7 +93,20 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
                 in.bool(RUNTIME + "synchronous-maintenance"),
                 in.integer(RUNTIME + "max-policy-failures"),
                 in.longInteger(RUNTIME + "seed"),
+                in.oneOf(RUNTIME + "selection-scope", SelectionScope.class),
+                in.number(RUNTIME + "exact-coverage"),
                 residency(in));
+    }
+
+    /**
+     * @param groupSize query heads per KV head
+     * @return the most positions a shard attends exactly, without selecting: up to there a selection
+     *         could read at least {@link #exactCoverage()} of its rows
+     *         ({@code selection heads * budget >= exactCoverage * positions})
+     */
+    public int exactUpTo(int groupSize) {
+        double rows = (double) selectionScope.selectionHeads(groupSize) * budget;
+        return (int) Math.min(Integer.MAX_VALUE, Math.floor(rows / exactCoverage));
     }
 
     private static ResidencyConfig residency(ConfigReader in) {

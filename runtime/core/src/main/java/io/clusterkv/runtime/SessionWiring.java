@@ -6,6 +6,7 @@ import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.ModelConfig;
 import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.residency.ResidencyCache;
+import io.clusterkv.runtime.residency.ResidencyRule;
 import io.clusterkv.runtime.residency.ShardResidency;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
@@ -71,17 +72,20 @@ final class SessionWiring {
                     try {
                         if (l >= dense) {
                             ShardGeometry g = new ShardGeometry(l, kvh, mc.groupSize(), mc.headDim());
-                            policy = policies.create(s.policy(), g, s.budget(), policySection,
-                                    Seeds.forShard(s.seed(), l, kvh));
-                            attend = new ResidentAttention(residency.openShard(number, g, s.kvFormat()));
+                            policy = policies.create(s.policy(), s.selectionScope().policyGeometry(g), s.budget(),
+                                    policySection, Seeds.forShard(s.seed(), l, kvh));
+                            if (residency.config().rule() != ResidencyRule.NONE) {
+                                attend = new ResidentAttention(residency.openShard(number, g, s.kvFormat()));
+                            }
                         }
                     } catch (RuntimeException | Error e) {
                         shard.close();
                         closeQuietly(policy);
                         throw e;
                     }
-                    setups.add(new ShardActor.Setup(l, kvh, mc.groupSize(), mc.kvHeads(), s.budget(), shard, policy,
-                            attend, s.maxOutstandingMaintenance(), s.synchronousMaintenance(), maintenance, counters));
+                    setups.add(new ShardActor.Setup(l, kvh, mc.groupSize(), mc.kvHeads(), s.budget(),
+                            s.exactUpTo(mc.groupSize()), s.selectionScope(), shard, policy, attend,
+                            s.maxOutstandingMaintenance(), s.synchronousMaintenance(), maintenance, counters));
                 }
             }
         } catch (RuntimeException | Error e) {
@@ -111,7 +115,7 @@ final class SessionWiring {
         }
     }
 
-    /** The device tier in front of a shard's attention. */
+    /** The device tier in front of a shard's attention; a selection the group shares is attended by every head. */
     private record ResidentAttention(ShardResidency residency) implements ShardActor.SelectedAttention {
         @Override
         public void attend(KvShard.View kv, Queries queries, SelectionBuffer selection, float scale, float[] out,

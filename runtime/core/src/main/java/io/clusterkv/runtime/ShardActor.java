@@ -5,6 +5,7 @@ import io.clusterkv.runtime.attention.AttentionScratch;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.runtime.decode.GroupAttention;
 import io.clusterkv.runtime.decode.HistoryFill;
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.spi.MaintenanceTask;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
@@ -116,6 +117,8 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
      * @param groupSize      query heads per KV head
      * @param kvHeads        KV heads per layer (the row stride of keys and values is {@code kvHeads * headDim})
      * @param budget         positions per query head
+     * @param exactUpTo      positions up to which the shard attends exactly without selecting
+     * @param scope          whether each query head selects or the group shares one selection
      * @param shard          its host KV store (owned; closed when the actor stops)
      * @param policy         its policy (owned), or {@code null} for a dense layer
      * @param attend         how selected positions are attended (the residency front end)
@@ -124,12 +127,16 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
      * @param maintenance    the maintenance dispatcher
      * @param counters       the session's counters
      */
-    record Setup(int layer, int kvHead, int groupSize, int kvHeads, int budget, KvShard shard, RecallPolicy policy,
+    record Setup(int layer, int kvHead, int groupSize, int kvHeads, int budget, int exactUpTo, SelectionScope scope,
+                 KvShard shard, RecallPolicy policy,
                  SelectedAttention attend, int maxOutstanding, boolean syncMaintenance, Executor maintenance,
                  SessionCounters counters) {
     }
 
-    /** Attends a selection: every head of {@code selection}, writing rows of {@code out}. */
+    /**
+     * Attends a selection: every head of {@code selection}, writing rows of {@code out}; a selection of
+     * one head for a group of several ({@link SelectionScope#GROUP}) is attended by every query head.
+     */
     interface SelectedAttention extends AutoCloseable {
         void attend(KvShard.View kv, Queries queries, SelectionBuffer selection, float scale, float[] out,
                     AttentionScratch scratch);
@@ -138,8 +145,12 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         default void close() {
         }
 
-        /** Straight from the host store, no device tier. */
+        /** Straight from the host store, in place, no device tier. */
         SelectedAttention HOST = (kv, queries, selection, scale, out, scratch) -> {
+            if (selection.heads() != queries.heads()) {
+                Attention.shared(kv, queries, selection.head(0), scale, out, scratch);
+                return;
+            }
             for (int h = 0; h < selection.heads(); h++) {
                 Attention.selected(kv, queries, selection.head(h), scale, out, scratch);
             }
@@ -156,6 +167,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     private final ShardPolicyDriver driver;  // drives the policy; null for a dense layer
     private final GroupAttention group;     // the shard's rows of the session's buffers, exact attention
     private final SelectionBuffer selection;
+    private final SelectionScope.PolicyQueries policyQueries;
     private final List<CompletableFuture<?>> inFlight = new ArrayList<>();
     private final StepDone stepDone;
     private final PrefillDone prefillDone;
@@ -173,7 +185,9 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         this.group = new GroupAttention(setup.kvHead(), setup.kvHeads(), setup.groupSize(), shard.headDim());
         // sized for a small budget; reset() grows it at the first sparse step (only a context larger than
         // the budget has one), so a huge budget costs nothing up front
-        this.selection = driver == null ? null : new SelectionBuffer(setup.groupSize(), Math.min(setup.budget(), 1024));
+        this.selection = driver == null ? null
+                : new SelectionBuffer(setup.scope().selectionHeads(setup.groupSize()), Math.min(setup.budget(), 1024));
+        this.policyQueries = new SelectionScope.PolicyQueries(setup.scope(), shard.headDim());
         this.stepDone = new StepDone(setup.layer(), setup.kvHead());
         this.prefillDone = new PrefillDone(setup.layer(), setup.kvHead());
         this.fillDone = new FillDone(setup.layer(), setup.kvHead());
@@ -194,19 +208,19 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         int position = group.append(shard, m.k(), m.v(), 0);
         Queries queries = group.gather(m.q(), 0);
         int n = position + 1;
-        boolean exact = driver == null || n <= s.budget();
+        boolean exact = driver == null || n <= s.exactUpTo();
         if (driver != null) {
             driver.append(position, live);
             driver.maintain(live);
         }
         if (!exact) {
-            exact = !driver.select(queries, live, s.budget(), selection);
+            exact = !driver.select(policyQueries.of(queries), live, s.budget(), selection);
         }
         if (!exact) {
             try {
                 s.attend().attend(live, queries, selection, group.scale(), group.out(), group.scratch());
                 s.counters().sparseShardSteps.increment();
-                long rows = 0;
+                long rows = 0; // rows read: a shared selection's once for the group
                 for (int h = 0; h < selection.heads(); h++) {
                     rows += selection.head(h).attendedCount();
                 }

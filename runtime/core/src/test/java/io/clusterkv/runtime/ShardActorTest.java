@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.clusterkv.runtime.decode.HistoryFill;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.spi.RecallPolicy;
 import java.time.Duration;
 import java.util.SplittableRandom;
@@ -76,7 +77,8 @@ class ShardActorTest {
     }
 
     private ActorRef<ShardActor.Command> spawn(RecallPolicy policy, SessionCounters counters) {
-        ShardActor.Setup setup = new ShardActor.Setup(LAYER, 0, GROUP, 1, BUDGET, new KvShard(HEAD_DIM, KvFormat.F32),
+        ShardActor.Setup setup = new ShardActor.Setup(LAYER, 0, GROUP, 1, BUDGET, BUDGET, SelectionScope.HEAD,
+                new KvShard(HEAD_DIM, KvFormat.F32),
                 policy, ShardActor.SelectedAttention.HOST, 1, false, maintenance, counters);
         return testKit.spawn(ShardActor.create(setup));
     }

@@ -180,6 +180,40 @@ public final class Attention {
                 scale, out, scratch);
     }
 
+    /**
+     * Attention of every query head of a group over one selection they share (a selection made under
+     * {@link io.clusterkv.runtime.policy.SelectionScope#GROUP}): its explicit positions plus its recent
+     * window, each row read once for all heads. Writes every row of {@code out}; equals
+     * {@link #selected(KvShard.View, Queries, HeadSelectionBuffer, float, float[], AttentionScratch)} of
+     * each head over the same selection up to float rounding.
+     *
+     * @param kv        keys and values of the shard, holding at least the selection's context
+     * @param queries   the group's queries {@code (heads, headDim)}
+     * @param selection the group's selection
+     * @param scale     multiplies every score; finite
+     * @param out       receives {@code (heads, headDim)}
+     * @param scratch   the caller's working memory
+     * @throws IllegalArgumentException  if the selection's context is larger than the view, or as
+     *                                   {@link #exact} does
+     * @throws IndexOutOfBoundsException if a position is out of range
+     */
+    public static void shared(KvShard.View kv, Queries queries, HeadSelectionBuffer selection, float scale,
+                              float[] out, AttentionScratch scratch) {
+        Objects.requireNonNull(selection, "selection");
+        checkGroup(kv, 0, queries, scale, out, scratch);
+        int context = selection.contextSize();
+        if (context > kv.size()) {
+            throw new IllegalArgumentException("the selection's context of " + context
+                    + " positions is larger than the view's " + kv.size() + " positions");
+        }
+        int from = selection.windowStart() == HeadSelectionBuffer.NO_WINDOW ? context : selection.windowStart();
+        OnlineSoftmax state = scratch.state;
+        state.begin(queries, 0, queries.heads(), scale);
+        state.absorbGathered(kv, selection.positionBuffer(), 0, selection.size(), context);
+        state.absorbRange(kv, from, context);
+        state.finish(out, 0);
+    }
+
     private static void selected(KvShard.View kv, Queries queries, int head, int[] positions, int count,
                                  int windowFrom, int windowTo, int context, float scale, float[] out,
                                  AttentionScratch scratch) {

@@ -32,7 +32,8 @@ import java.util.Objects;
 public final class PiecewiseAttention {
 
     private final OnlineSoftmax state = new OnlineSoftmax();
-    private int head = -1; // the head of the pass in progress, -1 when none
+    private int head = -1; // the first head of the pass in progress, -1 when none
+    private int heads;     // heads of the pass in progress
     private int dim;
 
     /** Creates empty working memory; buffers are sized by the first pass. */
@@ -57,7 +58,28 @@ public final class PiecewiseAttention {
         this.head = -1;
         state.begin(queries, head, 1, scale);
         this.dim = queries.headDim();
+        this.heads = 1;
         this.head = head;
+    }
+
+    /**
+     * Starts a pass for every query head of the group at once (a selection the group shares): each row
+     * absorbed is read once for all heads; {@link #finish} writes every head's output.
+     *
+     * @param queries the group's queries {@code (heads, headDim)}
+     * @param scale   multiplies every score; finite
+     * @throws IllegalArgumentException if the scale is not finite, naming it
+     */
+    public void beginGroup(Queries queries, float scale) {
+        Objects.requireNonNull(queries, "queries");
+        if (!Float.isFinite(scale)) {
+            throw new IllegalArgumentException("the scale must be finite, was " + scale);
+        }
+        this.head = -1;
+        state.begin(queries, 0, queries.heads(), scale);
+        this.dim = queries.headDim();
+        this.heads = queries.heads();
+        this.head = 0;
     }
 
     /**
@@ -134,17 +156,17 @@ public final class PiecewiseAttention {
     }
 
     /**
-     * Writes the head's output, {@code out[head * headDim .. (head + 1) * headDim)}, or zeros if
-     * nothing was absorbed, and ends the pass.
+     * Writes the head's output, {@code out[head * headDim .. (head + 1) * headDim)} (every head's after
+     * {@link #beginGroup}), or zeros if nothing was absorbed, and ends the pass.
      *
      * @param out {@code (heads, headDim)}
      * @throws IllegalStateException     if no pass is in progress
-     * @throws IndexOutOfBoundsException if {@code out} does not hold the head's row
+     * @throws IndexOutOfBoundsException if {@code out} does not hold the head's rows
      */
     public void finish(float[] out) {
         checkBegun();
         Objects.requireNonNull(out, "out");
-        Objects.checkFromIndexSize((long) head * dim, dim, out.length);
+        Objects.checkFromIndexSize((long) head * dim, (long) heads * dim, out.length);
         state.finish(out, head * dim);
         head = -1;
     }

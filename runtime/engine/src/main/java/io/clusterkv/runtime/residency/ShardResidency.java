@@ -135,7 +135,8 @@ public final class ShardResidency implements AutoCloseable {
      *
      * @param kv        the shard's host store, holding at least every head's context
      * @param queries   the group's queries {@code (heads, headDim)}
-     * @param selection one {@link HeadSelectionBuffer} per query head, as the policy filled it
+     * @param selection one {@link HeadSelectionBuffer} per query head, as the policy filled it, or one the
+     *                  whole group shares ({@link io.clusterkv.runtime.policy.SelectionScope#GROUP})
      * @param scale     multiplies every score, e.g. {@code 1 / sqrt(headDim)}; finite
      * @param out       receives {@code (heads, headDim)}
      * @throws IllegalArgumentException  if the view's head dim or format, the queries' head dim, the
@@ -152,11 +153,12 @@ public final class ShardResidency implements AutoCloseable {
         }
         check(kv, queries, selection, scale, out);
         prepare(kv, selection);
+        boolean shared = selection.heads() != queries.heads();
         try {
             int base = 0;
             for (int h = 0; h < selection.heads(); h++) {
                 HeadSelectionBuffer head = selection.head(h);
-                attendHead(kv, queries, head, base, scale, out);
+                attendHead(kv, queries, head, shared, base, scale, out);
                 base += head.unitCount();
             }
         } finally {
@@ -211,9 +213,9 @@ public final class ShardResidency implements AutoCloseable {
             throw new IllegalArgumentException("the queries have head dim " + queries.headDim()
                     + " but the shard has head dim " + headDim);
         }
-        if (selection.heads() != queries.heads()) {
+        if (selection.heads() != queries.heads() && selection.heads() != 1) {
             throw new IllegalArgumentException("the selection has " + selection.heads() + " query heads but the queries "
-                    + queries.heads());
+                    + queries.heads() + " (a selection the group shares has one)");
         }
         long outNeed = (long) queries.heads() * headDim;
         if (out.length < outNeed) {
@@ -367,10 +369,14 @@ public final class ShardResidency implements AutoCloseable {
         bytesMoved += 2L * (to - from) * rowBytes;
     }
 
-    /** Pass 4 for one head. */
-    private void attendHead(KvShard.View kv, Queries queries, HeadSelectionBuffer head, int base, float scale,
-                            float[] out) {
-        pass.begin(queries, head.head(), scale);
+    /** Pass 4 for one head, or for every query head when the group shares the selection. */
+    private void attendHead(KvShard.View kv, Queries queries, HeadSelectionBuffer head, boolean shared, int base,
+                            float scale, float[] out) {
+        if (shared) {
+            pass.beginGroup(queries, scale);
+        } else {
+            pass.begin(queries, head.head(), scale);
+        }
         int context = head.contextSize();
         int[] positions = head.positionBuffer();
         for (int u = 0; u < head.unitCount(); u++) {

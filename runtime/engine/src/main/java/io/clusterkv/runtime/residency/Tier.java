@@ -8,7 +8,7 @@ import java.util.List;
  * end of its step. Every method is safe to call from any thread; a shard calls the per-step ones from
  * its own.
  */
-sealed interface Tier permits CaffeineTier, LruTier {
+sealed interface Tier permits CaffeineTier, LruTier, Tier.None {
 
     /**
      * @param config the cache's configuration
@@ -17,6 +17,7 @@ sealed interface Tier permits CaffeineTier, LruTier {
      */
     static Tier create(ResidencyConfig config, BlockPool pool) {
         return switch (config.rule()) {
+            case NONE -> new None();
             case CAFFEINE -> new CaffeineTier(pool);
             case LRU -> new LruTier(pool, 0);
             case LAST_R -> new LruTier(pool, config.lastSteps());
@@ -59,4 +60,46 @@ sealed interface Tier permits CaffeineTier, LruTier {
 
     /** Retires every entry; the pool is closed by the cache. */
     void close();
+
+    /**
+     * {@link ResidencyRule#NONE}: nothing is ever resident, so a shard that goes through the cache anyway
+     * reads every row from the host store (the runtime does not: it attends in place).
+     */
+    final class None implements Tier {
+        @Override
+        public void lookup(ShardResidency shard, long[] unitIds, int[] versions, int count, ResidentUnit[] out) {
+            java.util.Arrays.fill(out, 0, count, null);
+        }
+
+        @Override
+        public ResidentUnit insert(ShardResidency shard, long unitId, int version, int blocks) {
+            return null;
+        }
+
+        @Override
+        public boolean grow(ResidentUnit unit, int blocks) {
+            return false;
+        }
+
+        @Override
+        public void unpin(ResidentUnit unit) {
+        }
+
+        @Override
+        public void endStep(ShardResidency shard) {
+        }
+
+        @Override
+        public void drop(List<ShardResidency> closedShards) {
+        }
+
+        @Override
+        public boolean contains(ShardResidency shard, UnitKey key) {
+            return false;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
 }
