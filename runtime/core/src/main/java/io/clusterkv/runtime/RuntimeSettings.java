@@ -47,7 +47,8 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
         Objects.requireNonNull(residency, "residency");
         Objects.requireNonNull(selectionScope, "selectionScope");
         if (!(exactCoverage > 0 && exactCoverage <= 1)) {
-            throw new ConfigValueException(RUNTIME + "exact-coverage", Double.toString(exactCoverage),
+            throw new ConfigValueException(RUNTIME + "exact-coverage", exactCoverage == Math.rint(exactCoverage)
+                    ? Long.toString((long) exactCoverage) : Double.toString(exactCoverage),
                     "a number in (0, 1]");
         }
         if (policy.isBlank()) {

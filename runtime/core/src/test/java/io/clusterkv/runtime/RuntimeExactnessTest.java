@@ -59,7 +59,32 @@ class RuntimeExactnessTest {
         }
     }
 
+    @Test
+    void aSelectionTheGroupSharesMatchesTheDirectPassThroughTheDeviceTierAndInPlace() throws Exception {
+        try (LlamaModel model = Models.load("synthetic:tiny")) { // 2 query heads per KV head
+            Map<String, Object> group = Map.of("clusterkv.runtime.selection-scope", "group");
+            checkAgainstDirect(runtime, model, 40, group);
+            try (ClusterKvRuntime inPlace = ClusterKvRuntime.builder()
+                    .config(ConfigFactory.parseMap(Map.of(
+                            "clusterkv.runtime.kv-format", "f32",
+                            "clusterkv.runtime.policy", "full",
+                            "clusterkv.runtime.dense-layers", 0,
+                            "clusterkv.runtime.compute-threads", 2,
+                            "clusterkv.residency.policy", "none")))
+                    .build()) {
+                checkAgainstDirect(inPlace, model, 40, group);
+                checkAgainstDirect(inPlace, model, 40, Map.of());
+            }
+        }
+    }
+
     private static void checkAgainstDirect(LlamaModel model, int steps) {
+        checkAgainstDirect(runtime, model, steps, Map.of());
+    }
+
+    /** {@code full} at budget 16 (its selection, all positions, attended through the sparse path) against the direct pass. */
+    private static void checkAgainstDirect(ClusterKvRuntime runtime, LlamaModel model, int steps,
+                                           Map<String, Object> settings) {
         int[] prompt = randomTokens(model.config().vocab(), 70, 1); // two prefill chunks
         int[] direct;
         float[][] directLogits = new float[steps][];
@@ -72,7 +97,7 @@ class RuntimeExactnessTest {
                 l = g.next(direct[i]);
             }
         }
-        try (Session s = runtime.openSession(model, SessionOptions.builder().policy("full").budget(16).build())) {
+        try (Session s = runtime.openSession(model, options(settings))) {
             GenerationResult r = s.generate(prompt, steps, Sampler.greedy(), TokenListener.none()).join();
             int[] tokens = r.tokens();
             // stop tokens may end the run early; compare what was produced
@@ -85,7 +110,7 @@ class RuntimeExactnessTest {
             assertTrue(st.sparseShardSteps() > 0, "budget 16 < context: the policy's selection was attended");
         }
         // logits: score the direct greedy tokens under teacher forcing and compare the NLLs
-        try (Session s = runtime.openSession(model, SessionOptions.builder().policy("full").budget(16).build())) {
+        try (Session s = runtime.openSession(model, options(settings))) {
             ScoreResult sr = s.score(prompt, direct).join();
             double[] nll = sr.nll();
             for (int i = 0; i < steps; i++) {
@@ -94,6 +119,12 @@ class RuntimeExactnessTest {
                 assertEquals(Sampler.argmax(directLogits[i]), sr.argmax()[i], "argmax at " + i);
             }
         }
+    }
+
+    private static SessionOptions options(Map<String, Object> settings) {
+        SessionOptions.Builder b = SessionOptions.builder().policy("full").budget(16);
+        settings.forEach(b::set);
+        return b.build();
     }
 
     @Test

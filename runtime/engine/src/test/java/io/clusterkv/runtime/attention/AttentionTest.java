@@ -446,6 +446,56 @@ class AttentionTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(KvFormat.class)
+    void sharedSelectionIsAttendedByEveryHeadOfTheGroup(KvFormat format) {
+        int dim = 64;
+        int heads = 4;
+        int context = 850;
+        try (KvShard shard = shard(900, dim, format, CHUNK, 21)) {
+            KvShard.View kv = shard.snapshot();
+            Queries q = queries(heads, dim, 1, 22);
+            SelectionBuffer selection = new SelectionBuffer(1, 300);
+            selection.reset(300, context);
+            HeadSelectionBuffer shared = selection.head(0);
+            int[] positions = randomSubset(new Random(23), 700, 250);
+            shared.beginUnit(5, 0);
+            for (int p : positions) {
+                shared.add(p);
+            }
+            shared.endUnit();
+            shared.attendFrom(780);
+            float[] out = new float[heads * dim];
+            Attention.shared(kv, q, shared, scale(dim), out, new AttentionScratch());
+            int[] attended = IntStream.concat(IntStream.of(positions), IntStream.range(780, context)).toArray();
+            for (int h = 0; h < heads; h++) {
+                assertClose(reference(kv, q, h, attended, scale(dim)), out, h * dim, TOLERANCE * maxAbsValue(kv),
+                        "head " + h);
+            }
+        }
+    }
+
+    @Test
+    void sharedSelectionRejectsAPositionOutsideItsContext() {
+        int dim = 16;
+        try (KvShard shard = shard(100, dim, KvFormat.F32, CHUNK, 24)) {
+            SelectionBuffer selection = new SelectionBuffer(1, 8);
+            selection.reset(8, 50);
+            selection.head(0).add(10);
+            float[] out = new float[2 * dim];
+            Queries q = queries(2, dim, 1, 25);
+            // a selection whose context is larger than the view
+            SelectionBuffer wide = new SelectionBuffer(1, 8);
+            wide.reset(8, 200);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Attention.shared(shard.snapshot(), q, wide.head(0), scale(dim), out, new AttentionScratch()));
+            assertTrue(e.getMessage().contains("200") && e.getMessage().contains("100"), e.getMessage());
+            Attention.shared(shard.snapshot(), q, selection.head(0), scale(dim), out, new AttentionScratch());
+            assertClose(reference(shard.snapshot(), q, 1, new int[] {10}, scale(dim)), out, dim,
+                    TOLERANCE * maxAbsValue(shard.snapshot()), "one position");
+        }
+    }
+
     @Test
     void selectedOverEverythingEqualsExact() {
         int dim = 128;

@@ -84,7 +84,7 @@ class ResidencyAccountingTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ResidencyRule.class)
+    @EnumSource(value = ResidencyRule.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void bytesMovedAreMissesTimesUnitBytesAndRepeatsHit(ResidencyRule rule) {
         int[] u = wholeUnits();
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(1 << 20, rule, 3, BLOCK))) {
@@ -109,7 +109,7 @@ class ResidencyAccountingTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ResidencyRule.class)
+    @EnumSource(value = ResidencyRule.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void residentBytesNeverExceedTheCapacity(ResidencyRule rule) {
         UnitWorkload big = new UnitWorkload(900, 700, DIM, KvFormat.F16, 4, 60, 30, 21);
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(10 * 2048 + 100, rule, 2, 2048))) {
@@ -231,7 +231,7 @@ class ResidencyAccountingTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ResidencyRule.class)
+    @EnumSource(value = ResidencyRule.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void unitsOfOneStepBeyondTheCapacityAreAttendedFromTheHost(ResidencyRule rule) {
         int[] u = wholeUnits();
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(3 * BLOCK, rule, 1, BLOCK))) {
@@ -247,7 +247,7 @@ class ResidencyAccountingTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ResidencyRule.class)
+    @EnumSource(value = ResidencyRule.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void closingASessionFreesItsUnitsAndKeepsTheOthers(ResidencyRule rule) {
         int[] u = wholeUnits();
         try (ResidencyCache cache = ResidencyCache.create(new ResidencyConfig(1 << 20, rule, 8, BLOCK))) {

@@ -11,6 +11,7 @@ import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.ShardGeometry;
 import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -28,6 +29,9 @@ class ResidencyAttentionTest {
     static Stream<Arguments> cases() {
         Stream.Builder<Arguments> b = Stream.builder();
         for (ResidencyRule rule : ResidencyRule.values()) {
+            if (rule == ResidencyRule.NONE) {
+                continue; // no tier: noResidencyRuleServesEverythingFromTheHost
+            }
             for (KvFormat format : KvFormat.values()) {
                 for (int dim : new int[] {64, 40}) {
                     for (long capacity : new long[] {1L << 20, 8 * 2048}) {
@@ -70,8 +74,66 @@ class ResidencyAttentionTest {
         }
     }
 
-    @ParameterizedTest
+    @Test
+    void noResidencyRuleServesEverythingFromTheHost() {
+        int heads = 4;
+        int dim = 64;
+        UnitWorkload w = new UnitWorkload(700, 500, dim, KvFormat.F16, heads, 40, 24, 5);
+        try (ResidencyCache cache = ResidencyCache.create(ResidencyConfig.of(1L << 20, ResidencyRule.NONE))) {
+            ShardResidency shard = cache.openShard(1, new ShardGeometry(3, 1, heads, dim), KvFormat.F16);
+            SelectionBuffer selection = new SelectionBuffer(heads, 64);
+            float[] out = new float[heads * dim];
+            for (int step = 0; step < 6; step++) {
+                KvShard.View kv = w.shard.snapshot();
+                Queries q = w.queries();
+                w.fill(selection, 500 + step, 0.25);
+                shard.attend(kv, q, selection, w.scale(), out);
+                w.check(kv, q, selection, out, "step " + step);
+                assertEquals(0, cache.residentBytes());
+            }
+            ResidencyStats stats = cache.stats(1, 3);
+            assertEquals(0, stats.hits());
+            assertEquals(0, stats.bytesMoved());
+            assertEquals(stats.misses(), stats.bypasses(), stats.toString());
+        } finally {
+            w.shard.close();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
     @EnumSource(ResidencyRule.class)
+    void aSelectionTheGroupSharesIsAttendedByEveryHead(ResidencyRule rule) {
+        int heads = 4;
+        int dim = 64;
+        UnitWorkload w = new UnitWorkload(700, 500, dim, KvFormat.F16, 1, 40, 24, 9);
+        try (ResidencyCache cache = ResidencyCache.create(ResidencyConfig.of(1L << 20, rule))) {
+            ShardResidency shard = cache.openShard(1, new ShardGeometry(3, 1, heads, dim), KvFormat.F16);
+            SelectionBuffer selection = new SelectionBuffer(1, 64);
+            float[] out = new float[heads * dim];
+            float[] expected = new float[heads * dim];
+            io.clusterkv.runtime.attention.AttentionScratch scratch = new io.clusterkv.runtime.attention.AttentionScratch();
+            java.util.Random r = new java.util.Random(10);
+            for (int step = 0; step < 8; step++) {
+                KvShard.View kv = w.shard.snapshot();
+                float[] qs = new float[heads * dim];
+                for (int i = 0; i < qs.length; i++) {
+                    qs[i] = (float) r.nextGaussian();
+                }
+                Queries q = Queries.wrap(qs, heads, dim);
+                w.fill(selection, 500 + step, 0.3);
+                shard.attend(kv, q, selection, w.scale(), out);
+                io.clusterkv.runtime.attention.Attention.shared(kv, q, selection.head(0), w.scale(), expected, scratch);
+                for (int i = 0; i < out.length; i++) {
+                    assertEquals(expected[i], out[i], 1e-5, rule + " step " + step + " index " + i);
+                }
+            }
+        } finally {
+            w.shard.close();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = ResidencyRule.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void aUnitTruncatedThenExtendedIsServedFromItsCopy(ResidencyRule rule) {
         int dim = 64;
         UnitWorkload w = new UnitWorkload(300, 300, dim, KvFormat.F16, 1, 4, 40, 5);
@@ -102,7 +164,7 @@ class ResidencyAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ResidencyRule.class)
+    @EnumSource(value = ResidencyRule.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void nothingSelectedWritesZerosAndAWindowAloneNeedsNoUnits(ResidencyRule rule) {
         int dim = 32;
         UnitWorkload w = new UnitWorkload(100, 50, dim, KvFormat.F32, 2, 3, 10, 8);
@@ -127,7 +189,7 @@ class ResidencyAttentionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ResidencyRule.class)
+    @EnumSource(value = ResidencyRule.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void badInputIsRejectedBeforeAnythingIsWritten(ResidencyRule rule) {
         int dim = 32;
         UnitWorkload w = new UnitWorkload(100, 80, dim, KvFormat.F32, 2, 3, 10, 8);

@@ -57,7 +57,7 @@ class ResidencyConcurrencyTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ResidencyRule.class)
+    @EnumSource(value = ResidencyRule.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void shardsOnManyThreadsAttendCorrectlyWithinTheCapacity(ResidencyRule rule) throws Exception {
         // 2 KiB blocks hold 8 F32 rows or 16 F16 rows of dim 32; 24 blocks is a few units per shard
         ResidencyConfig config = new ResidencyConfig(24 * 2048, rule, 2, 2048);
@@ -110,7 +110,7 @@ class ResidencyConcurrencyTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ResidencyRule.class)
+    @EnumSource(value = ResidencyRule.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void closingSessionsWhileTheirShardsAttendIsSafe(ResidencyRule rule) throws Exception {
         ResidencyConfig config = new ResidencyConfig(16 * 2048, rule, 1, 2048);
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
