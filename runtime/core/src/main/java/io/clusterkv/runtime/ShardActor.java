@@ -145,14 +145,19 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         default void close() {
         }
 
-        /** Straight from the host store, in place, no device tier. */
+        /**
+         * Straight from the host store, in place, no device tier: a shared selection by every head, the
+         * heads' own selections in one pass over their union (each row read once).
+         */
         SelectedAttention HOST = (kv, queries, selection, scale, out, scratch) -> {
             if (selection.heads() != queries.heads()) {
                 Attention.shared(kv, queries, selection.head(0), scale, out, scratch);
-                return;
-            }
-            for (int h = 0; h < selection.heads(); h++) {
-                Attention.selected(kv, queries, selection.head(h), scale, out, scratch);
+            } else if (selection.heads() > 1 && selection.heads() <= Attention.MAX_GROUPED_HEADS) {
+                Attention.grouped(kv, queries, selection, scale, out, scratch);
+            } else {
+                for (int h = 0; h < selection.heads(); h++) {
+                    Attention.selected(kv, queries, selection.head(h), scale, out, scratch);
+                }
             }
         };
     }

@@ -55,7 +55,7 @@ public final class DecodeProfile {
                 try (Session s = runtime.openSession(model, SessionOptions.builder().policy(policy).budget(b).build())) {
                     s.fill(new RuntimeBenchmark.WorkloadFill(w)).join();
                     RuntimeBenchmark.waitForMaintenance(s);
-                    s.generate(new int[] {1}, 4, Sampler.greedy(), TokenListener.none()).join();
+                    s.generate(new int[] {1}, Integer.getInteger("bench.warmup", 4), Sampler.greedy(), TokenListener.none()).join();
                     if (jfr != null) {
                         dcmd("jfrStart", "name=p", "settings=profile");
                     }

@@ -3,6 +3,8 @@ package io.clusterkv.runtime.attention;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
@@ -212,6 +214,128 @@ public final class Attention {
         state.absorbGathered(kv, selection.positionBuffer(), 0, selection.size(), context);
         state.absorbRange(kv, from, context);
         state.finish(out, 0);
+    }
+
+    /** The most query heads {@link #grouped} attends in one pass (a bit per head in an int). */
+    public static final int MAX_GROUPED_HEADS = 31;
+
+    /**
+     * Attention of every query head of a group over its own selection, in one pass over the union of
+     * the selections: each row any head selected is read once, scored for all heads, and each head's
+     * softmax runs over its own rows only. Equals {@link #selected(KvShard.View, Queries,
+     * HeadSelectionBuffer, float, float[], AttentionScratch) selected} of each head up to float
+     * rounding, at the cost of the union's rows instead of the sum of the selections' (heads of a GQA
+     * group often select the same clusters or pages). Writes every row of {@code out}; a head that
+     * attends nothing gets zeros.
+     *
+     * @param kv        keys and values of the shard, holding at least every head's context
+     * @param queries   the group's queries {@code (heads, headDim)}, at most {@link #MAX_GROUPED_HEADS}
+     * @param selection one selection per query head, all of the same context
+     * @param scale     multiplies every score; finite
+     * @param out       receives {@code (heads, headDim)}
+     * @param scratch   the caller's working memory
+     * @throws IllegalArgumentException  if the heads of the selection are not the queries', there are more
+     *                                   than {@link #MAX_GROUPED_HEADS}, the heads' contexts differ or exceed
+     *                                   the view, or as {@link #exact} does
+     * @throws IndexOutOfBoundsException if a position is outside the context, naming it (nothing is written)
+     */
+    public static void grouped(KvShard.View kv, Queries queries, SelectionBuffer selection, float scale,
+                               float[] out, AttentionScratch scratch) {
+        Objects.requireNonNull(selection, "selection");
+        checkGroup(kv, 0, queries, scale, out, scratch);
+        int heads = selection.heads();
+        if (heads != queries.heads() || heads > MAX_GROUPED_HEADS) {
+            throw new IllegalArgumentException("the selection has " + heads + " query heads, the queries "
+                    + queries.heads() + " (at most " + MAX_GROUPED_HEADS + " in one pass)");
+        }
+        int context = selection.contextSize();
+        if (context > kv.size()) {
+            throw new IllegalArgumentException("the selection's context of " + context
+                    + " positions is larger than the view's " + kv.size() + " positions");
+        }
+        int windowMin = context;
+        int windowMax = 0;
+        for (int h = 0; h < heads; h++) {
+            HeadSelectionBuffer head = selection.head(h);
+            if (head.contextSize() != context) {
+                throw new IllegalArgumentException("query head " + h + " selected in a context of " + head.contextSize()
+                        + " positions, head 0 in one of " + context);
+            }
+            int from = head.windowStart() == HeadSelectionBuffer.NO_WINDOW ? context : head.windowStart();
+            windowMin = Math.min(windowMin, from);
+            windowMax = Math.max(windowMax, from);
+            int[] positions = head.positionBuffer();
+            for (int i = 0, n = head.size(); i < n; i++) {
+                int p = positions[i];
+                if (p < 0 || p >= context) {
+                    throw new IndexOutOfBoundsException("position " + p + " (index " + i + ") of query head " + h
+                            + " is outside the context of " + context + " positions");
+                }
+            }
+        }
+        // the union: explicit positions of every head, and the rows some windows cover but not all
+        if (scratch.headsOf.length < context) {
+            scratch.headsOf = new int[Math.max(context, scratch.headsOf.length * 2)];
+        }
+        int[] headsOf = scratch.headsOf;
+        int count = 0;
+        for (int h = 0; h < heads; h++) {
+            count += selection.head(h).size();
+        }
+        count += windowMax - windowMin;
+        if (scratch.union.length < count) {
+            scratch.union = new int[Math.max(count, scratch.union.length * 2)];
+            scratch.unionMasks = new int[scratch.union.length];
+        }
+        int[] union = scratch.union;
+        int size = 0;
+        for (int h = 0; h < heads; h++) {
+            HeadSelectionBuffer head = selection.head(h);
+            int[] positions = head.positionBuffer();
+            int bit = 1 << h;
+            for (int i = 0, n = head.size(); i < n; i++) {
+                int p = positions[i];
+                if (headsOf[p] == 0) {
+                    union[size++] = p;
+                }
+                headsOf[p] |= bit;
+            }
+        }
+        for (int p = windowMin; p < windowMax; p++) {
+            int bits = 0;
+            for (int h = 0; h < heads; h++) {
+                int ws = selection.head(h).windowStart();
+                if (ws != HeadSelectionBuffer.NO_WINDOW && ws <= p) {
+                    bits |= 1 << h;
+                }
+            }
+            if (headsOf[p] == 0) {
+                union[size++] = p;
+            }
+            headsOf[p] |= bits;
+        }
+        int[] masks = scratch.unionMasks;
+        int attendedBy = 0;
+        for (int i = 0; i < size; i++) {
+            int p = union[i];
+            masks[i] = headsOf[p];
+            attendedBy |= headsOf[p];
+            headsOf[p] = 0;
+        }
+        if (windowMax < context) {
+            attendedBy = -1; // every head's window covers [windowMax, context)
+        }
+        OnlineSoftmax state = scratch.state;
+        state.begin(queries, 0, heads, scale);
+        state.absorbGatheredMasked(kv, union, masks, 0, size, context);
+        state.absorbRange(kv, windowMax, context);
+        state.finish(out, 0);
+        int dim = queries.headDim();
+        for (int h = 0; h < heads; h++) {
+            if ((attendedBy & (1 << h)) == 0) {
+                Arrays.fill(out, h * dim, (h + 1) * dim, 0f);
+            }
+        }
     }
 
     private static void selected(KvShard.View kv, Queries queries, int head, int[] positions, int count,

@@ -17,6 +17,9 @@ public final class AttentionScratch {
     final OnlineSoftmax state = new OnlineSoftmax();
     OnlineSoftmax[] parts = new OnlineSoftmax[0];   // (tasks) partial states of the parallel variant
     RangeTask[] tasks = new RangeTask[0];           // (tasks) the tasks of the call in flight; [0] unused (the caller)
+    int[] headsOf = new int[0];  // (context) Attention.grouped: bit h set if head h selected the position; zero between calls
+    int[] union = new int[0];    // Attention.grouped: the positions any head selected, in first-seen order
+    int[] unionMasks = new int[0]; // (union) the heads that selected each
 
     /** Creates empty scratch; buffers are sized by the first call. */
     public AttentionScratch() {

@@ -74,6 +74,9 @@ final class OnlineSoftmax {
     private float[] keyRows = new float[0];   // (blockRows, stride) staged keys, F32, zero-padded
     private float[] valueRows = new float[0]; // (blockRows, stride) staged values, F32, zero-padded
     private short[] halfRows = new short[0];  // (blockRows, stride) gathered or padded F16 rows before widening
+    private int[] rowMasks = new int[0];     // (blockRows) per staged row: bit h set if head h attends it
+    private boolean masked;   // some staged row is not attended by every head
+    private int allHeads;     // the mask of every head: (1 << heads) - 1
     private int stagedDim;    // head dim of the rows last staged: the pads of the blocks are zero for it
     private int pending;      // rows staged in keyRows and valueRows, not absorbed yet (fewer than blockRows)
     private int attended;     // positions absorbed since begin
@@ -105,6 +108,7 @@ final class OnlineSoftmax {
         this.dim = dim;
         this.stride = BlockKernels.padded(dim);
         this.blockRows = blockRows(dim);
+        this.allHeads = heads >= 32 ? -1 : (1 << heads) - 1;
         if (tileHeads.length < heads) {
             tileHeads = new int[heads];
             tileFirst = new int[heads];
@@ -132,6 +136,9 @@ final class OnlineSoftmax {
             queries = new float[heads * stride];
             acc = new float[heads * stride];
         }
+        if (rowMasks.length < blockRows) {
+            rowMasks = new int[blockRows];
+        }
         if (keyRows.length < blockRows * stride) {
             keyRows = new float[blockRows * stride];
             valueRows = new float[blockRows * stride];
@@ -153,6 +160,7 @@ final class OnlineSoftmax {
         Arrays.fill(acc, 0, heads * stride, 0f);
         pending = 0;
         attended = 0;
+        masked = false;
     }
 
     /** @return rows of a block for the current shape */
@@ -249,8 +257,47 @@ final class OnlineSoftmax {
         staged(rows);
     }
 
-    /** Counts {@code rows} more staged rows, and absorbs the block once it is full. */
+    /**
+     * Absorbs the positions {@code positions[from .. to)}, each attended only by the heads whose bits
+     * are set in {@code masks} at the same index (bit {@code h} for head {@code h} of the state; at
+     * most 31 heads): every row is read once for all heads, and a head's softmax runs over its own
+     * rows only. A head that gets no row at all from any call must be zeroed by the caller after
+     * {@link #finish}: {@link #attended} counts rows, not heads.
+     *
+     * @throws IndexOutOfBoundsException as {@link #absorbGathered} does
+     */
+    void absorbGatheredMasked(KvShard.View kv, int[] positions, int[] masks, int from, int to, int context) {
+        KvFormat format = kv.format();
+        for (int i0 = from; i0 < to; ) {
+            int rows = Math.min(blockRows - pending, to - i0);
+            for (int i = 0; i < rows; i++) {
+                int p = positions[i0 + i];
+                if (p < 0 || p >= context) {
+                    throw new IndexOutOfBoundsException("position " + p + " (index " + (i0 + i)
+                            + ") is outside the context of " + context + " positions");
+                }
+                stageRow(format, kv.keySegmentOf(p), kv.rowOffset(p), keyRows, pending + i);
+            }
+            finishStaging(format, keyRows, pending, rows);
+            for (int i = 0; i < rows; i++) {
+                int p = positions[i0 + i];
+                stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueRows, pending + i);
+                int m = masks[i0 + i] & allHeads;
+                rowMasks[pending + i] = m;
+                masked |= m != allHeads;
+            }
+            finishStaging(format, valueRows, pending, rows);
+            i0 += rows;
+            pending += rows;
+            if (pending == blockRows) {
+                flush();
+            }
+        }
+    }
+
+    /** Counts {@code rows} more staged rows (attended by every head), and absorbs the block once it is full. */
     private void staged(int rows) {
+        Arrays.fill(rowMasks, pending, pending + rows, allHeads);
         pending += rows;
         if (pending == blockRows) {
             flush();
@@ -302,6 +349,25 @@ final class OnlineSoftmax {
         }
     }
 
+    /**
+     * A score no head attends: finite, so a head whose every row so far is masked keeps a finite maximum
+     * (its weights are then wiped exactly, {@code exp(MASKED - m) = 0}, by the first row it attends).
+     */
+    private static final float MASKED = -1e30f;
+
+    /** Replaces the scores of the rows a head of the tile does not attend by {@link #MASKED}. */
+    private void maskScores(int rows, int tile, int h0, int s0) {
+        float[] s = scores;
+        for (int i = 0; i < rows; i++) {
+            int m = rowMasks[i] >>> h0;
+            for (int h = 0; h < tile; h++) {
+                if ((m & (1 << h)) == 0) {
+                    s[s0 + i * tile + h] = MASKED;
+                }
+            }
+        }
+    }
+
     /** Absorbs the {@code rows} staged rows of {@link #keyRows} and {@link #valueRows}. */
     private void absorb(int rows) {
         float[] ks = keyRows;
@@ -316,6 +382,9 @@ final class OnlineSoftmax {
                 case 2 -> BlockKernels.scores2(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
                 default -> BlockKernels.scores1(ks, 0, stride, rows, queries, q0, stride, scores, s0);
             }
+            if (masked) {
+                maskScores(rows, tile, h0, s0);
+            }
             BlockKernels.weigh(scores, s0, rows * tile, tile, max, sum, h0, acc, stride, maxLanes, t * L, lanes);
             switch (tile) {
                 case 4 -> BlockKernels.accumulate4(vs, 0, stride, rows, scores, s0, stride, acc, q0, stride);
@@ -324,6 +393,7 @@ final class OnlineSoftmax {
             }
         }
         attended += rows;
+        masked = false;
     }
 
     /**

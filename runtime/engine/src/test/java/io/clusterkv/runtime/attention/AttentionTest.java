@@ -13,6 +13,7 @@ import io.clusterkv.spi.internal.HeadSelectionBuffer;
 import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
@@ -493,6 +494,110 @@ class AttentionTest {
             Attention.shared(shard.snapshot(), q, selection.head(0), scale(dim), out, new AttentionScratch());
             assertClose(reference(shard.snapshot(), q, 1, new int[] {10}, scale(dim)), out, dim,
                     TOLERANCE * maxAbsValue(shard.snapshot()), "one position");
+        }
+    }
+
+    /** Windows per head for {@link #groupedEqualsEachHeadOverItsOwnSelection}: none, shared, staggered. */
+    static Stream<Arguments> groupedCases() {
+        int none = HeadSelectionBuffer.NO_WINDOW;
+        return Stream.of(
+                Arguments.of(KvFormat.F16, 64, new int[] {none, none, none, none}),
+                Arguments.of(KvFormat.F32, 64, new int[] {780, 780, 780, 780}),
+                Arguments.of(KvFormat.F16, 40, new int[] {700, 760, none, 820}),
+                Arguments.of(KvFormat.F32, 128, new int[] {0, 790, 790, 845}),
+                Arguments.of(KvFormat.F16, 64, new int[] {760, 700}));
+    }
+
+    @ParameterizedTest
+    @MethodSource("groupedCases")
+    void groupedEqualsEachHeadOverItsOwnSelection(KvFormat format, int dim, int[] windows) {
+        int heads = windows.length;
+        int context = 850;
+        Random r = new Random(31 + dim);
+        try (KvShard shard = shard(900, dim, format, CHUNK, 32)) {
+            KvShard.View kv = shard.snapshot();
+            Queries q = queries(heads, dim, 1, 33);
+            SelectionBuffer selection = new SelectionBuffer(heads, 400);
+            selection.reset(400, context);
+            int[] common = randomSubset(r, 600, 150); // heads of a group share much of what they select
+            for (int h = 0; h < heads; h++) {
+                HeadSelectionBuffer head = selection.head(h);
+                int bound = Math.min(windows[h], 600);
+                if (h == 2) {
+                    continue; // selects nothing explicit: only its window, if any
+                }
+                head.beginUnit(h, 0);
+                for (int p : common) {
+                    if (p < bound && (p + h) % 3 != 0) {
+                        head.add(p);
+                    }
+                }
+                head.endUnit();
+                for (int p : randomSubset(r, bound, Math.min(bound, 100))) {
+                    if (head.remaining() > 0 && Arrays.stream(head.positionBuffer(), 0, head.size()).noneMatch(x -> x == p)) {
+                        head.add(p);
+                    }
+                }
+                int late = bound - 1; // a late position, in the union's last block, that only the last head attends
+                if (h == heads - 1 && late >= 0 && head.remaining() > 0
+                        && Arrays.stream(head.positionBuffer(), 0, head.size()).noneMatch(x -> x == late)) {
+                    head.add(late);
+                }
+            }
+            for (int h = 0; h < heads; h++) {
+                if (windows[h] != HeadSelectionBuffer.NO_WINDOW) {
+                    selection.head(h).attendFrom(windows[h]);
+                }
+            }
+            float[] out = new float[heads * dim];
+            Arrays.fill(out, Float.NaN);
+            Attention.grouped(kv, q, selection, scale(dim), out, new AttentionScratch());
+            float[] each = new float[heads * dim];
+            AttentionScratch scratch = new AttentionScratch();
+            double tol = TOLERANCE * maxAbsValue(kv);
+            for (int h = 0; h < heads; h++) {
+                HeadSelectionBuffer head = selection.head(h);
+                Attention.selected(kv, q, head, scale(dim), each, scratch);
+                int from = head.windowStart() == HeadSelectionBuffer.NO_WINDOW ? context : head.windowStart();
+                int[] attended = IntStream.concat(Arrays.stream(head.positionBuffer(), 0, head.size()),
+                        IntStream.range(from, context)).toArray();
+                if (attended.length == 0) {
+                    for (int c = 0; c < dim; c++) {
+                        assertEquals(0f, out[h * dim + c], "head " + h + " attends nothing");
+                    }
+                    continue;
+                }
+                assertClose(reference(kv, q, h, attended, scale(dim)), out, h * dim, tol, "head " + h);
+                for (int c = 0; c < dim; c++) {
+                    assertEquals(each[h * dim + c], out[h * dim + c], 2 * tol, "head " + h + " against selected");
+                }
+            }
+            // the scratch's marks are cleared: a second call on other selections is not affected by the first
+            selection.reset(400, context);
+            for (int h = 0; h < heads; h++) {
+                selection.head(h).add(h);
+            }
+            Attention.grouped(kv, q, selection, scale(dim), out, new AttentionScratch());
+            for (int h = 0; h < heads; h++) {
+                assertClose(reference(kv, q, h, new int[] {h}, scale(dim)), out, h * dim, tol, "one position, head " + h);
+            }
+        }
+    }
+
+    @Test
+    void groupedRejectsAPositionOutOfRangeBeforeWriting() {
+        int dim = 16;
+        try (KvShard shard = shard(100, dim, KvFormat.F32, CHUNK, 34)) {
+            SelectionBuffer selection = new SelectionBuffer(2, 8);
+            selection.reset(8, 50);
+            selection.head(0).add(10);
+            selection.head(1).add(49);
+            float[] out = new float[2 * dim];
+            AttentionScratch scratch = new AttentionScratch();
+            Attention.grouped(shard.snapshot(), queries(2, dim, 1, 35), selection, scale(dim), out, scratch);
+            IllegalArgumentException heads = assertThrows(IllegalArgumentException.class, () -> Attention.grouped(
+                    shard.snapshot(), queries(3, dim, 1, 35), selection, scale(dim), new float[3 * dim], scratch));
+            assertTrue(heads.getMessage().contains("2 query heads"), heads.getMessage());
         }
     }
 
