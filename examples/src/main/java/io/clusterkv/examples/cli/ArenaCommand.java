@@ -6,6 +6,7 @@ import io.clusterkv.runtime.arena.ArenaReport;
 import io.clusterkv.runtime.arena.ArenaResult;
 import io.clusterkv.runtime.arena.ArenaSpec;
 import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -38,6 +39,8 @@ import picocli.CommandLine.Option;
                 "session per policy and budget, teacher-forcing the same continuation): perplexity and its ratio",
                 "to exact, greedy agreement with exact, decode tokens/s, bytes moved into the device tier and its",
                 "hit rate under --residency. --no-drive skips it.",
+                "With grouped-query attention, --selection-scope group makes the query heads of a KV head share one",
+                "selection, made from their mean query; every head is scored over it (replay) and attends it (drive).",
                 "Input: the built-in synthetic KV workload (the default, no model), or --model with a prompt.",
                 ""},
         footer = {"", "Examples:",
@@ -48,6 +51,7 @@ import picocli.CommandLine.Option;
                 "  ckv arena --model synthetic:tiny --prompt-ids \"1 5 9\" --context=200 --dense-layers=0",
                 "  ckv arena --plugin my-policy.jar --policies=my-policy,clusterkv,quest,full",
                 "  ckv arena --policies=oracle,streaming --set streaming.sink=16 --out=/tmp/arena",
+                "  ckv arena --model ../shared/models/stories260K.bin --selection-scope group --out=/tmp/arena-group",
                 "",
                 "Exit codes: 0 every policy ran, 1 a policy or the run failed, 2 bad usage."})
 final class ArenaCommand implements Callable<Integer> {
@@ -98,6 +102,9 @@ final class ArenaCommand implements Callable<Integer> {
 
     @Option(names = "--residency", paramLabel = "RULE", description = "Residency rule of the device tier, for drive mode (default: ${DEFAULT-VALUE}).")
     String residency = ArenaSpec.DEFAULT_RESIDENCY;
+
+    @Option(names = "--selection-scope", paramLabel = "head|group", description = "With grouped-query attention: head (each query head selects its own positions) or group (the query heads of a KV head share one selection, from their mean query) (default: ${DEFAULT-VALUE}).")
+    String selectionScope = "head";
 
     @Option(names = "--seed", paramLabel = "S", description = "Seed of the workload and of the policies (default: ${DEFAULT-VALUE}).")
     long seed = 42;
@@ -181,6 +188,7 @@ final class ArenaCommand implements Callable<Integer> {
             overrides.computeIfAbsent(e.getKey().substring(0, dot), k -> new LinkedHashMap<>())
                     .put(e.getKey().substring(dot + 1), e.getValue());
         }
+        SelectionScope scope = selectionScope(cl);
         ArenaInput input;
         if (model == null) {
             if (prompt != null) {
@@ -203,10 +211,20 @@ final class ArenaCommand implements Callable<Integer> {
         }
         try {
             return new ArenaSpec(input, contexts, steps, budgets, policies, overrides, maintenanceLag,
-                    denseLayers == null ? ArenaSpec.DEFAULT_DENSE_LAYERS : denseLayers, residency, seed);
+                    denseLayers == null ? ArenaSpec.DEFAULT_DENSE_LAYERS : denseLayers, residency, scope, seed);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
+    }
+
+    private SelectionScope selectionScope(CommandLine cl) {
+        for (SelectionScope s : SelectionScope.values()) {
+            if (s.name().equalsIgnoreCase(selectionScope)) {
+                return s;
+            }
+        }
+        throw new CommandLine.ParameterException(cl, "--selection-scope: expected head or group, got '"
+                + selectionScope + "'");
     }
 
     private ArenaInput.Prompt prompt(CommandLine cl) {

@@ -17,6 +17,7 @@ import io.clusterkv.runtime.arena.ArenaResult;
 import io.clusterkv.runtime.arena.ArenaSpec;
 import io.clusterkv.runtime.arena.ResultsJson;
 import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -112,7 +113,7 @@ class ArenaEndToEndTest {
     void syntheticWorkloadWithEveryCompetitorAndThePluginFromItsJar(@TempDir Path out) throws Exception {
         ArenaSpec spec = new ArenaSpec(new ArenaInput.SyntheticKv(WorkloadParams.defaults().withHeadDim(64), 1),
                 List.of(1024, 2048), 4, List.of(64, 256, 4096), COMPETITORS, Map.of(), 0,
-                ArenaSpec.DEFAULT_DENSE_LAYERS, ArenaSpec.DEFAULT_RESIDENCY, 42);
+                ArenaSpec.DEFAULT_DENSE_LAYERS, ArenaSpec.DEFAULT_RESIDENCY, SelectionScope.HEAD, 42);
         ArenaResult result = PolicyArena.run(spec, registryWithPlugin(), ArenaProgress.NONE);
         ArenaReport.write(result, out);
         JsonNode root = validated(Files.readString(out.resolve("results.json")));

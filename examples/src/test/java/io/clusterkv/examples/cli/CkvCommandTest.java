@@ -12,6 +12,8 @@ import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 @ExtendWith(LogCapturingExtension.class)
 class CkvCommandTest {
@@ -49,6 +51,19 @@ class CkvCommandTest {
         // 'compare', the command's old name, still works
         assertEquals(0, ckv("compare", "--context=300", "--steps=1", "--head-dim=64", "--kv-heads=1", "--budgets=64",
                 "--policies=full", "--out=" + dir).code());
+    }
+
+    @Test
+    void arenaSelectionScopeGroupIsRecordedAndABadScopeIsAUsageError(@TempDir Path dir) throws Exception {
+        ckv("arena", "--selection-scope", "nope").isOneLineError(2, "--selection-scope: expected head or group, got 'nope'");
+        Run r = ckv("arena", "--context=512", "--steps=2", "--budgets=64", "--head-dim=64", "--kv-heads=1",
+                "--policies=full,oracle,clusterkv,quest", "--selection-scope", "group", "--out=" + dir);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("selection scope: group"), r.out());
+        JsonNode setup = JsonMapper.builder().build().readTree(Files.readString(dir.resolve("results.json"))).get("setup");
+        assertEquals("group", setup.get("selectionScope").asString());
+        assertEquals(4, setup.get("groupSize").asInt());
+        assertTrue(Files.readString(dir.resolve("report.html")).contains("\"selectionScope\":\"group\""));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.clusterkv.runtime.arena;
 
 import io.clusterkv.runtime.metrics.QualitySummary;
+import io.clusterkv.runtime.policy.SelectionScope;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -59,6 +60,8 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
      * @param denseLayers    layers left out of the summaries (0 for the synthetic workload)
      * @param maintenanceLag steps between maintenance being handed out and applied
      * @param residency      the residency rule given to drive mode
+     * @param selectionScope whether each query head selected for itself or a GQA group shared one selection,
+     *                       in replay and drive
      * @param seed           the seed
      * @param drive          whether drive mode ran
      * @param command        the command line that produced it, or empty
@@ -68,8 +71,8 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
     public record Setup(String input, String source, int layers, int kvHeads, int groupSize, int headDim,
             String prompt, int promptTokens, List<Integer> contexts, int steps, List<Integer> budgets,
             List<String> policies, Map<String, String> descriptions, Map<String, Map<String, String>> overrides,
-            int denseLayers, int maintenanceLag, String residency, long seed, DriveStatus drive, String command,
-            Instant createdAt, Environment environment) {
+            int denseLayers, int maintenanceLag, String residency, SelectionScope selectionScope, long seed,
+            DriveStatus drive, String command, Instant createdAt, Environment environment) {
 
         /** @throws NullPointerException if a reference is null */
         public Setup {
@@ -78,6 +81,7 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
             policies = List.copyOf(policies);
             descriptions = Map.copyOf(descriptions);
             overrides = Map.copyOf(overrides);
+            Objects.requireNonNull(selectionScope, "selectionScope");
             Objects.requireNonNull(drive, "drive");
             Objects.requireNonNull(command, "command");
             Objects.requireNonNull(createdAt, "createdAt");
@@ -90,8 +94,8 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
          */
         public Setup withCommand(String v) {
             return new Setup(input, source, layers, kvHeads, groupSize, headDim, prompt, promptTokens, contexts, steps,
-                    budgets, policies, descriptions, overrides, denseLayers, maintenanceLag, residency, seed, drive, v,
-                    createdAt, environment);
+                    budgets, policies, descriptions, overrides, denseLayers, maintenanceLag, residency, selectionScope,
+                    seed, drive, v, createdAt, environment);
         }
     }
 
@@ -231,6 +235,9 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
         StringBuilder sb = new StringBuilder();
         Setup s = setup;
         sb.append(s.source()).append(String.format(Locale.ROOT, "%n"));
+        sb.append(String.format(Locale.ROOT, "selection scope: %s%n", s.selectionScope() == SelectionScope.GROUP
+                ? "group (the " + s.groupSize() + " query heads of a KV head share one selection, made from their mean query)"
+                : "head (each query head selects its own positions)"));
         if (s.input().equals("model")) {
             sb.append(String.format(Locale.ROOT,
                     "%d layers (first %d dense: left out of the summary) x %d KV heads x %d query heads, head dim %d%n",

@@ -1,5 +1,6 @@
 package io.clusterkv.runtime.arena;
 
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,10 +32,17 @@ import java.util.TreeSet;
  *                       model of at most 2 layers. Ignored by the synthetic workload, which has no layers
  * @param residency      the residency rule of the device tier for drive mode (e.g. {@code caffeine});
  *                       replay does not use it
+ * @param selectionScope with grouped-query attention, whom a selection is for: each query head
+ *                       ({@link SelectionScope#HEAD}, the default) or the group of a KV head, sharing one
+ *                       selection made from the mean of its queries ({@link SelectionScope#GROUP}). Replay
+ *                       creates each policy with {@link SelectionScope#policyGeometry} and scores every query
+ *                       head against the group's one selection; drive sets
+ *                       {@code clusterkv.runtime.selection-scope}. With one query head per KV head both are the same
  * @param seed           the seed: of the synthetic workload, of the policies' shard seeds, of sessions
  */
 public record ArenaSpec(ArenaInput input, List<Integer> contexts, int steps, List<Integer> budgets, List<String> policies,
-        Map<String, Map<String, String>> overrides, int maintenanceLag, int denseLayers, String residency, long seed) {
+        Map<String, Map<String, String>> overrides, int maintenanceLag, int denseLayers, String residency,
+        SelectionScope selectionScope, long seed) {
 
     /** The residency rule when none is given: Caffeine's W-TinyLFU, the runtime's default. */
     public static final String DEFAULT_RESIDENCY = "caffeine";
@@ -54,6 +62,7 @@ public record ArenaSpec(ArenaInput input, List<Integer> contexts, int steps, Lis
     public ArenaSpec {
         Objects.requireNonNull(input, "input");
         Objects.requireNonNull(residency, "residency");
+        Objects.requireNonNull(selectionScope, "selectionScope");
         contexts = sortedPositive("context", contexts);
         budgets = sortedPositive("budget", budgets);
         if (steps < 1) {
@@ -87,13 +96,13 @@ public record ArenaSpec(ArenaInput input, List<Integer> contexts, int steps, Lis
     /**
      * The built-in defaults, what {@code ckv arena} runs without arguments: the synthetic workload (head
      * dim 128, four query heads on each of two KV heads) at {@link #SYNTHETIC_CONTEXTS}, 32 decode steps
-     * each, at {@link #SYNTHETIC_BUDGETS}, every policy found, seed 42.
+     * each, at {@link #SYNTHETIC_BUDGETS}, every policy found, each query head selecting for itself, seed 42.
      *
      * @return the defaults
      */
     public static ArenaSpec defaults() {
         return new ArenaSpec(new ArenaInput.SyntheticKv(WorkloadParams.defaults(), 2), List.of(), 32, List.of(),
-                List.of(), Map.of(), 0, DEFAULT_DENSE_LAYERS, DEFAULT_RESIDENCY, 42);
+                List.of(), Map.of(), 0, DEFAULT_DENSE_LAYERS, DEFAULT_RESIDENCY, SelectionScope.HEAD, 42);
     }
 
     /**
@@ -101,7 +110,8 @@ public record ArenaSpec(ArenaInput input, List<Integer> contexts, int steps, Lis
      * @return a copy with {@link #input()} changed
      */
     public ArenaSpec withInput(ArenaInput v) {
-        return new ArenaSpec(v, contexts, steps, budgets, policies, overrides, maintenanceLag, denseLayers, residency, seed);
+        return new ArenaSpec(v, contexts, steps, budgets, policies, overrides, maintenanceLag, denseLayers,
+                residency, selectionScope, seed);
     }
 
     /**
@@ -110,7 +120,8 @@ public record ArenaSpec(ArenaInput input, List<Integer> contexts, int steps, Lis
      * @throws IllegalArgumentException if a context is out of range
      */
     public ArenaSpec withContexts(List<Integer> v) {
-        return new ArenaSpec(input, v, steps, budgets, policies, overrides, maintenanceLag, denseLayers, residency, seed);
+        return new ArenaSpec(input, v, steps, budgets, policies, overrides, maintenanceLag, denseLayers,
+                residency, selectionScope, seed);
     }
 
     /**
@@ -119,7 +130,8 @@ public record ArenaSpec(ArenaInput input, List<Integer> contexts, int steps, Lis
      * @throws IllegalArgumentException if out of range
      */
     public ArenaSpec withSteps(int v) {
-        return new ArenaSpec(input, contexts, v, budgets, policies, overrides, maintenanceLag, denseLayers, residency, seed);
+        return new ArenaSpec(input, contexts, v, budgets, policies, overrides, maintenanceLag, denseLayers,
+                residency, selectionScope, seed);
     }
 
     /**
@@ -128,7 +140,8 @@ public record ArenaSpec(ArenaInput input, List<Integer> contexts, int steps, Lis
      * @throws IllegalArgumentException if a budget is out of range
      */
     public ArenaSpec withBudgets(List<Integer> v) {
-        return new ArenaSpec(input, contexts, steps, v, policies, overrides, maintenanceLag, denseLayers, residency, seed);
+        return new ArenaSpec(input, contexts, steps, v, policies, overrides, maintenanceLag, denseLayers,
+                residency, selectionScope, seed);
     }
 
     /**
@@ -136,7 +149,8 @@ public record ArenaSpec(ArenaInput input, List<Integer> contexts, int steps, Lis
      * @return a copy with {@link #policies()} changed
      */
     public ArenaSpec withPolicies(List<String> v) {
-        return new ArenaSpec(input, contexts, steps, budgets, v, overrides, maintenanceLag, denseLayers, residency, seed);
+        return new ArenaSpec(input, contexts, steps, budgets, v, overrides, maintenanceLag, denseLayers,
+                residency, selectionScope, seed);
     }
 
     /**
@@ -145,6 +159,16 @@ public record ArenaSpec(ArenaInput input, List<Integer> contexts, int steps, Lis
      * @throws IllegalArgumentException if out of range
      */
     public ArenaSpec withDenseLayers(int v) {
-        return new ArenaSpec(input, contexts, steps, budgets, policies, overrides, maintenanceLag, v, residency, seed);
+        return new ArenaSpec(input, contexts, steps, budgets, policies, overrides, maintenanceLag, v,
+                residency, selectionScope, seed);
+    }
+
+    /**
+     * @param v the new selection scope
+     * @return a copy with {@link #selectionScope()} changed
+     */
+    public ArenaSpec withSelectionScope(SelectionScope v) {
+        return new ArenaSpec(input, contexts, steps, budgets, policies, overrides, maintenanceLag, denseLayers,
+                residency, v, seed);
     }
 }

@@ -1,6 +1,7 @@
 package io.clusterkv.runtime.arena;
 
 import io.clusterkv.runtime.model.LlamaModel;
+import io.clusterkv.runtime.policy.SelectionScope;
 import java.util.Map;
 import java.util.Objects;
 
@@ -19,11 +20,13 @@ import java.util.Objects;
  *                     same teacher-forced run, for greedy agreement
  * @param residency    the residency rule of the device tier, e.g. {@code "caffeine"}; an implementation
  *                     rejects rules it does not know
+ * @param selectionScope with grouped-query attention, whether each query head selects or a group shares one
+ *                     selection ({@code clusterkv.runtime.selection-scope})
  * @param denseLayers  the first layers, attended exactly whatever the policy, {@code >= 0}
  * @param seed         the session seed (policies derive their shard seeds from it)
  */
 public record DriveRequest(String policy, int budget, Map<String, String> overrides, LlamaModel model, int[] prompt,
-        int[] continuation, int[] exactArgmax, String residency, int denseLayers, long seed) {
+        int[] continuation, int[] exactArgmax, String residency, SelectionScope selectionScope, int denseLayers, long seed) {
 
     /**
      * @throws IllegalArgumentException if a count is out of range or the arrays disagree in length
@@ -33,6 +36,7 @@ public record DriveRequest(String policy, int budget, Map<String, String> overri
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(residency, "residency");
+        Objects.requireNonNull(selectionScope, "selectionScope");
         overrides = Map.copyOf(overrides);
         if (budget < 1) {
             throw new IllegalArgumentException("budget must be >= 1, was " + budget);

@@ -200,7 +200,8 @@ public final class PolicyArena {
                 String prompt, int promptTokens, ArenaResult.DriveStatus driveStatus) {
             var setup = new ArenaResult.Setup(input, source, layers, kvHeads, groupSize, headDim, prompt, promptTokens,
                     contexts, spec.steps(), budgets, names, descriptions, spec.overrides(), denseLayers,
-                    spec.maintenanceLag(), spec.residency(), spec.seed(), driveStatus, "", Instant.now(),
+                    spec.maintenanceLag(), spec.residency(), spec.selectionScope(), spec.seed(), driveStatus, "",
+                    Instant.now(),
                     ArenaResult.Environment.current());
             return new ArenaResult(setup, runs, failures);
         }
@@ -237,7 +238,8 @@ public final class PolicyArena {
                         w.appendPrompt(shard);
                         KeyView live = shard.keys();
                         var replay = new ShardReplay(new ShardGeometry(0, kvHead, heads, d), w.scale(), tallies, registry,
-                                spec.overrides(), Seeds.forShard(spec.seed(), 0, kvHead), spec.maintenanceLag());
+                                spec.overrides(), Seeds.forShard(spec.seed(), 0, kvHead), spec.maintenanceLag(),
+                                spec.selectionScope());
                         replay.prompt(live);
                         for (int step = 0; step < spec.steps(); step++) {
                             w.appendStep(shard, step);
@@ -334,7 +336,8 @@ public final class PolicyArena {
                             int i = l * c.kvHeads() + kvh;
                             live[i] = g.shard(l, kvh).keys();
                             shards[i] = new ShardReplay(new ShardGeometry(l, kvh, heads, d), 1.0 / Math.sqrt(d), tallies,
-                                    registry, spec.overrides(), Seeds.forShard(spec.seed(), l, kvh), spec.maintenanceLag());
+                                    registry, spec.overrides(), Seeds.forShard(spec.seed(), l, kvh), spec.maintenanceLag(),
+                                    spec.selectionScope());
                             shards[i].prompt(live[i]);
                         }
                     }
@@ -383,7 +386,8 @@ public final class PolicyArena {
                     try {
                         out.put(name + "@" + budget, drive.drive(new DriveRequest(name, budget,
                                 spec.overrides().getOrDefault(name, Map.of()), model, prompt.clone(), continuation.clone(),
-                                exactArgmax.clone(), spec.residency(), denseLayers, spec.seed())));
+                                exactArgmax.clone(), spec.residency(), spec.selectionScope(), denseLayers,
+                                spec.seed())));
                     } catch (RuntimeException e) {
                         failures.add(new ArenaResult.Failure(ctx, name, budget, "drive",
                                 e.getClass().getSimpleName() + ": " + e.getMessage()));

@@ -20,7 +20,7 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * <p>Layout, briefly (the schema documents every field): {@code schemaVersion}; {@code setup} (input,
  * model shape, contexts, steps, budgets, policies with descriptions, overrides, dense layers, residency,
- * seed, drive status, command, time, machine); {@code runs}, one per context length, each with the exact
+ * selection scope, seed, drive status, command, time, machine); {@code runs}, one per context length, each with the exact
  * perplexity (models) and {@code entries}, one per (policy, budget), holding {@code replay} (each quality
  * metric as count, mean, min, max and standard deviation, select time, KV bytes, and means per layer) and
  * {@code drive} (null when drive mode did not run); {@code failures}. A figure that could not be
@@ -137,6 +137,7 @@ public final class ResultsJson {
         o.put("denseLayers", s.denseLayers());
         o.put("maintenanceLag", s.maintenanceLag());
         o.put("residency", s.residency());
+        o.put("selectionScope", s.selectionScope().name().toLowerCase(Locale.ROOT));
         o.put("seed", s.seed());
         o.put("drive", s.drive().name().toLowerCase(Locale.ROOT).replace('_', '-'));
         o.put("command", s.command());

@@ -9,6 +9,7 @@ import io.clusterkv.runtime.SessionOptions;
 import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.residency.ResidencyStats;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -21,7 +22,8 @@ import java.util.Objects;
  * policy's index never depends on timing. KV is stored as {@code kvFormat} ({@code f32} by default,
  * like the arena's exact reference, so {@code full} has a perplexity ratio of 1 up to float rounding).
  * The device tier is runtime-wide, so there is one runtime per residency rule, made on first use and
- * closed by {@link #close()}. Bytes moved and the hit rate cover the decode steps (the exact prefill
+ * closed by {@link #close()}. The request's selection scope becomes the session's
+ * {@code clusterkv.runtime.selection-scope}. Bytes moved and the hit rate cover the decode steps (the exact prefill
  * uses no device tier).
  */
 public final class SessionDriveMode implements DriveMode, AutoCloseable {
@@ -53,6 +55,7 @@ public final class SessionDriveMode implements DriveMode, AutoCloseable {
                 .policies(policies).build());
         SessionOptions.Builder options = SessionOptions.builder().policy(r.policy()).budget(r.budget())
                 .set("clusterkv.runtime.dense-layers", r.denseLayers())
+                .set("clusterkv.runtime.selection-scope", r.selectionScope().name().toLowerCase(Locale.ROOT))
                 .set("clusterkv.runtime.seed", r.seed())
                 .set("clusterkv.runtime.synchronous-maintenance", true);
         r.overrides().forEach((k, v) -> options.set("clusterkv.policy." + r.policy() + "." + k, v));

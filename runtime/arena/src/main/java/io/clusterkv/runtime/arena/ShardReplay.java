@@ -4,11 +4,13 @@ import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.runtime.metrics.QualityAccumulator;
 import io.clusterkv.runtime.metrics.SelectionMetrics;
 import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.spi.KeyView;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.ShardGeometry;
 import io.clusterkv.spi.driver.ShardPolicyDriver;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
 import io.clusterkv.spi.internal.SelectionBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +24,13 @@ import java.util.Set;
  * synchronously (computed when handed out, applied {@code maintenanceLag} steps later), it selects,
  * and each query head's selection is scored against exact attention by the shared
  * {@link SelectionMetrics}, whose exact pass runs once per (step, head).
+ *
+ * <p>Under {@link SelectionScope#GROUP} each instance is created with a geometry of one query head
+ * ({@link SelectionScope#policyGeometry}), selects once per step for the mean of the group's queries (one
+ * {@link SelectionScope.PolicyQueries} per shard, computed once per step for every contender), and every
+ * query head of the group is scored, against its own exact attention, over that one shared selection.
+ * The {@code oracle} baseline then selects the top-B of the mean query's scores, so its top-B recall for
+ * a single head is below 1. A select call's time is recorded per call under either scope.
  *
  * <p>A policy that throws is marked failed in its {@link Tally} (for every shard: its other instances
  * stop too) and the others go on. Select calls are timed one by one; the first time a (policy, budget)
@@ -82,9 +91,11 @@ final class ShardReplay {
     }
 
     private final int layer;
-    private final int heads;
+    private final int heads;   // query heads of the group, each scored
     private final int headDim;
     private final double scale;
+    private final SelectionScope scope;
+    private final SelectionScope.PolicyQueries policyQueries; // the group's queries, or their mean under GROUP
     private final List<Contender> contenders = new ArrayList<>();
     private final float[] query; // (heads, headDim)
 
@@ -95,17 +106,21 @@ final class ShardReplay {
      * @throws io.clusterkv.runtime.policy.PolicyCreationException if a provider fails
      */
     ShardReplay(ShardGeometry geometry, double scale, List<Tally> tallies, PolicyRegistry registry,
-            Map<String, Map<String, String>> overrides, long seed, int maintenanceLag) {
+            Map<String, Map<String, String>> overrides, long seed, int maintenanceLag, SelectionScope scope) {
         this.layer = geometry.layer();
         this.heads = geometry.queryHeads();
         this.headDim = geometry.headDim();
         this.scale = scale;
+        this.scope = scope;
+        this.policyQueries = new SelectionScope.PolicyQueries(scope, headDim);
         this.query = new float[heads * headDim];
+        ShardGeometry policyGeometry = scope.policyGeometry(geometry);
+        int selectionHeads = scope.selectionHeads(heads);
         for (Tally t : tallies) {
             if (t.failure == null) {
-                RecallPolicy instance = registry.create(t.policy, geometry, t.budget,
+                RecallPolicy instance = registry.create(t.policy, policyGeometry, t.budget,
                         overrides.getOrDefault(t.policy, Map.of()), seed);
-                contenders.add(new Contender(t, instance, heads, maintenanceLag));
+                contenders.add(new Contender(t, instance, selectionHeads, maintenanceLag));
             }
         }
     }
@@ -137,6 +152,7 @@ final class ShardReplay {
             queries.copy(h, query, h * headDim);
             metrics[h].prepare(query, h * headDim, kv, scale);
         }
+        Queries selectFor = policyQueries.of(queries);
         for (Contender c : contenders) {
             if (c.out()) {
                 continue;
@@ -149,11 +165,11 @@ final class ShardReplay {
             if (c.out()) {
                 continue;
             }
-            if (warmed.add(c.tally.key()) && !warmUp(c, queries, live)) {
+            if (warmed.add(c.tally.key()) && !warmUp(c, selectFor, live)) {
                 continue;
             }
             long t0 = System.nanoTime();
-            boolean selected = c.driver.select(queries, live, c.tally.budget, c.selection);
+            boolean selected = c.driver.select(selectFor, live, c.tally.budget, c.selection);
             long t1 = System.nanoTime();
             if (!selected) {
                 continue;
@@ -161,12 +177,35 @@ final class ShardReplay {
             c.tally.selectNanos[layer].add(t1 - t0);
             try {
                 for (int h = 0; h < heads; h++) {
-                    c.tally.quality[layer].add(metrics[h].evaluate(c.selection.head(h), c.tally.budget));
+                    c.tally.quality[layer].add(metrics[h].evaluate(scored(c, h), c.tally.budget));
                 }
             } catch (RuntimeException e) { // a selection the metrics reject (e.g. a position out of range)
                 c.tally.failed(e);
             }
         }
+    }
+
+    /** @return what query head {@code h} of the group attends: its own selection, or the group's one under GROUP */
+    private HeadSelectionBuffer scored(Contender c, int h) {
+        return c.selection.head(scope == SelectionScope.GROUP ? 0 : h);
+    }
+
+    /**
+     * Test hook: the selection query head {@code h} was scored over at the last step.
+     *
+     * @param policy a contender's policy
+     * @param budget its budget
+     * @param h      a query head of the group
+     * @return its selection, as scored
+     * @throws IllegalArgumentException if no such contender runs here
+     */
+    HeadSelectionBuffer scoredSelection(String policy, int budget, int h) {
+        for (Contender c : contenders) {
+            if (c.tally.policy.equals(policy) && c.tally.budget == budget) {
+                return scored(c, h);
+            }
+        }
+        throw new IllegalArgumentException("no contender " + policy + "@" + budget);
     }
 
     /** Closes every instance. */

@@ -10,6 +10,7 @@ import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Models;
 import io.clusterkv.runtime.model.Sampler;
 import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.runtime.policy.SelectionScope;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,7 +25,7 @@ class ArenaModelTest {
 
     private static ArenaSpec tiny(ArenaInput.Prompt prompt) {
         return new ArenaSpec(new ArenaInput.Model("synthetic:tiny", prompt), List.of(40, 100), 4, List.of(8, 32, 200),
-                List.of("full", "streaming", "oracle"), Map.of(), 0, 1, ArenaSpec.DEFAULT_RESIDENCY, 3);
+                List.of("full", "streaming", "oracle"), Map.of(), 0, 1, ArenaSpec.DEFAULT_RESIDENCY, SelectionScope.HEAD, 3);
     }
 
     @Test

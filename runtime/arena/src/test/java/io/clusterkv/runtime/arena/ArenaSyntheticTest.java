@@ -13,6 +13,7 @@ import io.clusterkv.runtime.metrics.QualitySummary;
 import io.clusterkv.runtime.policy.FullPolicy;
 import io.clusterkv.runtime.policy.OraclePolicy;
 import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.runtime.policy.StreamingPolicy;
 import io.clusterkv.runtime.policy.UnknownPolicyException;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
@@ -43,7 +44,7 @@ class ArenaSyntheticTest {
 
     static ArenaSpec small() {
         return new ArenaSpec(new ArenaInput.SyntheticKv(WorkloadParams.defaults().withHeadDim(64), 2), List.of(1500, 600),
-                4, List.of(2000, 32, 128), List.of(), Map.of(), 0, 2, ArenaSpec.DEFAULT_RESIDENCY, 7);
+                4, List.of(2000, 32, 128), List.of(), Map.of(), 0, 2, ArenaSpec.DEFAULT_RESIDENCY, SelectionScope.HEAD, 7);
     }
 
     /** Validates results.json text against the schema shipped in the runtime. */

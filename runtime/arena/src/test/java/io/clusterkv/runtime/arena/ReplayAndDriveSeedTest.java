@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.clusterkv.runtime.policy.FullPolicy;
 import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.spi.PolicyContext;
 import io.clusterkv.spi.RecallPolicy;
 import io.clusterkv.spi.RecallPolicyProvider;
@@ -72,7 +73,8 @@ class ReplayAndDriveSeedTest {
         long seed = -12_345;
         int dense = 1;
         ArenaSpec spec = new ArenaSpec(new ArenaInput.Model("synthetic:tiny", new ArenaInput.Prompt.Generated()),
-                List.of(40), 3, List.of(8), List.of("seed-probe"), Map.of(), 0, dense, ArenaSpec.DEFAULT_RESIDENCY, seed);
+                List.of(40), 3, List.of(8), List.of("seed-probe"), Map.of(), 0, dense, ArenaSpec.DEFAULT_RESIDENCY,
+                SelectionScope.HEAD, seed);
         ArenaResult result;
         try (SessionDriveMode sessions = new SessionDriveMode(registry)) {
             DriveMode drive = request -> {

@@ -15,8 +15,7 @@ import io.clusterkv.spi.ShardGeometry;
  * then read once for all its heads: the selection's bytes per step are {@code budget} rows per KV head
  * instead of {@code groupSize * budget}, and attention runs the group's kernels over them as exact
  * attention does over the whole context. Quality differs from {@link #HEAD} where the heads of a group
- * look at different positions; the arena measures it ({@code ckv arena --set
- * clusterkv.runtime.selection-scope=group}).
+ * look at different positions; the arena measures it ({@code ckv arena --selection-scope group}).
  *
  * <p>This is {@code clusterkv.runtime.selection-scope}; a policy is not told: under {@link #GROUP} it is
  * created with a {@link ShardGeometry} of one query head ({@link #policyGeometry}).
