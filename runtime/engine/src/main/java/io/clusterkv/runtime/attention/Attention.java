@@ -4,7 +4,6 @@ import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.internal.HeadSelectionBuffer;
 import io.clusterkv.spi.internal.SelectionBuffer;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
@@ -315,27 +314,16 @@ public final class Attention {
             headsOf[p] |= bits;
         }
         int[] masks = scratch.unionMasks;
-        int attendedBy = 0;
         for (int i = 0; i < size; i++) {
             int p = union[i];
             masks[i] = headsOf[p];
-            attendedBy |= headsOf[p];
             headsOf[p] = 0;
-        }
-        if (windowMax < context) {
-            attendedBy = -1; // every head's window covers [windowMax, context)
         }
         OnlineSoftmax state = scratch.state;
         state.begin(queries, 0, heads, scale);
         state.absorbGatheredMasked(kv, union, masks, 0, size, context);
-        state.absorbRange(kv, windowMax, context);
-        state.finish(out, 0);
-        int dim = queries.headDim();
-        for (int h = 0; h < heads; h++) {
-            if ((attendedBy & (1 << h)) == 0) {
-                Arrays.fill(out, h * dim, (h + 1) * dim, 0f);
-            }
-        }
+        state.absorbRange(kv, windowMax, context); // every head's window covers [windowMax, context)
+        state.finish(out, 0);                      // a head that attended nothing gets zeros
     }
 
     private static void selected(KvShard.View kv, Queries queries, int head, int[] positions, int count,

@@ -77,6 +77,8 @@ final class OnlineSoftmax {
     private int[] rowMasks = new int[0];     // (blockRows) per staged row: bit h set if head h attends it
     private boolean masked;   // some staged row is not attended by every head
     private int allHeads;     // the mask of every head: (1 << heads) - 1
+    private int rowMask;      // the heads that attend the rows staged next (set by mask)
+    private int headsAttended; // the heads some row absorbed since begin is attended by
     private int stagedDim;    // head dim of the rows last staged: the pads of the blocks are zero for it
     private int pending;      // rows staged in keyRows and valueRows, not absorbed yet (fewer than blockRows)
     private int attended;     // positions absorbed since begin
@@ -161,6 +163,17 @@ final class OnlineSoftmax {
         pending = 0;
         attended = 0;
         masked = false;
+        rowMask = allHeads;
+        headsAttended = 0;
+    }
+
+    /**
+     * Sets the heads that attend the rows absorbed from now on (bit {@code h} for head {@code h} of the
+     * state, at most 31 heads), until the next call or {@code begin}: a head's softmax runs over the rows
+     * it attends only. Every row is still read once for all heads.
+     */
+    void mask(int heads) {
+        rowMask = heads & allHeads;
     }
 
     /** @return rows of a block for the current shape */
@@ -260,9 +273,8 @@ final class OnlineSoftmax {
     /**
      * Absorbs the positions {@code positions[from .. to)}, each attended only by the heads whose bits
      * are set in {@code masks} at the same index (bit {@code h} for head {@code h} of the state; at
-     * most 31 heads): every row is read once for all heads, and a head's softmax runs over its own
-     * rows only. A head that gets no row at all from any call must be zeroed by the caller after
-     * {@link #finish}: {@link #attended} counts rows, not heads.
+     * most 31 heads; {@link #mask} does not apply): every row is read once for all heads, and a head's
+     * softmax runs over its own rows only.
      *
      * @throws IndexOutOfBoundsException as {@link #absorbGathered} does
      */
@@ -285,6 +297,7 @@ final class OnlineSoftmax {
                 int m = masks[i0 + i] & allHeads;
                 rowMasks[pending + i] = m;
                 masked |= m != allHeads;
+                headsAttended |= m;
             }
             finishStaging(format, valueRows, pending, rows);
             i0 += rows;
@@ -295,9 +308,11 @@ final class OnlineSoftmax {
         }
     }
 
-    /** Counts {@code rows} more staged rows (attended by every head), and absorbs the block once it is full. */
+    /** Counts {@code rows} more staged rows (attended by the heads of {@link #mask}), and absorbs the block once it is full. */
     private void staged(int rows) {
-        Arrays.fill(rowMasks, pending, pending + rows, allHeads);
+        Arrays.fill(rowMasks, pending, pending + rows, rowMask);
+        masked |= rowMask != allHeads;
+        headsAttended |= rowMask;
         pending += rows;
         if (pending == blockRows) {
             flush();
@@ -397,7 +412,7 @@ final class OnlineSoftmax {
     }
 
     /**
-     * Writes {@code acc / l} for every head, or zeros if no position was attended.
+     * Writes {@code acc / l} for every head, or zeros for a head that attended no position.
      *
      * @param out    destination
      * @param outOff where head 0 goes; head {@code h} at {@code outOff + h * dim}
@@ -406,7 +421,7 @@ final class OnlineSoftmax {
         flush();
         for (int h = 0; h < heads; h++) {
             int o = outOff + h * dim;
-            if (attended == 0) {
+            if (attended == 0 || (headsAttended & (1 << h)) == 0 && h < 31) {
                 Arrays.fill(out, o, o + dim, 0f);
                 continue;
             }

@@ -83,6 +83,23 @@ public final class PiecewiseAttention {
     }
 
     /**
+     * After {@link #beginGroup}: the query heads that attend the pieces absorbed from now on (bit
+     * {@code h} for head {@code h}, at most 31 heads; every head until the first call). Each piece is
+     * still read once for all heads; a head's softmax runs over its own pieces only, and a head that
+     * attends no piece gets zeros.
+     *
+     * @param heads the heads' bits
+     * @throws IllegalStateException if no group pass is in progress
+     */
+    public void mask(int heads) {
+        checkBegun();
+        if (this.heads == 1) {
+            throw new IllegalStateException("a head mask needs a pass begun with beginGroup");
+        }
+        state.mask(heads);
+    }
+
+    /**
      * Absorbs the consecutive positions {@code [from, to)} of a view.
      *
      * @param kv   keys and values of the shard

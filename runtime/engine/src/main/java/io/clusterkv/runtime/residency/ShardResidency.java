@@ -78,6 +78,7 @@ public final class ShardResidency implements AutoCloseable {
     private int[] resident = new int[16];                  // (units) rows of the prefix resident
     private int[] index = new int[32];                     // open addressing over units: slot + 1, 0 empty
     private int[] slotOf = new int[16];                    // (heads' units) slot, -1 for NO_UNIT or empty
+    private int[] lengths = new int[64];                   // (units, heads) prefix of each unit each head selected
     private long hits;
     private long misses;
     private long extensions;
@@ -155,6 +156,10 @@ public final class ShardResidency implements AutoCloseable {
         prepare(kv, selection);
         boolean shared = selection.heads() != queries.heads();
         try {
+            if (!shared && selection.heads() > 1 && selection.heads() <= Attention.MAX_GROUPED_HEADS) {
+                attendGroup(kv, queries, selection, scale, out);
+                return;
+            }
             int base = 0;
             for (int h = 0; h < selection.heads(); h++) {
                 HeadSelectionBuffer head = selection.head(h);
@@ -399,6 +404,106 @@ public final class ShardResidency implements AutoCloseable {
             pass.absorbRange(kv, head.windowStart(), context);
         }
         pass.finish(out);
+    }
+
+    /**
+     * Pass 4 for every query head at once: each unit of the step is read once (its resident rows from
+     * the copy, the rest from the host store), attended by the heads whose selected prefix covers each
+     * row; then each head's {@link HeadSelectionBuffer#NO_UNIT} positions, and the windows, the rows every
+     * window covers read once for all heads.
+     */
+    private void attendGroup(KvShard.View kv, Queries queries, SelectionBuffer selection, float scale, float[] out) {
+        int heads = selection.heads();
+        int context = selection.contextSize();
+        if (lengths.length < distinct * heads) {
+            lengths = new int[Math.max(distinct * heads, 2 * lengths.length)];
+        }
+        Arrays.fill(lengths, 0, distinct * heads, 0);
+        pass.beginGroup(queries, scale);
+        int k = 0;
+        for (int h = 0; h < heads; h++) {
+            HeadSelectionBuffer head = selection.head(h);
+            for (int u = 0; u < head.unitCount(); u++) {
+                int s = slotOf[k++];
+                int start = head.unitStart(u);
+                int end = head.unitEnd(u);
+                if (s >= 0) {
+                    lengths[s * heads + h] = end - start;
+                } else if (end > start) { // positions outside units: this head's alone
+                    pass.mask(1 << h);
+                    pass.absorbPositions(kv, head.positionBuffer(), start, end, context);
+                }
+            }
+        }
+        for (int s = 0; s < distinct; s++) {
+            int[] positions = selection.head(sourceHead[s]).positionBuffer();
+            int first = sourceStart[s];
+            int done = 0;
+            while (done < need[s]) {
+                int heads0 = 0; // the heads whose prefix covers row `done`, and the row where that changes
+                int next = need[s];
+                for (int h = 0; h < heads; h++) {
+                    int length = lengths[s * heads + h];
+                    if (length > done) {
+                        heads0 |= 1 << h;
+                        next = Math.min(next, length);
+                    }
+                }
+                pass.mask(heads0);
+                int residentEnd = Math.min(next, resident[s]);
+                if (residentEnd > done) {
+                    absorbResident(entries[s], done, residentEnd);
+                }
+                int hostFrom = Math.max(done, resident[s]);
+                if (hostFrom < next) {
+                    pass.absorbPositions(kv, positions, first + hostFrom, first + next, context);
+                }
+                done = next;
+            }
+        }
+        // windows: [start, context) per head, read once; each segment between consecutive window starts
+        // is attended by the heads whose window has begun
+        int a = context;
+        for (int h = 0; h < heads; h++) {
+            int ws = selection.head(h).windowStart();
+            if (ws != HeadSelectionBuffer.NO_WINDOW) {
+                a = Math.min(a, ws);
+            }
+        }
+        while (a < context) {
+            int covered = 0;
+            int nextStart = context;
+            for (int h = 0; h < heads; h++) {
+                int ws = selection.head(h).windowStart();
+                if (ws == HeadSelectionBuffer.NO_WINDOW) {
+                    continue;
+                }
+                if (ws <= a) {
+                    covered |= 1 << h;
+                } else {
+                    nextStart = Math.min(nextStart, ws);
+                }
+            }
+            pass.mask(covered);
+            pass.absorbRange(kv, a, nextStart);
+            a = nextStart;
+        }
+        pass.finish(out);
+    }
+
+    /** Absorbs rows {@code [from, to)} of a resident unit's copy. */
+    private void absorbResident(ResidentUnit e, int from, int to) {
+        int i = from;
+        while (i < to) {
+            int b = i / rowsPerBlock;
+            int within = i - b * rowsPerBlock;
+            int n = Math.min(rowsPerBlock - within, to - i);
+            int block = e.blocks[b];
+            MemorySegment slab = pool.slab(block);
+            long off = pool.offset(block) + within * rowBytes;
+            pass.absorbRows(slab, off, slab, off + valuesOffset, format, n);
+            i += n;
+        }
     }
 
     private void absorbResident(ResidentUnit e, int rows) {
