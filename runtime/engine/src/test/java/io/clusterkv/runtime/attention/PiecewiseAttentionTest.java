@@ -70,6 +70,53 @@ class PiecewiseAttentionTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"F32", "F16"})
+    void aGroupPassWithHeadMasksEqualsEachHeadOverItsOwnPieces(KvFormat format) {
+        int dim = 64;
+        int heads = 5; // head 4 attends no piece: zeros
+        try (KvShard shard = shard(700, dim, format, 64, 21); Arena arena = Arena.ofConfined()) {
+            KvShard.View kv = shard.snapshot();
+            Queries q = queries(heads, dim, 1.0, 22);
+            float scale = (float) (1 / Math.sqrt(dim));
+            int[] gathered = IntStream.range(0, 300).map(i -> (i * 7) % 600).distinct().toArray();
+            long rowBytes = (long) dim * format.bytes();
+            int copied = 40; // positions 600..639 as a packed copy
+            MemorySegment packed = arena.allocate(2 * copied * rowBytes);
+            for (int i = 0; i < copied; i++) {
+                MemorySegment.copy(kv.keySegmentOf(600 + i), kv.rowOffset(600 + i), packed, i * rowBytes, rowBytes);
+                MemorySegment.copy(kv.valueSegmentOf(600 + i), kv.rowOffset(600 + i), packed,
+                        (copied + i) * rowBytes, rowBytes);
+            }
+            PiecewiseAttention pass = new PiecewiseAttention();
+            float[] out = new float[heads * dim];
+            java.util.Arrays.fill(out, Float.NaN);
+            pass.beginGroup(q, scale);
+            pass.mask(0b0101);
+            pass.absorbPositions(kv, gathered, 0, gathered.length, 600);   // heads 0 and 2
+            pass.mask(0b0010);
+            pass.absorbRange(kv, 650, 700);                                // head 1
+            pass.mask(0b1111);
+            pass.absorbRows(packed, 0, packed, copied * rowBytes, format, copied); // heads 0..3
+            pass.finish(out);
+            int[][] expected = {
+                    IntStream.concat(IntStream.of(gathered), IntStream.range(600, 640)).toArray(),
+                    IntStream.concat(IntStream.range(650, 700), IntStream.range(600, 640)).toArray(),
+                    IntStream.concat(IntStream.of(gathered), IntStream.range(600, 640)).toArray(),
+                    IntStream.range(600, 640).toArray()};
+            for (int h = 0; h < 4; h++) {
+                assertClose(reference(kv, q, h, expected[h], scale), out, h * dim, TOLERANCE * maxAbsValue(kv),
+                        "head " + h);
+            }
+            for (int c = 0; c < dim; c++) {
+                assertEquals(0f, out[4 * dim + c], "head 4 attended nothing");
+            }
+            PiecewiseAttention single = new PiecewiseAttention();
+            single.begin(q, 0, scale);
+            assertThrows(IllegalStateException.class, () -> single.mask(1), "a mask needs a group pass");
+        }
+    }
+
     @Test
     void nothingAbsorbedWritesZerosToItsRowOnly() {
         float[] out = new float[2 * 16];
