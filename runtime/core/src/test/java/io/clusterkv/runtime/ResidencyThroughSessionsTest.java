@@ -74,6 +74,7 @@ class ResidencyThroughSessionsTest {
         try (ClusterKvRuntime runtime = ClusterKvRuntime.builder()
                 .config(ConfigFactory.parseMap(Map.of("clusterkv.runtime.policy", "pages",
                         "clusterkv.runtime.budget", 64, "clusterkv.runtime.dense-layers", 1,
+                        "clusterkv.runtime.exact-coverage", 1, // sparse past 2 x 64 positions: every decode step
                         "clusterkv.runtime.kv-format", "f32",
                         "clusterkv.residency.policy", rule,
                         "clusterkv.residency.capacity", Long.toString(capacity),

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import io.clusterkv.runtime.kv.KvFormat;
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.runtime.residency.ResidencyConfig;
 import io.clusterkv.runtime.residency.ResidencyRule;
 import java.util.Map;
@@ -36,6 +37,11 @@ class RuntimeSettingsTest {
         assertEquals(Runtime.getRuntime().availableProcessors(), s.computeThreads(), "0 = one per processor");
         assertFalse(s.synchronousMaintenance());
         assertEquals(42, s.seed());
+        assertEquals(SelectionScope.HEAD, s.selectionScope());
+        assertEquals(0.5, s.exactCoverage());
+        assertEquals(4 * 1024 * 2, s.exactUpTo(4), "4 heads of 1024 positions cover half of 8192");
+        assertEquals(8192, read(Map.of("clusterkv.runtime.selection-scope", "group", "clusterkv.runtime.exact-coverage",
+                0.125)).exactUpTo(4), "one shared selection of 1024 positions covers 1/8 of 8192");
         assertEquals(new ResidencyConfig(256L << 20, ResidencyRule.CAFFEINE, 1, 8192), s.residency());
         assertEquals(ResidencyConfig.of(256L << 20, ResidencyRule.CAFFEINE), s.residency(),
                 "the residency record's defaults are the reference's");
