@@ -250,11 +250,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         for (int t = 0; t < m.rows(); t++) {
             group.append(shard, m.k(), m.v(), t);
         }
-        for (int t = 0; t < m.rows(); t++) {
-            group.gather(m.q(), t);
-            group.exact(live, first + t + 1);
-            group.scatter(m.att(), t);
-        }
+        group.exactBlock(live, m.q(), m.att(), first, m.rows());
         if (driver != null) {
             if (driver.prompted()) {
                 driver.append(first, first + m.rows(), live);

@@ -215,6 +215,48 @@ public final class Attention {
         state.finish(out, 0);
     }
 
+    /**
+     * Causal attention of a block of consecutive rows (a prefill chunk) of one GQA group: row {@code t}
+     * of the block, at position {@code first + t}, attends positions {@code [0, first + t]}. The
+     * positions before the block are read once for every row and head of the block (one pass with
+     * {@code rows * groupSize} queries), not once per row; the block's own positions, causally, per
+     * row. Equals {@link #exact} of each row's queries over its positions up to float rounding.
+     *
+     * @param kv        keys and values of the shard, holding at least {@code first + rows} positions
+     * @param queries   the block's queries, {@code (rows * groupSize, headDim)}: row {@code t}'s heads at
+     *                  {@code [t * groupSize, (t + 1) * groupSize)}
+     * @param groupSize query heads per row
+     * @param first     the position of the block's first row
+     * @param scale     multiplies every score; finite
+     * @param out       receives {@code (rows * groupSize, headDim)}, laid out as the queries
+     * @param scratch   the caller's working memory
+     * @throws IllegalArgumentException if the queries are not a whole number of rows, the view does not
+     *                                  hold the block, or as {@link #exact} does
+     */
+    public static void causal(KvShard.View kv, Queries queries, int groupSize, int first, float scale, float[] out,
+                              AttentionScratch scratch) {
+        checkGroup(kv, 0, queries, scale, out, scratch);
+        if (groupSize < 1 || queries.heads() % groupSize != 0) {
+            throw new IllegalArgumentException(queries.heads() + " queries are not whole rows of " + groupSize
+                    + " query heads");
+        }
+        int rows = queries.heads() / groupSize;
+        if (first < 0 || (long) first + rows > kv.size()) {
+            throw new IllegalArgumentException("a block of " + rows + " rows from position " + first
+                    + " is not within the view's " + kv.size() + " positions");
+        }
+        OnlineSoftmax block = scratch.state;
+        OnlineSoftmax row = scratch.rowState;
+        block.begin(queries, 0, queries.heads(), scale);
+        block.absorbRange(kv, 0, first);
+        int dim = queries.headDim();
+        for (int t = 0; t < rows; t++) {
+            row.begin(queries, t * groupSize, groupSize, scale);
+            row.absorbRange(kv, first, first + t + 1);
+            OnlineSoftmax.mergeHeads(block, t * groupSize, row, groupSize, out, t * groupSize * dim);
+        }
+    }
+
     /** The most query heads {@link #grouped} attends in one pass (a bit per head in an int). */
     public static final int MAX_GROUPED_HEADS = 31;
 

@@ -15,6 +15,7 @@ import java.util.Arrays;
 public final class AttentionScratch {
 
     final OnlineSoftmax state = new OnlineSoftmax();
+    final OnlineSoftmax rowState = new OnlineSoftmax();   // Attention.causal: one row's part within the block
     OnlineSoftmax[] parts = new OnlineSoftmax[0];   // (tasks) partial states of the parallel variant
     RangeTask[] tasks = new RangeTask[0];           // (tasks) the tasks of the call in flight; [0] unused (the caller)
     int[] headsOf = new int[0];  // (context) Attention.grouped: bit h set if head h selected the position; zero between calls

@@ -434,6 +434,40 @@ final class OnlineSoftmax {
     }
 
     /**
+     * Writes the output of {@code heads} heads whose positions are split between two states over
+     * disjoint position sets: heads {@code [aHead, aHead + heads)} of {@code a} and heads
+     * {@code [0, heads)} of {@code b} (the same queries), as {@link #finish} of one state over the union
+     * would. Both states are flushed; either may have attended nothing.
+     */
+    static void mergeHeads(OnlineSoftmax a, int aHead, OnlineSoftmax b, int heads, float[] out, int outOff) {
+        a.flush();
+        b.flush();
+        int dim = b.dim;
+        for (int h = 0; h < heads; h++) {
+            int o = outOff + h * dim;
+            boolean inA = a.attended > 0;
+            boolean inB = b.attended > 0;
+            if (!inA && !inB) {
+                Arrays.fill(out, o, o + dim, 0f);
+                continue;
+            }
+            float ma = inA ? a.max[aHead + h] : Float.NEGATIVE_INFINITY;
+            float mb = inB ? b.max[h] : Float.NEGATIVE_INFINITY;
+            float m = Math.max(ma, mb);
+            float fa = inA ? (float) Math.exp(ma - m) : 0f;
+            float fb = inB ? (float) Math.exp(mb - m) : 0f;
+            double l = (inA ? fa * a.sum[aHead + h] : 0) + (inB ? fb * b.sum[h] : 0);
+            float inv = (float) (1.0 / l);
+            int aa = (aHead + h) * a.stride;
+            int ab = h * b.stride;
+            for (int c = 0; c < dim; c++) {
+                float v = (inA ? fa * a.acc[aa + c] : 0f) + (inB ? fb * b.acc[ab + c] : 0f);
+                out[o + c] = v * inv;
+            }
+        }
+    }
+
+    /**
      * Merges partial states over disjoint position sets, {@code parts[0 .. count)}, and writes the
      * output of the union, as {@link #finish} would.
      */

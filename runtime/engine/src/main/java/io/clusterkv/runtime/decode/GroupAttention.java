@@ -30,6 +30,9 @@ public final class GroupAttention {
     private final float[] groupOut;         // (groupSize, headDim)
     private final Queries queries;          // view of groupQ
     private final AttentionScratch scratch = new AttentionScratch();
+    private final int groupSize;
+    private float[] blockQ = new float[0];  // (rows, groupSize, headDim) a block's queries
+    private float[] blockOut = new float[0];
 
     /**
      * @param kvHead    the shard's KV head
@@ -39,6 +42,7 @@ public final class GroupAttention {
      */
     public GroupAttention(int kvHead, int kvHeads, int groupSize, int headDim) {
         this.kvHead = kvHead;
+        this.groupSize = groupSize;
         this.headDim = headDim;
         this.kvDim = kvHeads * headDim;
         this.span = groupSize * headDim;
@@ -83,6 +87,34 @@ public final class GroupAttention {
      */
     public void exact(KvShard.View kv, int n) {
         Attention.exact(kv, n, queries, scale, groupOut, scratch);
+    }
+
+    /**
+     * Exact causal attention of a block of rows already appended (a prefill chunk): row {@code t} of
+     * {@code q}, at position {@code first + t}, attends {@code [0, first + t]}, and its output goes to
+     * row {@code t} of {@code att}. The positions before the block are read once for the whole block
+     * ({@link Attention#causal}), not once per row. Buffers grow to the largest block seen and are kept.
+     *
+     * @param kv    the shard's keys and values, holding at least {@code first + rows} positions
+     * @param q     queries {@code (rows, heads * headDim)}
+     * @param att   outputs, the same shape
+     * @param first the position of row 0
+     * @param rows  rows of the block
+     */
+    public void exactBlock(KvShard.View kv, float[] q, float[] att, int first, int rows) {
+        int need = rows * span;
+        if (blockQ.length < need) {
+            blockQ = new float[need];
+            blockOut = new float[need];
+        }
+        for (int t = 0; t < rows; t++) {
+            System.arraycopy(q, t * qDim + kvHead * span, blockQ, t * span, span);
+        }
+        Attention.causal(kv, Queries.wrap(blockQ, rows * groupSize, headDim), groupSize, first, scale, blockOut,
+                scratch);
+        for (int t = 0; t < rows; t++) {
+            System.arraycopy(blockOut, t * span, att, t * qDim + kvHead * span, span);
+        }
     }
 
     /**

@@ -601,6 +601,32 @@ class AttentionTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} dim={1} group={2} first={3} rows={4}")
+    @org.junit.jupiter.params.provider.CsvSource({"F16, 64, 4, 700, 64", "F32, 64, 4, 0, 64", "F32, 40, 2, 130, 17",
+            "F16, 128, 1, 1000, 3", "F16, 8, 8, 64, 1"})
+    void causalBlockEqualsEachRowOverItsPrefix(KvFormat format, int dim, int groupSize, int first, int rows) {
+        try (KvShard shard = shard(first + rows + 5, dim, format, CHUNK, 41)) { // the view may hold more
+            KvShard.View kv = shard.snapshot();
+            Queries q = queries(rows * groupSize, dim, 1.5, 42);
+            float[] out = new float[rows * groupSize * dim];
+            Attention.causal(kv, q, groupSize, first, scale(dim), out, new AttentionScratch());
+            double tol = TOLERANCE * maxAbsValue(kv);
+            for (int t = 0; t < rows; t++) {
+                int[] prefix = IntStream.rangeClosed(0, first + t).toArray();
+                for (int g = 0; g < groupSize; g++) {
+                    int head = t * groupSize + g;
+                    assertClose(reference(kv, q, head, prefix, scale(dim)), out, head * dim, tol,
+                            "row " + t + " head " + g);
+                }
+            }
+            IllegalArgumentException partial = assertThrows(IllegalArgumentException.class, () -> Attention.causal(kv,
+                    queries(3, dim, 1, 1), 2, first, scale(dim), new float[3 * dim], new AttentionScratch()));
+            assertTrue(partial.getMessage().contains("whole rows"), partial.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> Attention.causal(kv, q, groupSize, kv.size() - rows + 1,
+                    scale(dim), out, new AttentionScratch()));
+        }
+    }
+
     @Test
     void selectedOverEverythingEqualsExact() {
         int dim = 128;
