@@ -42,8 +42,8 @@ class RuntimeSettingsTest {
         assertEquals(4 * 1024 * 2, s.exactUpTo(4), "4 heads of 1024 positions cover half of 8192");
         assertEquals(8192, read(Map.of("clusterkv.runtime.selection-scope", "group", "clusterkv.runtime.exact-coverage",
                 0.125)).exactUpTo(4), "one shared selection of 1024 positions covers 1/8 of 8192");
-        assertEquals(new ResidencyConfig(256L << 20, ResidencyRule.CAFFEINE, 1, 8192), s.residency());
-        assertEquals(ResidencyConfig.of(256L << 20, ResidencyRule.CAFFEINE), s.residency(),
+        assertEquals(new ResidencyConfig(256L << 20, ResidencyRule.LRU, 1, 8192), s.residency());
+        assertEquals(ResidencyConfig.of(256L << 20, ResidencyRule.LRU), s.residency(),
                 "the residency record's defaults are the reference's");
         RuntimeSettings set = read(Map.of("clusterkv.runtime.kv-format", "F32", "clusterkv.residency.policy", "last-r",
                 "clusterkv.residency.last-r", 3, "clusterkv.runtime.synchronous-maintenance", "on"));

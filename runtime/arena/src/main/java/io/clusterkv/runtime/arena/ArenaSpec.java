@@ -44,8 +44,8 @@ public record ArenaSpec(ArenaInput input, List<Integer> contexts, int steps, Lis
         Map<String, Map<String, String>> overrides, int maintenanceLag, int denseLayers, String residency,
         SelectionScope selectionScope, long seed) {
 
-    /** The residency rule when none is given: Caffeine's W-TinyLFU, the runtime's default. */
-    public static final String DEFAULT_RESIDENCY = "caffeine";
+    /** The residency rule when none is given: exact LRU, the runtime's default. */
+    public static final String DEFAULT_RESIDENCY = "lru";
 
     /** {@link #denseLayers()}: 2, as both papers, but at most the model's layers less one. */
     public static final int DEFAULT_DENSE_LAYERS = -1;

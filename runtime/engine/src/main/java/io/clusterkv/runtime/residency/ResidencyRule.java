@@ -27,7 +27,7 @@ public enum ResidencyRule {
 
     /**
      * Exact least-recently-used over the units not in use by a step in progress. Allocates nothing per
-     * step once warm: lookups compare fields in place and evicted entries are recycled.
+     * step once warm: lookups compare fields in place and evicted entries are recycled. The default.
      */
     LRU,
 
