@@ -18,7 +18,8 @@ import java.util.concurrent.RecursiveAction;
  * {@link ForwardPass#PREFILL_CHUNK} tokens, the {@code chunk} buffers row-major {@code (n, width)},
  * row {@code t} for position {@link #chunkStart()} {@code + t}.
  *
- * <p>Design notes. Every buffer is allocated up front (the chunk buffers on the first chunk), so decoding
+ * <p>Design notes. Every buffer is allocated up front (the chunk buffers on the first chunk, as many rows
+ * as it needs, grown by a later prompt's longer chunk), so decoding
  * allocates nothing per token. Products run on the pool given at construction (the runtime's own), or
  * on the calling thread when it is {@code null}. A decode step hands the pool one task per phase
  * ({@link #begin}, {@link #nextLayer}, {@link #logits}), inside which the products fork from a worker:
@@ -49,7 +50,8 @@ public final class ForwardPass {
     private final float[] sin;              // (headDim / 2)
     private final DecodeTask decodeTask = new DecodeTask();
 
-    private float[] bx, bxb, bq, bk, bv, batt, bproj, bh1, bh2; // prefill: (PREFILL_CHUNK, width) each
+    private float[] bx, bxb, bq, bk, bv, batt, bproj, bh1, bh2; // prefill: (chunkRows, width) each
+    private int chunkRows;                  // rows the chunk buffers hold, up to PREFILL_CHUNK
     private int layer;                      // the layer whose attention inputs are ready
     private int[] prompt;                   // the prompt being fed, or null
     private int promptFrom;                 // its first token in the current chunk
@@ -353,8 +355,10 @@ public final class ForwardPass {
     /** Embeds the chunk at {@code promptFrom} and computes its layer 0 attention inputs. */
     private void beginChunk() {
         int n = Math.min(PREFILL_CHUNK, prompt.length - promptFrom);
-        if (bx == null) {
-            int m = ForwardPass.PREFILL_CHUNK;
+        if (chunkRows < n) {
+            // as many rows as the chunk needs (a one-token prompt does not pay for 64), kept for later prompts
+            int m = n;
+            chunkRows = m;
             bx = new float[m * c.dim()];
             bxb = new float[m * c.dim()];
             bq = new float[m * c.qDim()];
