@@ -46,8 +46,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  *
  * <p>Threads: an actor system (the runtime's own, or one the application supplies, whose config must
  * include the runtime's reference.conf), a ForkJoinPool of {@code compute-threads} for matrix products
- * (never the common pool), and the dispatchers {@code clusterkv.shard-dispatcher},
- * {@code clusterkv.session-dispatcher} and {@code clusterkv.maintenance-dispatcher}.
+ * (never the common pool), and the dispatchers {@code clusterkv.shard-dispatcher} (session and shard
+ * actors alike: a session's tells to its shards and their replies are queued on the same pool's
+ * workers, not handed to another pool's sleeping threads) and {@code clusterkv.maintenance-dispatcher}.
  *
  * <p>Closing closes every open session, the models this runtime loaded, its pool, and its actor system
  * if it made it; an application's actor system is left running.

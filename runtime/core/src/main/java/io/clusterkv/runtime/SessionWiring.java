@@ -99,7 +99,7 @@ final class SessionWiring {
         CompletableFuture<Void> stopped = new CompletableFuture<>();
         ActorRef<SessionActor.Command> actor = system.systemActorOf(
                 SessionActor.create(model, pool, setups, counters, s.maxPolicyFailures(), stopped),
-                "clusterkv-session-" + id, DispatcherSelector.fromConfig("clusterkv.session-dispatcher"));
+                "clusterkv-session-" + id, DispatcherSelector.fromConfig("clusterkv.shard-dispatcher"));
         return new Session(id, number, model, s, actor, counters, stopped, residency, onClosed);
     }
 

@@ -2,6 +2,7 @@ package io.clusterkv.runtime.model;
 
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 
 /**
@@ -17,10 +18,13 @@ import java.util.concurrent.RecursiveAction;
  * {@link ForwardPass#PREFILL_CHUNK} tokens, the {@code chunk} buffers row-major {@code (n, width)},
  * row {@code t} for position {@link #chunkStart()} {@code + t}.
  *
- * <p>Design notes. Every buffer is allocated up front (the chunk buffers on the first chunk), so decoding
+ * <p>Design notes. Every buffer is allocated up front (the chunk buffers on the first chunk, as many rows
+ * as it needs, grown by a later prompt's longer chunk), so decoding
  * allocates nothing per token. Products run on the pool given at construction (the runtime's own), or
- * on the calling thread when it is {@code null}. An instance is confined to one thread at a time; the
- * arrays it returns are its own and reused.
+ * on the calling thread when it is {@code null}. A decode step hands the pool one task per phase
+ * ({@link #begin}, {@link #nextLayer}, {@link #logits}), inside which the products fork from a worker:
+ * on a small model a hand-off costs as much as a product. An instance is confined to one thread at a
+ * time; the arrays it returns are its own and reused.
  */
 public final class ForwardPass {
 
@@ -44,8 +48,10 @@ public final class ForwardPass {
     private final float[] logits;           // (vocab)
     private final float[] cos;              // (headDim / 2)
     private final float[] sin;              // (headDim / 2)
+    private final DecodeTask decodeTask = new DecodeTask();
 
-    private float[] bx, bxb, bq, bk, bv, batt, bproj, bh1, bh2; // prefill: (PREFILL_CHUNK, width) each
+    private float[] bx, bxb, bq, bk, bv, batt, bproj, bh1, bh2; // prefill: (chunkRows, width) each
+    private int chunkRows;                  // rows the chunk buffers hold, up to PREFILL_CHUNK
     private int layer;                      // the layer whose attention inputs are ready
     private int[] prompt;                   // the prompt being fed, or null
     private int promptFrom;                 // its first token in the current chunk
@@ -99,7 +105,7 @@ public final class ForwardPass {
         model.embed(token, x, 0);
         rope.angles(position, cos, sin);
         layer = 0;
-        attentionInputs(0);
+        onPool(Phase.ATTENTION_INPUTS);
     }
 
     /**
@@ -110,12 +116,8 @@ public final class ForwardPass {
      *         are ready
      */
     public boolean nextLayer() {
-        finishLayer(layer);
-        if (++layer == c.layers()) {
-            return false;
-        }
-        attentionInputs(layer);
-        return true;
+        onPool(Phase.NEXT_LAYER);
+        return layer < c.layers();
     }
 
     /**
@@ -159,7 +161,80 @@ public final class ForwardPass {
 
     /** @return the next-token logits {@code (vocab)} after the last layer; reused */
     public float[] logits() {
-        return classify(x, 0);
+        onPool(Phase.LOGITS);
+        return logits;
+    }
+
+    // ---- a decode step's phases, each one task on the pool ----
+
+    /** What {@link #onPool} runs: the products and the small kernels between two hand-offs. */
+    private enum Phase {
+        /** {@link #attentionInputs} of {@link #layer} */
+        ATTENTION_INPUTS,
+        /** {@link #finishLayer} of {@link #layer}, then the next layer's attention inputs if there is one */
+        NEXT_LAYER,
+        /** the logits of {@link #x} */
+        LOGITS
+    }
+
+    /**
+     * Runs a phase of a decode step as one task on the pool, so that the caller hands the pool one task
+     * per phase instead of one per product, and the products inside it fork from a worker (no wake-up of
+     * the caller in between). On the caller's thread without a pool, or when it is already the pool's.
+     */
+    private void onPool(Phase phase) {
+        if (pool == null || pool.getParallelism() <= 1 || ForkJoinTask.getPool() == pool) {
+            run(phase);
+            return;
+        }
+        decodeTask.phase = phase;
+        decodeTask.reinitialize();
+        if (ForkJoinTask.inForkJoinPool()) {
+            // a worker of another pool (an actor dispatcher's): that pool may run a spare while this waits
+            try {
+                ForkJoinPool.managedBlock(decodeTask);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the pool", e);
+            }
+        } else {
+            pool.invoke(decodeTask);
+        }
+    }
+
+    private void run(Phase phase) {
+        switch (phase) {
+            case ATTENTION_INPUTS -> attentionInputs(layer);
+            case NEXT_LAYER -> {
+                finishLayer(layer);
+                if (++layer < c.layers()) {
+                    attentionInputs(layer);
+                }
+            }
+            case LOGITS -> classify(x, 0);
+        }
+    }
+
+    /** The one task of {@link #onPool}, reused for every phase (this instance is confined to one thread). */
+    private final class DecodeTask extends RecursiveAction implements ForkJoinPool.ManagedBlocker {
+        private static final long serialVersionUID = 1L;
+        private transient Phase phase;
+
+        @Override
+        protected void compute() {
+            run(phase);
+        }
+
+        @Override
+        public boolean block() {
+            pool.invoke(this);
+            return true;
+        }
+
+        @Override
+        public boolean isReleasable() {
+            return isDone();
+        }
     }
 
     /** @return the layer's rotated queries {@code (heads, headDim)}; reused */
@@ -280,8 +355,10 @@ public final class ForwardPass {
     /** Embeds the chunk at {@code promptFrom} and computes its layer 0 attention inputs. */
     private void beginChunk() {
         int n = Math.min(PREFILL_CHUNK, prompt.length - promptFrom);
-        if (bx == null) {
-            int m = ForwardPass.PREFILL_CHUNK;
+        if (chunkRows < n) {
+            // as many rows as the chunk needs (a one-token prompt does not pay for 64), kept for later prompts
+            int m = n;
+            chunkRows = m;
             bx = new float[m * c.dim()];
             bxb = new float[m * c.dim()];
             bq = new float[m * c.qDim()];
