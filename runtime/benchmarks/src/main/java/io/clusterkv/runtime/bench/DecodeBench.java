@@ -4,7 +4,6 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.clusterkv.runtime.ClusterKvRuntime;
 import io.clusterkv.runtime.GenerationResult;
-import io.clusterkv.runtime.RuntimeSettings;
 import io.clusterkv.runtime.Session;
 import io.clusterkv.runtime.SessionOptions;
 import io.clusterkv.runtime.SessionStats;
@@ -71,8 +70,9 @@ import tools.jackson.databind.json.JsonMapper;
  * see {@link #metadataBytesPerToken}); and twice the bytes copied into the device tier (a miss reads the
  * host rows and writes the copy). Prefill: the weights once per {@value ForwardPass#PREFILL_CHUNK}-token
  * chunk, and the history exact causal attention reads, {@code (n + 1) / 2} rows a token per shard.</li>
- * <li><b>The bound</b>: the bandwidth (a Vector API read of {@link Spec#baselineBytes()} over the compute
- * threads, the median of 7 after 2 warm-up reads) divided by the bytes per token. Prefill is bound by
+ * <li><b>The bound</b>: the bandwidth divided by the bytes per token. The bandwidth is measured for each
+ * row right before its timed runs (on a shared machine it changes from minute to minute): a Vector API
+ * read of {@link Spec#baselineBytes()} over the compute threads, the median of 7 after 2 warm-up reads. Prefill is bound by
  * arithmetic; its fraction of the memory bound says how far from it.</li>
  * </ul>
  *
@@ -202,7 +202,7 @@ public final class DecodeBench {
      * @param weightBytesPerToken       weight bytes read per token
      * @param metadataBytesPerToken     the policy's metadata read per token (an estimate; 0 for prefill)
      * @param movedBytesPerToken        bytes copied into the device tier per token (0 for prefill)
-     * @param bandwidthBytesPerSecond   the memory bandwidth measured in the same run
+     * @param bandwidthBytesPerSecond   the memory bandwidth measured right before the row's timed runs
      * @param boundTokensPerSecond      the bandwidth over all bytes read per token
      * @param fractionOfBound           {@code tokensPerSecond / boundTokensPerSecond}
      * @param vsFull                    {@code tokensPerSecond} over {@code full}'s at the same context, or
@@ -236,11 +236,9 @@ public final class DecodeBench {
      * @param spec                    what was asked
      * @param machine                 where it ran
      * @param modelSummary            the model's shape, one line
-     * @param bandwidthBytesPerSecond the memory bandwidth measured at the start
      * @param rows                    one per context and policy, in that order
      */
-    public record Result(Spec spec, MachineInfo machine, String modelSummary, double bandwidthBytesPerSecond,
-                         List<Row> rows) {
+    public record Result(Spec spec, MachineInfo machine, String modelSummary, List<Row> rows) {
 
         /** Copies the rows. */
         public Result {
@@ -262,8 +260,8 @@ public final class DecodeBench {
                                 : String.format(Locale.ROOT, "%d timed prefills after a warm-up", spec.repetitions()),
                         first.kvFormat(), first.residency(), first.budget()));
             }
-            b.append(String.format(Locale.ROOT, "memory bandwidth (Vector API read of %d MiB over the threads): %.2f GB/s%n%n",
-                    spec.baselineBytes() >> 20, bandwidthBytesPerSecond / 1e9));
+            b.append(String.format(Locale.ROOT, "memory bandwidth: a Vector API read of %d MiB over the threads before each"
+                    + " row's timed runs (GB/s); bound = GB/s over the bytes read per token%n%n", spec.baselineBytes() >> 20));
             int pw = Math.max(6, rows.stream().mapToInt(r -> r.policy().length()).max().orElse(6));
             String head = "%-" + pw + "s %8s %6s %-3s %-9s %8s %15s %9s %9s %7s %8s %6s %7s %6s%n";
             b.append(String.format(Locale.ROOT, head, "policy", spec.mode() == Mode.DECODE ? "context" : "tokens",
@@ -324,33 +322,38 @@ public final class DecodeBench {
             }
             progress.accept(String.format(Locale.ROOT, "model %s loaded in %.1f s", spec.model(),
                     (System.nanoTime() - t0) / 1e9));
-            RuntimeSettings settings = runtime.settings();
-            double bandwidth = bandwidth(settings.computeThreads(), spec.baselineBytes());
-            progress.accept(String.format(Locale.ROOT, "memory bandwidth: %.2f GB/s", bandwidth / 1e9));
-            Context ctx = new Context(spec, runtime, model, bandwidth, weightBytesPerToken(model), progress);
-            if (spec.mode() == Mode.DECODE) {
-                try {
-                    ctx.warmUp();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted", e);
-                }
+            try (BandwidthProbe probe = new BandwidthProbe(runtime.settings().computeThreads(), spec.baselineBytes())) {
+                return run(spec, machine, runtime, model, probe, progress);
             }
-            List<Row> rows = new ArrayList<>();
-            for (int context : spec.contexts()) {
-                WorkloadHistory history = spec.mode() == Mode.DECODE && context > 0 && !spec.prefillHistory()
-                        ? WorkloadHistory.of(context, c.headDim()) : null;
-                for (String policy : spec.policies()) {
-                    rows.add(spec.mode() == Mode.DECODE ? ctx.decodeRow(policy, context, history)
-                            : ctx.prefillRow(policy, context));
-                }
-            }
-            String summary = String.format(Locale.ROOT,
-                    "%s, %d layers, dim %d, %d heads, %d KV heads of dim %d, vocab %d, %s weights, %.1f MB read per token",
-                    c.architecture(), c.layers(), c.dim(), c.heads(), c.kvHeads(), c.headDim(), c.vocab(),
-                    model.layer(0).wq().type(), ctx.weights / 1e6);
-            return new Result(spec, machine, summary, bandwidth, withRatios(rows));
         }
+    }
+
+    private static Result run(Spec spec, MachineInfo machine, ClusterKvRuntime runtime, LlamaModel model,
+                              BandwidthProbe probe, Consumer<String> progress) {
+        ModelConfig c = model.config();
+        Context ctx = new Context(spec, runtime, model, probe, weightBytesPerToken(model), progress);
+        if (spec.mode() == Mode.DECODE) {
+            try {
+                ctx.warmUp();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
+        List<Row> rows = new ArrayList<>();
+        for (int context : spec.contexts()) {
+            WorkloadHistory history = spec.mode() == Mode.DECODE && context > 0 && !spec.prefillHistory()
+                    ? WorkloadHistory.of(context, c.headDim()) : null;
+            for (String policy : spec.policies()) {
+                rows.add(spec.mode() == Mode.DECODE ? ctx.decodeRow(policy, context, history)
+                        : ctx.prefillRow(policy, context));
+            }
+        }
+        String summary = String.format(Locale.ROOT,
+                "%s, %d layers, dim %d, %d heads, %d KV heads of dim %d, vocab %d, %s weights, %.1f MB read per token",
+                c.architecture(), c.layers(), c.dim(), c.heads(), c.kvHeads(), c.headDim(), c.vocab(),
+                model.layer(0).wq().type(), ctx.weights / 1e6);
+        return new Result(spec, machine, summary, withRatios(rows));
     }
 
     /** A context or prompt length the model's context cannot hold, with the steps a row adds to it. */
@@ -441,24 +444,46 @@ public final class DecodeBench {
      * @return bytes per second
      */
     public static double bandwidth(int threads, long bytes) {
-        ForkJoinPool pool = new ForkJoinPool(threads);
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment s = arena.allocate(bytes, 64);
-            for (long o = 0; o < s.byteSize(); o += 4096) {
-                s.set(ValueLayout.JAVA_BYTE, o, (byte) o); // touch every page
+        try (BandwidthProbe probe = new BandwidthProbe(threads, bytes)) {
+            return probe.measure();
+        }
+    }
+
+    /**
+     * The segment and pool of {@link #bandwidth}, kept for a run so that each row measures the bandwidth
+     * right before its timed steps (on a shared machine it changes from minute to minute).
+     */
+    static final class BandwidthProbe implements AutoCloseable {
+        private final ForkJoinPool pool;
+        private final Arena arena = Arena.ofShared();
+        private final MemorySegment segment;
+
+        BandwidthProbe(int threads, long bytes) {
+            pool = new ForkJoinPool(threads);
+            segment = arena.allocate(bytes, 64);
+            for (long o = 0; o < bytes; o += 4096) {
+                segment.set(ValueLayout.JAVA_BYTE, o, (byte) o); // touch every page
             }
+        }
+
+        /** @return bytes per second, the median of 7 reads after 2 */
+        double measure() {
             double[] t = new double[7];
             for (int i = 0; i < 2; i++) {
-                MatvecBenchmark.parallelSum(pool, s);
+                MatvecBenchmark.parallelSum(pool, segment);
             }
             for (int i = 0; i < t.length; i++) {
                 long t0 = System.nanoTime();
-                MatvecBenchmark.parallelSum(pool, s);
+                MatvecBenchmark.parallelSum(pool, segment);
                 t[i] = (System.nanoTime() - t0) / 1e9;
             }
-            return bytes / median(t);
-        } finally {
+            return segment.byteSize() / median(t);
+        }
+
+        @Override
+        public void close() {
             pool.shutdown();
+            arena.close();
         }
     }
 
@@ -516,17 +541,17 @@ public final class DecodeBench {
         private final Spec spec;
         private final ClusterKvRuntime runtime;
         private final LlamaModel model;
-        private final double bandwidth;
+        private final BandwidthProbe probe;
         private final long weights;
         private final Consumer<String> progress;
         private long nextToken; // index into the pseudo-random token sequence of decode prompts
 
-        Context(Spec spec, ClusterKvRuntime runtime, LlamaModel model, double bandwidth, long weights,
+        Context(Spec spec, ClusterKvRuntime runtime, LlamaModel model, BandwidthProbe probe, long weights,
                 Consumer<String> progress) {
             this.spec = spec;
             this.runtime = runtime;
             this.model = model;
-            this.bandwidth = bandwidth;
+            this.probe = probe;
             this.weights = weights;
             this.progress = progress;
         }
@@ -556,6 +581,7 @@ public final class DecodeBench {
                 double placed = (System.nanoTime() - t0) / 1e9;
                 double maintenance = awaitMaintenance(s);
                 decode(s, WARM_UP_STEPS);
+                double bandwidth = probe.measure();
                 double[] tps = new double[spec.repetitions()];
                 SessionStats before = s.stats();
                 for (int r = 0; r < tps.length; r++) {
@@ -570,9 +596,10 @@ public final class DecodeBench {
                 long requests = after.residency().requests() - before.residency().requests();
                 long hits = after.residency().hits() - before.residency().hits();
                 double moved = (double) (after.residency().bytesMoved() - before.residency().bytesMoved()) / decoded;
-                progress.accept(String.format(Locale.ROOT, "decode %s @ %d: history %.1f s, maintenance %.1f s, tok/s %s",
-                        policy, context, placed, maintenance, runs(tps)));
-                return row(policy, context, spec.steps(), tps, kv, weights, meta, moved,
+                progress.accept(String.format(Locale.ROOT,
+                        "decode %s @ %d: history %.1f s, maintenance %.1f s, %.2f GB/s, tok/s %s", policy, context,
+                        placed, maintenance, bandwidth / 1e9, runs(tps)));
+                return row(policy, context, spec.steps(), bandwidth, tps, kv, weights, meta, moved,
                         requests == 0 ? null : (double) hits / requests);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -582,13 +609,13 @@ public final class DecodeBench {
 
         /**
          * Compiles the decode path before the first row, so that the first rows do not run colder than
-         * the last: for each policy, a session over a history of {@code min(longest context, 4 * budget)}
+         * the last: for each policy, a session over a history of {@code min(longest context, 2 * budget)}
          * positions, decoding for {@value #WARM_UP_MILLIS} ms (at least 8 steps, at most 256).
          */
         void warmUp() throws InterruptedException {
             ModelConfig c = model.config();
             int context = Math.min(spec.contexts().stream().mapToInt(Integer::intValue).max().orElse(0),
-                    4 * spec.budget());
+                    2 * spec.budget());
             int most = Math.min(256, c.contextLength() - context - 16);
             if (most < 8) {
                 return; // a model this short warms up in the rows' own warm-up steps
@@ -636,8 +663,12 @@ public final class DecodeBench {
         Row prefillRow(String policy, int tokens) {
             int[] prompt = DecodeBench.tokens(tokens, 0, model.config().vocab());
             double[] tps = new double[spec.repetitions()];
+            double bandwidth = 0;
             try {
                 for (int r = -1; r < tps.length; r++) { // r = -1: the warm-up
+                    if (r == 0) {
+                        bandwidth = probe.measure();
+                    }
                     try (Session s = open(policy)) {
                         GenerationResult g = await(s.generate(prompt, 0, Sampler.greedy(), TokenListener.none()));
                         awaitMaintenance(s);
@@ -653,11 +684,12 @@ public final class DecodeBench {
             ModelConfig c = model.config();
             long chunks = (tokens + ForwardPass.PREFILL_CHUNK - 1) / ForwardPass.PREFILL_CHUNK;
             double kv = (tokens + 1) / 2.0 * rowBytes() * c.layers() * c.kvHeads();
-            progress.accept(String.format(Locale.ROOT, "prefill %s @ %d tokens: tok/s %s", policy, tokens, runs(tps)));
-            return row(policy, tokens, tokens, tps, kv, weights * chunks / tokens, 0, 0, null);
+            progress.accept(String.format(Locale.ROOT, "prefill %s @ %d tokens: %.2f GB/s, tok/s %s", policy, tokens,
+                    bandwidth / 1e9, runs(tps)));
+            return row(policy, tokens, tokens, bandwidth, tps, kv, weights * chunks / tokens, 0, 0, null);
         }
 
-        private Row row(String policy, int context, int steps, double[] tps, double kv, long weightBytes,
+        private Row row(String policy, int context, int steps, double bandwidth, double[] tps, double kv, long weightBytes,
                         double meta, double moved, Double hitRate) {
             double bound = bandwidth / (weightBytes + kv + meta + 2 * moved);
             double median = median(tps);
