@@ -64,6 +64,10 @@ import tools.jackson.databind.json.JsonMapper;
  * <li><b>Prefill</b>, per prompt length and policy: a warm-up prefill, then {@code repetitions} prefills
  * of the same pseudo-random prompt, each in a fresh session; the time is the session's own prefill
  * time ({@link GenerationResult#prefillNanos()}), maintenance is waited for between runs, untimed.</li>
+ * <li><b>{@code full}</b> ignores the budget (it attends every position); its sessions get a budget
+ * above any context, so that each shard attends exactly (each row read once for the group of query
+ * heads, the exact-attention reference). With a budget below the context, {@code full} would go through
+ * the selection path and attend every position once per query head.</li>
  * <li><b>Bytes per token</b> (decode): the weights (every layer matrix and the classifier); the KV rows
  * attention read ({@link SessionStats#attendedRows()}: a key and a value each); the policy's metadata,
  * estimated from its default geometry (Quest's page bounds, ClusterKV's centroids and member lists;
@@ -88,6 +92,9 @@ public final class DecodeBench {
 
     /** How long each policy decodes before the first row (at least 8 steps, at most 256). */
     public static final int WARM_UP_MILLIS = 1000;
+
+    /** The exact-attention policy, the reference of {@link Row#vsFull()}. */
+    public static final String FULL = "full";
 
     /** Seed of the pseudo-random prompt tokens. */
     private static final long TOKEN_STRIDE = 2654435761L;
@@ -187,7 +194,8 @@ public final class DecodeBench {
      * @param model                     the model as named
      * @param policy                    the recall policy
      * @param context                   decode: history positions before the timed steps; prefill: the prompt's length
-     * @param budget                    positions per query head and step
+     * @param budget                    positions per query head and step ({@code full}'s sessions run with an
+     *                                  unbounded one: see the class notes)
      * @param kvFormat                  the KV storage the session used, {@code f16} or {@code f32}
      * @param residency                 the device tier's rule the runtime used
      * @param threads                   compute threads
@@ -370,7 +378,7 @@ public final class DecodeBench {
     static List<Row> withRatios(List<Row> rows) {
         Map<Integer, Double> full = new HashMap<>();
         for (Row r : rows) {
-            if (r.policy().equals("full")) {
+            if (r.policy().equals(FULL)) {
                 full.put(r.context(), r.tokensPerSecond());
             }
         }
@@ -556,8 +564,10 @@ public final class DecodeBench {
             this.progress = progress;
         }
 
+        /** @return a session of the policy; {@code full} with an unbounded budget (see the class notes) */
         private Session open(String policy) {
-            return runtime.openSession(model, SessionOptions.builder().policy(policy).budget(spec.budget()).build());
+            int budget = policy.equals(FULL) ? Integer.MAX_VALUE : spec.budget();
+            return runtime.openSession(model, SessionOptions.builder().policy(policy).budget(budget).build());
         }
 
         /** @return bytes of one position's key and value in one shard */
