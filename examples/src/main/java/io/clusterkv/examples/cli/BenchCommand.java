@@ -205,7 +205,7 @@ final class BenchCommand implements Runnable {
         Path json;
 
         @Option(names = "--baseline-mib", paramLabel = "MIB", description = "Size of the memory-bandwidth read (default: ${DEFAULT-VALUE}).")
-        int baselineMib = 1024;
+        int baselineMib = (int) (DecodeBench.Spec.DEFAULT_BASELINE_BYTES >> 20);
 
         DecodeBench.Spec spec(CommandLine cl, DecodeBench.Mode mode, List<Integer> contexts, int steps,
                               boolean prefillHistory) {
@@ -304,8 +304,8 @@ final class BenchCommand implements Runnable {
                     "synthetic workload's keys and values; --prefill: a real prefill of pseudo-random tokens), then,",
                     "per policy, one session: 4 warm-up steps and --repetitions timed runs of --steps greedy steps.",
                     "Per row: tok/s (median, min-max), KV and weight bytes read per token, the memory bandwidth",
-                    "measured in the same run, the bound those bytes put on tok/s, the fraction reached, the ratio to",
-                    "full at the same context. full ignores the budget: it attends exactly (the reference). The",
+                    "measured right before the row, the bound those bytes put on tok/s, the fraction reached, the",
+                    "ratio to full at the same context. full ignores the budget: it attends exactly (the reference). The",
                     "machine's CPU flags and JDK head the table. JVM options go in CKV_JAVA_OPTS (-Xmx10g for long",
                     "contexts of synthetic:llama-1b)."},
             footer = {"", "Examples:",
@@ -366,9 +366,10 @@ final class BenchCommand implements Runnable {
 
     /** {@code ckv bench runtime}: {@link RuntimeBenchmark}. */
     @Command(name = "runtime", mixinStandardHelpOptions = true,
-            description = {"The actor runtime's overhead (synthetic:llama-1b:q8_0): decode through the actors against the",
-                    "direct path at 4096 positions, F16, full; tokens/s and heap allocated per token. Needs",
-                    "CKV_JAVA_OPTS=-Xmx10g. Decode speed per policy and context: 'ckv bench decode'."},
+            description = {"The actor runtime's overhead against the direct path (synthetic:llama-1b:q8_0).",
+                    "Decode through the actors and on the direct path at 4096 positions, F16, full: tokens/s and",
+                    "heap allocated per token. Needs CKV_JAVA_OPTS=-Xmx10g. Decode speed per policy and context:",
+                    "'ckv bench decode'."},
             footer = {"", "Example:", "  CKV_JAVA_OPTS=-Xmx10g ckv bench runtime"})
     static final class ActorRuntime implements Callable<Integer> {
 

@@ -53,9 +53,9 @@ import tools.jackson.databind.json.JsonMapper;
  * assumed.</li>
  * <li><b>Decode</b>: first, each policy decodes untimed for {@value #WARM_UP_MILLIS} ms (the JIT
  * compiles the decode path before the first row, not during it). Then per context length and policy:
- * one session; a history of {@code context}
- * positions placed without running the model ({@link WorkloadHistory}: the synthetic workload's keys and
- * values, the same rows in every shard), or with {@link Spec#prefillHistory()} a real prefill of
+ * one session; a history of {@code context} positions placed without running the model
+ * ({@link WorkloadHistory}: the synthetic workload's keys and values, the same rows in every shard), or
+ * with {@link Spec#prefillHistory()} a real prefill of
  * {@code context} pseudo-random tokens; the policy's maintenance (ClusterKV's clustering of the history)
  * waited for; {@value #WARM_UP_STEPS} untimed greedy steps; then {@code repetitions} timed runs of
  * {@code steps} greedy decode steps, one after another in the same session (each run starts with a
@@ -76,8 +76,8 @@ import tools.jackson.databind.json.JsonMapper;
  * chunk, and the history exact causal attention reads, {@code (n + 1) / 2} rows a token per shard.</li>
  * <li><b>The bound</b>: the bandwidth divided by the bytes per token. The bandwidth is measured for each
  * row right before its timed runs (on a shared machine it changes from minute to minute): a Vector API
- * read of {@link Spec#baselineBytes()} over the compute threads, the median of 7 after 2 warm-up reads. Prefill is bound by
- * arithmetic; its fraction of the memory bound says how far from it.</li>
+ * read of {@link Spec#baselineBytes()} over the compute threads, the median of 7 after 2 warm-up reads.
+ * Prefill is bound by arithmetic; its fraction of the memory bound says how far from it.</li>
  * </ul>
  *
  * <pre>
@@ -96,7 +96,7 @@ public final class DecodeBench {
     /** The exact-attention policy, the reference of {@link Row#vsFull()}. */
     public static final String FULL = "full";
 
-    /** Seed of the pseudo-random prompt tokens. */
+    /** The multiplier of the pseudo-random prompt tokens (Knuth's multiplicative hash). */
     private static final long TOKEN_STRIDE = 2654435761L;
 
     private static final JsonMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
