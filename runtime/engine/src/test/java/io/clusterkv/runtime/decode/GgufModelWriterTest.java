@@ -126,6 +126,10 @@ class GgufModelWriterTest {
                 assertArrayEquals(new int[] {1, 5, 100}, tok.encode(text), "BOS, then one token a character, no space prefix");
                 assertEquals(text, tok.decode(new int[] {5, 100}));
             }
+            // a model read from GGUF is written with its own vocabulary (tokenizer.* copied): the same metadata again
+            try (LlamaModel m = Models.load(file.toString())) {
+                assertEquals(w.metadata(), GgufModelWriter.of(m).metadata());
+            }
         }
     }
 
