@@ -1,15 +1,26 @@
 package io.clusterkv.examples.cli;
 
 import io.clusterkv.runtime.bench.AttentionBenchmarkReport;
-import io.clusterkv.runtime.bench.DecodeBenchmark;
+import io.clusterkv.runtime.bench.DecodeBench;
 import io.clusterkv.runtime.bench.DecodeProfile;
 import io.clusterkv.runtime.bench.MatvecBenchmark;
 import io.clusterkv.runtime.bench.RuntimeBenchmark;
 import io.clusterkv.runtime.bench.SelectionCost;
 import io.clusterkv.runtime.bench.WorkloadStatistics;
+import io.clusterkv.runtime.kv.KvFormat;
+import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.runtime.residency.ResidencyRule;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -19,18 +30,21 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code ckv bench}: benchmarks (not tests), one subcommand per report of {@code runtime/benchmarks}
  * that {@code docs/BENCHMARKS.md} quotes; {@code ckv bench jmh} runs any of its JMH benchmarks.
- * Each forwards its arguments to the report's {@code main}.
+ * {@code decode}, {@code prefill} and {@code selection} parse their options here and call the bench
+ * classes; the others forward their arguments to a report's {@code main}.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Benchmarks. Figures and the machine they were measured on go in docs/BENCHMARKS.md.",
-                "JVM options (heap, -Dbench.context=N) go in CKV_JAVA_OPTS."},
+                "JVM options (heap, -Dbench.context=N for 'profile') go in CKV_JAVA_OPTS."},
         subcommands = {BenchCommand.Selection.class, BenchCommand.Attention.class, BenchCommand.Jmh.class,
-                BenchCommand.Matvec.class, BenchCommand.Decode.class, BenchCommand.ActorRuntime.class,
+                BenchCommand.Matvec.class, BenchCommand.Decode.class, BenchCommand.Prefill.class,
+                BenchCommand.ActorRuntime.class,
                 BenchCommand.Profile.class, BenchCommand.Workload.class},
         footer = {"", "Examples:", "  ckv bench selection --context=32768 --budgets=256,1024,2048",
                 "  ckv bench attention quick ExactAttentionBenchmark",
                 "  ckv bench jmh StreamBaselineBenchmark -f 1 -prof gc",
-                "  CKV_JAVA_OPTS=-Xmx10g ckv bench runtime long"})
+                "  ckv bench decode --context 0,8192,16384 --json decode.json",
+                "  ckv bench prefill --tokens 512"})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec
@@ -158,48 +172,217 @@ final class BenchCommand implements Runnable {
         }
     }
 
-    /** {@code ckv bench decode}: {@link DecodeBenchmark}. */
-    @Command(name = "decode", mixinStandardHelpOptions = true,
-            description = {"Decode and prefill of a 1B-shaped model per weight type, without actors.",
-                    "synthetic:llama-1b on all cores: tokens/s, weight bytes streamed as % of a memory-bandwidth",
-                    "baseline of the same run, prefill of 512 tokens against decode. F32 needs",
-                    "CKV_JAVA_OPTS=-Xmx16g."},
-            footer = {"", "Example:", "  ckv bench decode Q8_0 Q4_0"})
+    /** Options {@code bench decode} and {@code bench prefill} share. */
+    static final class RunOptions {
+
+        @Option(names = "--model", paramLabel = "MODEL", description = {"A GGUF file, a llama2.c checkpoint, or",
+                "synthetic:<shape>[:<type>] (default: ${DEFAULT-VALUE})."})
+        String model = "synthetic:llama-1b:q8_0";
+
+        @Option(names = "--policy", split = ",", paramLabel = "NAME", description = "Recall policies, comma-separated (default: full,clusterkv).")
+        List<String> policies = List.of("full", "clusterkv");
+
+        @Option(names = "--budget", paramLabel = "B", description = "Positions each query head attends per step (default: ${DEFAULT-VALUE}).")
+        int budget = 1024;
+
+        @Option(names = "--kv-format", paramLabel = "FORMAT", description = "KV storage, f16 or f32 (default: the runtime's, clusterkv.runtime.kv-format).")
+        String kvFormat;
+
+        @Option(names = "--residency", paramLabel = "RULE", description = {"The device tier's rule: caffeine, lru or last-r",
+                "(default: the runtime's, clusterkv.residency.policy)."})
+        String residency;
+
+        @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: the runtime's, all cores).")
+        Integer threads;
+
+        @Option(names = "--repetitions", paramLabel = "N", description = "Timed runs per row; the table gives their median, min and max (default: ${DEFAULT-VALUE}).")
+        int repetitions = 3;
+
+        @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Any clusterkv.* configuration value, e.g. clusterkv.policy.clusterkv.algorithm=mini-batch; repeatable.")
+        Map<String, String> settings = new LinkedHashMap<>();
+
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as a JSON array of objects.")
+        Path json;
+
+        @Option(names = "--baseline-mib", paramLabel = "MIB", description = "Size of the memory-bandwidth read (default: ${DEFAULT-VALUE}).")
+        int baselineMib = (int) (DecodeBench.Spec.DEFAULT_BASELINE_BYTES >> 20);
+
+        DecodeBench.Spec spec(CommandLine cl, DecodeBench.Mode mode, List<Integer> contexts, int steps,
+                              boolean prefillHistory) {
+            String lengths = mode == DecodeBench.Mode.DECODE ? "--context" : "--tokens";
+            for (int c : contexts) {
+                if (c < (mode == DecodeBench.Mode.DECODE ? 0 : 1)) {
+                    throw new CommandLine.ParameterException(cl, lengths + ": every length must be >= "
+                            + (mode == DecodeBench.Mode.DECODE ? 0 : 1) + ", got " + c);
+                }
+            }
+            atLeast(cl, "--budget", budget, 1);
+            atLeast(cl, "--steps", steps, 1);
+            atLeast(cl, "--repetitions", repetitions, 1);
+            atLeast(cl, "--baseline-mib", baselineMib, 1);
+            if (threads != null) {
+                atLeast(cl, "--threads", threads, 1);
+            }
+            List<String> known = PolicyRegistry.load().names();
+            for (String p : policies) {
+                if (!known.contains(p)) {
+                    throw new CommandLine.ParameterException(cl, "--policy: unknown policy '" + p + "'; policies found: "
+                            + String.join(", ", known));
+                }
+            }
+            for (String key : settings.keySet()) {
+                if (!key.startsWith("clusterkv.")) {
+                    throw new CommandLine.ParameterException(cl, "--set " + key + ": expected a clusterkv.* key, e.g."
+                            + " clusterkv.runtime.dense-layers=1");
+                }
+            }
+            if (json != null) {
+                Path dir = json.toAbsolutePath().getParent();
+                if (dir == null || !Files.isDirectory(dir)) {
+                    throw new CommandLine.ParameterException(cl, "--json " + json + ": no such folder " + dir);
+                }
+            }
+            try {
+                return new DecodeBench.Spec(model, mode, contexts, policies, budget,
+                        Optional.ofNullable(kvFormat).map(f -> oneOf(cl, "--kv-format", KvFormat.class, f)),
+                        Optional.ofNullable(residency).map(r -> oneOf(cl, "--residency", ResidencyRule.class, r)),
+                        threads == null ? OptionalInt.empty() : OptionalInt.of(threads), steps, repetitions,
+                        prefillHistory, settings, (long) baselineMib << 20);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, e.getMessage());
+            }
+        }
+
+        /** Runs the benchmark: the table on standard output, progress and where the JSON went on standard error. */
+        int run(CommandLine cl, DecodeBench.Spec spec) throws IOException {
+            PrintWriter err = cl.getErr();
+            DecodeBench.Result result;
+            try {
+                result = DecodeBench.run(spec, line -> {
+                    err.println("ckv: " + line);
+                    err.flush();
+                });
+            } catch (DecodeBench.ContextTooLongException e) {
+                throw new CommandLine.ParameterException(cl, (spec.mode() == DecodeBench.Mode.DECODE ? "--context: "
+                        : "--tokens: ") + e.getMessage());
+            }
+            PrintWriter out = cl.getOut();
+            out.print(result.toTable());
+            out.flush();
+            if (json != null) {
+                result.writeJson(json);
+                err.println("ckv: rows written to " + json);
+                err.flush();
+            }
+            return 0;
+        }
+
+        private static void atLeast(CommandLine cl, String option, int value, int least) {
+            if (value < least) {
+                throw new CommandLine.ParameterException(cl, option + " must be >= " + least + ", got " + value);
+            }
+        }
+
+        private static <E extends Enum<E>> E oneOf(CommandLine cl, String option, Class<E> type, String value) {
+            List<String> names = new ArrayList<>();
+            for (E e : type.getEnumConstants()) {
+                String name = DecodeBench.configName(e);
+                if (name.equalsIgnoreCase(value) || e.name().equalsIgnoreCase(value)) {
+                    return e;
+                }
+                names.add(name);
+            }
+            throw new CommandLine.ParameterException(cl, option + ": expected one of " + String.join(", ", names)
+                    + ", got '" + value + "'");
+        }
+    }
+
+    /** {@code ckv bench decode}: {@link DecodeBench}. */
+    @Command(name = "decode", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Decode tokens/s through the runtime, per policy and context length, against the memory bound.",
+                    "For each context: a history of that many positions placed without running the model (the",
+                    "synthetic workload's keys and values; --prefill: a real prefill of pseudo-random tokens), then,",
+                    "per policy, one session: 4 warm-up steps and --repetitions timed runs of --steps greedy steps.",
+                    "Per row: tok/s (median, min-max), KV and weight bytes read per token, the memory bandwidth",
+                    "measured right before the row, the bound those bytes put on tok/s, the fraction reached, the",
+                    "ratio to full at the same context. full ignores the budget: it attends exactly (the reference). The",
+                    "machine's CPU flags and JDK head the table. JVM options go in CKV_JAVA_OPTS (-Xmx10g for long",
+                    "contexts of synthetic:llama-1b)."},
+            footer = {"", "Examples:",
+                    "  ckv bench decode --context 0,8192,16384 --json decode.json",
+                    "  ckv bench decode --policy full,clusterkv,quest --residency last-r --context 16384",
+                    "  ckv bench decode --model ../shared/models/stories260K.bin --context 0,256 --budget 64",
+                    "  ckv bench decode --model synthetic:tiny --context 0,64 --budget 16 --steps 2 --repetitions 1"})
     static final class Decode implements Callable<Integer> {
 
-        @Parameters(paramLabel = "TYPE", description = "Weight types (default: Q8_0 Q4_0).")
-        List<String> args = new ArrayList<>();
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--context", split = ",", paramLabel = "N", description = "History positions before the timed steps, comma-separated (default: 0).")
+        List<Integer> contexts = List.of(0);
+
+        @Option(names = "--steps", paramLabel = "N", description = "Timed decode steps per repetition (default: ${DEFAULT-VALUE}).")
+        int steps = 32;
+
+        @Option(names = "--prefill", description = "Reach each context through a real prefill of its tokens instead of placing the history.")
+        boolean prefill;
+
+        @CommandLine.Mixin
+        RunOptions options = new RunOptions();
 
         @Override
-        public Integer call() {
-            DecodeBenchmark.main(args.toArray(String[]::new));
-            return 0;
+        public Integer call() throws IOException {
+            CommandLine cl = spec.commandLine();
+            return options.run(cl, options.spec(cl, DecodeBench.Mode.DECODE, contexts, steps, prefill));
+        }
+    }
+
+    /** {@code ckv bench prefill}: {@link DecodeBench}. */
+    @Command(name = "prefill", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Prompt-processing tokens/s through the runtime (prefill only), per policy and prompt length.",
+                    "Per row: a warm-up prefill, then --repetitions prefills of the same pseudo-random prompt, each in",
+                    "a fresh session; the same table and JSON as 'ckv bench decode' (tokensPerSecond is prefill",
+                    "tokens/s; the weights are read once per 64-token chunk)."},
+            footer = {"", "Examples:",
+                    "  ckv bench prefill                               # synthetic:llama-1b:q8_0, 512 tokens",
+                    "  ckv bench prefill --tokens 128,512,2048 --policy full --json prefill.json"})
+    static final class Prefill implements Callable<Integer> {
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--tokens", split = ",", paramLabel = "N", description = "Prompt lengths, comma-separated (default: 512).")
+        List<Integer> tokens = List.of(512);
+
+        @CommandLine.Mixin
+        RunOptions options = new RunOptions();
+
+        @Override
+        public Integer call() throws IOException {
+            CommandLine cl = spec.commandLine();
+            return options.run(cl, options.spec(cl, DecodeBench.Mode.PREFILL, tokens, 1, false));
         }
     }
 
     /** {@code ckv bench runtime}: {@link RuntimeBenchmark}. */
     @Command(name = "runtime", mixinStandardHelpOptions = true,
-            description = {"Decode through the actor runtime (synthetic:llama-1b:q8_0).",
-                    "overhead: actors against the direct path at 4096 positions; long: full, clusterkv and quest",
-                    "at 32768 positions, budget 1024, F16 and F32, under each residency rule, against the bound",
-                    "the bandwidth of the same run puts on tokens/s. CKV_JAVA_OPTS: -Xmx10g, -Dbench.context=N,",
-                    "-Dbench.steps=N (long)."},
-            footer = {"", "Example:", "  CKV_JAVA_OPTS=-Xmx10g ckv bench runtime overhead"})
+            description = {"The actor runtime's overhead against the direct path (synthetic:llama-1b:q8_0).",
+                    "Decode through the actors and on the direct path at 4096 positions, F16, full: tokens/s and",
+                    "heap allocated per token. Needs CKV_JAVA_OPTS=-Xmx10g. Decode speed per policy and context:",
+                    "'ckv bench decode'."},
+            footer = {"", "Example:", "  CKV_JAVA_OPTS=-Xmx10g ckv bench runtime"})
     static final class ActorRuntime implements Callable<Integer> {
-
-        @Parameters(paramLabel = "PART", description = "overhead, long (default: both).")
-        List<String> args = new ArrayList<>();
 
         @Override
         public Integer call() throws Exception {
-            RuntimeBenchmark.main(args.toArray(String[]::new));
+            RuntimeBenchmark.main(new String[0]);
             return 0;
         }
     }
 
     /** {@code ckv bench profile}: {@link DecodeProfile}. */
     @Command(name = "profile", mixinStandardHelpOptions = true,
-            description = {"Where the CPU time of one 'ckv bench runtime long' measurement goes.",
+            description = {"Where the CPU time of one decode measurement goes (32768 positions, budget 1024).",
                     "CPU time per thread and token, heap per token, and optionally a JFR recording of the timed",
                     "steps. CKV_JAVA_OPTS: -Dbench.context=N."},
             footer = {"", "Example:", "  CKV_JAVA_OPTS=-Xmx10g ckv bench profile f16 clusterkv lru 8 /tmp/decode.jfr"})

@@ -17,11 +17,13 @@ import picocli.CommandLine.Option;
 @Command(name = "ckv", mixinStandardHelpOptions = true, version = "ckv 0.1.0",
         description = "ClusterKV runtime: decode with a bounded, recallable KV working set; compare recall policies in the arena.",
         subcommands = {ArenaCommand.class, GenerateCommand.class, InspectCommand.class, PoliciesCommand.class,
-                BenchCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class},
+                BenchCommand.class, TokenizeCommand.class, ExportCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Examples:", "  ckv arena                # the main job: every policy on the synthetic workload -> ckv-out/arena",
                 "  ckv arena --model ../shared/models/stories260K.bin",
                 "  ckv policies --plugin my-policy.jar",
                 "  ckv generate --model ../shared/models/stories260K.bin --max-tokens 100 --print-ids",
+                "  ckv bench decode --context 0,8192,16384",
+                "  ckv export --model synthetic:llama-1b:q8_0 --out llama-1b-q8_0.gguf",
                 "  ckv help arena", "",
                 "Exit codes: 0 success, 1 failure, 2 usage error."})
 public final class Ckv implements Runnable {

@@ -16,8 +16,10 @@ import java.util.TreeMap;
 import javax.management.ObjectName;
 
 /**
- * One measurement of {@link RuntimeBenchmark}'s long part (one KV format, policy and residency rule),
- * with where the CPU time went: per thread, the CPU time of the timed decode steps per token (shard
+ * One decode measurement like a row of {@link DecodeBench} ({@code synthetic:llama-1b:q8_0}, a history
+ * of 32768 positions placed with {@link WorkloadHistory}, budget 1024, residency capacity 256 MiB,
+ * ClusterKV's mini-batch clustering; one KV format, policy and residency rule), with where the CPU time
+ * went: per thread, the CPU time of the timed decode steps per token (shard
  * dispatcher threads: attention, selection and residency; compute threads: the matrix-vector
  * products; session threads: the rest), the share of both cores the process got, and the heap
  * allocated per token by all threads. On a shared machine the per-thread CPU times are much steadier
@@ -47,15 +49,16 @@ public final class DecodeProfile {
         int context = Integer.getInteger("bench.context", 32768);
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (LlamaModel model = Models.load(RuntimeBenchmark.MODEL)) {
-            var w = RuntimeBenchmark.workload(context, model.config().headDim());
+            var w = WorkloadHistory.of(context, model.config().headDim());
             Map<String, Object> conf = Map.of("clusterkv.policy.clusterkv.algorithm", "mini-batch",
                     "clusterkv.residency.policy", rule, "clusterkv.residency.capacity", "256MiB");
             try (ClusterKvRuntime runtime = RuntimeBenchmark.runtime(cores, format, conf)) {
                 int b = policy.equals("full") ? 1 << 20 : 1024;
                 try (Session s = runtime.openSession(model, SessionOptions.builder().policy(policy).budget(b).build())) {
-                    s.fill(new RuntimeBenchmark.WorkloadFill(w)).join();
-                    RuntimeBenchmark.waitForMaintenance(s);
-                    s.generate(new int[] {1}, Integer.getInteger("bench.warmup", 4), Sampler.greedy(), TokenListener.none()).join();
+                    s.fill(w).join();
+                    DecodeBench.awaitMaintenance(s);
+                    s.generate(new int[] {1}, Integer.getInteger("bench.warmup", 48), Sampler.greedy(),
+                            TokenListener.none()).join(); // untimed: the JIT compiles select's and attention's kernels
                     if (jfr != null) {
                         dcmd("jfrStart", "name=p", "settings=profile");
                     }

@@ -365,7 +365,7 @@ class AttentionTest {
         Arbitrary<Integer> dims = Arbitraries.of(8, 64, 72, 128);
         return Combinators.combine(formats, dims, Arbitraries.integers().between(1, 1000)).flatAs((format, dim, n) ->
                 Arbitraries.integers().between(0, n).flatMap(window -> {
-                    Arbitrary<int[]> positions = window == n ? Arbitraries.just(new int[0])
+                    Arbitrary<int[]> positions = window.intValue() == n.intValue() ? Arbitraries.just(new int[0])
                             : Arbitraries.integers().between(0, n - window - 1).list().uniqueElements()
                                     .ofMaxSize(Math.min(n - window, 400))
                                     .map(l -> l.stream().mapToInt(Integer::intValue).toArray());

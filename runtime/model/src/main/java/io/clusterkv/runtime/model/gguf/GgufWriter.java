@@ -6,6 +6,8 @@ import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +19,7 @@ import java.util.Objects;
 
 /**
  * Writes GGUF version 3 files, deterministically: the same calls give the same bytes. Used by tests
- * and tools to build small models.
+ * and tools to build small models, and by {@link io.clusterkv.runtime.model.GgufModelWriter} to export whole ones.
  *
  * <p>Metadata pairs and tensors are written in the order they were added. The alignment is the
  * value of {@code general.alignment} when that key is set (an integer, a power of two up to 2^20),
@@ -39,7 +41,7 @@ public final class GgufWriter {
     private final Map<String, GgufValue> metadata = new LinkedHashMap<>();
     private final List<Tensor> tensors = new ArrayList<>();
 
-    private record Tensor(String name, long[] dims, GgmlType type, byte[] bytes) {
+    private record Tensor(String name, long[] dims, GgmlType type, MemorySegment data) {
     }
 
     /** An empty file: no metadata, no tensors. */
@@ -86,7 +88,7 @@ public final class GgufWriter {
             throw new IllegalArgumentException("tensor '" + name + "' of shape " + java.util.Arrays.toString(dims)
                     + " needs " + elements + " values, got " + values.length);
         }
-        return add(name, type, dims, Quantizer.quantize(type, values));
+        return add(name, type, dims, MemorySegment.ofArray(Quantizer.quantize(type, values)));
     }
 
     /**
@@ -105,16 +107,37 @@ public final class GgufWriter {
             throw new IllegalArgumentException("tensor '" + name + "' of " + type + " " + java.util.Arrays.toString(dims)
                     + " takes " + need + " bytes, got " + bytes.length);
         }
-        return add(name, type, dims, bytes);
+        return add(name, type, dims, MemorySegment.ofArray(bytes));
     }
 
-    private GgufWriter add(String name, GgmlType type, long[] dims, byte[] bytes) {
+    /**
+     * Adds a tensor from its stored bytes in memory (a model's mapped or off-heap weights), written
+     * without a copy on the heap.
+     *
+     * @param name the name, unique
+     * @param type the type
+     * @param dims the shape, innermost first; {@code dims[0]} a multiple of the type's block size
+     * @param data exactly {@code type.bytesFor(Π dims)} bytes; not copied: they must stay readable and
+     *             unchanged until the file is written
+     * @return this
+     * @throws IllegalArgumentException if the name is taken, the shape is bad or the byte count differs
+     */
+    public GgufWriter addTensor(String name, GgmlType type, long[] dims, MemorySegment data) {
+        long need = type.bytesFor(elements(name, type, dims));
+        if (data.byteSize() != need) {
+            throw new IllegalArgumentException("tensor '" + name + "' of " + type + " " + java.util.Arrays.toString(dims)
+                    + " takes " + need + " bytes, got " + data.byteSize());
+        }
+        return add(name, type, dims, data);
+    }
+
+    private GgufWriter add(String name, GgmlType type, long[] dims, MemorySegment data) {
         for (Tensor t : tensors) {
             if (t.name.equals(name)) {
                 throw new IllegalArgumentException("tensor '" + name + "' is already added");
             }
         }
-        tensors.add(new Tensor(name, dims.clone(), type, bytes));
+        tensors.add(new Tensor(name, dims.clone(), type, data));
         return this;
     }
 
@@ -203,12 +226,12 @@ public final class GgufWriter {
             }
             out.u32(t.type.code());
             out.u64(offset);
-            offset += pad(t.bytes.length, align);
+            offset += pad(t.data.byteSize(), align);
         }
         out.zeros(pad(out.written, align) - out.written);
         for (Tensor t : tensors) {
-            out.bytes(t.bytes);
-            out.zeros(pad(t.bytes.length, align) - t.bytes.length);
+            out.segment(t.data);
+            out.zeros(pad(t.data.byteSize(), align) - t.data.byteSize());
         }
         stream.flush();
     }
@@ -360,6 +383,16 @@ public final class GgufWriter {
         void bytes(byte[] b) throws IOException {
             out.write(b);
             written += b.length;
+        }
+
+        void segment(MemorySegment s) throws IOException {
+            byte[] chunk = new byte[(int) Math.min(s.byteSize(), 1 << 20)];
+            for (long o = 0; o < s.byteSize(); o += chunk.length) {
+                int n = (int) Math.min(chunk.length, s.byteSize() - o);
+                MemorySegment.copy(s, ValueLayout.JAVA_BYTE, o, chunk, 0, n);
+                out.write(chunk, 0, n);
+            }
+            written += s.byteSize();
         }
 
         void string(String s) throws IOException {
