@@ -85,7 +85,7 @@ class BenchCommandTest {
             assertEquals("synthetic:tiny", row.get("model").asString());
             assertEquals(16, row.get("budget").asInt());
             assertEquals("f16", row.get("kvFormat").asString(), "the runtime's default KV format");
-            assertEquals("caffeine", row.get("residency").asString(), "the runtime's default residency rule");
+            assertEquals("lru", row.get("residency").asString(), "the runtime's default residency rule");
             assertEquals(1, row.get("repetitions").asInt());
         }
         // the history is there: full reads every position of each of the 2 x 2 shards (f16 key and value of 16 channels)
@@ -150,7 +150,7 @@ class BenchCommandTest {
         ckv(with(base, "--threads", "0")).isOneLineError(2, "--threads must be >= 1");
         ckv(with(base, "--policy", "full,nope")).isOneLineError(2, "--policy: unknown policy 'nope'");
         ckv(with(base, "--kv-format", "q4")).isOneLineError(2, "--kv-format: expected one of f32, f16, got 'q4'");
-        ckv(with(base, "--residency", "mru")).isOneLineError(2, "--residency: expected one of caffeine, lru, last-r");
+        ckv(with(base, "--residency", "mru")).isOneLineError(2, "--residency: expected one of none, caffeine, lru, last-r");
         ckv(with(base, "--set", "runtime.budget=3")).isOneLineError(2, "--set runtime.budget");
         ckv(with(base, "--json", dir.resolve("no/such/dir/f.json").toString())).isOneLineError(2, "--json");
         ckv(with(base, "--context", "5000", "--baseline-mib", "16")).isOneLineError(2, "--context: context 5000 needs");
