@@ -1,7 +1,5 @@
 package io.clusterkv.runtime.model;
 
-import io.clusterkv.runtime.tensor.MatrixGroup;
-
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
@@ -21,9 +19,8 @@ import java.util.concurrent.RecursiveAction;
  *
  * <p>Design notes. Every buffer is allocated up front (the chunk buffers on the first chunk), so decoding
  * allocates nothing per token. Products run on the pool given at construction (the runtime's own), or
- * on the calling thread when it is {@code null}; a decode step multiplies the Q, K and V projections in
- * one parallel pass, and the gate and up projections in another ({@link MatrixGroup}). An instance is
- * confined to one thread at a time; the arrays it returns are its own and reused.
+ * on the calling thread when it is {@code null}. An instance is confined to one thread at a time; the
+ * arrays it returns are its own and reused.
  */
 public final class ForwardPass {
 
@@ -47,10 +44,6 @@ public final class ForwardPass {
     private final float[] logits;           // (vocab)
     private final float[] cos;              // (headDim / 2)
     private final float[] sin;              // (headDim / 2)
-    private final MatrixGroup[] qkv;        // (layers) wq, wk, wv: one parallel pass over their rows
-    private final MatrixGroup[] gateUp;     // (layers) gate, up
-    private final float[][] qkvOut;         // {q, k, v}
-    private final float[][] gateUpOut;      // {h1, h2}
 
     private float[] bx, bxb, bq, bk, bv, batt, bproj, bh1, bh2; // prefill: (PREFILL_CHUNK, width) each
     private int layer;                      // the layer whose attention inputs are ready
@@ -81,15 +74,6 @@ public final class ForwardPass {
         this.logits = new float[c.vocab()];
         this.cos = new float[hd / 2];
         this.sin = new float[hd / 2];
-        this.qkv = new MatrixGroup[c.layers()];
-        this.gateUp = new MatrixGroup[c.layers()];
-        for (int l = 0; l < c.layers(); l++) {
-            LlamaModel.Layer w = model.layer(l);
-            qkv[l] = new MatrixGroup(w.wq(), w.wk(), w.wv());
-            gateUp[l] = new MatrixGroup(w.gate(), w.up());
-        }
-        this.qkvOut = new float[][] {q, k, v};
-        this.gateUpOut = new float[][] {h1, h2};
     }
 
     /** @return the model */
@@ -143,7 +127,9 @@ public final class ForwardPass {
     private void attentionInputs(int layer) {
         LlamaModel.Layer w = model.layer(layer);
         rmsNorm(x, 0, w.attnNorm(), xb, 0);
-        qkv[layer].matvec(xb, qkvOut, pool);
+        w.wq().matvec(xb, q, pool);
+        w.wk().matvec(xb, k, pool);
+        w.wv().matvec(xb, v, pool);
         if (c.qkvBias()) {
             add(q, 0, w.bq());
             add(k, 0, w.bk());
@@ -164,7 +150,8 @@ public final class ForwardPass {
         w.wo().matvec(att, proj, pool);
         add(x, 0, proj, 0, c.dim());
         rmsNorm(x, 0, w.ffnNorm(), xb, 0);
-        gateUp[layer].matvec(xb, gateUpOut, pool);
+        w.gate().matvec(xb, h1, pool);
+        w.up().matvec(xb, h2, pool);
         swiglu(h1, 0, h2, 0, c.hiddenDim());
         w.down().matvec(h1, proj, pool);
         add(x, 0, proj, 0, c.dim());

@@ -171,10 +171,7 @@ abstract sealed class BlockMatrix implements WeightMatrix
         return null;
     }
 
-    /**
-     * Per-thread scratch of {@link #vectorInputSums}, grown on demand and kept: one array for every type
-     * (only Q4_K uses it), so the sums of two types could not share it.
-     */
+    /** Per-thread scratch of {@link #vectorInputSums}, grown on demand and kept. */
     static float[] inputSums(int n) {
         float[] s = INPUT_SUMS.get();
         if (s.length < n) {
@@ -231,55 +228,26 @@ abstract sealed class BlockMatrix implements WeightMatrix
 
     @Override
     public final void matvec(float[] x, float[] out, ForkJoinPool pool) {
-        checkMatvec(x, out);
-        int group = VECTOR ? rowGroup() : 1;
-        float[] xs = group > 1 ? vectorInputSums(x) : null;
-        forRows(pool, group, (lo, hi) -> matvecRows(lo, hi, x, xs, out));
-    }
-
-    final void checkMatvec(float[] x, float[] out) {
         if (x.length < cols || out.length < rows) {
             throw new IllegalArgumentException("matvec of a " + rows + "x" + cols + " matrix needs x of at least "
                     + cols + " and out of at least " + rows + " floats, got " + x.length + " and " + out.length);
         }
-    }
-
-    /**
-     * {@code out[r] = row_r · x} for the rows {@code [lo, hi)}: groups of {@link #rowGroup()} rows, one
-     * from each equal part of the range (long streams), then the rest one by one.
-     *
-     * @param xs {@link #vectorInputSums} of {@code x} when the type has row groups and {@link #VECTOR}
-     */
-    final void matvecRows(int lo, int hi, float[] x, float[] xs, float[] out) {
         int group = VECTOR ? rowGroup() : 1;
-        int r = lo;
-        if (group > 1) {
-            int part = (hi - lo) / group;
-            for (int i = 0; i < part; i++) {
-                vectorDots(rowOffset(lo + i, rowBytes), part * rowBytes, x, xs, out, lo + i, part);
+        float[] xs = group > 1 ? vectorInputSums(x) : null;
+        forRows(pool, group, (lo, hi) -> {
+            int r = lo;
+            if (group > 1) {
+                // a group takes one row from each of `group` equal parts of the range: long streams
+                int part = (hi - lo) / group;
+                for (int i = 0; i < part; i++) {
+                    vectorDots(rowOffset(lo + i, rowBytes), part * rowBytes, x, xs, out, lo + i, part);
+                }
+                r = lo + group * part;
             }
-            r = lo + group * part;
-        }
-        for (; r < hi; r++) {
-            out[r] = rowDot(rowOffset(r, rowBytes), x, 0);
-        }
-    }
-
-    /**
-     * {@link #vectorInputSums} for matrix {@code i} of a {@link MatrixGroup}: an earlier matrix of the same
-     * type has computed the same sums (they depend on the type and {@code x} only), and the scratch is one
-     * per thread, so reuse them rather than overwrite them.
-     */
-    final float[] groupInputSums(float[] x, BlockMatrix[] group, int i, float[][] done) {
-        if (!VECTOR || rowGroup() <= 1) {
-            return null;
-        }
-        for (int j = 0; j < i; j++) {
-            if (group[j].type() == type() && done[j] != null) {
-                return done[j];
+            for (; r < hi; r++) {
+                out[r] = rowDot(rowOffset(r, rowBytes), x, 0);
             }
-        }
-        return vectorInputSums(x);
+        });
     }
 
     @Override

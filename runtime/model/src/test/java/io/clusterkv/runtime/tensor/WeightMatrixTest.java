@@ -150,40 +150,6 @@ class WeightMatrixTest {
         return type != GgmlType.Q4_K;
     }
 
-    /**
-     * A group of matrices of different types and row counts sharing one input, multiplied in one pass on
-     * a pool and on the calling thread: each output equals the matrix's own {@code matvec} to float
-     * accuracy of the float64 reference, and nothing is written past an output.
-     */
-    @Test
-    void matrixGroupMatchesEachMatrix() {
-        int cols = 512;
-        GgmlType[] types = {GgmlType.Q4_K, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q8_0, GgmlType.F16};
-        int[] rows = {1030, 260, 7, 513, 96};
-        Case[] cases = new Case[types.length];
-        WeightMatrix[] ms = new WeightMatrix[types.length];
-        for (int i = 0; i < types.length; i++) {
-            cases[i] = randomMatrix(types[i], rows[i], cols, 300 + i);
-            ms[i] = cases[i].m();
-        }
-        MatrixGroup g = new MatrixGroup(ms);
-        float[] x = randomX(cols, 31);
-        for (ForkJoinPool p : new ForkJoinPool[] {null, pool}) {
-            float[][] outs = new float[types.length][];
-            for (int i = 0; i < types.length; i++) {
-                outs[i] = new float[rows[i] + 1];
-                outs[i][rows[i]] = 12345;
-            }
-            g.matvec(x, outs, p);
-            for (int i = 0; i < types.length; i++) {
-                assertEquals(12345, outs[i][rows[i]], types[i] + " group output " + i + ": wrote past the end");
-                assertRowsMatch(cases[i], x, 1, outs[i], "group output " + i + " (" + types[i] + "), pool " + p);
-            }
-        }
-        assertThrows(IllegalArgumentException.class, () -> new MatrixGroup(ms[0], randomMatrix(GgmlType.Q8_0, 4, 64, 1).m()));
-        assertThrows(IllegalArgumentException.class, () -> g.matvec(x, new float[2][], pool));
-    }
-
     /** The packed scales and mins of a Q4_K block, unpacked eight at a time, against ggml's one-by-one rule. */
     @Test
     void q4_KScalesUnpackAsScaleMin() {
