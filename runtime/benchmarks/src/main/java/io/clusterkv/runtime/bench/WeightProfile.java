@@ -119,7 +119,7 @@ public final class WeightProfile {
                 step[r] = decodeMs(m, pool);
             }
             System.out.printf(Locale.ROOT, "%s, %d threads, %.1f MB of weights per token, %d rounds, load %s%n", model,
-                    threads, bytes / 1e6, rounds, Files.loadAverage());
+                    threads, bytes / 1e6, rounds, loadAverage());
             System.out.printf(Locale.ROOT, "  baseline (1 GiB read) %.2f GB/s [%.2f, %.2f]%n", DecodeBenchmark.median(base),
                     min(base), max(base));
             for (int kind = 0; kind < KINDS.length; kind++) {
@@ -151,14 +151,12 @@ public final class WeightProfile {
         return Arrays.stream(v).max().orElse(Double.NaN);
     }
 
-    /** The system load average, for the record. */
-    static final class Files {
-        static String loadAverage() {
-            try {
-                return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim();
-            } catch (java.io.IOException e) {
-                return "?";
-            }
+    /** @return the system load average, for the record */
+    private static String loadAverage() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim();
+        } catch (java.io.IOException e) {
+            return "?";
         }
     }
 }
