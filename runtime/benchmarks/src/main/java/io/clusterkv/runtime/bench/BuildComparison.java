@@ -29,8 +29,11 @@ import java.util.concurrent.ForkJoinPool;
  * and % of the trial's baseline.
  * <li>{@code decode TYPE ROUNDS BUILD...}: {@code synthetic:llama-1b} built once per build, then per
  * round a 1 GiB baseline read and {@link DecodeBenchmark#decodeSecondsPerToken} for each build.
- * Per build: median tokens/s with min and max, and weight bytes streamed per second as % of the
- * round's baseline.
+ * Per build: median tokens/s with min and max, weight bytes streamed per second as % of the
+ * round's baseline, and the median (min, max) of its per-round ratio to the first build.
+ * <li>{@code -Dmodel=FILE} (decode and prefill): every build loads that model file ({@code Models.load},
+ * e.g. a GGUF that llama.cpp runs too) instead of building {@code synthetic:llama-1b}; TYPE is then a
+ * label only.
  * <li>{@code matmul TYPE THREADS TRIALS BUILD...}: a batched product of a 2048x8192 matrix
  * ({@code -Drows=R -Dcols=C}; {@code -Dbatch=B}, default 64, a prefill chunk) of random weights, the
  * same for every build, with random inputs, on a pool of {@code THREADS} (1: the calling thread), three
@@ -182,6 +185,10 @@ public final class BuildComparison {
 
     /** @return the benchmark's synthetic model, in that build's classes, with weights of {@code type} */
     private static Object syntheticModel(ClassLoader l, String type) throws Throwable {
+        String file = System.getProperty("model");
+        if (file != null) { // -Dmodel=FILE.gguf: the same file in every build; TYPE is only a label
+            return l.loadClass("io.clusterkv.runtime.model.Models").getMethod("load", String.class).invoke(null, file);
+        }
         Object t = ggmlType(l, type);
         long seed = l.loadClass("io.clusterkv.runtime.model.Models").getField("SYNTHETIC_SEED").getLong(null);
         return l.loadClass("io.clusterkv.runtime.model.SyntheticModels")
@@ -244,10 +251,15 @@ public final class BuildComparison {
                 for (int r = 0; r < rounds; r++) {
                     pct[r] = 100 * bytes * tps[j][r] / 1e9 / base[r];
                 }
+                double[] ratio = new double[rounds];
+                for (int r = 0; r < rounds; r++) {
+                    ratio[r] = tps[j][r] / tps[0][r];
+                }
                 System.out.printf(Locale.ROOT, "  %-16s %5.2f tokens/s [%.2f, %.2f]  %5.2f GB/s of weights"
-                        + "  %% of the round's baseline: median %3.0f%% [%3.0f%%, %3.0f%%]%n", name(builds.get(j)),
-                        median(tps[j]), quantile(tps[j], 0), quantile(tps[j], 1), bytes * median(tps[j]) / 1e9,
-                        median(pct), quantile(pct, 0), quantile(pct, 1));
+                        + "  %% of the round's baseline: median %3.0f%% [%3.0f%%, %3.0f%%]  x first build: median %.2f"
+                        + " [%.2f, %.2f]%n", name(builds.get(j)), median(tps[j]), quantile(tps[j], 0),
+                        quantile(tps[j], 1), bytes * median(tps[j]) / 1e9, median(pct), quantile(pct, 0),
+                        quantile(pct, 1), median(ratio), quantile(ratio, 0), quantile(ratio, 1));
             }
         } finally {
             for (AutoCloseable m : models) {

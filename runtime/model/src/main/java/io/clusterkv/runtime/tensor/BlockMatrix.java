@@ -33,15 +33,19 @@ import java.util.concurrent.RecursiveAction;
  *     caller's pool (never the common pool); {@code null} or a pool of parallelism 1, or a matrix
  *     under {@value #MIN_PARALLEL_BYTES} bytes, runs on the calling thread. Each output element is
  *     written by exactly one task, so no synchronisation is needed beyond the join.</li>
- * <li><b>Matrix-vector products.</b> {@link #matvec} takes rows of Q8_0 and Q4_0 in groups of
+ * <li><b>Matrix-vector products.</b> {@link #matvec} takes rows of Q8_0, Q4_0 and Q4_K in groups of
  *     {@value VectorKernels#ROWS} ({@link #vectorDots}), one row from each quarter of a task's range.
  *     Their kernels are bound by the instructions they spend per weight byte, not by arithmetic: a
  *     group loads each input vector once for all its rows and keeps four long sequential streams of
  *     weights in flight, which the hardware prefetchers follow better than one stream (or than four
- *     adjacent short rows). Each row still gets the operations of {@link #dot} in the same order, up
+ *     adjacent short rows). In Q8_0 and Q4_0 each row still gets the operations of {@link #dot} in the same order, up
  *     to the order in which the lanes of the last vector are summed (open in the Vector API, and
  *     different in C2 and the interpreter), so {@code matvec} and {@code dot} agree to about 1e-7 of
- *     {@code Σ|w·x|}. Other types take rows one by one, in order.</li>
+ *     {@code Σ|w·x|}. Q4_K's groups differ from its {@link #dot} in order, not in accuracy: the sums of
+ *     {@code x} per sub-block of 32 (its min term) are taken once per product before the rows are split
+ *     ({@link #vectorInputSums}), and a group goes block by block, two rows per kernel call (four rows
+ *     in one method pass C2's inlining budget and box their vectors). Other types (Q6_K, F32, F16,
+ *     BF16) take rows one by one, in order.</li>
  * <li><b>Batched products.</b> {@link #matmul} is a small GEMM (the prefill path, batches of up to
  *     64 tokens). The batch is first copied into transposed panels of {@code 4·L} inputs
  *     ({@code L} float lanes), {@code (cols, 4·L)} each, so that one vector holds one input element of
@@ -150,12 +154,34 @@ abstract sealed class BlockMatrix implements WeightMatrix
     /**
      * {@code out[o + k·outStride] = row_k · x} for {@link #rowGroup()} rows, row {@code k} at byte
      * {@code rowOffset + k·rowStride}, with the Vector API; only called when {@link #VECTOR} and
-     * {@code rowGroup() > 1}. Each result must be {@link #vectorDot} of its row, the same operations in
-     * the same order up to the order of the final lane sum.
+     * {@code rowGroup() > 1}. {@code xs} is {@link #vectorInputSums} of {@code x}. Each result must agree
+     * with {@link #vectorDot} of its row to float accuracy (Q8_0, Q4_0: the same operations in the same
+     * order up to the order of the final lane sum).
      */
-    void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
+    void vectorDots(long rowOffset, long rowStride, float[] x, float[] xs, float[] out, int o, int outStride) {
         throw new UnsupportedOperationException(type() + " has no multi-row kernel");
     }
+
+    /**
+     * What {@link #vectorDots} needs of {@code x} beyond {@code x} itself, computed once per product on
+     * the calling thread before the rows are split (Q4_K: sums of {@code x} per sub-block); {@code null}
+     * (the default) when nothing. The array is the calling thread's scratch, reused by its next product.
+     */
+    float[] vectorInputSums(float[] x) {
+        return null;
+    }
+
+    /** Per-thread scratch of {@link #vectorInputSums}, grown on demand and kept. */
+    static float[] inputSums(int n) {
+        float[] s = INPUT_SUMS.get();
+        if (s.length < n) {
+            s = new float[n];
+            INPUT_SUMS.set(s);
+        }
+        return s;
+    }
+
+    private static final ThreadLocal<float[]> INPUT_SUMS = ThreadLocal.withInitial(() -> new float[0]);
 
     final float rowDot(long rowOffset, float[] x, int xOff) {
         return VECTOR ? vectorDot(rowOffset, x, xOff) : scalarDot(rowOffset, x, xOff);
@@ -207,13 +233,14 @@ abstract sealed class BlockMatrix implements WeightMatrix
                     + cols + " and out of at least " + rows + " floats, got " + x.length + " and " + out.length);
         }
         int group = VECTOR ? rowGroup() : 1;
+        float[] xs = group > 1 ? vectorInputSums(x) : null;
         forRows(pool, group, (lo, hi) -> {
             int r = lo;
             if (group > 1) {
                 // a group takes one row from each of `group` equal parts of the range: long streams
                 int part = (hi - lo) / group;
                 for (int i = 0; i < part; i++) {
-                    vectorDots(rowOffset(lo + i, rowBytes), part * rowBytes, x, out, lo + i, part);
+                    vectorDots(rowOffset(lo + i, rowBytes), part * rowBytes, x, xs, out, lo + i, part);
                 }
                 r = lo + group * part;
             }

@@ -56,7 +56,7 @@ final class Q4_0Matrix extends BlockMatrix {
     }
 
     @Override
-    void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
+    void vectorDots(long rowOffset, long rowStride, float[] x, float[] xs, float[] out, int o, int outStride) {
         VectorKernels.q4_0Dots2(data, rowOffset, rowStride, x, 0, cols, out, o, outStride);
         VectorKernels.q4_0Dots2(data, rowOffset + 2 * rowStride, rowStride, x, 0, cols, out, o + 2 * outStride,
                 outStride);

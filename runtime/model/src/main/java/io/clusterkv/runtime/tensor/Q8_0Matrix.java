@@ -50,7 +50,7 @@ final class Q8_0Matrix extends BlockMatrix {
     }
 
     @Override
-    void vectorDots(long rowOffset, long rowStride, float[] x, float[] out, int o, int outStride) {
+    void vectorDots(long rowOffset, long rowStride, float[] x, float[] xs, float[] out, int o, int outStride) {
         VectorKernels.q8_0Dots(data, rowOffset, rowStride, x, 0, cols, out, o, outStride);
     }
 

@@ -25,8 +25,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code B2F} or {@code B2I} part conversions. Sums of {@code q·x} are kept per block or sub-block and
  * scaled once by {@code d·scale}.
  *
- * <p>Matrix-vector products of Q8_0 and Q4_0 take four rows at a time ({@link #q8_0Dots},
- * {@link #q4_0Dots2} twice): the input is loaded once per block for all of them, and four streams of
+ * <p>Matrix-vector products of Q8_0, Q4_0 and Q4_K take four rows at a time ({@link #q8_0Dots},
+ * {@link #q4_0Dots2} twice, {@link #q4_KDots}): the input is loaded once per block for all of them (Q4_K:
+ * per pair of rows), and four streams of
  * weights are in flight ({@link BlockMatrix#matvec} takes the rows from four quarters of a range, so
  * the streams are long). That, not arithmetic, is what decode needs: a single-row kernel spends enough
  * instructions per weight byte that it keeps only a few cache lines in flight, so from memory it
@@ -64,6 +65,8 @@ final class VectorKernels {
     static final int ROWS = 4;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ORDER);
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ORDER);
 
     private VectorKernels() {
     }
@@ -385,6 +388,127 @@ final class VectorKernels {
             acc = x2.fma(FloatVector.broadcast(F, -dmin * (sm2 >>> 8)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Sums of {@code x} over each sub-block of {@code size} (16 or 32) columns, {@code xs[k] = Σ x[size·k ..
+     * size·k + size − 1]}, once per product: the min term of every Q4_K row ({@code dmin·m_k·xs[k]}) and
+     * the offset of every Q6_K value need nothing else from {@code x}.
+     */
+    static void subBlockSums(float[] x, int cols, int size, float[] xs) {
+        for (int k = 0, n = cols / size; k < n; k++) {
+            float s = 0;
+            for (int i = size * k, end = i + size; i < end; i++) {
+                s += x[i];
+            }
+            xs[k] = s;
+        }
+    }
+
+    /**
+     * The eight 6-bit scales of a Q4_K block's 12 packed bytes at {@code o}, one per byte of the result
+     * (ggml's {@code utmp} unpacking): scale {@code k} is {@code (result >>> 8k) & 0xff}. With
+     * {@code mins = true}, the eight mins instead.
+     */
+    static long q4_KScales(MemorySegment w, long o, boolean mins) {
+        long lo = w.get(LONG, o); // bytes 0..7
+        int u0 = (int) lo;
+        int u1 = (int) (lo >>> 32);
+        int u2 = w.get(INT, o + 8);
+        if (mins) {
+            int m03 = u1 & 0x3f3f3f3f;
+            int m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
+            return (m03 & 0xffffffffL) | (long) m47 << 32;
+        }
+        int s03 = u0 & 0x3f3f3f3f;
+        int s47 = (u2 & 0x0f0f0f0f) | (((u0 >>> 6) & 0x03030303) << 4);
+        return (s03 & 0xffffffffL) | (long) s47 << 32;
+    }
+
+    private static IntVector widenU(ByteVector q, int part) {
+        return (IntVector) q.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, part);
+    }
+
+    private static FloatVector toFloats(IntVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.I2F, F, 0);
+    }
+
+    /**
+     * {@code out[outOff + k·outStride] = row_k · x} for {@value #ROWS} Q4_K rows, row {@code k} at byte
+     * {@code off + k·rowStride}; {@code xs} holds {@link #subBlockSums} of {@code x}. The four rows go
+     * block by block, two at a time ({@link #q4_KBlock2}), so four weight streams are in flight.
+     */
+    static void q4_KDots(MemorySegment w, long off, long rowStride, float[] x, float[] xs, int cols, float[] out,
+                         int outOff, int outStride) {
+        for (int k = 0; k < ROWS; k++) {
+            out[outOff + k * outStride] = 0;
+        }
+        for (int b = 0, blocks = cols / 256; b < blocks; b++) {
+            // one call site (see q6_KDots)
+            for (int k = 0; k < ROWS; k += 2) {
+                long o = off + 144L * b + k * rowStride;
+                q4_KBlock2(w, o, o + rowStride, x, xs, b, out, outOff + k * outStride, outOff + (k + 1) * outStride);
+            }
+        }
+    }
+
+    /**
+     * Adds block {@code b} of two Q4_K rows (at bytes {@code o0}, {@code o1}) dotted with {@code x} to
+     * {@code out[i0]} and {@code out[i1]}. Per sub-block the rows' {@code Σ q·x} are float vectors
+     * scaled once by {@code d·sc}; the min term is {@code dmin·Σ m·xs}, in scalar code; the nibbles are
+     * widened to 32-bit lanes and split there (one mask, one shift). A method per block and pair of
+     * rows, with only scalars crossing the call: a kernel of four rows passes C2's inlining node budget
+     * (NodeCountInliningCutoff) and boxes its vectors.
+     */
+    private static void q4_KBlock2(MemorySegment w, long o0, long o1, float[] x, float[] xs, int b, float[] out,
+                                   int i0, int i1) {
+        float d0 = BlockMatrix.f16(w, o0);
+        float d1 = BlockMatrix.f16(w, o1);
+        float m0 = BlockMatrix.f16(w, o0 + 2) * minDot(q4_KScales(w, o0 + 4, true), xs, 8 * b);
+        float m1 = BlockMatrix.f16(w, o1 + 2) * minDot(q4_KScales(w, o1 + 4, true), xs, 8 * b);
+        long sc0 = q4_KScales(w, o0 + 4, false);
+        long sc1 = q4_KScales(w, o1 + 4, false);
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        for (int j = 0; j < 4; j++) { // 64 elements: sub-blocks 2j (low nibbles) and 2j + 1 (high)
+            FloatVector l0 = FloatVector.zero(F);
+            FloatVector h0 = FloatVector.zero(F);
+            FloatVector l1 = FloatVector.zero(F);
+            FloatVector h1 = FloatVector.zero(F);
+            int xb = 256 * b + 64 * j;
+            for (int h = 0; h < 32; h += 16) {
+                long q = 16 + 32 * j + h;
+                ByteVector q0 = load16(w, o0 + q);
+                ByteVector q1 = load16(w, o1 + q);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector xl = FloatVector.fromArray(F, x, xb + h + p * L);
+                    FloatVector xh = FloatVector.fromArray(F, x, xb + 32 + h + p * L);
+                    IntVector v0 = widenU(q0, p);
+                    IntVector v1 = widenU(q1, p);
+                    l0 = toFloats(v0.and(0x0f)).fma(xl, l0);
+                    h0 = toFloats(v0.lanewise(VectorOperators.LSHR, 4)).fma(xh, h0);
+                    l1 = toFloats(v1.and(0x0f)).fma(xl, l1);
+                    h1 = toFloats(v1.lanewise(VectorOperators.LSHR, 4)).fma(xh, h1);
+                }
+            }
+            int sl = 16 * j;
+            int sh = 16 * j + 8;
+            a0 = h0.fma(FloatVector.broadcast(F, d0 * (int) ((sc0 >>> sh) & 0xff)),
+                    l0.fma(FloatVector.broadcast(F, d0 * (int) ((sc0 >>> sl) & 0xff)), a0));
+            a1 = h1.fma(FloatVector.broadcast(F, d1 * (int) ((sc1 >>> sh) & 0xff)),
+                    l1.fma(FloatVector.broadcast(F, d1 * (int) ((sc1 >>> sl) & 0xff)), a1));
+        }
+        out[i0] += a0.reduceLanes(VectorOperators.ADD) - m0;
+        out[i1] += a1.reduceLanes(VectorOperators.ADD) - m1;
+    }
+
+    /** @return {@code Σ_k m_k · xs[i + k]} for the eight mins packed in {@code mins} (a byte each) */
+    private static float minDot(long mins, float[] xs, int i) {
+        float s = 0;
+        for (int k = 0; k < 8; k++) {
+            s += (int) ((mins >>> (8 * k)) & 0xff) * xs[i + k];
+        }
+        return s;
     }
 
     static void q4_KDequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {

@@ -129,12 +129,46 @@ class WeightMatrixTest {
                 assertRowsMatch(c, xb, batch, ob, type + " matmul batch " + batch + ", pool " + p);
             }
         }
+        if (!sameOperationsAsDot(type)) {
+            return; // its rows agree with the reference to float accuracy (above), not with dot's operations
+        }
         // matvec is the per-row dot, up to the order of the final lane sum
         float[] x = randomX(cols, 5);
         float[] out = new float[rows];
         c.m.matvec(x, out, pool);
         for (int r = 0; r < rows; r += 50) {
             assertSameDot(c, r, x, c.m.dot(r, x, 0), out[r], type + " matvec row " + r);
+        }
+    }
+
+    /**
+     * @return whether matvec does per row the float operations of {@code dot}: not Q4_K, whose row groups
+     *         take the sums of {@code x} per sub-block once per product (the min term) and split the
+     *         nibbles in 32-bit lanes
+     */
+    private static boolean sameOperationsAsDot(GgmlType type) {
+        return type != GgmlType.Q4_K;
+    }
+
+    /** The packed scales and mins of a Q4_K block, unpacked eight at a time, against ggml's one-by-one rule. */
+    @Test
+    void q4_KScalesUnpackAsScaleMin() {
+        if (!BlockMatrix.VECTOR) {
+            return;
+        }
+        SplittableRandom rnd = new SplittableRandom(12);
+        MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(13).asSlice(1, 12); // odd address
+        for (int t = 0; t < 2000; t++) {
+            for (int i = 0; i < 12; i++) {
+                seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
+            }
+            long scales = VectorKernels.q4_KScales(seg, 0, false);
+            long mins = VectorKernels.q4_KScales(seg, 0, true);
+            for (int j = 0; j < 8; j++) {
+                int sm = Q4_KMatrix.scaleMin(seg, 0, j);
+                assertEquals(sm & 0xff, (int) (scales >>> (8 * j)) & 0xff, "scale " + j);
+                assertEquals(sm >>> 8, (int) (mins >>> (8 * j)) & 0xff, "min " + j);
+            }
         }
     }
 
@@ -193,10 +227,10 @@ class WeightMatrixTest {
     }
 
     /**
-     * matvec takes rows of Q8_0 and Q4_0 in groups of {@link VectorKernels#ROWS}, one from each quarter
-     * of a range, and the rest one by one: row counts around the group size, on the calling thread and
-     * on a pool, each row its {@code dot} (see {@link #assertSameDot}) and within float accuracy of the
-     * reference, nothing written past the rows.
+     * matvec takes rows of Q8_0, Q4_0 and Q4_K in groups of {@link VectorKernels#ROWS}, one from each
+     * quarter of a range, and the rest one by one: row counts around the group size, on the calling
+     * thread and on a pool, each row its {@code dot} (see {@link #assertSameDot}; Q8_0 and Q4_0) and
+     * within float accuracy of the float64 reference (every type), nothing written past the rows.
      */
     @ParameterizedTest
     @EnumSource(GgmlType.class)
@@ -210,7 +244,7 @@ class WeightMatrixTest {
                 out[rows] = 12345; // past the end: untouched
                 c.m.matvec(x, out, p);
                 assertEquals(12345, out[rows], type + " " + rows + " rows: wrote past the end");
-                for (int r = 0; r < rows; r++) {
+                for (int r = 0; r < rows && sameOperationsAsDot(type); r++) {
                     assertSameDot(c, r, x, c.m.dot(r, x, 0), out[r], type + " " + rows + "x" + cols + " row " + r
                             + ", pool " + p);
                 }
