@@ -120,12 +120,12 @@ public final class WeightProfile {
             }
             System.out.printf(Locale.ROOT, "%s, %d threads, %.1f MB of weights per token, %d rounds, load %s%n", model,
                     threads, bytes / 1e6, rounds, loadAverage());
-            System.out.printf(Locale.ROOT, "  baseline (1 GiB read) %.2f GB/s [%.2f, %.2f]%n", DecodeBenchmark.median(base),
+            System.out.printf(Locale.ROOT, "  baseline (1 GiB read) %.2f GB/s [%.2f, %.2f]%n", DecodeBench.median(base),
                     min(base), max(base));
             for (int kind = 0; kind < KINDS.length; kind++) {
                 WeightMatrix w = matrix(m, 0, kind);
                 long kb = kind == 7 ? w.data().byteSize() : w.data().byteSize() * m.config().layers();
-                double ms = DecodeBenchmark.median(kindMs[kind]);
+                double ms = DecodeBench.median(kindMs[kind]);
                 System.out.printf(Locale.ROOT, "  %-7s %-5s %6d x %-5d %7.2f ms  %6.2f GB/s%n", KINDS[kind], w.type(),
                         w.rows(), w.cols(), ms, kb / ms / 1e6);
             }
@@ -134,8 +134,8 @@ public final class WeightProfile {
             products(m, pool, x, out, new long[KINDS.length]);
             long a1 = mx.getTotalThreadAllocatedBytes();
             System.out.printf(Locale.ROOT, "  heap allocated by one pass of the products (all threads): %d bytes%n", a1 - a0);
-            double s = DecodeBenchmark.median(sum);
-            double d = DecodeBenchmark.median(step);
+            double s = DecodeBench.median(sum);
+            double d = DecodeBench.median(step);
             System.out.printf(Locale.ROOT, "  products %.2f ms (%.2f GB/s); decode step %.2f ms = %.2f tok/s [%.2f, %.2f];"
                     + " rest %.2f ms%n", s, bytes / s / 1e6, d, 1000 / d, 1000 / max(step), 1000 / min(step), d - s);
         } finally {
