@@ -75,7 +75,8 @@ class BenchCommandTest {
         Path json = dir.resolve("decode.json");
         Run r = ckv("bench", "decode", "--model", "synthetic:tiny", "--context", "0,64", "--policy", "full,clusterkv",
                 "--budget", "16", "--steps", "2", "--repetitions", "1", "--baseline-mib", "16",
-                "--set", "clusterkv.runtime.dense-layers=0", "--json", json.toString());
+                "--set", "clusterkv.runtime.dense-layers=0", "--set", "clusterkv.runtime.exact-coverage=1",
+                "--json", json.toString());
         assertEquals(0, r.code(), r.err());
         Map<String, JsonNode> rows = rows(json, 4);
         for (String key : List.of("full@0", "clusterkv@0", "full@64", "clusterkv@64")) {

@@ -81,11 +81,13 @@ class ShippedPoliciesThroughTheRuntimeTest {
     @Test
     void smallBudgetsRunSparseStepsAndClusterKvMaintenanceAsynchronously() {
         int[] prompt = prompt(200, 2);
+        // exact-coverage 1: the shards select past 2 x 64 positions (the default attends exactly up to 512)
         Map<String, Object> clusterKv = Map.of("clusterkv.policy.clusterkv.tokens-per-cluster", 16,
-                "clusterkv.policy.clusterkv.recluster-every", 32, "clusterkv.policy.clusterkv.sink", 4);
+                "clusterkv.policy.clusterkv.recluster-every", 32, "clusterkv.policy.clusterkv.sink", 4,
+                "clusterkv.runtime.exact-coverage", 1);
         for (String policy : new String[] {"clusterkv", "quest"}) {
             try (Session s = runtime.openSession(model, options(policy, 64,
-                    policy.equals("clusterkv") ? clusterKv : Map.of()))) {
+                    policy.equals("clusterkv") ? clusterKv : Map.of("clusterkv.runtime.exact-coverage", 1)))) {
                 int[] tokens = s.generate(prompt, 80, Sampler.greedy(), TokenListener.none()).join().tokens();
                 SessionStats st = s.stats();
                 assertEquals(0, st.policyFailures(), policy);

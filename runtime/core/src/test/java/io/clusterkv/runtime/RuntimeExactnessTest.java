@@ -122,7 +122,10 @@ class RuntimeExactnessTest {
     }
 
     private static SessionOptions options(Map<String, Object> settings) {
-        SessionOptions.Builder b = SessionOptions.builder().policy("full").budget(16);
+        // exact-coverage 1: the shards select past (selection heads x 16) positions, so decode goes through
+        // the sparse path (full's selection: every position)
+        SessionOptions.Builder b = SessionOptions.builder().policy("full").budget(16)
+                .set("clusterkv.runtime.exact-coverage", 1);
         settings.forEach(b::set);
         return b.build();
     }

@@ -38,8 +38,8 @@ class RuntimeSettingsTest {
         assertFalse(s.synchronousMaintenance());
         assertEquals(42, s.seed());
         assertEquals(SelectionScope.HEAD, s.selectionScope());
-        assertEquals(0.5, s.exactCoverage());
-        assertEquals(4 * 1024 * 2, s.exactUpTo(4), "4 heads of 1024 positions cover half of 8192");
+        assertEquals(0.25, s.exactCoverage());
+        assertEquals(4 * 1024 * 4, s.exactUpTo(4), "4 heads of 1024 positions cover a quarter of 16384");
         assertEquals(8192, read(Map.of("clusterkv.runtime.selection-scope", "group", "clusterkv.runtime.exact-coverage",
                 0.125)).exactUpTo(4), "one shared selection of 1024 positions covers 1/8 of 8192");
         assertEquals(new ResidencyConfig(256L << 20, ResidencyRule.LRU, 1, 8192), s.residency());

@@ -57,6 +57,9 @@ public final class SessionDriveMode implements DriveMode, AutoCloseable {
                 .set("clusterkv.runtime.dense-layers", r.denseLayers())
                 .set("clusterkv.runtime.selection-scope", r.selectionScope().name().toLowerCase(Locale.ROOT))
                 .set("clusterkv.runtime.seed", r.seed())
+                // the policies are what is compared: they select wherever their selections cannot cover the
+                // context, not only past the runtime's default, which attends exactly up to 4x that
+                .set("clusterkv.runtime.exact-coverage", 1)
                 .set("clusterkv.runtime.synchronous-maintenance", true);
         r.overrides().forEach((k, v) -> options.set("clusterkv.policy." + r.policy() + "." + k, v));
         try (Session session = runtime.openSession(r.model(), options.build())) {
