@@ -1,12 +1,9 @@
 package io.clusterkv.examples.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,24 +21,8 @@ import tools.jackson.databind.json.JsonMapper;
 @ExtendWith(LogCapturingExtension.class)
 class BenchCommandTest {
 
-    private record Run(int code, String out, String err) {
-        /** One line on standard error, starting "ckv: ", naming {@code what}, without a stack trace. */
-        void isOneLineError(int expectedCode, String what) {
-            assertEquals(expectedCode, code, err);
-            assertTrue(err.startsWith("ckv: ") && err.contains(what), err);
-            assertEquals(1, err.lines().count(), "one line: " + err);
-            assertFalse(err.contains("\tat "), "no stack trace by default: " + err);
-        }
-    }
-
-    private static Run ckv(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cl = Ckv.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun ckv(String... args) {
+        return CliRun.of(args);
     }
 
     private static final List<String> FIELDS = List.of("benchmark", "policy", "context", "budget", "kvFormat",
@@ -73,7 +54,7 @@ class BenchCommandTest {
     @Test
     void decodeWritesOneRowPerPolicyAndContext(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("decode.json");
-        Run r = ckv("bench", "decode", "--model", "synthetic:tiny", "--context", "0,64", "--policy", "full,clusterkv",
+        CliRun r = ckv("bench", "decode", "--model", "synthetic:tiny", "--context", "0,64", "--policy", "full,clusterkv",
                 "--budget", "16", "--steps", "2", "--repetitions", "1", "--baseline-mib", "16",
                 "--set", "clusterkv.runtime.dense-layers=0", "--set", "clusterkv.runtime.exact-coverage=1",
                 "--json", json.toString());
@@ -112,7 +93,7 @@ class BenchCommandTest {
     @Test
     void decodeWithOtherFormatAndRuleSaysSoInEveryRow(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("d.json");
-        Run r = ckv("bench", "decode", "--model", "synthetic:tiny", "--context", "32", "--policy", "quest",
+        CliRun r = ckv("bench", "decode", "--model", "synthetic:tiny", "--context", "32", "--policy", "quest",
                 "--budget", "8", "--steps", "2", "--repetitions", "2", "--kv-format", "f32", "--residency", "last-r",
                 "--threads", "1", "--prefill", "--baseline-mib", "16", "--json", json.toString());
         assertEquals(0, r.code(), r.err());
@@ -128,7 +109,7 @@ class BenchCommandTest {
     @Test
     void prefillMeasuresPromptTokensPerSecond(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("prefill.json");
-        Run r = ckv("bench", "prefill", "--model", "synthetic:tiny", "--tokens", "16,100", "--policy", "full",
+        CliRun r = ckv("bench", "prefill", "--model", "synthetic:tiny", "--tokens", "16,100", "--policy", "full",
                 "--repetitions", "1", "--baseline-mib", "16", "--json", json.toString());
         assertEquals(0, r.code(), r.err());
         Map<String, JsonNode> rows = rows(json, 2);
@@ -166,7 +147,7 @@ class BenchCommandTest {
     @Test
     void helpShowsExamples() {
         for (String sub : List.of("decode", "prefill")) {
-            Run r = ckv("bench", sub, "--help");
+            CliRun r = ckv("bench", sub, "--help");
             assertEquals(0, r.code());
             assertTrue(r.out().contains("Example"), r.out());
         }

@@ -1,11 +1,8 @@
 package io.clusterkv.examples.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
@@ -18,29 +15,13 @@ import tools.jackson.databind.json.JsonMapper;
 @ExtendWith(LogCapturingExtension.class)
 class CkvCommandTest {
 
-    private record Run(int code, String out, String err) {
-        /** One line on standard error, starting "ckv: ", naming {@code what}, without a stack trace. */
-        void isOneLineError(int expectedCode, String what) {
-            assertEquals(expectedCode, code, err);
-            assertTrue(err.startsWith("ckv: ") && err.contains(what), err);
-            assertEquals(1, err.lines().count(), "one line: " + err);
-            assertFalse(err.contains("\tat "), "no stack trace by default: " + err);
-        }
-    }
-
-    private static Run ckv(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cl = Ckv.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun ckv(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void arenaRunsEveryPolicyFoundAndWritesTheReport(@TempDir Path dir) throws Exception {
-        Run r = ckv("arena", "--context=700", "--steps=2", "--head-dim=64", "--kv-heads=1", "--budgets=64,1024",
+        CliRun r = ckv("arena", "--context=700", "--steps=2", "--head-dim=64", "--kv-heads=1", "--budgets=64,1024",
                 "--out=" + dir);
         assertEquals(0, r.code(), r.err());
         for (String p : new String[] {"full", "streaming", "oracle", "quest", "clusterkv"}) {
@@ -56,7 +37,7 @@ class CkvCommandTest {
     @Test
     void arenaSelectionScopeGroupIsRecordedAndABadScopeIsAUsageError(@TempDir Path dir) throws Exception {
         ckv("arena", "--selection-scope", "nope").isOneLineError(2, "--selection-scope: expected head or group, got 'nope'");
-        Run r = ckv("arena", "--context=512", "--steps=2", "--budgets=64", "--head-dim=64", "--kv-heads=1",
+        CliRun r = ckv("arena", "--context=512", "--steps=2", "--budgets=64", "--head-dim=64", "--kv-heads=1",
                 "--policies=full,oracle,clusterkv,quest", "--selection-scope", "group", "--out=" + dir);
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("selection scope: group"), r.out());
@@ -68,12 +49,12 @@ class CkvCommandTest {
 
     @Test
     void policiesListsNamesDescriptionsAndConfigKeys() {
-        Run r = ckv("policies");
+        CliRun r = ckv("policies");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("clusterkv.policy.streaming.sink = 4"), r.out());
         assertTrue(r.out().contains("clusterkv.policy.quest.page-size = 16"), r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("quest ") && l.contains("arXiv 2406.10774")), r.out());
-        Run plugin = ckv("policies", "--plugin", ArenaEndToEndTest.pluginJar().toString());
+        CliRun plugin = ckv("policies", "--plugin", ArenaEndToEndTest.pluginJar().toString());
         assertEquals(0, plugin.code(), plugin.err());
         assertTrue(plugin.out().contains("clusterkv.policy.page-mean.page-size = 16"), plugin.out());
     }
@@ -84,7 +65,7 @@ class CkvCommandTest {
                 {"bench", "selection"}, {"tokenize"}, {}}) {
             String[] args = java.util.Arrays.copyOf(cmd, cmd.length + 1);
             args[cmd.length] = "--help";
-            Run r = ckv(args);
+            CliRun r = ckv(args);
             assertEquals(0, r.code(), String.join(" ", args));
             assertTrue(r.out().contains("Example"), String.join(" ", args) + ":\n" + r.out());
         }
@@ -109,7 +90,7 @@ class CkvCommandTest {
         ckv("arena", "--context=600", "--steps=1", "--set", "quest.page-size=0", "--out=" + dir)
                 .isOneLineError(1, "clusterkv.policy.quest.page-size");
 
-        Run verbose = ckv("arena", "--model", "no/such/model.gguf", "--verbose");
+        CliRun verbose = ckv("arena", "--model", "no/such/model.gguf", "--verbose");
         assertEquals(1, verbose.code());
         assertTrue(verbose.err().contains("\tat "), "--verbose prints the stack trace");
     }

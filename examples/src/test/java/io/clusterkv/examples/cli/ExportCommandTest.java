@@ -1,14 +1,11 @@
 package io.clusterkv.examples.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.clusterkv.runtime.model.GgufModelWriter;
 import io.clusterkv.runtime.model.gguf.GgufFile;
 import io.clusterkv.runtime.tensor.GgmlType;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
@@ -21,29 +18,14 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(LogCapturingExtension.class)
 class ExportCommandTest {
 
-    private record Run(int code, String out, String err) {
-        void isOneLineError(int expectedCode, String what) {
-            assertEquals(expectedCode, code, err);
-            assertTrue(err.startsWith("ckv: ") && err.contains(what), err);
-            assertEquals(1, err.lines().count(), "one line: " + err);
-            assertFalse(err.contains("\tat "), "no stack trace by default: " + err);
-        }
-    }
-
-    private static Run ckv(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cl = Ckv.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun ckv(String... args) {
+        return CliRun.of(args);
     }
 
     private static String greedy(String model, String... prompt) {
         String[] args = Stream.concat(Stream.of("generate", "--model", model, "--max-tokens", "12", "--print-ids",
                 "--policy", "full"), Stream.of(prompt)).toArray(String[]::new);
-        Run r = ckv(args);
+        CliRun r = ckv(args);
         assertEquals(0, r.code(), r.err());
         return r.out().trim();
     }
@@ -52,7 +34,7 @@ class ExportCommandTest {
     void anExportedSyntheticModelGeneratesTheSameTokens(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("tiny.gguf");
         Files.writeString(file, "an older file, replaced");
-        Run r = ckv("export", "--model", "synthetic:tiny", "--out", file.toString());
+        CliRun r = ckv("export", "--model", "synthetic:tiny", "--out", file.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith(file + ": llama, 2 layers, vocab 256"), r.out());
         try (Stream<Path> files = Files.list(dir)) {
@@ -70,7 +52,7 @@ class ExportCommandTest {
     @Test
     void typeConvertsTheWeights(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("q.gguf");
-        Run r = ckv("export", "--model", "synthetic:tiny", "--type", "q8_0", "--out", file.toString());
+        CliRun r = ckv("export", "--model", "synthetic:tiny", "--type", "q8_0", "--out", file.toString());
         assertEquals(0, r.code(), r.err());
         try (GgufFile f = GgufFile.open(file)) {
             assertEquals(GgmlType.Q8_0, f.tensor("blk.0.attn_q.weight").type());

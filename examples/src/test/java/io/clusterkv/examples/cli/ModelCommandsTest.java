@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
@@ -16,16 +14,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LogCapturingExtension.class)
 class ModelCommandsTest {
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run ckv(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cl = Ckv.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        return new Run(cl.execute(args), out.toString(), err.toString());
+    private static CliRun ckv(String... args) {
+        return CliRun.of(args);
     }
 
     /** Finds shared/&lt;relative&gt; above the working directory, or null. */
@@ -43,7 +33,7 @@ class ModelCommandsTest {
     void generateStories260kGreedilyMatchesRunC() {
         Path model = shared("models/stories260K.bin");
         assumeTrue(model != null, "shared/models/stories260K.bin not found above the working directory: skipped");
-        Run r = ckv("generate", "--model", model.toString(), "--max-tokens", "20", "--print-ids");
+        CliRun r = ckv("generate", "--model", model.toString(), "--max-tokens", "20", "--print-ids");
         assertEquals(0, r.code(), r.err());
         // the first 20 greedy tokens printed by llama2.c run.c for this checkpoint (see the runtime's golden file)
         assertEquals("461 461 401 401 401 461 378 455 473 456 435 299 362 409 283 264 283 452 288 13", r.out().trim());
@@ -53,20 +43,20 @@ class ModelCommandsTest {
     void tokenizeUsesTheGgufVocabulary() {
         Path vocab = shared("tokenizers/ggml-vocab-llama-spm.gguf");
         assumeTrue(vocab != null, "shared/tokenizers/ggml-vocab-llama-spm.gguf not found: skipped");
-        Run r = ckv("tokenize", "--model", vocab.toString(), "--text", "Hello world");
+        CliRun r = ckv("tokenize", "--model", vocab.toString(), "--text", "Hello world");
         assertEquals(0, r.code(), r.err());
         assertEquals("15043 3186", r.out().trim(), "llama.cpp's known answer for 'Hello world'");
-        Run inspect = ckv("inspect", "--model", vocab.toString());
+        CliRun inspect = ckv("inspect", "--model", vocab.toString());
         assertEquals(0, inspect.code(), inspect.err());
         assertTrue(inspect.out().contains("tokenizer.ggml.model = llama"), inspect.out());
     }
 
     @Test
     void syntheticModelGeneratesFromIds() {
-        Run r = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "1 5 9", "--max-tokens", "5", "--print-ids");
+        CliRun r = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "1 5 9", "--max-tokens", "5", "--print-ids");
         assertEquals(0, r.code(), r.err());
         assertEquals(5, r.out().trim().split(" ").length, r.out());
-        Run inspect = ckv("inspect", "--model", "synthetic:tiny");
+        CliRun inspect = ckv("inspect", "--model", "synthetic:tiny");
         assertEquals(0, inspect.code(), inspect.err());
         assertTrue(inspect.out().contains("architecture=llama"), inspect.out());
     }
@@ -75,18 +65,18 @@ class ModelCommandsTest {
     void generateSetsPolicyKeysAndNamesABadOne() {
         String[] base = {"generate", "--model", "synthetic:tiny", "--prompt-ids", "1 5 9", "--max-tokens", "3",
                 "--print-ids", "--policy", "quest", "--budget", "4", "--set", "clusterkv.runtime.dense-layers=0"};
-        Run ok = ckv(with(base, "--set", "clusterkv.policy.quest.page-size=2"));
+        CliRun ok = ckv(with(base, "--set", "clusterkv.policy.quest.page-size=2"));
         assertEquals(0, ok.code(), ok.err());
         assertEquals(3, ok.out().trim().split(" ").length, ok.out());
-        Run unknown = ckv(with(base, "--set", "clusterkv.policy.quest.page-sise=2"));
+        CliRun unknown = ckv(with(base, "--set", "clusterkv.policy.quest.page-sise=2"));
         assertEquals(1, unknown.code());
         assertTrue(unknown.err().contains("clusterkv.policy.quest.page-sise") && unknown.err().contains("page-size")
                 && unknown.err().lines().count() == 1, unknown.err());
-        Run bad = ckv(with(base, "--set", "clusterkv.policy.quest.page-size=0"));
+        CliRun bad = ckv(with(base, "--set", "clusterkv.policy.quest.page-size=0"));
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("clusterkv.policy.quest.page-size = '0'") && bad.err().contains("expected")
                 && bad.err().lines().count() == 1, bad.err());
-        Run runtimeKey = ckv(with(base, "--set", "clusterkv.runtime.kv-format=f8"));
+        CliRun runtimeKey = ckv(with(base, "--set", "clusterkv.runtime.kv-format=f8"));
         assertEquals(1, runtimeKey.code());
         assertTrue(runtimeKey.err().contains("clusterkv.runtime.kv-format = f8: expected f32 or f16"), runtimeKey.err());
     }
@@ -99,16 +89,16 @@ class ModelCommandsTest {
 
     @Test
     void badInputIsOneLineWithExitCode() {
-        Run missing = ckv("generate", "--model", "no/such/model.gguf");
+        CliRun missing = ckv("generate", "--model", "no/such/model.gguf");
         assertEquals(1, missing.code());
         assertTrue(missing.err().startsWith("ckv: ") && missing.err().contains("no/such/model.gguf")
                 && missing.err().lines().count() == 1, missing.err());
-        Run textWithoutTokenizer = ckv("generate", "--model", "synthetic:tiny", "--prompt", "hi");
+        CliRun textWithoutTokenizer = ckv("generate", "--model", "synthetic:tiny", "--prompt", "hi");
         assertEquals(2, textWithoutTokenizer.code());
         assertTrue(textWithoutTokenizer.err().contains("has no tokenizer"), textWithoutTokenizer.err());
-        Run badIds = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "1 x");
+        CliRun badIds = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "1 x");
         assertEquals(2, badIds.code());
-        Run outOfVocab = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "99999");
+        CliRun outOfVocab = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "99999");
         assertEquals(2, outOfVocab.code());
         assertTrue(outOfVocab.err().contains("outside the vocabulary"), outOfVocab.err());
     }

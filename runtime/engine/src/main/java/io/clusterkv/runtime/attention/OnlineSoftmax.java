@@ -237,26 +237,7 @@ final class OnlineSoftmax {
      * @throws IndexOutOfBoundsException naming the first position out of range, before it is read
      */
     void absorbGathered(KvShard.View kv, int[] positions, int from, int to, int context) {
-        KvFormat format = kv.format();
-        for (int i0 = from; i0 < to; ) {
-            int rows = Math.min(blockRows - pending, to - i0);
-            for (int i = 0; i < rows; i++) {
-                int p = positions[i0 + i];
-                if (p < 0 || p >= context) {
-                    throw new IndexOutOfBoundsException("position " + p + " (index " + (i0 + i)
-                            + ") is outside the context of " + context + " positions");
-                }
-                stageRow(format, kv.keySegmentOf(p), kv.rowOffset(p), keyRows, pending + i);
-            }
-            finishStaging(format, keyRows, pending, rows);
-            for (int i = 0; i < rows; i++) {
-                int p = positions[i0 + i];
-                stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueRows, pending + i);
-            }
-            finishStaging(format, valueRows, pending, rows);
-            i0 += rows;
-            staged(rows);
-        }
+        absorbGatheredMasked(kv, positions, null, from, to, context);
     }
 
     /**
@@ -273,8 +254,8 @@ final class OnlineSoftmax {
     /**
      * Absorbs the positions {@code positions[from .. to)}, each attended only by the heads whose bits
      * are set in {@code masks} at the same index (bit {@code h} for head {@code h} of the state; at
-     * most 31 heads; {@link #mask} does not apply): every row is read once for all heads, and a head's
-     * softmax runs over its own rows only.
+     * most 31 heads; {@link #mask} does not apply), or by those of {@link #mask} when {@code masks} is
+     * null: every row is read once for all heads, and a head's softmax runs over its own rows only.
      *
      * @throws IndexOutOfBoundsException as {@link #absorbGathered} does
      */
@@ -294,7 +275,7 @@ final class OnlineSoftmax {
             for (int i = 0; i < rows; i++) {
                 int p = positions[i0 + i];
                 stageRow(format, kv.valueSegmentOf(p), kv.rowOffset(p), valueRows, pending + i);
-                int m = masks[i0 + i] & allHeads;
+                int m = masks == null ? rowMask : masks[i0 + i] & allHeads;
                 rowMasks[pending + i] = m;
                 masked |= m != allHeads;
                 headsAttended |= m;
