@@ -85,9 +85,11 @@ public final class ClusterKvRuntime implements AutoCloseable {
                 : ActorSystem.create(Behaviors.empty(), "clusterkv-" + RUNTIMES.incrementAndGet(),
                         // an embedded library must not end the application's JVM on a fatal error
                         ConfigFactory.parseString("pekko.jvm-exit-on-fatal-error = off").withFallback(config));
+        java.util.concurrent.atomic.AtomicInteger workers = new java.util.concurrent.atomic.AtomicInteger();
         this.pool = new ForkJoinPool(settings.computeThreads(), p -> {
             ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setName("clusterkv-compute-" + t.getPoolIndex());
+            // a worker's pool index is not assigned yet when the factory runs: every name was ...-0
+            t.setName("clusterkv-compute-" + workers.getAndIncrement());
             t.setDaemon(true);
             return t;
         }, null, false);
