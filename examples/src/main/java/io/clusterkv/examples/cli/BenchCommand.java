@@ -394,7 +394,7 @@ final class BenchCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "POLICY", description = "Policy, e.g. full, clusterkv, quest.")
         String policy;
 
-        @Parameters(index = "2", paramLabel = "RULE", description = "Residency rule: caffeine, lru or last_r.")
+        @Parameters(index = "2", paramLabel = "RULE", description = "Residency rule: none, caffeine, lru or last-r.")
         String rule;
 
         @Parameters(index = "3", paramLabel = "STEPS", description = "Timed decode steps.")

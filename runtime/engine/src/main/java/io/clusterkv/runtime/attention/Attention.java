@@ -294,17 +294,12 @@ public final class Attention {
             throw new IllegalArgumentException("the selection's context of " + context
                     + " positions is larger than the view's " + kv.size() + " positions");
         }
-        int windowMin = context;
-        int windowMax = 0;
         for (int h = 0; h < heads; h++) {
             HeadSelectionBuffer head = selection.head(h);
             if (head.contextSize() != context) {
                 throw new IllegalArgumentException("query head " + h + " selected in a context of " + head.contextSize()
                         + " positions, head 0 in one of " + context);
             }
-            int from = head.windowStart() == HeadSelectionBuffer.NO_WINDOW ? context : head.windowStart();
-            windowMin = Math.min(windowMin, from);
-            windowMax = Math.max(windowMax, from);
             int[] positions = head.positionBuffer();
             for (int i = 0, n = head.size(); i < n; i++) {
                 int p = positions[i];
@@ -314,7 +309,7 @@ public final class Attention {
                 }
             }
         }
-        // the union: explicit positions of every head, and the rows some windows cover but not all
+        // the union of the explicit positions, each with the heads that selected it
         if (scratch.headsOf.length < context) {
             scratch.headsOf = new int[Math.max(context, scratch.headsOf.length * 2)];
         }
@@ -323,7 +318,6 @@ public final class Attention {
         for (int h = 0; h < heads; h++) {
             count += selection.head(h).size();
         }
-        count += windowMax - windowMin;
         if (scratch.union.length < count) {
             scratch.union = new int[Math.max(count, scratch.union.length * 2)];
             scratch.unionMasks = new int[scratch.union.length];
@@ -342,19 +336,6 @@ public final class Attention {
                 headsOf[p] |= bit;
             }
         }
-        for (int p = windowMin; p < windowMax; p++) {
-            int bits = 0;
-            for (int h = 0; h < heads; h++) {
-                int ws = selection.head(h).windowStart();
-                if (ws != HeadSelectionBuffer.NO_WINDOW && ws <= p) {
-                    bits |= 1 << h;
-                }
-            }
-            if (headsOf[p] == 0) {
-                union[size++] = p;
-            }
-            headsOf[p] |= bits;
-        }
         int[] masks = scratch.unionMasks;
         for (int i = 0; i < size; i++) {
             int p = union[i];
@@ -364,7 +345,8 @@ public final class Attention {
         OnlineSoftmax state = scratch.state;
         state.begin(queries, 0, heads, scale);
         state.absorbGatheredMasked(kv, union, masks, 0, size, context);
-        state.absorbRange(kv, windowMax, context); // every head's window covers [windowMax, context)
+        // a position one head selected and another's window covers is absorbed twice, for disjoint heads
+        state.absorbWindows(kv, selection);
         state.finish(out, 0);                      // a head that attended nothing gets zeros
     }
 

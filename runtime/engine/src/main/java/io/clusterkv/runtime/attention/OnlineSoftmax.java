@@ -4,6 +4,8 @@ import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.runtime.kv.RowMath;
 import io.clusterkv.spi.Queries;
+import io.clusterkv.spi.internal.HeadSelectionBuffer;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -286,6 +288,42 @@ final class OnlineSoftmax {
             if (pending == blockRows) {
                 flush();
             }
+        }
+    }
+
+    /**
+     * Absorbs the recent windows of a selection, one per query head ({@code [windowStart, context)} of
+     * head {@code h} of the selection being head {@code h} of the state): each row is read once, the
+     * segment between two consecutive window starts attended by the heads whose window has begun there.
+     * Leaves the mask at the last segment's heads.
+     */
+    void absorbWindows(KvShard.View kv, SelectionBuffer selection) {
+        int heads = selection.heads();
+        int context = selection.contextSize();
+        int from = context;
+        for (int h = 0; h < heads; h++) {
+            int ws = selection.head(h).windowStart();
+            if (ws != HeadSelectionBuffer.NO_WINDOW) {
+                from = Math.min(from, ws);
+            }
+        }
+        while (from < context) {
+            int covered = 0;
+            int next = context;
+            for (int h = 0; h < heads; h++) {
+                int ws = selection.head(h).windowStart();
+                if (ws == HeadSelectionBuffer.NO_WINDOW) {
+                    continue;
+                }
+                if (ws <= from) {
+                    covered |= 1 << h;
+                } else {
+                    next = Math.min(next, ws);
+                }
+            }
+            mask(covered);
+            absorbRange(kv, from, next);
+            from = next;
         }
     }
 

@@ -3,6 +3,7 @@ package io.clusterkv.runtime.attention;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.spi.Queries;
+import io.clusterkv.spi.internal.SelectionBuffer;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -97,6 +98,29 @@ public final class PiecewiseAttention {
             throw new IllegalStateException("a head mask needs a pass begun with beginGroup");
         }
         state.mask(heads);
+    }
+
+    /**
+     * After {@link #beginGroup}: absorbs the recent window of each query head's selection (head
+     * {@code h} of the selection for query head {@code h}), each row read once for the heads whose window
+     * covers it. Leaves a head mask set: call {@link #mask} before absorbing more.
+     *
+     * @param kv        keys and values of the shard, holding at least the selection's context
+     * @param selection one selection per query head of the pass
+     * @throws IllegalStateException    if no group pass is in progress
+     * @throws IllegalArgumentException if the view's head dim is not the queries', or the selection's
+     *                                  context is larger than the view
+     */
+    public void absorbWindows(KvShard.View kv, SelectionBuffer selection) {
+        checkView(kv);
+        if (heads == 1) {
+            throw new IllegalStateException("windows of several heads need a pass begun with beginGroup");
+        }
+        if (selection.contextSize() > kv.size()) {
+            throw new IllegalArgumentException("the selection's context of " + selection.contextSize()
+                    + " positions is larger than the view's " + kv.size() + " positions");
+        }
+        state.absorbWindows(kv, selection);
     }
 
     /**

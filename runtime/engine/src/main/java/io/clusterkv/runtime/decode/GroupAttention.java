@@ -33,6 +33,7 @@ public final class GroupAttention {
     private final int groupSize;
     private float[] blockQ = new float[0];  // (rows, groupSize, headDim) a block's queries
     private float[] blockOut = new float[0];
+    private Queries blockQueries;           // a view of blockQ for the last block size
 
     /**
      * @param kvHead    the shard's KV head
@@ -106,12 +107,15 @@ public final class GroupAttention {
         if (blockQ.length < need) {
             blockQ = new float[need];
             blockOut = new float[need];
+            blockQueries = null;
         }
         for (int t = 0; t < rows; t++) {
             System.arraycopy(q, t * qDim + kvHead * span, blockQ, t * span, span);
         }
-        Attention.causal(kv, Queries.wrap(blockQ, rows * groupSize, headDim), groupSize, first, scale, blockOut,
-                scratch);
+        if (blockQueries == null || blockQueries.heads() != rows * groupSize) {
+            blockQueries = Queries.wrap(blockQ, rows * groupSize, headDim); // once per block size, not per chunk
+        }
+        Attention.causal(kv, blockQueries, groupSize, first, scale, blockOut, scratch);
         for (int t = 0; t < rows; t++) {
             System.arraycopy(blockOut, t * span, att, t * qDim + kvHead * span, span);
         }

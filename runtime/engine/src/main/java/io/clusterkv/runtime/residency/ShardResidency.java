@@ -461,33 +461,7 @@ public final class ShardResidency implements AutoCloseable {
                 done = next;
             }
         }
-        // windows: [start, context) per head, read once; each segment between consecutive window starts
-        // is attended by the heads whose window has begun
-        int a = context;
-        for (int h = 0; h < heads; h++) {
-            int ws = selection.head(h).windowStart();
-            if (ws != HeadSelectionBuffer.NO_WINDOW) {
-                a = Math.min(a, ws);
-            }
-        }
-        while (a < context) {
-            int covered = 0;
-            int nextStart = context;
-            for (int h = 0; h < heads; h++) {
-                int ws = selection.head(h).windowStart();
-                if (ws == HeadSelectionBuffer.NO_WINDOW) {
-                    continue;
-                }
-                if (ws <= a) {
-                    covered |= 1 << h;
-                } else {
-                    nextStart = Math.min(nextStart, ws);
-                }
-            }
-            pass.mask(covered);
-            pass.absorbRange(kv, a, nextStart);
-            a = nextStart;
-        }
+        pass.absorbWindows(kv, selection);
         pass.finish(out);
     }
 
