@@ -36,6 +36,8 @@ import java.util.SplittableRandom;
  * context 1024, adjacent-pair RoPE, separate classifier.</li>
  * <li>{@code synthetic:tiny-qwen2}: {@code synthetic:tiny} with Q/K/V biases, half-split RoPE and a
  * tied classifier.</li>
+ * <li>{@code synthetic:retrieval}: not random: weights constructed to answer long-context retrieval
+ * tasks, see {@link RetrievalModel} (the seed is not used).</li>
  * </ul>
  */
 public final class SyntheticModels {
@@ -59,7 +61,9 @@ public final class SyntheticModels {
 
     /** @return the names {@link #create} accepts */
     public static Set<String> names() {
-        return SHAPES.keySet();
+        Set<String> names = new java.util.LinkedHashSet<>(SHAPES.keySet());
+        names.add(RetrievalModel.NAME);
+        return java.util.Collections.unmodifiableSet(names);
     }
 
     /**
@@ -68,9 +72,9 @@ public final class SyntheticModels {
      * @throws IllegalArgumentException if the name is unknown, listing the known ones
      */
     public static ModelConfig config(String name) {
-        ModelConfig c = SHAPES.get(name);
+        ModelConfig c = name.equals(RetrievalModel.NAME) ? RetrievalModel.CONFIG : SHAPES.get(name);
         if (c == null) {
-            throw new IllegalArgumentException("unknown synthetic model '" + name + "'; known: " + SHAPES.keySet());
+            throw new IllegalArgumentException("unknown synthetic model '" + name + "'; known: " + names());
         }
         return c;
     }
@@ -87,6 +91,9 @@ public final class SyntheticModels {
      */
     public static LlamaModel create(String name, GgmlType weightType, long seed) {
         ModelConfig c = config(name);
+        if (name.equals(RetrievalModel.NAME)) {
+            return RetrievalModel.create(weightType);
+        }
         if (!Quantizer.canQuantize(weightType)) {
             throw new UnsupportedOperationException("synthetic weights of type " + weightType
                     + " are not supported; supported: F32, F16, BF16, Q8_0, Q4_0 (K-quants are not produced)");
