@@ -107,6 +107,33 @@ class RetrievalModelTest {
     }
 
     @Test
+    void theExportedGgufAnswersTheSame(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = GgufModelWriter.of(model).write(dir.resolve("retrieval.gguf"));
+        List<Integer> prompt = new ArrayList<>();
+        prompt.add(RetrievalVocabulary.BOS);
+        String filler = "the grass is green . the sky is blue . the sun is yellow . here we go . there and back again .";
+        add(prompt, filler);
+        add(prompt, "one of the special magic numbers for k17 is v03 v41 v09 .");
+        add(prompt, "one of the special magic numbers for k05 is v11 v12 v13 .");
+        while (prompt.size() < 300) {
+            add(prompt, filler);
+        }
+        add(prompt, "what is the special magic number for k17 mentioned in the provided text ? the special magic number for k17 is");
+        int[] ids = prompt.stream().mapToInt(Integer::intValue).toArray();
+        int[] expected = RetrievalVocabulary.ids("v03 v41 v09");
+        assertArrayEquals(expected, greedy(ids, 3, new BitSet()));
+        LlamaModel inMemory = model;
+        try (LlamaModel loaded = Models.load(file)) {
+            assertArrayEquals(RetrievalModel.frequencyFactors(RetrievalModel.CONFIG),
+                    GgufModelWriter.ropeFreqFactors(loaded));
+            model = loaded;
+            assertArrayEquals(expected, greedy(ids, 3, new BitSet()));
+        } finally {
+            model = inMemory;
+        }
+    }
+
+    @Test
     void followsAVariableChainBackwards() {
         List<Integer> prompt = new ArrayList<>();
         prompt.add(RetrievalVocabulary.BOS);
