@@ -49,7 +49,9 @@ import java.util.List;
  * alike, so it cancels). The scores are the rough upper bounds the ranking computes for every page
  * anyway (at most a rounding step above the exact bound; the exact bound where the rough one is not
  * finite), so the estimate costs one {@code exp} per page and head and no further pass over the
- * bounds; pages are kept in the order of those scores.
+ * bounds; pages are kept in the order of those scores. A bound exceeds its page's largest
+ * {@code q · k} by a slack that varies from page to page, so the estimate is sharper than the attention
+ * it stands for: it tends to keep fewer pages than {@code p} of the true mass would need.
  *
  * <p><b>Units.</b> Unit id = page index, through {@link HeadSelection#addPages} (firstUnitId 0): the
  * version encodes the selected range of the page, so it is constant for a full page and changes while
