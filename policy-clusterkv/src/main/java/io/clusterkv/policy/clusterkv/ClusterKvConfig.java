@@ -77,13 +77,17 @@ record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.In
      * <p>The reference code (github.com/sjtu-zhao-lab/ClusterKV) clusters the prompt into a fixed
      * {@code nlist} clusters: 400 in its accuracy runs ({@code accuracy/patch.py}, {@code --nlist}
      * default), 200 in its speed benchmark ({@code efficiency/bench_textgen.py}); it clusters each
-     * window of 320 generated keys into {@code window_nlist = 8} clusters ({@code bench_textgen.py}).
-     * Its sink (16) and iterations (20) are the paper's.
+     * window of 320 generated keys into {@code window_nlist = 8} clusters ({@code bench_textgen.py},
+     * {@code clusterkv/clusterkv_models/ClusterKVAttention.py}; its accuracy runs cluster only the prompt
+     * and attend every generated key). Its sink (16), window (320) and iterations (20) are the paper's;
+     * its decoding path draws initial centroids at random among the keys as we do, while its accuracy
+     * runs use pylibraft's k-means with that library's defaults (k-means++ seeding, a tolerance stop),
+     * closest here to {@code init = k-means-plus-plus, early-stop = true}, which the preset leaves alone.
      */
     enum Preset {
         /** The paper's values: the declared defaults, unchanged. */
         PAPER(Map.of()),
-        /** The reference code's accuracy settings: 400 prompt clusters, 8 clusters per run of 320 new keys. */
+        /** The reference code's: 400 prompt clusters (its accuracy runs), 8 clusters per run of 320 new keys (its decoding). */
         REFERENCE(Map.of(PREFILL_CLUSTERS, "400", CLUSTERS_PER_RECLUSTER, "8"));
 
         private final Map<String, String> values;
@@ -101,8 +105,8 @@ record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.In
     /** The declared keys, in the order {@code ckv policies} lists them. */
     static final List<ConfigKey> KEYS = List.of(
             new ConfigKey(PRESET, "paper", "values for the keys left unset: paper (the defaults listed here) or"
-                    + " reference (the public code's accuracy runs: prefill-clusters = 400, clusters-per-recluster = 8);"
-                    + " an explicit key wins"),
+                    + " reference (the public code's: prefill-clusters = 400 as its accuracy runs, clusters-per-recluster"
+                    + " = 8 per 320 new keys as its decoding); an explicit key wins"),
             new ConfigKey(SINK, "16", "first positions always attended (inside the budget), never clustered; >= 0"),
             new ConfigKey(TOKENS_PER_CLUSTER, "80", "prompt keys per cluster, C = ceil(n / this), unless prefill-clusters is set; >= 1"),
             new ConfigKey(PREFILL_CLUSTERS, "0", "a fixed number of clusters for the prompt (the reference code's nlist),"
