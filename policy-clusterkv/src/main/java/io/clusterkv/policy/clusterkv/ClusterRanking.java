@@ -40,7 +40,8 @@ final class ClusterRanking {
     private int cursor;                    // next candidate to hand out, counting down
     private double massScale;              // of the last estimateMass: the logit's scale of a score
     private double massMax;                // the largest logit
-    private double massTotal;              // sum of exp(logit - massMax); +inf when the estimate is unusable
+    private double massTotal;              // sum of exp(logit - massMax)
+    private boolean massUsable;            // every logit finite: else every share is 0
 
     /**
      * Scores every cluster against the query of every head, in one pass over the centroids.
@@ -183,7 +184,8 @@ final class ClusterRanking {
         }
         massScale = scale;
         massMax = max;
-        massTotal = finite && total > 0 ? total : Double.POSITIVE_INFINITY;
+        massTotal = total;
+        massUsable = finite && total > 0 && total < Double.POSITIVE_INFINITY;
     }
 
     /**
@@ -193,6 +195,9 @@ final class ClusterRanking {
      * @return its estimated share of that head's attention mass over the clusters, in {@code [0, 1]}
      */
     double share(int head, ClusterIndex index, int c) {
+        if (!massUsable) {
+            return 0;
+        }
         return Math.exp(scores[head * stride + c] * massScale + index.logSizes()[c] - massMax) / massTotal;
     }
 

@@ -149,6 +149,17 @@ class TopPSelectionTest {
     }
 
     @Test
+    void aQueryWithoutAUsableEstimateFillsTheBudget() {
+        Clusters clusters = uniform(6, 10, new float[6 * D]);
+        int budget = 32;
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            float[] q = {bad, 1, 1, 1};
+            assertArrayEquals(select(policy(clusters, 0, budget, 1), clusters, q, 1, budget, 0),
+                    select(policy(clusters, 0.5, budget, 1), clusters, q, 1, budget, 0), "q[0] = " + bad);
+        }
+    }
+
+    @Test
     void sizeWeighsTheEstimate() {
         // logits q · centroid / sqrt(4): cluster 0 (4 keys) 2, cluster 1 (40 keys) 0, cluster 2 (40 keys) -4.
         // By score alone cluster 0 would hold e^2 / (e^2 + 1 + e^-4) = 0.88 of the mass; weighted by size it
