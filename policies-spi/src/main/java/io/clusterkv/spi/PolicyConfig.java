@@ -2,9 +2,11 @@ package io.clusterkv.spi;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * A policy's own configuration section: the keys its provider declared, each with the value set by
@@ -14,6 +16,10 @@ import java.util.Objects;
  * full key ({@code clusterkv.policy.<policy>.<key>}), the value and the expectation. Policies read
  * their values once, in {@link RecallPolicyProvider#create}, so a bad value fails the session at
  * start.
+ *
+ * <p>A section remembers which keys the application set ({@link #isSet}), so that a policy can offer
+ * ready-made sets of values (a preset key) that fill in only the keys left unset
+ * ({@link #withDefaults}).
  */
 public final class PolicyConfig {
 
@@ -22,10 +28,12 @@ public final class PolicyConfig {
 
     private final String policyName;
     private final Map<String, String> values;
+    private final Set<String> set; // keys the application set
 
-    private PolicyConfig(String policyName, Map<String, String> values) {
+    private PolicyConfig(String policyName, Map<String, String> values, Set<String> set) {
         this.policyName = policyName;
         this.values = values;
+        this.set = set;
     }
 
     /**
@@ -51,7 +59,8 @@ public final class PolicyConfig {
             }
             values.put(e.getKey(), Objects.requireNonNull(e.getValue(), e.getKey()));
         }
-        return new PolicyConfig(policyName, Collections.unmodifiableMap(values));
+        return new PolicyConfig(policyName, Collections.unmodifiableMap(values),
+                Collections.unmodifiableSet(new LinkedHashSet<>(overrides.keySet())));
     }
 
     /**
@@ -72,6 +81,37 @@ public final class PolicyConfig {
     /** @return every key of the section with its effective value, in declaration order */
     public Map<String, String> asMap() {
         return values;
+    }
+
+    /**
+     * @param key a key inside the section
+     * @return whether the application set it (its value is not the declared default)
+     */
+    public boolean isSet(String key) {
+        return set.contains(key);
+    }
+
+    /**
+     * A copy in which every key the application did not set takes the given value instead of its
+     * declared default; keys it set keep their values. This is how a preset works: the preset's values
+     * fill in what the application left open, and an explicit key still wins.
+     *
+     * @param defaults values by key inside the section, e.g. a preset's
+     * @return the section with those defaults
+     * @throws PolicyConfigException if a key is not one the policy declares
+     */
+    public PolicyConfig withDefaults(Map<String, String> defaults) {
+        Map<String, String> merged = new LinkedHashMap<>(values);
+        for (Map.Entry<String, String> e : defaults.entrySet()) {
+            if (!merged.containsKey(e.getKey())) {
+                throw new PolicyConfigException(fullKey(e.getKey()), e.getValue(),
+                        "one of the keys policy '" + policyName + "' declares: " + values.keySet());
+            }
+            if (!set.contains(e.getKey())) {
+                merged.put(e.getKey(), Objects.requireNonNull(e.getValue(), e.getKey()));
+            }
+        }
+        return new PolicyConfig(policyName, Collections.unmodifiableMap(merged), set);
     }
 
     /**

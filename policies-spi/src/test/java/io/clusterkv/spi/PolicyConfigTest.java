@@ -64,4 +64,18 @@ class PolicyConfigTest {
         assertThrows(IllegalArgumentException.class, () -> new ShardGeometry(0, 0, 0, 8));
         assertThrows(IllegalArgumentException.class, () -> new ShardGeometry(0, 0, 1, -3));
     }
+
+    @Test
+    void presetDefaultsFillOnlyTheKeysLeftUnset() {
+        PolicyConfig c = PolicyConfig.of("p", KEYS, Map.of("page-size", "32"));
+        assertTrue(c.isSet("page-size"));
+        assertTrue(!c.isSet("ratio"));
+        PolicyConfig preset = c.withDefaults(Map.of("page-size", "8", "ratio", "0.25"));
+        assertEquals(32, preset.getInt("page-size", 1, 100), "an explicit key wins over the preset");
+        assertEquals(0.25, preset.getDouble("ratio", 0, 1), "the preset fills a key left unset");
+        assertEquals("random", preset.getString("init"), "a key the preset leaves alone keeps its default");
+        assertTrue(preset.isSet("page-size") && !preset.isSet("ratio"), "preset values are not the application's");
+        PolicyConfigException e = assertThrows(PolicyConfigException.class, () -> c.withDefaults(Map.of("nope", "1")));
+        assertEquals("clusterkv.policy.p.nope", e.key());
+    }
 }

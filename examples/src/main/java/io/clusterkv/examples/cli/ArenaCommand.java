@@ -5,6 +5,7 @@ import io.clusterkv.runtime.arena.ArenaInput;
 import io.clusterkv.runtime.arena.ArenaReport;
 import io.clusterkv.runtime.arena.ArenaResult;
 import io.clusterkv.runtime.arena.ArenaSpec;
+import io.clusterkv.runtime.arena.ArenaSpec.Variant;
 import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
@@ -17,6 +18,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,6 +26,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import io.clusterkv.runtime.arena.SessionDriveMode;
+import io.clusterkv.spi.PolicyConfig;
+import io.clusterkv.spi.PolicyConfigException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -41,6 +45,8 @@ import picocli.CommandLine.Option;
                 "hit rate under --residency. --no-drive skips it.",
                 "With grouped-query attention, --selection-scope group makes the query heads of a KV head share one",
                 "selection, made from their mean query; every head is scored over it (replay) and attends it (drive).",
+                "--variant LABEL=POLICY:KEY=VALUE,... adds a policy under a configuration of its own as one more entry,",
+                "reported under LABEL like a policy, so one run compares a policy's settings (ckv policies lists the keys).",
                 "Input: the built-in synthetic KV workload (the default, no model), or --model with a prompt.",
                 ""},
         footer = {"", "Examples:",
@@ -52,6 +58,8 @@ import picocli.CommandLine.Option;
                 "  ckv arena --plugin my-policy.jar --policies=my-policy,clusterkv,quest,full",
                 "  ckv arena --policies=oracle,streaming --set streaming.sink=16 --out=/tmp/arena",
                 "  ckv arena --model ../shared/models/stories260K.bin --selection-scope group --out=/tmp/arena-group",
+                "  ckv arena --policies=clusterkv --variant clusterkv-topp=clusterkv:top-p=0.9 \\",
+                "            --variant clusterkv-ref=clusterkv:preset=reference --variant quest-topp=quest:top-p=0.9",
                 "",
                 "Exit codes: 0 every policy ran, 1 a policy or the run failed, 2 bad usage."})
 final class ArenaCommand implements Callable<Integer> {
@@ -96,6 +104,9 @@ final class ArenaCommand implements Callable<Integer> {
 
     @Option(names = "--set", paramLabel = "POLICY.KEY=VALUE", description = "Override a policy config value, e.g. quest.page-size=32. Repeatable.")
     Map<String, String> settings = new LinkedHashMap<>();
+
+    @Option(names = "--variant", paramLabel = "LABEL=POLICY[:KEY=VALUE,...]", description = "One more entry: POLICY with these config values (on top of its --set ones), reported as LABEL, e.g. clusterkv-topp=clusterkv:top-p=0.9. Repeatable.")
+    List<String> variantTexts = new ArrayList<>();
 
     @Option(names = "--dense-layers", paramLabel = "N", description = "A model's first layers, attended exactly by sessions: scored per layer, left out of the summaries (default: 2, at most layers - 1).")
     Integer denseLayers;
@@ -145,6 +156,19 @@ final class ArenaCommand implements Callable<Integer> {
                         + String.join(", ", registry.names()));
             }
         }
+        for (Variant v : arenaSpec.variants()) {
+            if (!registry.providers().containsKey(v.policy())) {
+                throw new CommandLine.ParameterException(cl, "--variant " + v + ": unknown policy '" + v.policy()
+                        + "'; policies found: " + String.join(", ", registry.names()));
+            }
+        }
+        try {
+            arenaSpec.entries(registry); // every key declared, no label a policy's name
+        } catch (PolicyConfigException e) {
+            throw new CommandLine.ParameterException(cl, optionOf(arenaSpec, e.key()) + ": " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "--variant: " + e.getMessage());
+        }
         long t0 = System.nanoTime();
         ArenaResult result;
         try (TerminalProgress progress = TerminalProgress.create()) {
@@ -188,6 +212,14 @@ final class ArenaCommand implements Callable<Integer> {
             overrides.computeIfAbsent(e.getKey().substring(0, dot), k -> new LinkedHashMap<>())
                     .put(e.getKey().substring(dot + 1), e.getValue());
         }
+        List<Variant> variants = new ArrayList<>();
+        for (String text : variantTexts) {
+            try {
+                variants.add(Variant.parse(text));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, "--variant " + e.getMessage());
+            }
+        }
         SelectionScope scope = selectionScope(cl);
         ArenaInput input;
         if (model == null) {
@@ -211,10 +243,22 @@ final class ArenaCommand implements Callable<Integer> {
         }
         try {
             return new ArenaSpec(input, contexts, steps, budgets, policies, overrides, maintenanceLag,
-                    denseLayers == null ? ArenaSpec.DEFAULT_DENSE_LAYERS : denseLayers, residency, scope, seed);
+                    denseLayers == null ? ArenaSpec.DEFAULT_DENSE_LAYERS : denseLayers, residency, scope, seed, variants);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
+    }
+
+    /** The option that set a config key: the variant whose own values hold it, else --set. */
+    private static String optionOf(ArenaSpec spec, String fullKey) {
+        for (Variant v : spec.variants()) {
+            for (String key : v.overrides().keySet()) {
+                if (fullKey.equals(PolicyConfig.ROOT + v.policy() + "." + key)) {
+                    return "--variant " + v;
+                }
+            }
+        }
+        return "--set";
     }
 
     private SelectionScope selectionScope(CommandLine cl) {

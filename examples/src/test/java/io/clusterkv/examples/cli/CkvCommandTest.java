@@ -48,12 +48,49 @@ class CkvCommandTest {
     }
 
     @Test
+    void arenaVariantsCompareOnePolicyUnderSeveralConfigurations(@TempDir Path dir) throws Exception {
+        CliRun r = ckv("arena", "--context=700", "--steps=2", "--head-dim=64", "--kv-heads=1", "--budgets=128",
+                "--policies=clusterkv", "--variant", "clusterkv-topp=clusterkv:top-p=0.5",
+                "--variant", "clusterkv-ref=clusterkv:preset=reference", "--variant", "quest-topp=quest:top-p=0.5",
+                "--out=" + dir);
+        assertEquals(0, r.code(), r.err());
+        for (String p : new String[] {"clusterkv", "clusterkv-topp", "clusterkv-ref", "quest-topp"}) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(p + " ")), p + " missing from\n" + r.out());
+        }
+        assertTrue(r.out().contains("variant clusterkv-topp: clusterkv with top-p=0.5"), r.out());
+        JsonNode policies = JsonMapper.builder().build().readTree(Files.readString(dir.resolve("results.json")))
+                .get("setup").get("policies");
+        assertEquals(4, policies.size());
+        assertEquals("clusterkv-ref", policies.get(2).get("name").asString());
+        assertEquals("clusterkv", policies.get(2).get("policy").asString());
+        assertEquals("reference", policies.get(2).get("overrides").get("preset").asString());
+        assertEquals("quest", policies.get(3).get("policy").asString());
+    }
+
+    @Test
+    void badVariantsAreUsageErrorsNamingWhatIsWrong(@TempDir Path dir) {
+        ckv("arena", "--variant", "clusterkv").isOneLineError(2, "expected LABEL=POLICY[:KEY=VALUE[,KEY=VALUE...]]");
+        ckv("arena", "--variant", "x=nope:a=1").isOneLineError(2, "unknown policy 'nope'");
+        ckv("arena", "--variant", "x=clusterkv:topp=0.9").isOneLineError(2, "clusterkv.policy.clusterkv.topp");
+        ckv("arena", "--set", "clusterkv.topp=0.9").isOneLineError(2, "clusterkv.policy.clusterkv.topp");
+        ckv("arena", "--variant", "quest=clusterkv:top-p=0.9").isOneLineError(2, "'quest' is the name of a policy found");
+        ckv("arena", "--variant", "x=full", "--variant", "x=oracle").isOneLineError(2, "two variants are labelled 'x'");
+        ckv("arena", "--context=600", "--steps=1", "--policies=full", "--variant", "x=clusterkv:top-p=2", "--out=" + dir)
+                .isOneLineError(1, "clusterkv.policy.clusterkv.top-p");
+    }
+
+    @Test
     void policiesListsNamesDescriptionsAndConfigKeys() {
         CliRun r = ckv("policies");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("clusterkv.policy.streaming.sink = 4"), r.out());
         assertTrue(r.out().contains("clusterkv.policy.quest.page-size = 16"), r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("quest ") && l.contains("arXiv 2406.10774")), r.out());
+        for (String key : new String[] {"clusterkv.policy.clusterkv.top-p = 0", "clusterkv.policy.quest.top-p = 0",
+                "clusterkv.policy.clusterkv.preset = paper", "clusterkv.policy.clusterkv.prefill-clusters = 0",
+                "clusterkv.runtime.selection-scope = head", "clusterkv.runtime.budget = 1024"}) {
+            assertTrue(r.out().contains(key), key + " missing from\n" + r.out());
+        }
         CliRun plugin = ckv("policies", "--plugin", ArenaEndToEndTest.pluginJar().toString());
         assertEquals(0, plugin.code(), plugin.err());
         assertTrue(plugin.out().contains("clusterkv.policy.page-mean.page-size = 16"), plugin.out());

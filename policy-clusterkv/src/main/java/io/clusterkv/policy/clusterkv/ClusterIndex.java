@@ -21,6 +21,7 @@ final class ClusterIndex {
     private float[] panels = new float[0];    // (blocks(capacity), d, LANES) the same, lane-wide panels for scoring
     private int[] starts = {0};               // (capacity + 1) cluster c is members[starts[c] .. starts[c+1])
     private int[] members = new int[0];       // (positions indexed) positions, cluster after cluster
+    private float[] logSizes = new float[0];  // (capacity) ln of each cluster's size, for the mass estimate
     private int count;
 
     ClusterIndex(int d) {
@@ -63,6 +64,14 @@ final class ClusterIndex {
         return starts;
     }
 
+    /**
+     * @return {@code ln(size)} of each cluster, {@code (>= count)}: what a cluster's size adds to its
+     *         logit in the attention-mass estimate ({@link ClusterRanking#estimateMass}); read only
+     */
+    float[] logSizes() {
+        return logSizes;
+    }
+
     /** @return positions indexed, over all clusters */
     int positions() {
         return starts[count];
@@ -88,6 +97,7 @@ final class ClusterIndex {
             centroids = Arrays.copyOf(centroids, cap * d);
             panels = Arrays.copyOf(panels, SimilarityKernels.blocks(cap) * d * SimilarityKernels.LANES);
             starts = Arrays.copyOf(starts, cap + 1);
+            logSizes = Arrays.copyOf(logSizes, cap);
         }
         int base = starts[count];
         int newPositions = base + b.members().length;
@@ -106,6 +116,7 @@ final class ClusterIndex {
         System.arraycopy(b.members(), 0, members, base, b.members().length);
         for (int c = 1; c <= b.count(); c++) {
             starts[count + c] = base + b.starts()[c];
+            logSizes[count + c - 1] = (float) Math.log(b.starts()[c] - b.starts()[c - 1]);
         }
         count = newCount;
     }

@@ -4,6 +4,7 @@ import io.clusterkv.spi.ConfigKey;
 import io.clusterkv.spi.PolicyConfig;
 import io.clusterkv.spi.PolicyConfigException;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The {@code clusterkv.policy.clusterkv} section, parsed and validated once per shard.
@@ -21,6 +22,14 @@ import java.util.List;
  * 320. Finer clusters at small budgets let the budget follow the query more closely; coarser ones at
  * large budgets make building and ranking cheaper.
  *
+ * <p>The prompt's cluster count is {@code min(prefill-clusters, n)} when {@code prefill-clusters > 0}
+ * (the reference code's {@code nlist}), else {@code ceil(n / tokensPerCluster)}; {@code prefill-clusters}
+ * wins over the adaptive rule for the prompt, which still sizes the decode-time clusters.
+ *
+ * <p>{@code preset} fills in the keys the application left unset ({@link PolicyConfig#withDefaults}):
+ * {@link Preset#PAPER} changes nothing (the declared defaults are the paper's), {@link Preset#REFERENCE}
+ * gives the public code's values. An explicit key always wins over the preset.
+ *
  * @param sink                      first positions always attended and never clustered
  * @param tokensPerCluster          prompt keys per cluster: {@code C = ceil(n / tokensPerCluster)}
  * @param iterations                k-means iterations (Lloyd) or mini-batch steps
@@ -35,12 +44,16 @@ import java.util.List;
  * @param adaptiveClustersPerBudget clusters that should fill the budget under the adaptive rule
  * @param adaptiveMinTokens         smallest cluster size the adaptive rule picks
  * @param adaptiveMaxTokens         largest cluster size the adaptive rule picks
+ * @param prefillClusters           a fixed cluster count for the prompt, {@code 0}: from {@link #tokensPerCluster}
+ * @param topP                      the adaptive budget's target share of the estimated attention mass per
+ *                                  query head, {@code (0, 1]}; {@code 0}: off, every head fills its budget
  */
 record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.Init init, boolean earlyStop,
                        int reclusterEvery, int clustersPerRecluster, KMeans.Algorithm algorithm, int batchSize,
                        int initSample, boolean adaptiveClusters, int adaptiveClustersPerBudget,
-                       int adaptiveMinTokens, int adaptiveMaxTokens) {
+                       int adaptiveMinTokens, int adaptiveMaxTokens, int prefillClusters, double topP) {
 
+    static final String PRESET = "preset";
     static final String SINK = "sink";
     static final String TOKENS_PER_CLUSTER = "tokens-per-cluster";
     static final String ITERATIONS = "iterations";
@@ -55,11 +68,52 @@ record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.In
     static final String ADAPTIVE_CLUSTERS_PER_BUDGET = "adaptive-clusters-per-budget";
     static final String ADAPTIVE_MIN_TOKENS = "adaptive-min-tokens";
     static final String ADAPTIVE_MAX_TOKENS = "adaptive-max-tokens";
+    static final String PREFILL_CLUSTERS = "prefill-clusters";
+    static final String TOP_P = "top-p";
+
+    /**
+     * Ready-made values for the keys an application leaves unset ({@code preset}).
+     *
+     * <p>The reference code (github.com/sjtu-zhao-lab/ClusterKV) clusters the prompt into a fixed
+     * {@code nlist} clusters: 400 in its accuracy runs ({@code accuracy/patch.py}, {@code --nlist}
+     * default), 200 in its speed benchmark ({@code efficiency/bench_textgen.py}); it clusters each
+     * window of 320 generated keys into {@code window_nlist = 8} clusters ({@code bench_textgen.py},
+     * {@code clusterkv/clusterkv_models/ClusterKVAttention.py}; its accuracy runs cluster only the prompt
+     * and attend every generated key). Its sink (16), window (320) and iterations (20) are the paper's;
+     * its decoding path draws initial centroids at random among the keys as we do, while its accuracy
+     * runs use pylibraft's k-means with that library's defaults (k-means++ seeding, a tolerance stop),
+     * closest here to {@code init = k-means-plus-plus, early-stop = true}, which the preset leaves alone.
+     */
+    enum Preset {
+        /** The paper's values: the declared defaults, unchanged. */
+        PAPER(Map.of()),
+        /** The reference code's: 400 prompt clusters (its accuracy runs), 8 clusters per run of 320 new keys (its decoding). */
+        REFERENCE(Map.of(PREFILL_CLUSTERS, "400", CLUSTERS_PER_RECLUSTER, "8"));
+
+        private final Map<String, String> values;
+
+        Preset(Map<String, String> values) {
+            this.values = values;
+        }
+
+        /** @return the values it gives, by key */
+        Map<String, String> settings() {
+            return values;
+        }
+    }
 
     /** The declared keys, in the order {@code ckv policies} lists them. */
     static final List<ConfigKey> KEYS = List.of(
+            new ConfigKey(PRESET, "paper", "values for the keys left unset: paper (the defaults listed here) or"
+                    + " reference (the public code's: prefill-clusters = 400 as its accuracy runs, clusters-per-recluster"
+                    + " = 8 per 320 new keys as its decoding); an explicit key wins"),
             new ConfigKey(SINK, "16", "first positions always attended (inside the budget), never clustered; >= 0"),
-            new ConfigKey(TOKENS_PER_CLUSTER, "80", "prompt keys per cluster, C = ceil(n / this); >= 1"),
+            new ConfigKey(TOKENS_PER_CLUSTER, "80", "prompt keys per cluster, C = ceil(n / this), unless prefill-clusters is set; >= 1"),
+            new ConfigKey(PREFILL_CLUSTERS, "0", "a fixed number of clusters for the prompt (the reference code's nlist),"
+                    + " at most one per key; 0 = from tokens-per-cluster; >= 0"),
+            new ConfigKey(TOP_P, "0", "adaptive budget: per query head, take clusters best first until their estimated"
+                    + " share of the attention mass reaches this, the budget staying the cap; 0 = off (fill the budget);"
+                    + " in [0, 1]"),
             new ConfigKey(ITERATIONS, "20", "k-means iterations (lloyd) or mini-batch steps; >= 1"),
             new ConfigKey(INIT, "random", "initial centroids: random (keys drawn with the seed, the paper) or k-means-plus-plus"),
             new ConfigKey(EARLY_STOP, "false", "stop k-means once no label changes; true or false"),
@@ -93,6 +147,10 @@ record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.In
         check(adaptiveClustersPerBudget >= 1, ADAPTIVE_CLUSTERS_PER_BUDGET, adaptiveClustersPerBudget);
         check(adaptiveMinTokens >= 1, ADAPTIVE_MIN_TOKENS, adaptiveMinTokens);
         check(adaptiveMaxTokens >= adaptiveMinTokens, ADAPTIVE_MAX_TOKENS, adaptiveMaxTokens);
+        check(prefillClusters >= 0, PREFILL_CLUSTERS, prefillClusters);
+        if (!(topP >= 0 && topP <= 1)) {
+            throw new IllegalArgumentException(TOP_P + " out of range: " + topP);
+        }
         java.util.Objects.requireNonNull(init, INIT);
         java.util.Objects.requireNonNull(algorithm, ALGORITHM);
     }
@@ -106,11 +164,12 @@ record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.In
     /**
      * Reads and validates a section.
      *
-     * @param c the section, defaults filled in
+     * @param section the section, defaults filled in; its {@code preset} fills the keys left unset
      * @return the parsed values
      * @throws PolicyConfigException naming the full key, the value and the expectation
      */
-    static ClusterKvConfig read(PolicyConfig c) {
+    static ClusterKvConfig read(PolicyConfig section) {
+        PolicyConfig c = section.withDefaults(section.getEnum(PRESET, Preset.class).settings());
         int reclusterEvery = c.getInt(RECLUSTER_EVERY, 1, Integer.MAX_VALUE);
         int adaptiveMinTokens = c.getInt(ADAPTIVE_MIN_TOKENS, 1, Integer.MAX_VALUE);
         return new ClusterKvConfig(
@@ -127,7 +186,9 @@ record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.In
                 c.getBoolean(ADAPTIVE_CLUSTERS),
                 c.getInt(ADAPTIVE_CLUSTERS_PER_BUDGET, 1, Integer.MAX_VALUE),
                 adaptiveMinTokens,
-                c.getInt(ADAPTIVE_MAX_TOKENS, adaptiveMinTokens, Integer.MAX_VALUE));
+                c.getInt(ADAPTIVE_MAX_TOKENS, adaptiveMinTokens, Integer.MAX_VALUE),
+                c.getInt(PREFILL_CLUSTERS, 0, Integer.MAX_VALUE),
+                c.getDouble(TOP_P, 0, 1));
     }
 
     /** @return the k-means settings these values give */
@@ -146,6 +207,16 @@ record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.In
         long explicit = Math.max(1, budget - Math.min(sink, budget));
         long wanted = (explicit + adaptiveClustersPerBudget - 1) / adaptiveClustersPerBudget;
         return (int) Math.min(Math.max(wanted, adaptiveMinTokens), adaptiveMaxTokens);
+    }
+
+    /**
+     * @param keys   prompt keys to cluster (past the sinks), {@code >= 1}
+     * @param budget the session budget
+     * @return clusters to make of them: {@link #prefillClusters} (at most {@code keys}) when set, else
+     *         {@code ceil(keys / tokensPerCluster(budget))}
+     */
+    int promptClusters(int keys, int budget) {
+        return prefillClusters > 0 ? Math.min(prefillClusters, keys) : Math.ceilDiv(keys, tokensPerCluster(budget));
     }
 
     /**

@@ -23,22 +23,36 @@ import java.util.Optional;
  * <ol>
  *   <li>The first {@code sink} positions are always attended (inside the budget) and never clustered.</li>
  *   <li>After the prompt, its other keys (post-RoPE, one KV head) go into {@code C = ceil(n / 80)}
- *       clusters by cosine k-means: normalised keys, centroids the means of the raw keys.</li>
+ *       clusters ({@code prefill-clusters} fixes {@code C} instead) by cosine k-means: normalised keys, centroids the means of the raw keys.</li>
  *   <li>During decoding, each run of {@code 320} new keys is clustered on its own into 4 clusters,
  *       appended to the index; keys not yet in a cluster are attended as the recent window.</li>
  *   <li>Each query head ranks the clusters by {@code q · centroid}, descending.</li>
- *   <li>Whole clusters are taken in that order until the budget is full, the last one cut to a prefix.</li>
+ *   <li>Whole clusters are taken in that order until the budget is full, the last one cut to a prefix
+ *       (with {@code top-p}, possibly sooner: below).</li>
  * </ol>
  *
  * <h2>Defaults and where they come from</h2>
  * {@code sink = 16}, {@code tokens-per-cluster = 80} ({@code C = L / 80} for the prompt),
- * {@code recluster-every = 320} and {@code clusters-per-recluster = 4} are the paper's; its reference
- * code (github.com/sjtu-zhao-lab/ClusterKV, {@code efficiency/bench_textgen.py}) defaults to
- * {@code sink = 16}, {@code window = 320} and {@code window_nlist = 8}, i.e. 8 clusters per
- * re-clustering, and {@code niter = 20}, our {@code iterations}. Initial centroids are keys drawn at
- * random with the shard's seed, as the paper describes. Every number is a key of
- * {@link ClusterKvConfig}; the options beyond the paper ({@code init = k-means-plus-plus},
- * {@code algorithm = mini-batch}, {@code early-stop}, {@code adaptive-clusters}) are off by default.
+ * {@code recluster-every = 320}, {@code clusters-per-recluster = 4} and 20 iterations are the paper's,
+ * with initial centroids drawn at random among the keys (the shard's seed). The reference code
+ * (github.com/sjtu-zhao-lab/ClusterKV) differs in two counts, which {@code preset = reference} gives
+ * ({@link ClusterKvConfig.Preset}): its accuracy runs cluster the prompt into a fixed 400 clusters
+ * ({@code accuracy/patch.py}: {@code --nlist} 400, {@code --fit_iter} 20, {@code --sink} 16; the same as
+ * {@code C = L / 80} at 32k positions), and its decoding clusters each window of 320 new keys into 8
+ * ({@code efficiency/bench_textgen.py}: {@code --window} 320, {@code --window_nlist} 8, {@code --niter}
+ * 20, {@code --sink} 16, {@code --nlist} 200). Every number is a key of {@link ClusterKvConfig}; the
+ * options beyond the paper ({@code init = k-means-plus-plus}, {@code algorithm = mini-batch},
+ * {@code early-stop}, {@code adaptive-clusters}, {@code prefill-clusters}, {@code top-p}) are off by
+ * default.
+ *
+ * <h2>Adaptive budget ({@code top-p})</h2>
+ * With {@code top-p = p > 0}, each query head takes clusters in rank order only until their estimated
+ * share of its attention mass reaches {@code p} (top-p over attention, as Twilight, Lin et al., arXiv
+ * 2502.02770, and Tactic, Zhu et al., arXiv 2502.12216, do), the budget staying the cap: a head whose
+ * attention is concentrated attends fewer positions, a flat one fills its budget. The share of cluster
+ * {@code c} is a softmax over the clusters of {@code q · centroid_c / sqrt(d) + ln(size_c)}
+ * ({@link ClusterRanking#estimateMass}); at least one cluster is taken, and the sinks and the window
+ * are attended as always.
  *
  * <h2>Design notes</h2>
  * <ul>
@@ -100,6 +114,9 @@ public final class ClusterKvPolicy implements RecallPolicy {
     private final int sink;
     private final int tokensPerCluster;
     private final int clustersPerRecluster;
+    private final int budget;                    // the session's, for the prompt's cluster count
+    private final double topP;                   // the adaptive budget's target share; 0: off
+    private final double scale;                  // 1 / sqrt(headDim), the attention scale of a score
     private final KMeans.Settings kmeans;
 
     private final ClusterIndex index;
@@ -123,6 +140,9 @@ public final class ClusterKvPolicy implements RecallPolicy {
         this.sink = config.sink();
         this.tokensPerCluster = config.tokensPerCluster(budget);
         this.clustersPerRecluster = config.clustersPerRecluster(budget);
+        this.budget = budget;
+        this.topP = config.topP();
+        this.scale = 1 / Math.sqrt(headDim);
         this.kmeans = config.kmeans();
         this.index = new ClusterIndex(headDim);
         this.query = new float[0];
@@ -145,7 +165,7 @@ public final class ClusterKvPolicy implements RecallPolicy {
             promptPlanned = true;
             if (promptLength > sink) {
                 int keys = promptLength - sink;
-                return Optional.of(task(snapshot, sink, promptLength, Math.ceilDiv(keys, tokensPerCluster)));
+                return Optional.of(task(snapshot, sink, promptLength, config.promptClusters(keys, budget)));
             }
         }
         int from = plannedEnd;
@@ -213,9 +233,18 @@ public final class ClusterKvPolicy implements RecallPolicy {
             }
             if (wanted > 0 && clusters > 0) {
                 ranking.rank(h, index, clusters, wanted);
+                double target = Double.POSITIVE_INFINITY; // top-p off: fill the budget
+                if (topP > 0) {
+                    ranking.estimateMass(h, index, clusters, scale);
+                    target = topP;
+                }
+                double covered = 0;
                 int remaining = wanted;
-                while (remaining > 0 && ranking.hasNext()) {
+                while (remaining > 0 && ranking.hasNext() && covered < target) {
                     int c = ranking.next();
+                    if (topP > 0) {
+                        covered += ranking.share(h, index, c);
+                    }
                     int from = index.start(c);
                     int take = Math.min(index.start(c + 1) - from, remaining);
                     s.beginUnit(ClusterIndex.unitId(c), 0);

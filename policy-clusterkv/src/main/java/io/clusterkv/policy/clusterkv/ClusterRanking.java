@@ -19,6 +19,14 @@ import java.util.Arrays;
  * order-preserving signed int in the high half, {@code ~index} in the low half, so one {@code long}
  * comparison orders by score, then by lower index. Candidates are sorted in place; scratch grows only
  * when the cluster or head count does.
+ *
+ * <p>For the adaptive budget ({@code top-p}), {@link #estimateMass} and {@link #share} estimate each
+ * cluster's share of a head's attention mass: a softmax over the clusters of
+ * {@code score_c · scale + ln(size_c)}, i.e. {@code size_c · exp(q · centroid_c · scale)} normalised.
+ * It stands every member's {@code q · k} in for the centroid's, so it ignores the spread inside a cluster
+ * (by Jensen's inequality, {@code exp} of the mean is at most the mean of {@code exp}: a tight cluster is
+ * estimated well, a loose one under-estimated). Positions outside the clusters (sinks, window) are not in
+ * it: they are attended anyway.
  */
 final class ClusterRanking {
 
@@ -30,6 +38,10 @@ final class ClusterRanking {
     private final long[] binSizes = new long[BINS]; // positions of the clusters in each bin
     private long[] order = new long[0];    // (clusters) candidates, packed, sorted ascending
     private int cursor;                    // next candidate to hand out, counting down
+    private double massScale;              // of the last estimateMass: the logit's scale of a score
+    private double massMax;                // the largest logit
+    private double massTotal;              // sum of exp(logit - massMax)
+    private boolean massUsable;            // every logit finite: else every share is 0
 
     /**
      * Scores every cluster against the query of every head, in one pass over the centroids.
@@ -141,6 +153,52 @@ final class ClusterRanking {
 
     private static int bin(float score, float lo, float scale) {
         return Math.min(BINS - 1, (int) ((score - lo) * scale)); // NaN and below lo go to bin 0
+    }
+
+    /**
+     * Readies {@link #share} for one head: the normaliser of the mass estimate over the first
+     * {@code clusters} clusters, by the scores of the last {@link #score}. One {@code exp} per cluster.
+     * Where the logits are not all finite (a NaN or infinite score), every share is 0, so the budget
+     * is filled as without the estimate.
+     *
+     * @param head     the query head
+     * @param index    the clusters
+     * @param clusters how many of them, as scored
+     * @param scale    what a score is multiplied by in attention, {@code 1 / sqrt(d)}
+     */
+    void estimateMass(int head, ClusterIndex index, int clusters, double scale) {
+        int row = head * stride;
+        float[] logSizes = index.logSizes();
+        double max = Double.NEGATIVE_INFINITY;
+        boolean finite = true;
+        for (int c = 0; c < clusters; c++) {
+            double logit = scores[row + c] * scale + logSizes[c];
+            finite &= Double.isFinite(logit);
+            max = Math.max(max, logit);
+        }
+        double total = 0;
+        if (finite) {
+            for (int c = 0; c < clusters; c++) {
+                total += Math.exp(scores[row + c] * scale + logSizes[c] - max);
+            }
+        }
+        massScale = scale;
+        massMax = max;
+        massTotal = total;
+        massUsable = finite && total > 0 && total < Double.POSITIVE_INFINITY;
+    }
+
+    /**
+     * @param head  the head of the last {@link #estimateMass}
+     * @param index the clusters
+     * @param c     a cluster
+     * @return its estimated share of that head's attention mass over the clusters, in {@code [0, 1]}
+     */
+    double share(int head, ClusterIndex index, int c) {
+        if (!massUsable) {
+            return 0;
+        }
+        return Math.exp(scores[head * stride + c] * massScale + index.logSizes()[c] - massMax) / massTotal;
     }
 
     /** @return whether clusters remain */

@@ -33,7 +33,9 @@ class ConfigTest {
             "clusters-per-recluster, 11, recluster-every=10", "batch-size, 0, ''", "init-sample, -1, ''",
             "adaptive-clusters-per-budget, 0, ''", "init, kmeans, ''", "algorithm, elkan, ''",
             "early-stop, maybe, ''", "adaptive-clusters, 2, ''", "iterations, twenty, ''", "adaptive-min-tokens, 0, ''",
-            "adaptive-max-tokens, 15, ''", "adaptive-max-tokens, 40, adaptive-min-tokens=50"})
+            "adaptive-max-tokens, 15, ''", "adaptive-max-tokens, 40, adaptive-min-tokens=50",
+            "prefill-clusters, -1, ''", "prefill-clusters, many, ''", "top-p, 1.5, ''", "top-p, -0.1, ''",
+            "top-p, NaN, ''", "top-p, most, ''", "preset, best, ''"})
     void badValueFailsAtCreationNamingKeyAndValue(String key, String value, String also) {
         Map<String, String> overrides = new HashMap<>();
         if (!also.isEmpty()) {
@@ -53,7 +55,10 @@ class ConfigTest {
     void defaultsAreThePapers() {
         ClusterKvConfig c = ClusterKvConfig.DEFAULTS;
         assertEquals(new ClusterKvConfig(16, 80, 20, KMeans.Init.RANDOM, false, 320, 4, KMeans.Algorithm.LLOYD, 1024,
-                4096, false, 12, 16, 320), c);
+                4096, false, 12, 16, 320, 0, 0.0), c);
+        assertEquals(c, ClusterKvConfig.read(PolicyConfig.of(PROVIDER.name(), PROVIDER.configKeys(),
+                Map.of("preset", "paper"))), "preset = paper is the defaults");
+        assertEquals(25, c.promptClusters(2000, 1024)); // ceil(2000 / 80)
         assertEquals(80, c.tokensPerCluster(1 << 20));
         assertEquals(4, c.clustersPerRecluster(64));
         assertEquals(new KMeans.Settings(20, KMeans.Init.RANDOM, false, KMeans.Algorithm.LLOYD, 1024, 4096),
@@ -75,6 +80,41 @@ class ConfigTest {
         ClusterKvPolicy p = (ClusterKvPolicy) PROVIDER.create(context(Map.of("adaptive-clusters", "true"), 256));
         assertEquals(20, p.tokensPerCluster());
         assertEquals(16, p.clustersPerRecluster());
+    }
+
+    @Test
+    void referencePresetGivesTheReferenceCodesCountsAndExplicitKeysWin() {
+        ClusterKvConfig ref = ClusterKvConfig.read(PolicyConfig.of(PROVIDER.name(), PROVIDER.configKeys(),
+                Map.of("preset", "reference")));
+        assertEquals(400, ref.prefillClusters());
+        assertEquals(8, ref.clustersPerRecluster());
+        assertEquals(ClusterKvConfig.DEFAULTS.sink(), ref.sink());
+        assertEquals(ClusterKvConfig.DEFAULTS.iterations(), ref.iterations());
+        assertEquals(ClusterKvConfig.DEFAULTS.reclusterEvery(), ref.reclusterEvery());
+        assertEquals(400, ref.promptClusters(32000, 1024));
+        assertEquals(300, ref.promptClusters(300, 1024), "never more clusters than keys");
+        ClusterKvConfig mixed = ClusterKvConfig.read(PolicyConfig.of(PROVIDER.name(), PROVIDER.configKeys(),
+                Map.of("preset", "reference", "prefill-clusters", "100", "top-p", "0.9")));
+        assertEquals(100, mixed.prefillClusters(), "an explicit key wins over the preset");
+        assertEquals(8, mixed.clustersPerRecluster());
+        assertEquals(0.9, mixed.topP());
+    }
+
+    @Test
+    void prefillClustersSetsThePromptsClusterCount() {
+        ClusterKvPolicy policy = StepDriver.create(Map.of("prefill-clusters", "7"), 64, 1, 16, 3);
+        StepDriver driver = new StepDriver(policy, new io.clusterkv.spi.conformance.GrowingKeyView(
+                TestKeys.gaussian(400, 16, 1), 16, 300), 0, false);
+        driver.prompt();
+        assertEquals(7, driver.handedOut.getFirst().clusters(), "7 clusters, not ceil(284 / 80) = 4");
+    }
+
+    @Test
+    void prefillClustersWinsOverTheAdaptiveRuleForThePrompt() {
+        ClusterKvConfig c = ClusterKvConfig.read(PolicyConfig.of(PROVIDER.name(), PROVIDER.configKeys(),
+                Map.of("adaptive-clusters", "true", "prefill-clusters", "50")));
+        assertEquals(50, c.promptClusters(10_000, 256));
+        assertEquals(16, c.clustersPerRecluster(256), "the adaptive rule still sizes decode-time clusters");
     }
 
     @Test

@@ -39,6 +39,20 @@ import java.util.List;
  * the session's, since creation rejects {@code page-size > budget}) attends the newest {@code budget}
  * positions.
  *
+ * <p><b>Adaptive budget ({@code top-p}).</b> With {@code top-p = p > 0}, each query head keeps its
+ * chosen pages best first only until their estimated share of its attention mass reaches {@code p} (top-p
+ * over attention, as Twilight, Lin et al., arXiv 2502.02770, and Tactic, Zhu et al., arXiv 2502.12216,
+ * do); the {@code floor(budget / page-size) - 1} best pages stay the cap, the newest page is always
+ * attended, and at least one other page is kept. A page's share is a softmax over pages
+ * {@code [0, newest)} of its score divided by {@code sqrt(headDim)}: the page's upper bound of
+ * {@code q · k} standing in for all its keys ({@code ln(page-size)} would be added to every logit
+ * alike, so it cancels). The scores are the rough upper bounds the ranking computes for every page
+ * anyway (at most a rounding step above the exact bound; the exact bound where the rough one is not
+ * finite), so the estimate costs one {@code exp} per page and head and no further pass over the
+ * bounds; pages are kept in the order of those scores. A bound exceeds its page's largest
+ * {@code q · k} by a slack that varies from page to page, so the estimate is sharper than the attention
+ * it stands for: it tends to keep fewer pages than {@code p} of the true mass would need.
+ *
  * <p><b>Units.</b> Unit id = page index, through {@link HeadSelection#addPages} (firstUnitId 0): the
  * version encodes the selected range of the page, so it is constant for a full page and changes while
  * the newest page fills, and a device tier never serves a stale page.
@@ -56,6 +70,8 @@ final class QuestPolicy implements RecallPolicy {
 
     /** The config key of the page size. */
     static final String PAGE_SIZE = "page-size";
+    /** The config key of the adaptive budget's target share of the attention mass. */
+    static final String TOP_P = "top-p";
     /** The largest page size: the unit-version encoding of {@link HeadSelection#addPages} allows 65536. */
     static final int MAX_PAGE_SIZE = 65536;
 
@@ -80,13 +96,16 @@ final class QuestPolicy implements RecallPolicy {
         public List<ConfigKey> configKeys() {
             return List.of(new ConfigKey(PAGE_SIZE, "16",
                     "consecutive positions per page, the unit of recall; in [1, " + MAX_PAGE_SIZE
-                            + "] and at most the budget"));
+                            + "] and at most the budget"),
+                    new ConfigKey(TOP_P, "0", "adaptive budget: per query head, keep pages best first until their"
+                            + " estimated share of the attention mass reaches this, the budget staying the cap;"
+                            + " 0 = off (fill the budget); in [0, 1]"));
         }
 
         /**
          * @throws PolicyConfigException if {@code page-size} is not an integer in
-         *                               {@code [1, min(65536, budget)]}; the message names the full key
-         *                               and the value
+         *                               {@code [1, min(65536, budget)]} or {@code top-p} not a number in
+         *                               {@code [0, 1]}; the message names the full key and the value
          */
         @Override
         public RecallPolicy create(PolicyContext context) {
@@ -97,13 +116,16 @@ final class QuestPolicy implements RecallPolicy {
                         "at most the budget of " + context.budget()
                                 + " positions per query head, so that at least one page fits");
             }
+            double topP = config.getDouble(TOP_P, 0, 1);
             return new QuestPolicy(pageSize, context.geometry().headDim(), context.geometry().queryHeads(),
-                    context.budget());
+                    context.budget(), topP);
         }
     }
 
     private final int pageSize;
     private final int headDim;
+    private final double topP;    // the adaptive budget's target share; 0: off
+    private final double scale;   // 1 / sqrt(headDim), the attention scale of a score
     private final PageBounds bounds;
 
     // scratch, reused every step
@@ -119,10 +141,21 @@ final class QuestPolicy implements RecallPolicy {
     private int[] best;           // (scoreStride) one head's best pages by upper bound
     private long[] heap;          // (scoreStride) ranking keys, candidates while choosing
     private long[] chosen;        // (scoreStride / 64 + 1) bit set of one head's chosen pages
+    private int[] unbounded;      // (scoreStride) pages whose rough upper bound is not finite, for top-p
+    private float[] unboundedScores; // (scoreStride) their exact scores
 
     QuestPolicy(int pageSize, int headDim, int queryHeads, int budget) {
+        this(pageSize, headDim, queryHeads, budget, 0);
+    }
+
+    QuestPolicy(int pageSize, int headDim, int queryHeads, int budget, double topP) {
+        if (!(topP >= 0 && topP <= 1)) {
+            throw new IllegalArgumentException("top-p must be in [0, 1], was " + topP);
+        }
         this.pageSize = pageSize;
         this.headDim = headDim;
+        this.topP = topP;
+        this.scale = 1 / Math.sqrt(headDim);
         int initialPages = Math.max(64, 4 * (budget / pageSize));
         this.bounds = new PageBounds(pageSize, headDim, initialPages);
         allocateQueries(queryHeads);
@@ -174,6 +207,9 @@ final class QuestPolicy implements RecallPolicy {
             HeadSelection s = out.head(h);
             if (k > 0) {
                 choose(h, k);
+                if (topP > 0) {
+                    keepTopShare(h, heads, newest);
+                }
                 emitChosen(s, newest);
             }
             s.addPages(0, pageSize, newest * pageSize, n);
@@ -319,6 +355,58 @@ final class QuestPolicy implements RecallPolicy {
         }
     }
 
+    /**
+     * The adaptive budget: of head {@code h}'s pages marked in {@link #chosen} (all below
+     * {@code pageCount}), keeps the best by estimated share of the attention mass until the shares kept
+     * reach {@link #topP}, at least one, and unmarks the rest. The estimate is a softmax over pages
+     * {@code [0, pageCount)} of {@code score · scale}, a page's score its rough upper bound, or its exact
+     * bound where that is not finite (written over the rough one in {@link #upper}, no longer needed).
+     * Where the scores are not all finite every chosen page is kept.
+     */
+    private void keepTopShare(int h, int heads, int pageCount) {
+        int base = h * scoreStride;
+        int unboundedCount = 0;
+        for (int p = 0; p < pageCount; p++) {
+            if (!Float.isFinite(upper[base + p])) {
+                unbounded[unboundedCount++] = p;
+            }
+        }
+        if (unboundedCount > 0) { // wild pages, or a query the rough copy could not scale: exact bounds
+            bounds.score(parts, heads, h, unbounded, 0, unboundedCount, unboundedScores);
+            for (int i = 0; i < unboundedCount; i++) {
+                upper[base + unbounded[i]] = unboundedScores[i];
+            }
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (int p = 0; p < pageCount; p++) {
+            max = Math.max(max, upper[base + p]);
+        }
+        if (!Double.isFinite(max)) {
+            return; // a score of +inf (or every page -inf): no usable estimate, keep the budget's pages
+        }
+        double total = 0;
+        for (int p = 0; p < pageCount; p++) {
+            total += Math.exp((upper[base + p] - max) * scale);
+        }
+        int m = 0;
+        for (int w = 0, words = (pageCount + 63) >>> 6; w < words; w++) {
+            for (long bits = chosen[w]; bits != 0; bits &= bits - 1) {
+                int p = (w << 6) + Long.numberOfTrailingZeros(bits);
+                heap[m++] = PageRanking.key(upper[base + p], p);
+            }
+        }
+        PageRanking.sort(heap, m);
+        double covered = 0;
+        for (int i = m - 1; i >= 0; i--) { // best first
+            int p = PageRanking.page(heap[i]);
+            if (covered >= topP) {
+                chosen[p >>> 6] &= ~(1L << p);
+            } else {
+                covered += Math.exp((upper[base + p] - max) * scale) / total;
+            }
+        }
+    }
+
     /** Adds the pages marked in {@link #chosen}, all below {@code candidates}, in ascending order; clears the marks. */
     private void emitChosen(HeadSelection s, int candidates) {
         int wholePage = pageSize - 1; // addPages' version of a page taken from its start to its end
@@ -349,6 +437,8 @@ final class QuestPolicy implements RecallPolicy {
         best = new int[scoreStride];
         heap = new long[scoreStride];
         chosen = new long[(scoreStride >>> 6) + 1];
+        unbounded = new int[scoreStride];
+        unboundedScores = new float[scoreStride];
     }
 
     @Override

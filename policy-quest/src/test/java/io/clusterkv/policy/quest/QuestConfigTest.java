@@ -38,9 +38,10 @@ class QuestConfigTest {
     }
 
     @Test
-    void declaresPageSizeSixteen() {
-        assertEquals(List.of("page-size"), provider.configKeys().stream().map(ConfigKey::name).toList());
+    void declaresPageSizeSixteenAndTopPOff() {
+        assertEquals(List.of("page-size", "top-p"), provider.configKeys().stream().map(ConfigKey::name).toList());
         assertEquals("16", provider.configKeys().get(0).defaultValue());
+        assertEquals("0", provider.configKeys().get(1).defaultValue());
         assertEquals(16, ((QuestPolicy) provider.create(context(provider, 16, Map.of()))).bounds().pageSize());
     }
 

@@ -6,7 +6,7 @@ import io.clusterkv.spi.conformance.RecallPolicyConformance;
 import java.util.Map;
 import org.junit.jupiter.api.Nested;
 
-/** The SPI's conformance kit with the defaults, and with an odd page size and head dimension. */
+/** The SPI's conformance kit with the defaults, with an odd page size and head dimension, and with top-p. */
 class QuestConformanceTest extends RecallPolicyConformance {
 
     @Override
@@ -30,6 +30,20 @@ class QuestConformanceTest extends RecallPolicyConformance {
         @Override
         protected ShardGeometry geometry() {
             return new ShardGeometry(3, 0, 3, 37);
+        }
+    }
+
+    /** The adaptive budget: pages kept until 0.8 of the estimated attention mass. */
+    @Nested
+    class TopP extends RecallPolicyConformance {
+        @Override
+        protected RecallPolicyProvider provider() {
+            return new QuestPolicy.Provider();
+        }
+
+        @Override
+        protected Map<String, String> config() {
+            return Map.of(QuestPolicy.TOP_P, "0.8");
         }
     }
 }

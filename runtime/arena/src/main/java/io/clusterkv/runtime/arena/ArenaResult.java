@@ -54,9 +54,9 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
      * @param contexts       context lengths
      * @param steps          decode steps per context
      * @param budgets        budgets
-     * @param policies       the policies that competed, in report order
-     * @param descriptions   each policy's one-line description
-     * @param overrides      config overrides by policy
+     * @param policies       the entries that competed, in report order: policies by name, variants by label
+     * @param descriptions   each entry's one-line description (a variant's: its policy's)
+     * @param overrides      each entry's config values (a variant's: its policy's overrides with its own on top)
      * @param denseLayers    layers left out of the summaries (0 for the synthetic workload)
      * @param maintenanceLag steps between maintenance being handed out and applied
      * @param residency      the residency rule given to drive mode
@@ -67,15 +67,34 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
      * @param command        the command line that produced it, or empty
      * @param createdAt      when the run finished
      * @param environment    the machine
+     * @param basePolicies   the policy each variant's label stands for; an entry absent here is a policy
+     *                       under its own name ({@link #basePolicy})
      */
     public record Setup(String input, String source, int layers, int kvHeads, int groupSize, int headDim,
             String prompt, int promptTokens, List<Integer> contexts, int steps, List<Integer> budgets,
             List<String> policies, Map<String, String> descriptions, Map<String, Map<String, String>> overrides,
             int denseLayers, int maintenanceLag, String residency, SelectionScope selectionScope, long seed,
-            DriveStatus drive, String command, Instant createdAt, Environment environment) {
+            DriveStatus drive, String command, Instant createdAt, Environment environment,
+            Map<String, String> basePolicies) {
+
+        /**
+         * A setup without variants, as before they existed.
+         *
+         * @throws NullPointerException if a reference is null
+         */
+        public Setup(String input, String source, int layers, int kvHeads, int groupSize, int headDim,
+                String prompt, int promptTokens, List<Integer> contexts, int steps, List<Integer> budgets,
+                List<String> policies, Map<String, String> descriptions, Map<String, Map<String, String>> overrides,
+                int denseLayers, int maintenanceLag, String residency, SelectionScope selectionScope, long seed,
+                DriveStatus drive, String command, Instant createdAt, Environment environment) {
+            this(input, source, layers, kvHeads, groupSize, headDim, prompt, promptTokens, contexts, steps, budgets,
+                    policies, descriptions, overrides, denseLayers, maintenanceLag, residency, selectionScope, seed,
+                    drive, command, createdAt, environment, Map.of());
+        }
 
         /** @throws NullPointerException if a reference is null */
         public Setup {
+            basePolicies = Map.copyOf(basePolicies);
             contexts = List.copyOf(contexts);
             budgets = List.copyOf(budgets);
             policies = List.copyOf(policies);
@@ -95,7 +114,15 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
         public Setup withCommand(String v) {
             return new Setup(input, source, layers, kvHeads, groupSize, headDim, prompt, promptTokens, contexts, steps,
                     budgets, policies, descriptions, overrides, denseLayers, maintenanceLag, residency, selectionScope,
-                    seed, drive, v, createdAt, environment);
+                    seed, drive, v, createdAt, environment, basePolicies);
+        }
+
+        /**
+         * @param entry an entry's label
+         * @return the policy it ran: a variant's base policy, else the label itself
+         */
+        public String basePolicy(String entry) {
+            return basePolicies.getOrDefault(entry, entry);
         }
     }
 
@@ -138,7 +165,7 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
         }
 
         /**
-         * @param policy a policy name
+         * @param policy an entry: a policy name or a variant's label
          * @param budget a budget
          * @return its entry, if it ran and did not fail
          */
@@ -150,7 +177,7 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
     /**
      * One policy at one budget at one context length.
      *
-     * @param policy          the policy
+     * @param policy          the entry: a policy name or a variant's label ({@link Setup#basePolicy})
      * @param budget          the budget
      * @param replay          replay-mode figures
      * @param drive           drive-mode figures, when drive mode ran
@@ -206,7 +233,7 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
      * A (context, policy, budget) that threw.
      *
      * @param context the context length
-     * @param policy  the policy
+     * @param policy  the entry: a policy name or a variant's label
      * @param budget  the budget
      * @param mode    {@code replay} or {@code drive}
      * @param message what it threw
@@ -243,13 +270,26 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
                     "%d layers (first %d dense: left out of the summary) x %d KV heads x %d query heads, head dim %d%n",
                     s.layers(), s.denseLayers(), s.kvHeads(), s.groupSize(), s.headDim()));
         }
+        for (String p : s.policies()) {
+            if (!s.basePolicy(p).equals(p)) {
+                Map<String, String> values = s.overrides().getOrDefault(p, Map.of());
+                sb.append(String.format(Locale.ROOT, "variant %s: %s%s%n", p, s.basePolicy(p), values.isEmpty() ? ""
+                        : " with " + values.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                                .map(e -> e.getKey() + "=" + e.getValue()).collect(java.util.stream.Collectors.joining(", "))));
+            }
+        }
+        int width = 12; // the policy column: the longest label
+        for (String p : s.policies()) {
+            width = Math.max(width, p.length());
+        }
+        String name = "%-" + width + "s";
         boolean drive = s.drive() == DriveStatus.RUN;
         for (Run run : runs) {
             sb.append(String.format(Locale.ROOT, "%ncontext %d + %d steps%s (%.1f s)%n", run.context(), run.steps(),
                     run.exactPerplexity().isPresent()
                             ? String.format(Locale.ROOT, ", exact perplexity %.3f", run.exactPerplexity().getAsDouble()) : "",
                     run.seconds()));
-            sb.append(String.format(Locale.ROOT, "%-12s %7s %7s %7s %7s %8s %9s %11s", "policy", "budget", "top10",
+            sb.append(String.format(Locale.ROOT, name + " %7s %7s %7s %7s %8s %9s %11s", "policy", "budget", "top10",
                     "top-B", "mass", "out.err", "attended", "select us/h"));
             if (drive) {
                 sb.append(String.format(Locale.ROOT, " %9s %7s %8s %10s %6s", "ppl ratio", "agree", "tok/s", "MiB moved",
@@ -258,7 +298,7 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
             sb.append(String.format(Locale.ROOT, "%n"));
             for (Entry e : run.entries()) {
                 QualitySummary q = e.replay().quality();
-                sb.append(String.format(Locale.ROOT, "%-12s %7d %7.3f %7.3f %7.3f %8.4f %9.0f %11.1f", e.policy(),
+                sb.append(String.format(Locale.ROOT, name + " %7d %7.3f %7.3f %7.3f %8.4f %9.0f %11.1f", e.policy(),
                         e.budget(), q.top10Recall().mean(), q.topBudgetRecall().mean(), q.attentionMass().mean(),
                         q.outputError().mean(), q.attended().mean(), e.replay().selectMicrosPerHead()));
                 if (drive) {
@@ -276,7 +316,7 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
             }
             for (Failure f : failures) {
                 if (f.context() == run.context()) {
-                    sb.append(String.format(Locale.ROOT, "%-12s %7d FAILED (%s): %s%n", f.policy(), f.budget(), f.mode(),
+                    sb.append(String.format(Locale.ROOT, name + " %7d FAILED (%s): %s%n", f.policy(), f.budget(), f.mode(),
                             f.message()));
                 }
             }

@@ -10,9 +10,11 @@ import java.util.Objects;
  * See {@link DriveMode} for what is done with it. Arrays are the arena's own copies: read them, do not
  * write them.
  *
- * @param policy       the policy's name, as {@link io.clusterkv.runtime.policy.PolicyRegistry} knows it
+ * @param policy       the policy's name, as {@link io.clusterkv.runtime.policy.PolicyRegistry} knows it (for an
+ *                     arena variant, its base policy: {@link ArenaSpec#policyOf})
  * @param budget       positions each query head attends per step, {@code >= 1}
- * @param overrides    the policy's config section ({@code key -> value}), possibly empty
+ * @param overrides    the policy's config section ({@code key -> value}), possibly empty (for a variant, its
+ *                     values: {@link ArenaSpec#overridesOf})
  * @param model        the model, open for the duration of the call
  * @param prompt       the prompt's token ids, prefilled exactly, at least one
  * @param continuation the reference continuation's token ids, teacher-forced, at least one

@@ -40,6 +40,11 @@ import java.util.concurrent.ForkJoinPool;
  * {@link io.clusterkv.runtime.metrics.SelectionMetrics}) and its {@code select} call timed. Figures are
  * kept per policy, budget, context length and layer.
  *
+ * <p><b>Entries.</b> Every policy found (or those the spec names) competes under its name, and each
+ * {@link ArenaSpec.Variant} under its label: the same policy under another configuration, created with
+ * its own config section ({@link ArenaSpec#policyOf}, {@link ArenaSpec#overridesOf}) and reported like a
+ * policy everywhere.
+ *
  * <p><b>Inputs.</b> The synthetic KV workload ({@link ArenaInput.SyntheticKv}: one
  * {@link SyntheticWorkload} per KV head, no model), or a model ({@link ArenaInput.Model}): an exact
  * {@link ReferenceDecoder} (F32 KV) prefills the first {@code c} tokens of a reference sequence for each
@@ -71,9 +76,10 @@ public final class PolicyArena {
      * @param registry where the policies come from
      * @param progress receives progress
      * @return the figures
-     * @throws io.clusterkv.runtime.policy.UnknownPolicyException if a policy named in the spec or its
-     *                                                            overrides is not found
+     * @throws io.clusterkv.runtime.policy.UnknownPolicyException if a policy named in the spec (its policies,
+     *                                                            overrides or variants) is not found
      * @throws io.clusterkv.spi.PolicyConfigException            if an override is invalid
+     * @throws IllegalArgumentException                          if a variant's label is a policy's name
      * @throws IllegalArgumentException                          if the spec does not fit the input (a
      *                                                            context beyond the model's, a bad token id,
      *                                                            text for a model without a tokenizer, no
@@ -99,13 +105,10 @@ public final class PolicyArena {
      */
     public static ArenaResult run(ArenaSpec spec, PolicyRegistry registry, ArenaProgress progress, DriveMode drive)
             throws IOException {
-        List<String> names = spec.policies().isEmpty() ? registry.names() : spec.policies();
+        List<String> names = spec.entries(registry); // checks every policy, label and key named
         Map<String, String> descriptions = new LinkedHashMap<>();
         for (String name : names) {
-            descriptions.put(name, registry.provider(name).description()); // unknown: lists the names found
-        }
-        for (String name : spec.overrides().keySet()) {
-            registry.provider(name);
+            descriptions.put(name, registry.provider(spec.policyOf(name)).description());
         }
         return switch (spec.input()) {
             case ArenaInput.SyntheticKv s -> new SyntheticRun(spec, s, registry, names, descriptions, progress).run();
@@ -153,7 +156,7 @@ public final class PolicyArena {
             List<ShardReplay.Tally> tallies = new ArrayList<>();
             for (String name : names) {
                 for (int budget : budgets) {
-                    tallies.add(new ShardReplay.Tally(name, budget, layers));
+                    tallies.add(new ShardReplay.Tally(name, spec.policyOf(name), spec.overridesOf(name), budget, layers));
                 }
             }
             return tallies;
@@ -198,11 +201,16 @@ public final class PolicyArena {
 
         ArenaResult result(String input, String source, int layers, int kvHeads, int groupSize, int headDim,
                 String prompt, int promptTokens, ArenaResult.DriveStatus driveStatus) {
+            Map<String, Map<String, String>> overrides = new LinkedHashMap<>();
+            Map<String, String> basePolicies = new LinkedHashMap<>();
+            for (String name : names) {
+                overrides.put(name, spec.overridesOf(name));
+                spec.variant(name).ifPresent(v -> basePolicies.put(name, v.policy()));
+            }
             var setup = new ArenaResult.Setup(input, source, layers, kvHeads, groupSize, headDim, prompt, promptTokens,
-                    contexts, spec.steps(), budgets, names, descriptions, spec.overrides(), denseLayers,
+                    contexts, spec.steps(), budgets, names, descriptions, overrides, denseLayers,
                     spec.maintenanceLag(), spec.residency(), spec.selectionScope(), spec.seed(), driveStatus, "",
-                    Instant.now(),
-                    ArenaResult.Environment.current());
+                    Instant.now(), ArenaResult.Environment.current(), basePolicies);
             return new ArenaResult(setup, runs, failures);
         }
     }
@@ -238,8 +246,7 @@ public final class PolicyArena {
                         w.appendPrompt(shard);
                         KeyView live = shard.keys();
                         var replay = new ShardReplay(new ShardGeometry(0, kvHead, heads, d), w.scale(), tallies, registry,
-                                spec.overrides(), Seeds.forShard(spec.seed(), 0, kvHead), spec.maintenanceLag(),
-                                spec.selectionScope());
+                                Seeds.forShard(spec.seed(), 0, kvHead), spec.maintenanceLag(), spec.selectionScope());
                         replay.prompt(live);
                         for (int step = 0; step < spec.steps(); step++) {
                             w.appendStep(shard, step);
@@ -336,7 +343,7 @@ public final class PolicyArena {
                             int i = l * c.kvHeads() + kvh;
                             live[i] = g.shard(l, kvh).keys();
                             shards[i] = new ShardReplay(new ShardGeometry(l, kvh, heads, d), 1.0 / Math.sqrt(d), tallies,
-                                    registry, spec.overrides(), Seeds.forShard(spec.seed(), l, kvh), spec.maintenanceLag(),
+                                    registry, Seeds.forShard(spec.seed(), l, kvh), spec.maintenanceLag(),
                                     spec.selectionScope());
                             shards[i].prompt(live[i]);
                         }
@@ -384,8 +391,8 @@ public final class PolicyArena {
                 for (int budget : budgets) {
                     progress.update(Math.min(done, total), total, "context " + ctx + ": drive " + name + "@" + budget);
                     try {
-                        out.put(name + "@" + budget, drive.drive(new DriveRequest(name, budget,
-                                spec.overrides().getOrDefault(name, Map.of()), model, prompt.clone(), continuation.clone(),
+                        out.put(name + "@" + budget, drive.drive(new DriveRequest(spec.policyOf(name), budget,
+                                spec.overridesOf(name), model, prompt.clone(), continuation.clone(),
                                 exactArgmax.clone(), spec.residency(), spec.selectionScope(), denseLayers,
                                 spec.seed())));
                     } catch (RuntimeException e) {

@@ -19,7 +19,8 @@ import tools.jackson.databind.node.ObjectNode;
  * repository at {@code runtime/arena/src/main/resources/io/clusterkv/runtime/arena/results.schema.json}).
  *
  * <p>Layout, briefly (the schema documents every field): {@code schemaVersion}; {@code setup} (input,
- * model shape, contexts, steps, budgets, policies with descriptions, overrides, dense layers, residency,
+ * model shape, contexts, steps, budgets, entries (policies and variants) with their policy, description and
+ * config values, dense layers, residency,
  * selection scope, seed, drive status, command, time, machine); {@code runs}, one per context length, each with the exact
  * perplexity (models) and {@code entries}, one per (policy, budget), holding {@code replay} (each quality
  * metric as count, mean, min, max and standard deviation, select time, KV bytes, and means per layer) and
@@ -129,6 +130,7 @@ public final class ResultsJson {
         for (String p : s.policies()) {
             ObjectNode po = policies.addObject();
             po.put("name", p);
+            po.put("policy", s.basePolicy(p));
             po.put("description", s.descriptions().getOrDefault(p, ""));
             ObjectNode ov = po.putObject("overrides");
             s.overrides().getOrDefault(p, Map.of()).entrySet().stream().sorted(Map.Entry.comparingByKey())

@@ -42,16 +42,27 @@ final class ShardReplay {
     private static final int WARM_UP_CALLS = 200;
     private static final long WARM_UP_NANOS = 100_000_000L;
 
-    /** What one (policy, budget) gathered over every shard of one context's replay. */
+    /**
+     * What one (entry, budget) gathered over every shard of one context's replay. An entry is a policy
+     * under its name or a variant under its label ({@link ArenaSpec#entries}).
+     */
     static final class Tally {
-        final String policy;
+        final String policy;                 // the entry's label, as reported
+        final String base;                   // the policy created for it
+        final Map<String, String> overrides; // its config section's values
         final int budget;
         final QualityAccumulator[] quality; // (layers)
         final LongSamples[] selectNanos;    // (layers) one select call of a shard
         String failure;
 
         Tally(String policy, int budget, int layers) {
-            this.policy = policy;
+            this(policy, policy, Map.of(), budget, layers);
+        }
+
+        Tally(String label, String base, Map<String, String> overrides, int budget, int layers) {
+            this.policy = label;
+            this.base = base;
+            this.overrides = Map.copyOf(overrides);
             this.budget = budget;
             this.quality = new QualityAccumulator[layers];
             this.selectNanos = new LongSamples[layers];
@@ -100,13 +111,13 @@ final class ShardReplay {
     private final float[] query; // (heads, headDim)
 
     /**
-     * Creates one instance per tally.
+     * Creates one instance per tally: its policy with its config section.
      *
      * @throws io.clusterkv.spi.PolicyConfigException              if an override is invalid
      * @throws io.clusterkv.runtime.policy.PolicyCreationException if a provider fails
      */
-    ShardReplay(ShardGeometry geometry, double scale, List<Tally> tallies, PolicyRegistry registry,
-            Map<String, Map<String, String>> overrides, long seed, int maintenanceLag, SelectionScope scope) {
+    ShardReplay(ShardGeometry geometry, double scale, List<Tally> tallies, PolicyRegistry registry, long seed,
+            int maintenanceLag, SelectionScope scope) {
         this.layer = geometry.layer();
         this.heads = geometry.queryHeads();
         this.headDim = geometry.headDim();
@@ -118,8 +129,7 @@ final class ShardReplay {
         int selectionHeads = scope.selectionHeads(heads);
         for (Tally t : tallies) {
             if (t.failure == null) {
-                RecallPolicy instance = registry.create(t.policy, policyGeometry, t.budget,
-                        overrides.getOrDefault(t.policy, Map.of()), seed);
+                RecallPolicy instance = registry.create(t.base, policyGeometry, t.budget, t.overrides, seed);
                 contenders.add(new Contender(t, instance, selectionHeads, maintenanceLag));
             }
         }

@@ -161,7 +161,7 @@ class SelectionScopeArenaTest {
         try (KvShard shard = new KvShard(64, KvFormat.F32)) {
             workload.appendPrompt(shard);
             var replay = new ShardReplay(new ShardGeometry(0, 0, 4, 64), workload.scale(), tallies, registry(),
-                    Map.of(), Seeds.forShard(5, 0, 0), 0, scope);
+                    Seeds.forShard(5, 0, 0), 0, scope);
             replay.prompt(shard.keys());
             Set<String> warmed = new HashSet<>(policies.stream().map(p -> p + "@" + budget).toList());
             for (int step = 0; step < 4; step++) {
