@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         description = {"Write a model (GGUF, llama2.c .bin, or synthetic:<shape>[:<type>]) as a GGUF v3 file that",
                 "llama.cpp loads and runs, with llama.cpp's tensor names and metadata keys, so both engines run the",
                 "same file. Matrices keep their types unless --type converts them. A model without a vocabulary",
-                "gets a made-up SentencePiece-style one (<unk> <s> </s>, byte tokens in a vocabulary of at least 1024, then one",
+                "gets a made-up SentencePiece-style one (<unk> <s> </s>, byte tokens where there is room, then one",
                 "character per token from U+4E00), so llama.cpp can tokenize any token id written as text. The file",
                 "is written beside --out and moved there when complete."},
         footer = {"", "Examples:", "  ckv export --model synthetic:llama-1b:q8_0 --out llama-1b-q8_0.gguf",

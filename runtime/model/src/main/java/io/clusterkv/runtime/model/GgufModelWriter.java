@@ -43,8 +43,7 @@ import java.util.Objects;
  * <li><b>Vocabulary.</b> A GGUF model's {@code tokenizer.*} metadata is copied. A model without one
  * (synthetic, llama2.c) gets a made-up SentencePiece-style vocabulary ({@code tokenizer.ggml.model =
  * llama}) that llama.cpp loads: {@code <unk>}, {@code <s>} (BOS, 1), {@code </s>} (2), the 256 byte
- * tokens {@code <0x00>}..{@code <0xFF>} in a vocabulary of at least {@value #BYTE_TOKENS_FROM} (a
- * smaller one, like {@code synthetic:retrieval}'s, keeps every id for pieces), then one single code
+ * tokens {@code <0x00>}..{@code <0xFF>} where the vocabulary has room for them, then one single code
  * point per token from U+4E00 on (surrogates, private use and non-characters skipped), so any token id
  * can be written as text and tokenizes back to itself (no space prefix; llama.cpp adds BOS).
  * The model's stop tokens are written as {@code eos_token_id}, then {@code eot_token_id} and
@@ -61,9 +60,6 @@ public final class GgufModelWriter {
 
     /** The first code point of the made-up vocabulary's ordinary tokens. */
     public static final int FIRST_PIECE_CODE_POINT = 0x4E00;
-
-    /** The smallest made-up vocabulary that gets the 256 byte tokens. */
-    public static final int BYTE_TOKENS_FROM = 1024;
 
     /**
      * One tensor as it will be written.
@@ -349,7 +345,7 @@ public final class GgufModelWriter {
         tokens[2] = "</s>";
         types[2] = TokenType.CONTROL.code();
         int next = 3;
-        if (size >= BYTE_TOKENS_FROM) {
+        if (size >= next + 256) {
             for (int b = 0; b < 256; b++, next++) {
                 tokens[next] = String.format("<0x%02X>", b);
                 types[next] = TokenType.BYTE.code();
