@@ -12,4 +12,5 @@ module io.clusterkv.runtime.arena {
     exports io.clusterkv.runtime.arena;
     exports io.clusterkv.runtime.metrics;
     exports io.clusterkv.runtime.synthetic;
+    exports io.clusterkv.runtime.tasks;
 }
