@@ -1,6 +1,7 @@
 /**
  * The arena: every policy found competes on the same model and inputs (replay and drive modes), scored
- * by the selection-quality metrics, on a model or the seeded synthetic KV workload; results.json and a
+ * by the selection-quality metrics, on a model or the seeded synthetic KV workload, or by accuracy on
+ * long-context tasks (task mode, {@code io.clusterkv.runtime.tasks}); results.json and a
  * self-contained report.html. Depends on the runtime, Jackson and Chart.js.
  */
 module io.clusterkv.runtime.arena {

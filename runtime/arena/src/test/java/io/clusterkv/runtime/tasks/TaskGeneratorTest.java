@@ -132,13 +132,18 @@ class TaskGeneratorTest {
             }
             // the bigram before the answer occurs earlier, and is followed by the answer wherever it does
             Set<Integer> followers = new HashSet<>();
+            int occurrences = 0;
             for (int p = 0; p + 2 < s; p++) {
                 if (all[p] == all[s - 2] && all[p + 1] == all[s - 1]) {
                     followers.add(all[p + 2]);
+                    occurrences++;
                 }
             }
             assertEquals(Set.of(answer), followers, "what follows '" + RetrievalVocabulary.name(all[s - 2]) + " "
                     + RetrievalVocabulary.name(all[s - 1]) + "' before continuation index " + j);
+            // once; the pass key's inner digit pairs twice, since its needle states the key twice
+            int first = t.answers()[0];
+            assertEquals(task == Task.PASSKEY && j >= first + 2 ? 2 : 1, occurrences, "occurrences before index " + j);
         }
     }
 
