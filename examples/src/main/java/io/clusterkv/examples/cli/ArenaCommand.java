@@ -258,14 +258,23 @@ final class ArenaCommand implements Callable<Integer> {
         if (prompt != null) {
             throw new CommandLine.ParameterException(cl, "--task makes its own prompts: drop --prompt, --prompt-file or --prompt-ids");
         }
+        if (maintenanceLag != 0) {
+            throw new CommandLine.ParameterException(cl, "--maintenance-lag " + maintenanceLag
+                    + ": task mode runs sessions with synchronous maintenance");
+        }
         List<Task> list = new java.util.ArrayList<>();
-        try {
-            for (String name : tasks) {
+        for (String name : tasks) {
+            try {
                 list.add(Task.byId(name));
+            } catch (TaskException e) {
+                throw new CommandLine.ParameterException(cl, "--task: " + e.getMessage());
             }
+        }
+        try {
             return new TaskSpec(list, depths, instances == null ? TaskSpec.DEFAULT_INSTANCES : instances);
-        } catch (IllegalArgumentException e) { // UnknownTaskException, a depth or count out of range
-            throw new CommandLine.ParameterException(cl, "--task: " + e.getMessage());
+        } catch (IllegalArgumentException e) { // a depth or count out of range
+            throw new CommandLine.ParameterException(cl, (e.getMessage().contains("depth") ? "--depths: "
+                    : "--instances: ") + e.getMessage());
         }
     }
 

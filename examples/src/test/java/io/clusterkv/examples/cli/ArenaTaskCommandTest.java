@@ -87,8 +87,12 @@ class ArenaTaskCommandTest {
         CliRun.of("arena", "--model", model, "--task", "passkey", "--prompt-ids", "1 2").isOneLineError(2,
                 "--task makes its own prompts");
         CliRun.of("arena", "--model", model, "--instances", "3").isOneLineError(2, "give --task too");
+        CliRun.of("arena", "--model", model, "--task", "passkey", "--maintenance-lag", "2").isOneLineError(2,
+                "--maintenance-lag 2: task mode runs sessions with synchronous maintenance");
         CliRun.of("arena", "--model", model, "--task", "passkey", "--depths", "0.5,2").isOneLineError(2,
-                "a needle depth must be in [0, 1], was 2.0");
+                "--depths: a needle depth must be in [0, 1], was 2.0");
+        CliRun.of("arena", "--model", model, "--task", "passkey", "--instances", "0").isOneLineError(2,
+                "--instances: instances must be >= 1, was 0");
         CliRun.of("arena", "--model", model, "--task", "niah-multikey", "--context", "50", "--budgets", "16")
                 .isOneLineError(2, "task niah-multikey needs a context of at least");
         CliRun.of("arena", "--model", model, "--task", "passkey", "--context", "1020", "--budgets", "16")
