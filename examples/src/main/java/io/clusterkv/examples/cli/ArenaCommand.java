@@ -28,6 +28,10 @@ import picocli.CommandLine;
 import io.clusterkv.runtime.arena.SessionDriveMode;
 import io.clusterkv.spi.PolicyConfig;
 import io.clusterkv.spi.PolicyConfigException;
+import io.clusterkv.runtime.arena.TaskArena;
+import io.clusterkv.runtime.arena.TaskSpec;
+import io.clusterkv.runtime.tasks.Task;
+import io.clusterkv.runtime.tasks.TaskException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -48,6 +52,11 @@ import picocli.CommandLine.Option;
                 "--variant LABEL=POLICY:KEY=VALUE,... adds a policy under a configuration of its own as one more entry,",
                 "reported under LABEL like a policy, so one run compares a policy's settings (ckv policies lists the keys).",
                 "Input: the built-in synthetic KV workload (the default, no model), or --model with a prompt.",
+                "Task mode, --task with --model: accuracy on long-context tasks (Quest's passkey, RULER's needle-in-a-",
+                "haystack and variable tracking) per task, context, policy and budget, instead of replay. Each instance's",
+                "context is prefilled exactly once; each policy and budget then decodes its question through a session",
+                "and counts when every answer token is the model's argmax. Defaults: 5 instances at depths spread",
+                "evenly, context 4096, budgets 256,1024, every policy; full runs once per instance. See docs/TASKS.md.",
                 ""},
         footer = {"", "Examples:",
                 "  ckv arena                     # synthetic workload at 2k, 8k, 32k; every policy; ckv-out/arena",
@@ -60,6 +69,8 @@ import picocli.CommandLine.Option;
                 "  ckv arena --model ../shared/models/stories260K.bin --selection-scope group --out=/tmp/arena-group",
                 "  ckv arena --policies=clusterkv --variant clusterkv-topp=clusterkv:top-p=0.9 \\",
                 "            --variant clusterkv-ref=clusterkv:preset=reference --variant quest-topp=quest:top-p=0.9",
+                "  ckv arena --model synthetic:retrieval --task passkey,niah-multikey,variable-tracking --context 4096,32768",
+                "  ckv arena --model model.gguf --task niah-single --context 8192 --depths 0.1,0.5,0.9 --instances 3",
                 "",
                 "Exit codes: 0 every policy ran, 1 a policy or the run failed, 2 bad usage."})
 final class ArenaCommand implements Callable<Integer> {
@@ -135,6 +146,15 @@ final class ArenaCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Folder for results.json and report.html (default: ckv-out/arena).")
     Path out = DEFAULT_OUT;
 
+    @Option(names = "--task", split = ",", paramLabel = "TASK", description = "Task mode (needs --model): accuracy on long-context tasks instead of replay: passkey, niah-single, niah-multikey, niah-multivalue, niah-multiquery, variable-tracking. Each instance's context is prefilled exactly once; every policy and budget then answers its question through a session.")
+    List<String> tasks = List.of();
+
+    @Option(names = "--depths", split = ",", paramLabel = "D", description = "Task mode: needle depths in [0, 1], --instances instances at each (default: the instances spread evenly, (i + 0.5) / N).")
+    List<Double> depths = List.of();
+
+    @Option(names = "--instances", paramLabel = "N", description = "Task mode: seeded instances per task and context (and depth, with --depths) (default: 5).")
+    Integer instances;
+
     @CommandLine.Mixin
     PluginOptions plugins = new PluginOptions();
 
@@ -169,10 +189,17 @@ final class ArenaCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, "--variant: " + e.getMessage());
         }
+        TaskSpec taskSpec = taskSpec(cl);
         long t0 = System.nanoTime();
         ArenaResult result;
         try (TerminalProgress progress = TerminalProgress.create()) {
-            if (noDrive || model == null) {
+            if (taskSpec != null) {
+                try {
+                    result = TaskArena.run(arenaSpec, taskSpec, registry, progress);
+                } catch (TaskException e) {
+                    throw new CommandLine.ParameterException(cl, "--task: " + e.getMessage());
+                }
+            } else if (noDrive || model == null) {
                 result = PolicyArena.run(arenaSpec, registry, progress);
             } else {
                 try (SessionDriveMode drive = new SessionDriveMode(registry)) {
@@ -259,6 +286,40 @@ final class ArenaCommand implements Callable<Integer> {
             }
         }
         return "--set";
+    }
+
+    /** The task mode's spec, or {@code null} without --task; usage errors name the option. */
+    private TaskSpec taskSpec(CommandLine cl) {
+        if (tasks.isEmpty()) {
+            if (!depths.isEmpty() || instances != null) {
+                throw new CommandLine.ParameterException(cl, "--depths and --instances shape task mode: give --task too");
+            }
+            return null;
+        }
+        if (model == null) {
+            throw new CommandLine.ParameterException(cl, "--task needs --model: the tasks are token sequences for a model");
+        }
+        if (prompt != null) {
+            throw new CommandLine.ParameterException(cl, "--task makes its own prompts: drop --prompt, --prompt-file or --prompt-ids");
+        }
+        if (maintenanceLag != 0) {
+            throw new CommandLine.ParameterException(cl, "--maintenance-lag " + maintenanceLag
+                    + ": task mode runs sessions with synchronous maintenance");
+        }
+        List<Task> list = new java.util.ArrayList<>();
+        for (String name : tasks) {
+            try {
+                list.add(Task.byId(name));
+            } catch (TaskException e) {
+                throw new CommandLine.ParameterException(cl, "--task: " + e.getMessage());
+            }
+        }
+        try {
+            return new TaskSpec(list, depths, instances == null ? TaskSpec.DEFAULT_INSTANCES : instances);
+        } catch (IllegalArgumentException e) { // a depth or count out of range
+            throw new CommandLine.ParameterException(cl, (e.getMessage().contains("depth") ? "--depths: "
+                    : "--instances: ") + e.getMessage());
+        }
     }
 
     private SelectionScope selectionScope(CommandLine cl) {

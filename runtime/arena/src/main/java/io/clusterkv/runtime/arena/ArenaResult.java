@@ -12,21 +12,71 @@ import java.util.OptionalDouble;
 
 /**
  * What an {@link PolicyArena} run found: the setup, one {@link Run} per context length with one
- * {@link Entry} per (policy, budget), and the policies that failed. {@link ResultsJson} writes it as
- * {@code results.json} (schema {@value ResultsJson#SCHEMA_RESOURCE}), {@link ArenaReport} as
- * {@code report.html}, {@link #toTable()} as text.
+ * {@link Entry} per (policy, budget), and the policies that failed; or, from the task mode
+ * ({@link TaskArena}), one {@link TaskEntry} per (task, context, policy, budget) and no runs.
+ * {@link ResultsJson} writes it as {@code results.json} (schema {@value ResultsJson#SCHEMA_RESOURCE}),
+ * {@link ArenaReport} as {@code report.html}, {@link #toTable()} as text.
  *
  * @param setup    what was run, resolved (policies found, dense layers, the model's shape)
- * @param runs     one per context length, in increasing order
+ * @param runs     one per context length, in increasing order; empty in task mode
  * @param failures (context, policy, budget, mode) combinations that threw; their entries are absent
+ * @param tasks    task accuracy, task order, then context, policy and budget order; empty outside task mode
  */
-public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
+public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures, List<TaskEntry> tasks) {
 
     /** @throws NullPointerException if an argument is null */
     public ArenaResult {
         Objects.requireNonNull(setup, "setup");
         runs = List.copyOf(runs);
         failures = List.copyOf(failures);
+        tasks = List.copyOf(tasks);
+    }
+
+    /**
+     * A result without task figures (replay and drive modes).
+     *
+     * @param setup    what was run
+     * @param runs     one per context length
+     * @param failures what threw
+     */
+    public ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
+        this(setup, runs, failures, List.of());
+    }
+
+    /**
+     * Task accuracy of one policy at one budget (task mode): how many of the task's seeded instances at
+     * one context length it answered correctly. {@code full} (exact attention) runs once per instance
+     * whatever the budget, and its figures are repeated at every budget.
+     *
+     * @param task      the task's name, e.g. {@code passkey}
+     * @param context   the context length {@code n}, the instance's tokens before its question
+     * @param policy    the policy
+     * @param budget    the budget
+     * @param instances instances run, {@code >= 1}
+     * @param correct   instances whose every answer token was the model's argmax, {@code 0..instances}
+     * @param depths    the needle depth of each instance, in instance order
+     */
+    public record TaskEntry(String task, int context, String policy, int budget, int instances, int correct,
+            List<Double> depths) {
+
+        /**
+         * @throws IllegalArgumentException if the counts are out of range or the depths are not one per instance
+         */
+        public TaskEntry {
+            Objects.requireNonNull(task, "task");
+            Objects.requireNonNull(policy, "policy");
+            depths = List.copyOf(depths);
+            if (instances < 1 || correct < 0 || correct > instances || depths.size() != instances) {
+                throw new IllegalArgumentException("a task entry needs 0 <= correct <= instances, instances >= 1 and "
+                        + "one depth per instance; got " + correct + " of " + instances + " with " + depths.size()
+                        + " depths");
+            }
+        }
+
+        /** @return {@code correct / instances} */
+        public double accuracy() {
+            return (double) correct / instances;
+        }
     }
 
     /** Whether drive mode ran. */
@@ -49,10 +99,11 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
      * @param groupSize      query heads per KV head
      * @param headDim        channels per head
      * @param prompt         how the reference tokens began: {@code "text"}, {@code "tokens"},
-     *                       {@code "generated"}, or empty for the synthetic workload
+     *                       {@code "generated"}, {@code "none"} for the synthetic workload, or {@code "task"}
+     *                       in task mode (each task instance is its own prompt)
      * @param promptTokens   tokens of the given prompt (0 when generated or synthetic)
      * @param contexts       context lengths
-     * @param steps          decode steps per context
+     * @param steps          decode steps per context; in task mode the longest continuation scored
      * @param budgets        budgets
      * @param policies       the entries that competed, in report order: policies by name, variants by label
      * @param descriptions   each entry's one-line description (a variant's: its policy's)
@@ -235,7 +286,7 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
      * @param context the context length
      * @param policy  the entry: a policy name or a variant's label
      * @param budget  the budget
-     * @param mode    {@code replay} or {@code drive}
+     * @param mode    {@code replay}, {@code drive} or {@code task}
      * @param message what it threw
      */
     public record Failure(int context, String policy, int budget, String mode, String message) {
@@ -254,7 +305,7 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
      * @return a copy with {@link Setup#command()} set
      */
     public ArenaResult withCommand(String v) {
-        return new ArenaResult(setup.withCommand(v), runs, failures);
+        return new ArenaResult(setup.withCommand(v), runs, failures, tasks);
     }
 
     /** @return a plain-text table: per context, one line per (policy, budget), then the failures */
@@ -321,9 +372,45 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures) {
                 }
             }
         }
-        if (s.drive() == DriveStatus.NOT_RUN) {
+        if (s.drive() == DriveStatus.NOT_RUN && !runs.isEmpty()) {
             sb.append(String.format(Locale.ROOT, "%ndrive mode (perplexity, agreement, tokens/s, bytes moved): not run%n"));
         }
+        if (!tasks.isEmpty()) {
+            appendTasks(sb);
+        }
         return sb.toString();
+    }
+
+    /** The task accuracy table: a line per (task, context, policy), a column per budget. */
+    private void appendTasks(StringBuilder sb) {
+        TaskEntry first = tasks.getFirst();
+        sb.append(String.format(Locale.ROOT, "%ntask accuracy: the fraction of %d instances per task and context answered "
+                + "correctly (every answer token the model's argmax, teacher-forced); needle depths %s%n",
+                first.instances(), first.depths().stream().map(d -> String.format(Locale.ROOT, "%.2f", d)).toList()));
+        sb.append(String.format(Locale.ROOT, "full (exact attention) runs once per instance and is shown at every budget%n"));
+        sb.append(String.format(Locale.ROOT, "%-18s %8s %-14s", "task", "context", "policy"));
+        for (int b : setup.budgets()) {
+            sb.append(String.format(Locale.ROOT, " %8s", "B=" + b));
+        }
+        sb.append(String.format(Locale.ROOT, "%n"));
+        java.util.Map<List<Object>, java.util.Map<Integer, TaskEntry>> rows = new java.util.LinkedHashMap<>();
+        for (TaskEntry e : tasks) {
+            rows.computeIfAbsent(List.of(e.task(), e.context(), e.policy()), k -> new java.util.HashMap<>()).put(e.budget(), e);
+        }
+        rows.forEach((key, byBudget) -> {
+            sb.append(String.format(Locale.ROOT, "%-18s %8d %-14s", key.get(0), key.get(1), key.get(2)));
+            for (int b : setup.budgets()) {
+                TaskEntry e = byBudget.get(b);
+                sb.append(e == null ? String.format(Locale.ROOT, " %8s", "-")
+                        : String.format(Locale.ROOT, " %8.2f", e.accuracy()));
+            }
+            sb.append(String.format(Locale.ROOT, "%n"));
+        });
+        for (Failure f : failures) {
+            if (f.mode().equals("task")) {
+                sb.append(String.format(Locale.ROOT, "%-14s %7d FAILED at context %d: %s%n", f.policy(), f.budget(),
+                        f.context(), f.message()));
+            }
+        }
     }
 }

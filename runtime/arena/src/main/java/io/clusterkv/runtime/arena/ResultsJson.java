@@ -25,7 +25,9 @@ import tools.jackson.databind.node.ObjectNode;
  * perplexity (models) and {@code entries}, one per (policy, budget), holding {@code replay} (each quality
  * metric as count, mean, min, max and standard deviation, select time, KV bytes, and means per layer) and
  * {@code drive} (null when drive mode did not run); {@code failures}. A figure that could not be
- * measured (no evaluations) is {@code null}, never {@code NaN}.
+ * measured (no evaluations) is {@code null}, never {@code NaN}. The task mode ({@link TaskArena}) writes no
+ * runs and one {@code tasks} entry per (task, context, policy, budget): accuracy, instances, correct and
+ * the needle depths.
  */
 public final class ResultsJson {
 
@@ -107,6 +109,19 @@ public final class ResultsJson {
             o.put("budget", f.budget());
             o.put("mode", f.mode());
             o.put("message", f.message());
+        }
+        ArrayNode tasks = root.putArray("tasks");
+        for (ArenaResult.TaskEntry t : result.tasks()) {
+            ObjectNode o = tasks.addObject();
+            o.put("task", t.task());
+            o.put("context", t.context());
+            o.put("policy", t.policy());
+            o.put("budget", t.budget());
+            o.put("accuracy", t.accuracy());
+            o.put("instances", t.instances());
+            o.put("correct", t.correct());
+            ArrayNode depths = o.putArray("depths");
+            t.depths().forEach(depths::add);
         }
         return root;
     }

@@ -6,7 +6,9 @@ import io.clusterkv.runtime.ClusterKvRuntime;
 import io.clusterkv.runtime.ScoreResult;
 import io.clusterkv.runtime.Session;
 import io.clusterkv.runtime.SessionOptions;
+import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.policy.PolicyRegistry;
+import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.runtime.residency.ResidencyStats;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -49,20 +51,8 @@ public final class SessionDriveMode implements DriveMode, AutoCloseable {
 
     @Override
     public DriveFigures drive(DriveRequest r) {
-        ClusterKvRuntime runtime = runtimes.computeIfAbsent(r.residency(), rule -> ClusterKvRuntime.builder()
-                .config(ConfigFactory.parseMap(Map.of("clusterkv.residency.policy", rule,
-                        "clusterkv.runtime.policy", r.policy())).withFallback(base))
-                .policies(policies).build());
-        SessionOptions.Builder options = SessionOptions.builder().policy(r.policy()).budget(r.budget())
-                .set("clusterkv.runtime.dense-layers", r.denseLayers())
-                .set("clusterkv.runtime.selection-scope", r.selectionScope().name().toLowerCase(Locale.ROOT))
-                .set("clusterkv.runtime.seed", r.seed())
-                // the policies are what is compared: they select wherever their selections cannot cover the
-                // context, not only past the runtime's default, which attends exactly up to 4x that
-                .set("clusterkv.runtime.exact-coverage", 1)
-                .set("clusterkv.runtime.synchronous-maintenance", true);
-        r.overrides().forEach((k, v) -> options.set("clusterkv.policy." + r.policy() + "." + k, v));
-        try (Session session = runtime.openSession(r.model(), options.build())) {
+        try (Session session = open(r.model(), r.policy(), r.budget(), r.overrides(), r.residency(), r.selectionScope(),
+                r.denseLayers(), r.seed())) {
             ScoreResult score = session.score(r.prompt(), r.continuation()).join();
             int[] argmax = score.argmax();
             int agree = 0;
@@ -73,6 +63,32 @@ public final class SessionDriveMode implements DriveMode, AutoCloseable {
             return new DriveFigures(score.perplexity(), (double) agree / argmax.length,
                     score.decodeTokensPerSecond(), res.bytesMoved(), res.requests() == 0 ? Double.NaN : res.hitRate());
         }
+    }
+
+    /**
+     * Opens a session as the arena's drive mode runs one: the policy at the budget with its overrides,
+     * the first {@code denseLayers} layers exact, selections wherever they cannot cover the context
+     * ({@code exact-coverage = 1}), synchronous maintenance, on the runtime of the residency rule. The
+     * task mode ({@link TaskArena}) opens its sessions here too.
+     *
+     * @return the session; the caller closes it
+     */
+    Session open(LlamaModel model, String policy, int budget, Map<String, String> overrides, String residency,
+            SelectionScope scope, int denseLayers, long seed) {
+        ClusterKvRuntime runtime = runtimes.computeIfAbsent(residency, rule -> ClusterKvRuntime.builder()
+                .config(ConfigFactory.parseMap(Map.of("clusterkv.residency.policy", rule,
+                        "clusterkv.runtime.policy", policy)).withFallback(base))
+                .policies(policies).build());
+        SessionOptions.Builder options = SessionOptions.builder().policy(policy).budget(budget)
+                .set("clusterkv.runtime.dense-layers", denseLayers)
+                .set("clusterkv.runtime.selection-scope", scope.name().toLowerCase(Locale.ROOT))
+                .set("clusterkv.runtime.seed", seed)
+                // the policies are what is compared: they select wherever their selections cannot cover the
+                // context, not only past the runtime's default, which attends exactly up to 4x that
+                .set("clusterkv.runtime.exact-coverage", 1)
+                .set("clusterkv.runtime.synchronous-maintenance", true);
+        overrides.forEach((k, v) -> options.set("clusterkv.policy." + policy + "." + k, v));
+        return runtime.openSession(model, options.build());
     }
 
     /** Closes the runtimes it made. */

@@ -110,6 +110,26 @@ class ArenaSyntheticTest {
     }
 
     @Test
+    void theSchemaChecksTaskEntries() {
+        var entry = new ArenaResult.TaskEntry("passkey", 16, "full", 8, 2, 1, List.of(0.25, 0.75));
+        ArenaResult r = new ArenaResult(ArenaResultFixtures.setup(), List.of(), List.of(
+                new ArenaResult.Failure(16, "quest", 8, "task", "passkey instance 1: boom")), List.of(entry));
+        String json = ResultsJson.write(r);
+        assertEquals(List.of(), validate(json));
+        assertTrue(json.contains("\"accuracy\" : 0.5"), json);
+        assertFalse(validate(json.replace("\"task\" : \"passkey\"", "\"task\" : \"needle\"")).isEmpty(), "unknown task");
+        assertFalse(validate(json.replace("\"accuracy\" : 0.5", "\"accuracy\" : 1.5")).isEmpty(), "accuracy above 1");
+        assertFalse(validate(json.replace("\"depths\" : [ 0.25, 0.75 ]", "\"depths\" : [ ]")).isEmpty(), "no depths");
+        assertFalse(validate(json.replace("\"mode\" : \"task\"", "\"mode\" : \"other\"")).isEmpty(), "failure mode");
+        String before = json.replaceAll("(?s),\\s*\"tasks\" : \\[.*\\]", "");
+        assertFalse(before.contains("\"tasks\""), before);
+        assertEquals(List.of(), validate(before), "files written before task mode have no tasks array");
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> new ArenaResult.TaskEntry("passkey", 16, "full", 8, 2, 3, List.of(0.5, 0.5)));
+        assertTrue(e.getMessage().contains("3 of 2"), e.getMessage());
+    }
+
+    @Test
     void badSpecsAreRejectedNamingTheValue() {
         assertThrows(UnknownPolicyException.class,
                 () -> PolicyArena.run(small().withPolicies(List.of("nope")), REGISTRY, ArenaProgress.NONE));

@@ -9,6 +9,7 @@ import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.spi.Queries;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.function.IntConsumer;
 
 /**
@@ -21,7 +22,8 @@ import java.util.function.IntConsumer;
  * RMSNorm, SwiGLU feed-forward ({@code down(silu(gate·x) * up·x)}) and residual; then the final norm and
  * the classifier. {@link #next} decodes one token with matrix-vector products; {@link #prefill} runs a
  * prompt in chunks of up to {@value ForwardPass#PREFILL_CHUNK} tokens with matrix-matrix products, position
- * {@code p} attending {@code [0, p]}.
+ * {@code p} attending {@code [0, p]}, each chunk's attention one causal block per shard (the KV heads in
+ * parallel on the pool), as the session actors prefill.
  *
  * <p>Design notes. Everything but attention is the {@link ForwardPass}, whose cursor the runtime's
  * session actor follows too; each shard's attention is a {@link GroupAttention}, as in a shard actor;
@@ -40,6 +42,7 @@ public final class ReferenceDecoder implements AutoCloseable {
     private final KvShard[] shards;         // (layers * kvHeads), index layer * kvHeads + kvHead
     private final KvShard.View[] views;     // (layers * kvHeads) live views of the shards
     private final GroupAttention[] groups;  // (kvHeads) each KV head's share of a layer's attention
+    private final ForkJoinPool pool;        // may be null: the calling thread
     private int position;
     private boolean closed;
     private AttentionObserver observer;     // may be null
@@ -53,6 +56,7 @@ public final class ReferenceDecoder implements AutoCloseable {
         this.model = Objects.requireNonNull(model, "model");
         this.c = model.config();
         this.pass = new ForwardPass(model, pool);
+        this.pool = pool;
         Objects.requireNonNull(kvFormat, "kvFormat");
         this.shards = new KvShard[c.layers() * c.kvHeads()];
         this.views = new KvShard.View[shards.length];
@@ -175,9 +179,7 @@ public final class ReferenceDecoder implements AutoCloseable {
         pass.checkPrompt(tokens, position, 0);
         pass.beginPrompt(tokens, position);
         do {
-            for (int t = 0; t < pass.chunkSize(); t++) {
-                attendRow(pass.layer(), pass.chunkQ(), pass.chunkK(), pass.chunkV(), pass.chunkAtt(), t, null);
-            }
+            attendBlock(pass.layer(), pass.chunkStart(), pass.chunkSize());
         } while (pass.nextPromptLayer() != ForwardPass.PromptProgress.DONE);
         position += tokens.length;
         if (observer != null) {
@@ -243,6 +245,35 @@ public final class ReferenceDecoder implements AutoCloseable {
             group.exact(views[i], n);
             group.scatter(att, row);
         }
+    }
+
+    /**
+     * A prompt chunk's rows of a layer: every shard appends the chunk's keys and values, then attends
+     * the chunk causally in one block ({@link GroupAttention#exactBlock}: the positions before the chunk
+     * are read once for all its rows, as a shard actor's prefill does). The KV heads are independent, so
+     * with a pool they attend in parallel, one task each.
+     */
+    private void attendBlock(int layer, int first, int rows) {
+        float[] q = pass.chunkQ();
+        float[] att = pass.chunkAtt();
+        for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
+            KvShard shard = shards[layer * c.kvHeads() + kvh];
+            for (int t = 0; t < rows; t++) {
+                groups[kvh].append(shard, pass.chunkK(), pass.chunkV(), t);
+            }
+        }
+        if (pool == null || c.kvHeads() == 1) {
+            for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
+                groups[kvh].exactBlock(views[layer * c.kvHeads() + kvh], q, att, first, rows);
+            }
+            return;
+        }
+        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[c.kvHeads()];
+        for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
+            int h = kvh;
+            tasks[kvh] = ForkJoinTask.adapt(() -> groups[h].exactBlock(views[layer * c.kvHeads() + h], q, att, first, rows));
+        }
+        pool.invoke(ForkJoinTask.adapt(() -> ForkJoinTask.invokeAll(tasks)));
     }
 
     /** Frees the KV history. Idempotent. */

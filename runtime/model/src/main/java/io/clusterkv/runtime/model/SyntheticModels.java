@@ -90,10 +90,24 @@ public final class SyntheticModels {
      * @throws UnsupportedOperationException if the type is a K-quant (Q4_K, Q6_K), which is not produced here
      */
     public static LlamaModel create(String name, GgmlType weightType, long seed) {
-        ModelConfig c = config(name);
         if (name.equals(RetrievalModel.NAME)) {
             return RetrievalModel.create(weightType);
         }
+        return create(config(name), name, weightType, seed);
+    }
+
+    /**
+     * Creates a model of any shape with seeded random weights (drawn as for the named shapes), e.g. a
+     * stand-in with another vocabulary size for tests.
+     *
+     * @param c          the shape
+     * @param source     what the model reports as its source
+     * @param weightType element type of the matrices: F32, F16, BF16, Q8_0 or Q4_0
+     * @param seed       the seed
+     * @return the model; close it to free the weights
+     * @throws UnsupportedOperationException if the type is a K-quant (Q4_K, Q6_K), which is not produced here
+     */
+    public static LlamaModel create(ModelConfig c, String source, GgmlType weightType, long seed) {
         if (!Quantizer.canQuantize(weightType)) {
             throw new UnsupportedOperationException("synthetic weights of type " + weightType
                     + " are not supported; supported: F32, F16, BF16, Q8_0, Q4_0 (K-quants are not produced)");
@@ -116,7 +130,7 @@ public final class SyntheticModels {
             }
             float[] finalNorm = f.norm(dim);
             WeightMatrix out = c.tiedOutput() ? embd : f.matrix(c.vocab(), dim);
-            return new LlamaModel(c, name, embd, layers, finalNorm, out, null, new int[0], arena, null);
+            return new LlamaModel(c, source, embd, layers, finalNorm, out, null, new int[0], arena, null);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
