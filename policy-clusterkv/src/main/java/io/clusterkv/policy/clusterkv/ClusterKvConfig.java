@@ -9,7 +9,8 @@ import java.util.Map;
 /**
  * The {@code clusterkv.policy.clusterkv} section, parsed and validated once per shard.
  *
- * <p>Defaults follow the paper and its reference code (see {@link ClusterKvPolicy}). The adaptive rule
+ * <p>Defaults follow the paper and its reference code, with k-means++ seeding over every key (see
+ * {@link ClusterKvPolicy}). The adaptive rule
  * ({@code adaptive-clusters = true}) sizes clusters from the session budget so that about
  * {@code adaptive-clusters-per-budget} clusters fill it:
  * <pre>
@@ -27,7 +28,7 @@ import java.util.Map;
  * wins over the adaptive rule for the prompt, which still sizes the decode-time clusters.
  *
  * <p>{@code preset} fills in the keys the application left unset ({@link PolicyConfig#withDefaults}):
- * {@link Preset#PAPER} changes nothing (the declared defaults are the paper's), {@link Preset#REFERENCE}
+ * {@link Preset#PAPER} changes nothing (the declared defaults: the paper's counts), {@link Preset#REFERENCE}
  * gives the public code's values. An explicit key always wins over the preset.
  *
  * @param sink                      first positions always attended and never clustered
@@ -115,13 +116,16 @@ record ClusterKvConfig(int sink, int tokensPerCluster, int iterations, KMeans.In
                     + " share of the attention mass reaches this, the budget staying the cap; 0 = off (fill the budget);"
                     + " in [0, 1]"),
             new ConfigKey(ITERATIONS, "20", "k-means iterations (lloyd) or mini-batch steps; >= 1"),
-            new ConfigKey(INIT, "random", "initial centroids: random (keys drawn with the seed, the paper) or k-means-plus-plus"),
+            new ConfigKey(INIT, "k-means-plus-plus", "initial centroids: k-means-plus-plus (D² seeding, as the reference"
+                    + " code's accuracy runs; rare keys such as a needle's get centroids of their own) or random (keys"
+                    + " drawn with the seed, as the paper's decoding path)"),
             new ConfigKey(EARLY_STOP, "false", "stop k-means once no label changes; true or false"),
             new ConfigKey(RECLUSTER_EVERY, "320", "during decoding, each run of this many new keys is clustered on its own; >= 1"),
             new ConfigKey(CLUSTERS_PER_RECLUSTER, "4", "clusters made from each run of recluster-every keys; in [1, recluster-every]"),
             new ConfigKey(ALGORITHM, "lloyd", "k-means algorithm: lloyd (the paper) or mini-batch (cheaper; one full assignment at the end)"),
             new ConfigKey(BATCH_SIZE, "1024", "keys per mini-batch step (algorithm = mini-batch); >= 1"),
-            new ConfigKey(INIT_SAMPLE, "4096", "keys k-means++ seeding draws from (init = k-means-plus-plus), 0 = all; >= 0"),
+            new ConfigKey(INIT_SAMPLE, "0", "keys k-means++ seeding draws from (init = k-means-plus-plus), 0 = all"
+                    + " (a sample can miss the rare keys seeding is for); >= 0"),
             new ConfigKey(ADAPTIVE_CLUSTERS, "false", "size clusters from the budget instead of tokens-per-cluster; true or false"),
             new ConfigKey(ADAPTIVE_CLUSTERS_PER_BUDGET, "12", "with adaptive-clusters, about this many clusters fill the budget; >= 1"),
             new ConfigKey(ADAPTIVE_MIN_TOKENS, "16", "with adaptive-clusters, the smallest cluster size chosen; >= 1"),

@@ -64,8 +64,8 @@ final class KMeans {
             }
         }
 
-        /** The paper's settings, the config keys' defaults: 20 Lloyd iterations from random keys. */
-        static final Settings PAPER = ClusterKvConfig.DEFAULTS.kmeans();
+        /** The paper's settings: 20 Lloyd iterations from random keys (the defaults seed by k-means++ instead). */
+        static final Settings PAPER = new Settings(20, Init.RANDOM, false, Algorithm.LLOYD, 1024, 4096);
     }
 
     /**
