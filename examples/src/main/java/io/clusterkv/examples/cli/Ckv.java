@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 @Command(name = "ckv", mixinStandardHelpOptions = true, version = "ckv 0.1.0",
         description = "ClusterKV runtime: decode with a bounded, recallable KV working set; compare recall policies in the arena.",
         subcommands = {ArenaCommand.class, GenerateCommand.class, InspectCommand.class, PoliciesCommand.class,
-                BenchCommand.class, TokenizeCommand.class, ExportCommand.class, CommandLine.HelpCommand.class},
+                BenchCommand.class, TokenizeCommand.class, ExportCommand.class, TaskCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Examples:", "  ckv arena                # the main job: every policy on the synthetic workload -> ckv-out/arena",
                 "  ckv arena --model ../shared/models/stories260K.bin",
                 "  ckv policies --plugin my-policy.jar",

@@ -336,27 +336,14 @@ public final class GgufModelWriter {
 
     /** The made-up SentencePiece-style vocabulary of the class notes. */
     private static void madeUpVocabulary(int size, Map<String, GgufValue> m) {
-        String[] tokens = new String[size];
+        String[] tokens = madeUpPieces(size);
         int[] types = new int[size];
-        tokens[0] = "<unk>";
         types[0] = TokenType.UNKNOWN.code();
-        tokens[1] = "<s>";
         types[1] = TokenType.CONTROL.code();
-        tokens[2] = "</s>";
         types[2] = TokenType.CONTROL.code();
-        int next = 3;
-        if (size >= next + 256) {
-            for (int b = 0; b < 256; b++, next++) {
-                tokens[next] = String.format("<0x%02X>", b);
-                types[next] = TokenType.BYTE.code();
-            }
-        }
-        int cp = FIRST_PIECE_CODE_POINT;
-        for (; next < size; next++) {
-            cp = pieceCodePoint(cp);
-            tokens[next] = Character.toString(cp);
-            types[next] = TokenType.NORMAL.code();
-            cp++;
+        boolean bytes = size >= 3 + 256; // as madeUpPieces
+        for (int i = 3; i < size; i++) {
+            types[i] = bytes && i < 3 + 256 ? TokenType.BYTE.code() : TokenType.NORMAL.code();
         }
         m.put("tokenizer.ggml.model", GgufValue.of("llama"));
         m.put("tokenizer.ggml.tokens", GgufValue.array(GgufType.STRING, tokens));
@@ -366,6 +353,55 @@ public final class GgufModelWriter {
         m.put("tokenizer.ggml.unknown_token_id", u32(0));
         m.put("tokenizer.ggml.add_bos_token", new GgufValue(GgufType.BOOL, null, true));
         m.put("tokenizer.ggml.add_space_prefix", new GgufValue(GgufType.BOOL, null, false));
+    }
+
+    /**
+     * The pieces of the made-up vocabulary of a model of {@code size} tokens (the class notes).
+     *
+     * @param size the vocabulary size, at least 3
+     * @return {@code (size)} token texts
+     */
+    private static String[] madeUpPieces(int size) {
+        String[] tokens = new String[size];
+        tokens[0] = "<unk>";
+        tokens[1] = "<s>";
+        tokens[2] = "</s>";
+        int next = 3;
+        if (size >= next + 256) {
+            for (int b = 0; b < 256; b++, next++) {
+                tokens[next] = String.format("<0x%02X>", b);
+            }
+        }
+        int cp = FIRST_PIECE_CODE_POINT;
+        for (; next < size; next++) {
+            cp = pieceCodePoint(cp);
+            tokens[next] = Character.toString(cp);
+            cp++;
+        }
+        return tokens;
+    }
+
+    /**
+     * Token ids as the text of the made-up vocabulary {@link #write} gives a model without one: what
+     * llama.cpp tokenizes back to the same ids (after the BOS it adds).
+     *
+     * @param vocab the model's vocabulary size
+     * @param ids   token ids, none of them special ({@code < 3}) or a byte token
+     * @return their text
+     * @throws IllegalArgumentException if an id has no text of its own, naming it
+     */
+    public static String madeUpText(int vocab, int[] ids) {
+        String[] pieces = madeUpPieces(vocab);
+        int firstPiece = vocab >= 3 + 256 ? 3 + 256 : 3;
+        StringBuilder s = new StringBuilder();
+        for (int id : ids) {
+            if (id < firstPiece || id >= vocab) {
+                throw new IllegalArgumentException("token " + id + " has no text in the made-up vocabulary of "
+                        + vocab + " tokens (special and byte tokens do not)");
+            }
+            s.append(pieces[id]);
+        }
+        return s.toString();
     }
 
     /**
