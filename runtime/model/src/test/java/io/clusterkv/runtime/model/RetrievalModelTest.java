@@ -153,6 +153,15 @@ class RetrievalModelTest {
         add(prompt, "question : find all variables that are assigned the value v07");
         int[] ids = prompt.stream().mapToInt(Integer::intValue).toArray();
         assertArrayEquals(RetrievalVocabulary.ids("x03 x11 x40 x09 x22 </s>"), greedy(ids, 6, new BitSet()));
+        // without the statement "var x40 = x11 ." the chain ends at x11
+        int[] statement = RetrievalVocabulary.ids("var x40 = x11 .");
+        int at = -1;
+        for (int i = 0; i + statement.length <= ids.length && at < 0; i++) {
+            at = Arrays.equals(ids, i, i + statement.length, statement, 0, statement.length) ? i : -1;
+        }
+        BitSet dropped = new BitSet();
+        dropped.set(at, at + statement.length);
+        assertArrayEquals(RetrievalVocabulary.ids("x03 x11 </s>"), greedy(ids, 3, dropped));
     }
 
     // ---- a naive decoder: the model's own forward pass, attention in double precision over kept positions ----
