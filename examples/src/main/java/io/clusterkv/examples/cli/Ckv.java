@@ -24,6 +24,7 @@ import picocli.CommandLine.Option;
                 "  ckv generate --model ../shared/models/stories260K.bin --max-tokens 100 --print-ids",
                 "  ckv bench decode --context 0,8192,16384",
                 "  ckv export --model synthetic:llama-1b:q8_0 --out llama-1b-q8_0.gguf",
+                "  ckv arena --model synthetic:retrieval --task passkey,niah-multikey,variable-tracking --context 4096,32768",
                 "  ckv help arena", "",
                 "Exit codes: 0 success, 1 failure, 2 usage error."})
 public final class Ckv implements Runnable {

@@ -388,7 +388,9 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures, L
                 + "correctly (every answer token the model's argmax, teacher-forced); needle depths %s%n",
                 first.instances(), first.depths().stream().map(d -> String.format(Locale.ROOT, "%.2f", d)).toList()));
         sb.append(String.format(Locale.ROOT, "full (exact attention) runs once per instance and is shown at every budget%n"));
-        sb.append(String.format(Locale.ROOT, "%-18s %8s %-14s", "task", "context", "policy"));
+        int width = Math.max(14, tasks.stream().mapToInt(e -> e.policy().length()).max().orElse(0));
+        String policyColumn = "%-" + width + "s";
+        sb.append(String.format(Locale.ROOT, "%-18s %8s " + policyColumn, "task", "context", "policy"));
         for (int b : setup.budgets()) {
             sb.append(String.format(Locale.ROOT, " %8s", "B=" + b));
         }
@@ -398,7 +400,7 @@ public record ArenaResult(Setup setup, List<Run> runs, List<Failure> failures, L
             rows.computeIfAbsent(List.of(e.task(), e.context(), e.policy()), k -> new java.util.HashMap<>()).put(e.budget(), e);
         }
         rows.forEach((key, byBudget) -> {
-            sb.append(String.format(Locale.ROOT, "%-18s %8d %-14s", key.get(0), key.get(1), key.get(2)));
+            sb.append(String.format(Locale.ROOT, "%-18s %8d " + policyColumn, key.get(0), key.get(1), key.get(2)));
             for (int b : setup.budgets()) {
                 TaskEntry e = byBudget.get(b);
                 sb.append(e == null ? String.format(Locale.ROOT, " %8s", "-")
