@@ -1,5 +1,6 @@
 package io.clusterkv.policy.clusterkv;
 
+import io.clusterkv.spi.LongSort;
 import java.util.Arrays;
 
 /**
@@ -104,51 +105,9 @@ final class ClusterRanking {
         cursor = m - 1;
     }
 
-    /**
-     * Sorts {@code a[0, m)} ascending in place, allocating nothing ({@link Arrays#sort(long[], int, int)}
-     * may allocate a run buffer): insertion sort for short ranges, heapsort otherwise.
-     */
-    static void sort(long[] a, int m) {
-        if (m <= 24) {
-            for (int i = 1; i < m; i++) {
-                long v = a[i];
-                int j = i - 1;
-                while (j >= 0 && a[j] > v) {
-                    a[j + 1] = a[j];
-                    j--;
-                }
-                a[j + 1] = v;
-            }
-            return;
-        }
-        for (int i = (m >>> 1) - 1; i >= 0; i--) {
-            siftDown(a, i, m);
-        }
-        for (int end = m - 1; end > 0; end--) {
-            long top = a[0];
-            a[0] = a[end];
-            a[end] = top;
-            siftDown(a, 0, end);
-        }
-    }
-
-    /** Max-heap sift-down of {@code a[i]} within {@code a[0, n)}. */
-    private static void siftDown(long[] a, int i, int n) {
-        long v = a[i];
-        int half = n >>> 1;
-        while (i < half) {
-            int child = 2 * i + 1;
-            long cv = a[child];
-            if (child + 1 < n && a[child + 1] > cv) {
-                cv = a[++child];
-            }
-            if (v >= cv) {
-                break;
-            }
-            a[i] = cv;
-            i = child;
-        }
-        a[i] = v;
+    /** Sorts {@code a[0, n)} ascending in place, allocating nothing ({@link LongSort}). */
+    static void sort(long[] a, int n) {
+        LongSort.sort(a, n);
     }
 
     private static int bin(float score, float lo, float scale) {

@@ -1,5 +1,6 @@
 package io.clusterkv.policy.quest;
 
+import io.clusterkv.spi.LongSort;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -236,51 +237,9 @@ final class PageRanking {
         }
     }
 
-    /**
-     * Sorts {@code a[0, n)} ascending in place, allocating nothing: insertion sort for short ranges,
-     * heapsort otherwise.
-     */
+    /** Sorts {@code a[0, n)} ascending in place, allocating nothing ({@link LongSort}). */
     static void sort(long[] a, int n) {
-        if (n <= 24) {
-            for (int i = 1; i < n; i++) {
-                long v = a[i];
-                int j = i - 1;
-                while (j >= 0 && a[j] > v) {
-                    a[j + 1] = a[j];
-                    j--;
-                }
-                a[j + 1] = v;
-            }
-            return;
-        }
-        for (int i = (n >>> 1) - 1; i >= 0; i--) {
-            siftDown(a, i, n);
-        }
-        for (int end = n - 1; end > 0; end--) {
-            long top = a[0];
-            a[0] = a[end];
-            a[end] = top;
-            siftDown(a, 0, end);
-        }
-    }
-
-    /** Max-heap sift-down of {@code a[i]} within {@code a[0, n)}. */
-    private static void siftDown(long[] a, int i, int n) {
-        long v = a[i];
-        int half = n >>> 1;
-        while (i < half) {
-            int child = 2 * i + 1;
-            long cv = a[child];
-            if (child + 1 < n && a[child + 1] > cv) {
-                cv = a[++child];
-            }
-            if (v >= cv) {
-                break;
-            }
-            a[i] = cv;
-            i = child;
-        }
-        a[i] = v;
+        LongSort.sort(a, n);
     }
 
     /**
