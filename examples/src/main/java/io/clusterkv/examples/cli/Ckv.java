@@ -45,6 +45,10 @@ public final class Ckv implements Runnable {
      * @param args command line
      */
     public static void main(String[] args) {
+        // SLF4J initialises on first use; when that is an actor system's threads logging at once, it queues
+        // their calls and prints "SLF4J(W): ... intercepted and are now being replayed" on standard error,
+        // ahead of the command's own output. Initialising it here, on one thread, first, avoids that.
+        org.slf4j.LoggerFactory.getILoggerFactory();
         System.exit(commandLine().execute(args));
     }
 

@@ -90,9 +90,11 @@ final class GenerateCommand implements Callable<Integer> {
         }
         Sampler sampler;
         try {
-            sampler = temperature == 0 ? Sampler.greedy() : Sampler.of(temperature, topK, topP, seed);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            Sampler checked = Sampler.of(temperature, topK, topP, seed); // every value checked, even when greedy
+            sampler = temperature == 0 ? Sampler.greedy() : checked;
+        } catch (IllegalArgumentException e) { // name the options, not the parameters
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage().replace("topP", "--top-p")
+                    .replace("topK", "--top-k").replace("temperature", "--temperature"));
         }
         if (budget != null && budget < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--budget must be >= 1, got " + budget);

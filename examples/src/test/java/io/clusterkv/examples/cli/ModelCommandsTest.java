@@ -102,4 +102,26 @@ class ModelCommandsTest {
         assertEquals(2, outOfVocab.code());
         assertTrue(outOfVocab.err().contains("outside the vocabulary"), outOfVocab.err());
     }
+
+    /** Regression (issue 16): {@code new int[maxTokens]} threw OutOfMemoryError and the command hung. */
+    @Test
+    void maxTokensOfIntegerMaxValueEndsWhenTheContextIsFull() {
+        CliRun r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+                () -> ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "1 5 9", "--max-tokens",
+                        Integer.toString(Integer.MAX_VALUE), "--print-ids", "--policy", "full"));
+        assertEquals(0, r.code(), r.err());
+        // synthetic:tiny has no stop token and 1024 positions: 3 prompt tokens, then 1022 fed back and one more
+        assertEquals(1024 - 3 + 1, r.out().trim().split(" ").length, r.err());
+    }
+
+    /** Regression (issue 16): --top-p 2 and --top-k -3 were accepted at temperature 0. */
+    @Test
+    void samplingValuesAreCheckedEvenWhenGreedy() {
+        CliRun topP = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "1 5 9", "--top-p", "2");
+        assertEquals(2, topP.code(), topP.err());
+        assertTrue(topP.err().contains("--top-p") && topP.err().contains("2.0"), topP.err());
+        CliRun topK = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "1 5 9", "--top-k", "-3");
+        assertEquals(2, topK.code(), topK.err());
+        assertTrue(topK.err().contains("--top-k") && topK.err().contains("-3"), topK.err());
+    }
 }

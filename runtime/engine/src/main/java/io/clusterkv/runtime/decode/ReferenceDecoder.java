@@ -205,8 +205,13 @@ public final class ReferenceDecoder implements AutoCloseable {
      * @throws IllegalStateException    if the context fills up
      */
     public int[] generate(int[] prompt, int maxTokens, Sampler sampler, IntConsumer onToken) {
-        GeneratedTokens out = new GeneratedTokens(maxTokens, sampler, model.stopTokens());
+        if (maxTokens < 0) {
+            throw new IllegalArgumentException("maxTokens must be >= 0, was " + maxTokens);
+        }
         float[] l = prefill(prompt);
+        // at most the context left (the last token sampled is not fed back): maxTokens does not size the buffer
+        GeneratedTokens out = new GeneratedTokens((int) Math.min(maxTokens, (long) c.contextLength() - position + 1),
+                sampler, model.stopTokens());
         while (!out.full()) {
             int token = out.sample(l);
             onToken.accept(token);
