@@ -1,15 +1,18 @@
 package io.clusterkv.examples.cli;
 
 import io.clusterkv.runtime.ClusterKvRuntime;
+import io.clusterkv.runtime.ConfigValueException;
 import io.clusterkv.runtime.GenerationResult;
 import io.clusterkv.runtime.Session;
 import io.clusterkv.runtime.SessionOptions;
 import io.clusterkv.runtime.SessionStats;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Sampler;
+import io.clusterkv.runtime.policy.UnknownPolicyException;
 import io.clusterkv.runtime.tokenizer.StreamingDecoder;
 import io.clusterkv.runtime.tokenizer.Tokenizer;
 import io.clusterkv.runtime.tokenizer.Tokenizers;
+import io.clusterkv.spi.PolicyConfigException;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -119,7 +122,13 @@ final class GenerateCommand implements Callable<Integer> {
             int[] promptIds = promptIds(tokenizer, m.config().vocab());
             StreamingDecoder decoder = tokenizer.filter(t -> !printIds).map(t -> t.decoder(false, true)).orElse(null);
             StringJoiner ids = new StringJoiner(" ");
-            try (Session session = runtime.openSession(m, options.build())) {
+            Session opened;
+            try {
+                opened = runtime.openSession(m, options.build());
+            } catch (ConfigValueException | PolicyConfigException | UnknownPolicyException e) { // usage errors
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            try (Session session = opened) {
                 GenerationResult r = Cli.join(session.generate(promptIds, maxTokens, sampler, (token, position) -> {
                     if (decoder != null) {
                         out.print(decoder.next(token));

@@ -68,17 +68,30 @@ class ModelCommandsTest {
         CliRun ok = ckv(with(base, "--set", "clusterkv.policy.quest.page-size=2"));
         assertEquals(0, ok.code(), ok.err());
         assertEquals(3, ok.out().trim().split(" ").length, ok.out());
+        // a bad --set is a usage error (2), as a bad arena --policies is (issue 16)
         CliRun unknown = ckv(with(base, "--set", "clusterkv.policy.quest.page-sise=2"));
-        assertEquals(1, unknown.code());
+        assertEquals(2, unknown.code());
         assertTrue(unknown.err().contains("clusterkv.policy.quest.page-sise") && unknown.err().contains("page-size")
                 && unknown.err().lines().count() == 1, unknown.err());
         CliRun bad = ckv(with(base, "--set", "clusterkv.policy.quest.page-size=0"));
-        assertEquals(1, bad.code());
+        assertEquals(2, bad.code());
         assertTrue(bad.err().contains("clusterkv.policy.quest.page-size = '0'") && bad.err().contains("expected")
                 && bad.err().lines().count() == 1, bad.err());
         CliRun runtimeKey = ckv(with(base, "--set", "clusterkv.runtime.kv-format=f8"));
-        assertEquals(1, runtimeKey.code());
+        assertEquals(2, runtimeKey.code());
         assertTrue(runtimeKey.err().contains("clusterkv.runtime.kv-format = f8: expected f32 or f16"), runtimeKey.err());
+        // regressions (issue 16): a misspelt runtime key was ignored, dense-layers past the model's layers accepted,
+        // an unknown policy exited 1
+        CliRun misspelt = ckv(with(base, "--set", "clusterkv.runtime.budgte=8"));
+        assertEquals(2, misspelt.code(), misspelt.err());
+        assertTrue(misspelt.err().contains("clusterkv.runtime.budgte") && misspelt.err().contains("did you mean clusterkv.runtime.budget")
+                && misspelt.err().lines().count() == 1, misspelt.err());
+        CliRun dense = ckv(with(base, "--set", "clusterkv.runtime.dense-layers=99"));
+        assertEquals(2, dense.code(), dense.err());
+        assertTrue(dense.err().contains("clusterkv.runtime.dense-layers = 99") && dense.err().contains("2 layers"), dense.err());
+        CliRun policy = ckv("generate", "--model", "synthetic:tiny", "--prompt-ids", "1 5 9", "--policy", "nope");
+        assertEquals(2, policy.code(), policy.err());
+        assertTrue(policy.err().contains("unknown policy 'nope'"), policy.err());
     }
 
     private static String[] with(String[] base, String... more) {

@@ -227,6 +227,10 @@ public final class ClusterKvRuntime implements AutoCloseable {
         checkOpen();
         Config sessionConfig = options.over(config);
         RuntimeSettings s = RuntimeSettings.from(sessionConfig);
+        if (s.denseLayers() > model.config().layers()) {
+            throw new ConfigValueException("clusterkv.runtime.dense-layers", Integer.toString(s.denseLayers()),
+                    "an integer in [0, " + model.config().layers() + "]: the model has " + model.config().layers() + " layers");
+        }
         Map<String, String> policySection = new ConfigReader(sessionConfig).policySection(policies.provider(s.policy()));
         long number = sessionIds.incrementAndGet();
         String id = "s" + number;

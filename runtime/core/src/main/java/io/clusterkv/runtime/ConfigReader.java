@@ -33,6 +33,48 @@ final class ConfigReader {
         this.config = Objects.requireNonNull(config, "config");
     }
 
+    /**
+     * Refuses a key under {@code section} that is not one of {@code known}: a misspelt key would
+     * otherwise be ignored silently.
+     *
+     * @param section a section, e.g. {@code clusterkv.runtime}
+     * @param known   the keys it holds
+     * @throws ConfigValueException naming the unknown key, with the nearest known one
+     */
+    void knownKeysOnly(String section, java.util.Collection<String> known) {
+        if (!config.hasPath(section)) {
+            return;
+        }
+        for (String key : config.getConfig(section).root().keySet()) {
+            if (!known.contains(key)) {
+                String nearest = known.stream().min(java.util.Comparator.comparingInt(k -> distance(k, key))).orElse("");
+                throw new ConfigValueException(section + "." + key, render(section + "." + key),
+                        "a key of " + section + "; did you mean " + section + "." + nearest + "? (its keys: "
+                                + String.join(", ", known) + ")");
+            }
+        }
+    }
+
+    /** Levenshtein distance, for suggesting the key meant. */
+    static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j], cur[j - 1]) + 1);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
     String string(String key) {
         return read(key, "a string", config::getString);
     }

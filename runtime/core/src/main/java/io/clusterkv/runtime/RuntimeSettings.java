@@ -40,6 +40,11 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
 
     private static final String RUNTIME = "clusterkv.runtime.";
 
+    /** The keys of {@code clusterkv.runtime}; any other is a misspelling, refused with the nearest of these. */
+    static final java.util.List<String> KEYS = java.util.List.of("policy", "budget", "dense-layers", "kv-format",
+            "compute-threads", "max-outstanding-maintenance", "synchronous-maintenance", "max-policy-failures", "seed",
+            "selection-scope", "exact-coverage");
+
     /** Checks the values. */
     public RuntimeSettings {
         Objects.requireNonNull(policy, "policy");
@@ -83,6 +88,8 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
      */
     public static RuntimeSettings from(Config config) {
         ConfigReader in = new ConfigReader(config);
+        in.knownKeysOnly("clusterkv.runtime", KEYS);
+        in.knownKeysOnly("clusterkv.residency", ResidencyConfig.KEYS);
         int threads = in.integer(RUNTIME + "compute-threads");
         return new RuntimeSettings(
                 in.string(RUNTIME + "policy"),

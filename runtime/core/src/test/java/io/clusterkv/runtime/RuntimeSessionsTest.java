@@ -187,6 +187,21 @@ class RuntimeSessionsTest {
                 SessionOptions.builder().set("clusterkv.runtime.dense-layers", "two").build()));
         assertEquals("clusterkv.runtime.dense-layers", dense.key());
 
+        // regressions (issue 16): more dense layers than the model has, and a misspelt key, were accepted
+        ConfigValueException tooDense = assertThrows(ConfigValueException.class, () -> runtime.openSession(model,
+                SessionOptions.builder().set("clusterkv.runtime.dense-layers", model.config().layers() + 1).build()));
+        assertEquals("clusterkv.runtime.dense-layers", tooDense.key());
+        assertTrue(tooDense.getMessage().contains(model.config().layers() + " layers"), tooDense.getMessage());
+        ConfigValueException misspelt = assertThrows(ConfigValueException.class, () -> runtime.openSession(model,
+                SessionOptions.builder().set("clusterkv.runtime.selection-scop", "group").build()));
+        assertEquals("clusterkv.runtime.selection-scop", misspelt.key());
+        assertTrue(misspelt.getMessage().contains("did you mean clusterkv.runtime.selection-scope"), misspelt.getMessage());
+        ConfigValueException residencyKey = assertThrows(ConfigValueException.class, () -> ClusterKvRuntime.builder()
+                .config(ConfigFactory.parseMap(Map.of("clusterkv.residency.capacty", "1MiB",
+                        "clusterkv.runtime.policy", "full")))
+                .policies(runtime.policies()).build());
+        assertTrue(residencyKey.getMessage().contains("did you mean clusterkv.residency.capacity"), residencyKey.getMessage());
+
         assertThrows(ConfigValueException.class, () -> SessionOptions.builder().set("clusterkv.residency.capacity", 1));
 
         ConfigValueException capacity = assertThrows(ConfigValueException.class, () -> ClusterKvRuntime.builder()

@@ -39,6 +39,9 @@ public record ResidencyConfig(long capacityBytes, ResidencyRule rule, int lastSt
     /** Key of {@link #blockBytes()}. */
     public static final String BLOCK_BYTES_KEY = "clusterkv.residency.block-bytes";
 
+    /** The keys of {@code clusterkv.residency}, without the section. */
+    public static final java.util.List<String> KEYS = java.util.List.of("capacity", "policy", "last-r", "block-bytes");
+
     /** Default {@link #blockBytes()}: 8 KiB. */
     public static final int DEFAULT_BLOCK_BYTES = 8192;
 
