@@ -13,6 +13,7 @@ public final class ModelFormatException extends RuntimeException {
     private final transient Path file;
     private final String field;
     private final long offset;
+    private final String problem;
 
     /**
      * @param file    the file
@@ -25,6 +26,12 @@ public final class ModelFormatException extends RuntimeException {
         this.file = file;
         this.field = field;
         this.offset = offset;
+        this.problem = problem;
+    }
+
+    /** @return what is wrong, without the file, field and offset */
+    public String problem() {
+        return problem;
     }
 
     /** @return the file */

@@ -66,10 +66,18 @@ public final class Models {
      * @throws IOException          if the file cannot be read
      */
     public static LlamaModel load(Path path) throws IOException {
-        if (!Files.isRegularFile(path)) {
+        if (Files.isDirectory(path)) {
+            throw new ModelFormatException(path, "file", -1, "is a directory; a model is a GGUF file or a llama2.c checkpoint");
+        }
+        if (!Files.exists(path)) {
             throw new NoSuchFileException(path.toString(), null, "no such model file");
         }
-        if (isGguf(path)) {
+        if (!Files.isRegularFile(path)) {
+            throw new ModelFormatException(path, "file", -1, "is not a regular file (a device, pipe or socket); a model"
+                    + " is a GGUF file or a llama2.c checkpoint");
+        }
+        int magic = magic(path);
+        if (magic == GgufFile.MAGIC) {
             GgufFile file = GgufFile.open(path);
             try {
                 return LlamaModel.fromGguf(file);
@@ -78,13 +86,24 @@ public final class Models {
                 throw e;
             }
         }
-        return Llama2cCheckpoint.load(path);
+        String notGguf = Files.size(path) < 4 ? "shorter than GGUF's 4-byte magic"
+                : String.format("its first 4 bytes are 0x%08x, not GGUF's magic 'GGUF'", Integer.reverseBytes(magic));
+        if (path.getFileName() != null && path.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) {
+            throw new ModelFormatException(path, "magic", 0, "not a GGUF file: " + notGguf);
+        }
+        try {
+            return Llama2cCheckpoint.load(path);
+        } catch (ModelFormatException e) {
+            throw new ModelFormatException(path, e.field(), e.offset(), "neither a GGUF file (" + notGguf
+                    + ") nor a llama2.c checkpoint: " + e.problem());
+        }
     }
 
-    private static boolean isGguf(Path path) throws IOException {
+    /** @return the file's first 4 bytes as a little-endian int, or 0 if it is shorter */
+    private static int magic(Path path) throws IOException {
         try (InputStream in = Files.newInputStream(path)) {
             byte[] b = in.readNBytes(4);
-            return b.length == 4 && ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt() == GgufFile.MAGIC;
+            return b.length == 4 ? ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt() : 0;
         }
     }
 }
