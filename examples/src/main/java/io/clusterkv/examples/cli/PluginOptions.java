@@ -29,7 +29,7 @@ final class PluginOptions {
      * @param cl  the command, for usage errors
      * @param err where warnings go
      * @return the policies found on the class path and in the plugins
-     * @throws CommandLine.ParameterException if a plugin path does not exist or a folder holds no jar
+     * @throws CommandLine.ParameterException if a plugin path does not exist, is not a jar, or is a folder without one
      */
     PolicyRegistry registry(CommandLine cl, PrintWriter err) {
         PolicyRegistry registry = plugins.isEmpty() ? PolicyRegistry.load()
@@ -57,12 +57,26 @@ final class PluginOptions {
                     urls.add(url(jar));
                 }
             } else if (Files.isReadable(p)) {
+                if (!isJar(p)) {
+                    throw new CommandLine.ParameterException(cl, "--plugin " + p
+                            + ": not a jar (a jar is a zip file, starting with 'PK'); give a plugin jar or a folder of them");
+                }
                 urls.add(url(p));
             } else {
                 throw new CommandLine.ParameterException(cl, "--plugin " + p + ": no such jar or folder");
             }
         }
         return urls.toArray(URL[]::new);
+    }
+
+    /** @return whether the file starts as a zip file does (a jar is one): ignoring another file would load nothing silently */
+    private static boolean isJar(Path p) {
+        try (var in = Files.newInputStream(p)) {
+            byte[] b = in.readNBytes(4);
+            return b.length == 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static URL url(Path p) {

@@ -122,6 +122,9 @@ class CkvCommandTest {
         Files.write(binary, new byte[] {(byte) 0xff, (byte) 0xfe, 0});
         ckv("arena", "--model", "synthetic:tiny", "--prompt-file", binary.toString()).isOneLineError(2, "not UTF-8");
         ckv("arena", "--plugin", dir.resolve("none.jar").toString()).isOneLineError(2, "none.jar");
+        // regression (issue 16): a file that is not a jar was loaded as one, silently, with exit 0
+        Path notAJar = Files.writeString(dir.resolve("policy.txt"), "not a jar");
+        ckv("policies", "--plugin", notAJar.toString()).isOneLineError(2, "not a jar");
         ckv("arena", "--model", "synthetic:tiny", "--prompt", "hello", "--context=2", "--dense-layers=0")
                 .isOneLineError(1, "has no tokenizer");
         ckv("arena", "--context=600", "--steps=1", "--set", "quest.page-size=0", "--out=" + dir)
