@@ -255,4 +255,17 @@ class GgufModelTest {
             assertTrue(e.getMessage().contains("mamba.gguf") && e.getMessage().contains("'mamba'"), e.getMessage());
         }
     }
+
+    /** Regression (issue 16): a block_count of 2^31 - 1 sized a list from it: an OutOfMemoryError. */
+    @Test
+    void anAbsurdBlockCountIsCheckedAgainstTheTensorsBeforeAllocating() throws Exception {
+        try (LlamaModel s = Models.load("synthetic:tiny")) {
+            Path gguf = GgufExport.of(s).set("llama.block_count", io.clusterkv.runtime.model.gguf.GgufValue.ofInteger(
+                    io.clusterkv.runtime.model.gguf.GgufType.UINT32, Integer.MAX_VALUE)).write(dir.resolve("blocks.gguf"));
+            ModelFormatException e = assertThrows(ModelFormatException.class, () -> Models.load(gguf.toString()));
+            assertEquals("metadata 'llama.block_count'", e.field());
+            assertTrue(e.getMessage().contains(Integer.toString(Integer.MAX_VALUE)) && e.getMessage().contains("tensors"),
+                    e.getMessage());
+        }
+    }
 }

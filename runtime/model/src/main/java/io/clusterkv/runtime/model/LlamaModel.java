@@ -151,6 +151,12 @@ public final class LlamaModel implements AutoCloseable {
      */
     public static LlamaModel fromGguf(GgufFile file) {
         ModelConfig c = ModelConfig.fromGgufMetadata(file.path(), file.metadata(), file.tensors().keySet());
+        // every block has at least 9 tensors: check the count against them before sizing anything by it
+        if ((long) c.layers() * 9 > file.tensors().size()) {
+            throw new ModelFormatException(file.path(), "metadata '" + c.architecture() + ".block_count'", -1,
+                    c.layers() + " blocks need at least " + 9L * c.layers() + " tensors; the file holds "
+                            + file.tensors().size());
+        }
         GgufTensors t = new GgufTensors(file);
         int dim = c.dim();
         List<Layer> layers = new ArrayList<>(c.layers());

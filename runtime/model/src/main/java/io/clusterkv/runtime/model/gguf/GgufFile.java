@@ -372,8 +372,16 @@ public final class GgufFile implements AutoCloseable {
                 for (int d = 0; d < nDims; d++) {
                     long dAt = pos;
                     dims[d] = u64(f + " dim " + d);
-                    if (dims[d] < 0 || (dims[d] != 0 && elements > Long.MAX_VALUE / dims[d])) {
+                    if (dims[d] < 0) {
                         throw error(f + " dim " + d, dAt, "absurd size " + Long.toUnsignedString(dims[d]));
+                    }
+                    if (dims[d] != 0 && elements > Long.MAX_VALUE / dims[d]) {
+                        StringBuilder shape = new StringBuilder();
+                        for (int k = 0; k <= d; k++) {
+                            shape.append(k == 0 ? "" : " x ").append(dims[k]);
+                        }
+                        throw error(f + " dim " + d, dAt, "the product of its dims " + shape
+                                + " overflows 64 bits: no file holds that many elements");
                     }
                     elements *= dims[d];
                 }

@@ -142,7 +142,8 @@ class GgufFileErrorTest {
         fails(b, "tensor 'second' data", "extend past the end of the file");
         b = valid();
         putU64(b, find(b, "second") + 6 + 4 + 8, 1L << 62); // 32 x 2^62 elements overflow
-        fails(b, "tensor 'second' dim 1", "absurd");
+        // regression (issue 16): "absurd size 4611686018427387904" did not say that the product overflows
+        fails(b, "tensor 'second' dim 1", "the product of its dims 32 x 4611686018427387904 overflows 64 bits");
     }
 
     @Test
