@@ -268,4 +268,30 @@ class GgufModelTest {
                     e.getMessage());
         }
     }
+
+    /** Regression (issue 16): NaN weights decoded silently to token 0. */
+    @Test
+    void nanWeightsStopDecodingNamingTheLayer() throws Exception {
+        try (LlamaModel s = Models.load("synthetic:tiny")) {
+            int rows = s.config().dim(), cols = s.config().hiddenDim();
+            float[] nan = new float[rows * cols];
+            java.util.Arrays.fill(nan, Float.NaN);
+            Path gguf = GgufExport.of(s).replace("blk.1.ffn_down.weight", new long[] {cols, rows}, nan)
+                    .write(dir.resolve("nan.gguf"));
+            try (LlamaModel m = Models.load(gguf.toString());
+                 ReferenceDecoder d = ReferenceDecoder.create(m, null)) {
+                io.clusterkv.runtime.model.NonFiniteValueException e = assertThrows(
+                        io.clusterkv.runtime.model.NonFiniteValueException.class, () -> d.prefill(new int[] {1, 5, 9}));
+                assertEquals(1, e.layer());
+                assertTrue(e.getMessage().contains("layer 1") && e.getMessage().contains("non-finite"), e.getMessage());
+            }
+            try (LlamaModel m = Models.load(gguf.toString());
+                 ReferenceDecoder d = ReferenceDecoder.create(m, null)) {
+                io.clusterkv.runtime.model.NonFiniteValueException e = assertThrows(
+                        io.clusterkv.runtime.model.NonFiniteValueException.class, () -> d.next(1));
+                assertEquals(1, e.layer());
+                assertEquals(0, e.position());
+            }
+        }
+    }
 }

@@ -53,6 +53,7 @@ public final class ForwardPass {
     private float[] bx, bxb, bq, bk, bv, batt, bproj, bh1, bh2; // prefill: (chunkRows, width) each
     private int chunkRows;                  // rows the chunk buffers hold, up to PREFILL_CHUNK
     private int layer;                      // the layer whose attention inputs are ready
+    private int stepPosition;               // the position of the token of the decode step
     private int[] prompt;                   // the prompt being fed, or null
     private int promptFrom;                 // its first token in the current chunk
     private int chunkStart;                 // the position of that token
@@ -102,6 +103,7 @@ public final class ForwardPass {
      * @param position its position
      */
     public void begin(int token, int position) {
+        stepPosition = position;
         model.embed(token, x, 0);
         rope.angles(position, cos, sin);
         layer = 0;
@@ -157,6 +159,7 @@ public final class ForwardPass {
         swiglu(h1, 0, h2, 0, c.hiddenDim());
         w.down().matvec(h1, proj, pool);
         add(x, 0, proj, 0, c.dim());
+        checkFinite(x, c.dim(), layer, stepPosition);
     }
 
     /** @return the next-token logits {@code (vocab)} after the last layer; reused */
@@ -426,6 +429,21 @@ public final class ForwardPass {
         chunkSwiglu(n * c.hiddenDim());
         w.down().matmul(bh1, n, bproj, pool);
         add(bx, 0, bproj, 0, n * dim);
+        checkFinite(bx, n * dim, layer, chunkStart);
+    }
+
+    /**
+     * Stops on a NaN or an infinity in a layer's output: their sum is finite exactly when every value is
+     * (an overflow of the sum of finite values aside, which no usable hidden state comes near).
+     */
+    private void checkFinite(float[] a, int n, int layer, int position) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += a[i];
+        }
+        if (!Double.isFinite(sum)) {
+            throw new NonFiniteValueException(model.source(), layer, position);
+        }
     }
 
     /** @return the logits after the chunk's last token {@code (vocab)}; reused */
