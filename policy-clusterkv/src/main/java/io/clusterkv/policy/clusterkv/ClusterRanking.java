@@ -101,14 +101,10 @@ final class ClusterRanking {
                 order[m++] = pack(s, c);
             }
         }
-        sort(order, m);
+        LongSort.sort(order, m);
         cursor = m - 1;
     }
 
-    /** Sorts {@code a[0, n)} ascending in place, allocating nothing ({@link LongSort}). */
-    static void sort(long[] a, int n) {
-        LongSort.sort(a, n);
-    }
 
     private static int bin(float score, float lo, float scale) {
         return Math.min(BINS - 1, (int) ((score - lo) * scale)); // NaN and below lo go to bin 0

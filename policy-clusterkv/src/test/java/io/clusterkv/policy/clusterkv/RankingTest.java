@@ -118,7 +118,7 @@ class RankingTest {
         int m = a.length - 3;
         long[] expected = a.clone();
         java.util.Arrays.sort(expected, 0, m);
-        ClusterRanking.sort(a, m);
+        io.clusterkv.spi.LongSort.sort(a, m);
         assertEquals(java.util.Arrays.toString(expected), java.util.Arrays.toString(a), "m=" + m);
     }
 

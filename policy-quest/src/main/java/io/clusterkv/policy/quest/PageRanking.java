@@ -1,6 +1,5 @@
 package io.clusterkv.policy.quest;
 
-import io.clusterkv.spi.LongSort;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -237,10 +236,6 @@ final class PageRanking {
         }
     }
 
-    /** Sorts {@code a[0, n)} ascending in place, allocating nothing ({@link LongSort}). */
-    static void sort(long[] a, int n) {
-        LongSort.sort(a, n);
-    }
 
     /**
      * A long ordered as the ranking is: the score's bits made monotone (after {@code + 0f}, so both

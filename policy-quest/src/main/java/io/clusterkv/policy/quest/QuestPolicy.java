@@ -3,6 +3,7 @@ package io.clusterkv.policy.quest;
 import io.clusterkv.spi.ConfigKey;
 import io.clusterkv.spi.HeadSelection;
 import io.clusterkv.spi.KeyView;
+import io.clusterkv.spi.LongSort;
 import io.clusterkv.spi.PolicyConfig;
 import io.clusterkv.spi.PolicyConfigException;
 import io.clusterkv.spi.PolicyContext;
@@ -395,7 +396,7 @@ final class QuestPolicy implements RecallPolicy {
                 heap[m++] = PageRanking.key(upper[base + p], p);
             }
         }
-        PageRanking.sort(heap, m);
+        LongSort.sort(heap, m);
         double covered = 0;
         for (int i = m - 1; i >= 0; i--) { // best first
             int p = PageRanking.page(heap[i]);

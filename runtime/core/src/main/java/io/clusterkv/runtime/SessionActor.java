@@ -286,10 +286,7 @@ final class SessionActor {
             this.jobStart = jobStart;
             switch (job) {
                 case Generate g -> {
-                    // at most the context left can be sampled (the last one is not fed back): maxTokens is
-                    // not trusted to size the buffer (Integer.MAX_VALUE would be an OutOfMemoryError)
-                    tokens = new GeneratedTokens((int) Math.min(g.maxTokens(), (long) c.contextLength() - position + 1),
-                            g.sampler(), stopTokens);
+                    tokens = GeneratedTokens.within(g.maxTokens(), position, c.contextLength(), g.sampler(), stopTokens);
                     nll = null;
                     argmax = null;
                 }

@@ -93,9 +93,6 @@ public final class TaskArena {
         for (String name : names) {
             descriptions.put(name, registry.provider(resolve(spec, name).policy()).description()); // unknown: lists the names
         }
-        for (String name : spec.overrides().keySet()) {
-            registry.provider(name);
-        }
         ForkJoinPool pool = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
         try (LlamaModel model = Models.load(input.model());
              SessionDriveMode sessions = new SessionDriveMode(registry)) {

@@ -43,6 +43,27 @@ public final class GeneratedTokens {
         this.tokens = new int[maxTokens];
     }
 
+    /**
+     * The tokens of a generation after a prompt that ends at {@code position}: at most the context left
+     * can be sampled (the last one is not fed back), so {@code maxTokens} is capped there and never
+     * trusted to size the buffer ({@code Integer.MAX_VALUE} would be an OutOfMemoryError).
+     *
+     * @param maxTokens     most tokens asked for, {@code >= 0}
+     * @param position      positions written (the prompt's end)
+     * @param contextLength the model's context length
+     * @param sampler       picks each token
+     * @param stopTokens    the model's stop tokens
+     * @return the buffer
+     * @throws IllegalArgumentException if {@code maxTokens < 0}, naming it
+     */
+    public static GeneratedTokens within(int maxTokens, int position, int contextLength, Sampler sampler,
+                                         int[] stopTokens) {
+        if (maxTokens < 0) {
+            throw new IllegalArgumentException("maxTokens must be >= 0, was " + maxTokens);
+        }
+        return new GeneratedTokens((int) Math.min(maxTokens, (long) contextLength - position + 1), sampler, stopTokens);
+    }
+
     /** @return whether {@code maxTokens} were sampled */
     public boolean full() {
         return produced == tokens.length;

@@ -209,9 +209,7 @@ public final class ReferenceDecoder implements AutoCloseable {
             throw new IllegalArgumentException("maxTokens must be >= 0, was " + maxTokens);
         }
         float[] l = prefill(prompt);
-        // at most the context left (the last token sampled is not fed back): maxTokens does not size the buffer
-        GeneratedTokens out = new GeneratedTokens((int) Math.min(maxTokens, (long) c.contextLength() - position + 1),
-                sampler, model.stopTokens());
+        GeneratedTokens out = GeneratedTokens.within(maxTokens, position, c.contextLength(), sampler, model.stopTokens());
         while (!out.full()) {
             int token = out.sample(l);
             onToken.accept(token);
