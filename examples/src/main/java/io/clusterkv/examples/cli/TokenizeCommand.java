@@ -3,18 +3,37 @@ package io.clusterkv.examples.cli;
 import io.clusterkv.runtime.model.gguf.GgufFile;
 import io.clusterkv.runtime.tokenizer.Tokenizer;
 import io.clusterkv.runtime.tokenizer.Tokenizers;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ckv tokenize}: token ids of a text, from a GGUF file's vocabulary. */
+/**
+ * {@code ckv tokenize}: token ids of a text, from a GGUF file's vocabulary. The text comes from {@code --text},
+ * a file or standard input ({@code --file -}); a file or standard input that is not valid UTF-8 is refused with
+ * the offset of the first bad byte (a tokenizer would otherwise see U+FFFD where the bytes were). Text given with
+ * {@code --text} has been decoded by the JVM already: a U+FFFD in it gets a warning, since it usually stands for
+ * bytes that were not valid UTF-8.
+ */
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
-        description = "Print the token ids of a text (without BOS), space-separated. Works on vocabulary-only GGUF files.",
-        footer = {"", "Example:", "  ckv tokenize --model ../shared/tokenizers/ggml-vocab-llama-spm.gguf --text \"Hello world\""})
+        description = {"Print the token ids of a text (without BOS), space-separated. Works on vocabulary-only GGUF files.",
+                "The text is --text, or --file PATH (UTF-8; '-' reads standard input). A file that is not valid UTF-8 is refused."},
+        footer = {"", "Examples:", "  ckv tokenize --model ../shared/tokenizers/ggml-vocab-llama-spm.gguf --text \"Hello world\"",
+                "  ckv tokenize --model ../shared/tokenizers/ggml-vocab-llama-spm.gguf --file README.md",
+                "  cat notes.txt | ckv tokenize --model ../shared/tokenizers/ggml-vocab-llama-spm.gguf --file -"})
 final class TokenizeCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -23,11 +42,38 @@ final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "PATH", description = "A GGUF file with a tokenizer.")
     Path model;
 
-    @Option(names = "--text", required = true, paramLabel = "TEXT", description = "The text.")
-    String text;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = "--text", paramLabel = "TEXT", description = "The text.")
+        String text;
+
+        @Option(names = "--file", paramLabel = "PATH", description = "A UTF-8 text file; '-' for standard input.")
+        String file;
+    }
 
     @Override
     public Integer call() throws Exception {
+        String text;
+        if (input.text != null) {
+            text = input.text;
+            int replacement = text.indexOf('\uFFFD');
+            if (replacement >= 0) {
+                spec.commandLine().getErr().println("ckv: warning: --text holds U+FFFD (the replacement character) at char "
+                        + replacement + ": the argument was probably not valid UTF-8; tokenizing it as given "
+                        + "(use --file to have invalid bytes refused)");
+                spec.commandLine().getErr().flush();
+            }
+        } else if (input.file.equals("-")) {
+            text = utf8(System.in.readAllBytes(), "standard input");
+        } else {
+            Path path = Path.of(input.file);
+            if (Files.isDirectory(path)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--file " + path + ": is a directory");
+            }
+            text = utf8(Files.readAllBytes(path), path.toString());
+        }
         try (GgufFile f = GgufFile.open(model)) {
             Tokenizer t = Tokenizers.fromGguf(f);
             int[] ids = t.encode(text, false, false);
@@ -35,5 +81,43 @@ final class TokenizeCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
         }
         return 0;
+    }
+
+    /**
+     * Strict UTF-8 decoding.
+     *
+     * @throws CharacterCodingException (an {@link InvalidUtf8Exception}) naming the source and the first bad byte
+     */
+    static String utf8(byte[] bytes, String source) throws CharacterCodingException {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult r = decoder.decode(in, out, true);
+        if (!r.isError()) {
+            r = decoder.flush(out);
+        }
+        if (r.isError()) {
+            int at = in.position();
+            byte[] bad = Arrays.copyOfRange(bytes, at, Math.min(bytes.length, at + Math.max(1, r.length())));
+            throw new InvalidUtf8Exception(source + ": not valid UTF-8 at byte " + at + " (0x"
+                    + HexFormat.of().formatHex(bad) + "); tokenize reads UTF-8 text");
+        }
+        return out.flip().toString();
+    }
+
+    /** A text input that is not valid UTF-8; its message names the source and the byte offset. */
+    static final class InvalidUtf8Exception extends CharacterCodingException {
+        private final String message;
+
+        InvalidUtf8Exception(String message) {
+            this.message = message;
+        }
+
+        @Override
+        public String getMessage() {
+            return message;
+        }
     }
 }
