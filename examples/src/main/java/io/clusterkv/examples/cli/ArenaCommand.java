@@ -163,7 +163,7 @@ final class ArenaCommand implements Callable<Integer> {
         CommandLine cl = spec.commandLine();
         PrintWriter err = cl.getErr();
         ArenaSpec arenaSpec = arenaSpec(cl);
-        PolicyRegistry registry = plugins.registry(cl, err);
+        PolicyRegistry registry = plugins.registry(cl);
         for (String name : arenaSpec.policies()) {
             if (!registry.providers().containsKey(name)) {
                 throw new CommandLine.ParameterException(cl, "--policies: unknown policy '" + name + "'; policies found: "

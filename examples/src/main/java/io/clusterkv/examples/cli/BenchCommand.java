@@ -106,7 +106,7 @@ final class BenchCommand implements Runnable {
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
-            var result = SelectionCost.run(plugins.registry(spec.commandLine(), spec.commandLine().getErr()), policies, params, budgets, warmUpMillis, rounds);
+            var result = SelectionCost.run(plugins.registry(spec.commandLine()), policies, params, budgets, warmUpMillis, rounds);
             spec.commandLine().getOut().print(result.toTable());
             spec.commandLine().getOut().flush();
             return 0;

@@ -26,18 +26,55 @@ final class PluginOptions {
     List<Path> plugins = new ArrayList<>();
 
     /**
+     * The policies a command runs with. A provider that fails to load (its class missing, its constructor
+     * throwing) stops the command before it runs anything: running on without the policy a user asked to load
+     * would compare fewer policies than asked, silently. {@code ckv policies} lists what did load, with the
+     * problems ({@link #registryForListing}), and fails too.
+     *
+     * @param cl the command, for usage errors
+     * @return the policies found on the class path and in the plugins
+     * @throws CommandLine.ParameterException if a plugin path does not exist, is not a jar, or is a folder without
+     *                                        one, or if a policy provider failed to load
+     */
+    PolicyRegistry registry(CommandLine cl) {
+        PolicyRegistry registry = load(cl);
+        List<PolicyRegistry.ProviderProblem> problems = registry.problems();
+        if (!problems.isEmpty()) {
+            throw new CommandLine.ParameterException(cl, "policy provider failed to load: " + problems.getFirst()
+                    + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more)" : "")
+                    + "; 'ckv policies" + pluginArguments() + "' lists the policies that load and every problem");
+        }
+        return registry;
+    }
+
+    /**
+     * The policies for {@code ckv policies}: what loaded, with each provider that failed to load reported as a
+     * warning (the command then exits non-zero).
+     *
      * @param cl  the command, for usage errors
-     * @param err where warnings go
+     * @param err where the problems go
      * @return the policies found on the class path and in the plugins
      * @throws CommandLine.ParameterException if a plugin path does not exist, is not a jar, or is a folder without one
      */
-    PolicyRegistry registry(CommandLine cl, PrintWriter err) {
-        PolicyRegistry registry = plugins.isEmpty() ? PolicyRegistry.load()
-                : PolicyRegistry.load(new URLClassLoader("ckv-plugins", urls(cl), Ckv.class.getClassLoader()));
+    PolicyRegistry registryForListing(CommandLine cl, PrintWriter err) {
+        PolicyRegistry registry = load(cl);
         for (var problem : registry.problems()) {
-            err.println("ckv: warning: policy provider failed to load: " + problem);
+            err.println("ckv: policy provider failed to load: " + problem);
         }
         return registry;
+    }
+
+    private PolicyRegistry load(CommandLine cl) {
+        return plugins.isEmpty() ? PolicyRegistry.load()
+                : PolicyRegistry.load(new URLClassLoader("ckv-plugins", urls(cl), Ckv.class.getClassLoader()));
+    }
+
+    private String pluginArguments() {
+        StringBuilder b = new StringBuilder();
+        for (Path p : plugins) {
+            b.append(" --plugin ").append(p);
+        }
+        return b.toString();
     }
 
     private URL[] urls(CommandLine cl) {

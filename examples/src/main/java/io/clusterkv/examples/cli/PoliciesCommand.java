@@ -42,7 +42,7 @@ final class PoliciesCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        PolicyRegistry registry = plugins.registry(spec.commandLine(), spec.commandLine().getErr());
+        PolicyRegistry registry = plugins.registryForListing(spec.commandLine(), spec.commandLine().getErr());
         for (RecallPolicyProvider p : registry.providers().values()) {
             out.printf("%-12s %s%n", p.name(), p.description());
             for (ConfigKey k : p.configKeys()) {

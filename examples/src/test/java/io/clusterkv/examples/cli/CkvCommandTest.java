@@ -125,6 +125,21 @@ class CkvCommandTest {
         // regression (issue 16): a file that is not a jar was loaded as one, silently, with exit 0
         Path notAJar = Files.writeString(dir.resolve("policy.txt"), "not a jar");
         ckv("policies", "--plugin", notAJar.toString()).isOneLineError(2, "not a jar");
+        // regression (issue 16): arena ran on without a provider that failed to load, while policies failed on
+        // the same jar; now every command that runs policies refuses it, and policies lists what did load
+        Path broken = dir.resolve("broken.jar");
+        try (var jar = new java.util.jar.JarOutputStream(Files.newOutputStream(broken))) {
+            jar.putNextEntry(new java.util.zip.ZipEntry("META-INF/services/io.clusterkv.spi.RecallPolicyProvider"));
+            jar.write("com.example.MissingPolicyProvider\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            jar.closeEntry();
+        }
+        ckv("arena", "--context=600", "--steps=1", "--plugin", broken.toString(), "--out=" + dir)
+                .isOneLineError(2, "com.example.MissingPolicyProvider");
+        ckv("bench", "selection", "--plugin", broken.toString()).isOneLineError(2, "com.example.MissingPolicyProvider");
+        CliRun listing = ckv("policies", "--plugin", broken.toString());
+        assertEquals(1, listing.code(), listing.err());
+        assertTrue(listing.out().lines().anyMatch(l -> l.startsWith("quest ")), "what loads is listed: " + listing.out());
+        assertTrue(listing.err().contains("com.example.MissingPolicyProvider"), listing.err());
         ckv("arena", "--model", "synthetic:tiny", "--prompt", "hello", "--context=2", "--dense-layers=0")
                 .isOneLineError(1, "has no tokenizer");
         ckv("arena", "--context=600", "--steps=1", "--set", "quest.page-size=0", "--out=" + dir)
