@@ -285,8 +285,12 @@ public final class GgufModelWriter {
             case F32 -> 0;
             case F16 -> 1;
             case Q4_0 -> 2;
+            case Q4_1 -> 3;
             case Q8_0 -> 7;
+            case Q5_0 -> 8;
+            case Q5_1 -> 9;
             case Q4_K -> 15; // Q4_K_M: Q4_K with some Q6_K
+            case Q5_K -> 17; // Q5_K_M: Q5_K with some Q6_K
             case Q6_K -> 18;
             case BF16 -> 32;
         };

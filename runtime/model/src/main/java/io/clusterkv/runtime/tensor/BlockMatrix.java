@@ -67,11 +67,13 @@ import java.util.concurrent.RecursiveAction;
  * </ul>
  */
 abstract sealed class BlockMatrix implements WeightMatrix
-        permits F32Matrix, HalfMatrix, Q8_0Matrix, Q4_0Matrix, Q4_KMatrix, Q6_KMatrix {
+        permits F32Matrix, HalfMatrix, Q8_0Matrix, Q4_0Matrix, Q4_1Matrix, Q5_0Matrix, Q5_1Matrix, Q4_KMatrix,
+        Q5_KMatrix, Q6_KMatrix {
 
     static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
     static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
+    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ORDER);
     static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
 
     /** Whether the Vector API kernels are used; see the class notes. Initialised after the layouts. */

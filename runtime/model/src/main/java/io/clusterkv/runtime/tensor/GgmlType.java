@@ -9,8 +9,14 @@ package io.clusterkv.runtime.tensor;
  * <li>Q8_0: 32 elements; {@code f16 d} then 32 {@code int8}; x = d·q.</li>
  * <li>Q4_0: 32 elements; {@code f16 d} then 16 bytes; element j &lt; 16 is the low nibble of byte j,
  * element j + 16 its high nibble; x = d·(q − 8).</li>
+ * <li>Q4_1: 32 elements; {@code f16 d, f16 m} then 16 bytes of nibbles as Q4_0's; x = d·q + m.</li>
+ * <li>Q5_0: 32 elements; {@code f16 d}, a 32-bit word of fifth bits (bit j for element j), 16 bytes of
+ * nibbles as Q4_0's; x = d·(q − 16).</li>
+ * <li>Q5_1: 32 elements; {@code f16 d, f16 m}, then as Q5_0; x = d·q + m.</li>
  * <li>Q4_K: 256 elements in 8 sub-blocks of 32; {@code f16 d, f16 dmin}, 12 bytes of 6-bit
  * sub-block scales and mins, 128 bytes of nibbles; x = d·sc·q − dmin·m.</li>
+ * <li>Q5_K: 256 elements as Q4_K, with 32 bytes of fifth bits (bit s of byte l for element l of
+ * sub-block s) before the nibbles.</li>
  * <li>Q6_K: 256 elements in 16 sub-blocks of 16; 128 bytes low nibbles, 64 bytes high 2 bits,
  * 16 {@code int8} scales, {@code f16 d}; x = d·sc·(q − 32).</li>
  * </ul>
@@ -19,8 +25,12 @@ public enum GgmlType {
     /** IEEE binary32 */ F32(0, 1, 4),
     /** IEEE binary16 */ F16(1, 1, 2),
     /** 4-bit, 32 a block, one scale */ Q4_0(2, 32, 18),
+    /** 4-bit, 32 a block, scale and offset */ Q4_1(3, 32, 20),
+    /** 5-bit, 32 a block, one scale */ Q5_0(6, 32, 22),
+    /** 5-bit, 32 a block, scale and offset */ Q5_1(7, 32, 24),
     /** 8-bit, 32 a block, one scale */ Q8_0(8, 32, 34),
     /** 4-bit k-quant, 256 a block */ Q4_K(12, 256, 144),
+    /** 5-bit k-quant, 256 a block */ Q5_K(13, 256, 176),
     /** 6-bit k-quant, 256 a block */ Q6_K(14, 256, 210),
     /** bfloat16 */ BF16(30, 1, 2);
 

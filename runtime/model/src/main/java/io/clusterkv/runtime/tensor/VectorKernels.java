@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -347,6 +348,105 @@ final class VectorKernels {
         }
     }
 
+    // ---- Q4_1: f16 d, f16 m, qs[16]; Q5_0: f16 d, qh[4], qs[16]; Q5_1: f16 d, f16 m, qh[4], qs[16] ----
+
+    static float q4_1Dot(MemorySegment w, long off, float[] x, int xOff, int cols) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int xi = xOff, end = xOff + cols; xi < end; xi += 32, off += 20) {
+            ByteVector q = load16(w, off + 4);
+            ByteVector lo = q.and((byte) 0x0f);
+            ByteVector hi = shr(q, 4).and((byte) 0x0f);
+            FloatVector qx = FloatVector.zero(F);
+            FloatVector xs = FloatVector.zero(F);
+            for (int p = 0; p < PARTS; p++) {
+                FloatVector xl = FloatVector.fromArray(F, x, xi + p * L);
+                FloatVector xh = FloatVector.fromArray(F, x, xi + 16 + p * L);
+                qx = bytesToFloats(hi, p).fma(xh, bytesToFloats(lo, p).fma(xl, qx));
+                xs = xs.add(xl).add(xh);
+            }
+            acc = qx.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, off)), acc);
+            acc = xs.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, off + 2)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    static void q4_1Dequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
+        for (int di = dOff, end = dOff + cols; di < end; di += 32, off += 20) {
+            float d = BlockMatrix.f16(w, off);
+            float m = BlockMatrix.f16(w, off + 2);
+            ByteVector q = load16(w, off + 4);
+            ByteVector lo = q.and((byte) 0x0f);
+            ByteVector hi = shr(q, 4).and((byte) 0x0f);
+            for (int p = 0; p < PARTS; p++) {
+                bytesToFloats(lo, p).fma(d, m).intoArray(dst, di + p * L);
+                bytesToFloats(hi, p).fma(d, m).intoArray(dst, di + 16 + p * L);
+            }
+        }
+    }
+
+    /**
+     * The fifth bits of half a Q5_0/Q5_1 block: byte {@code j} of the result is 16 if bit {@code from + j}
+     * of {@code qh} is set, else 0 ({@code Long.expand} spreads 8 bits to 8 bytes; C2 makes it a
+     * {@code pdep}).
+     */
+    private static ByteVector fifthBits(int qh, int from) {
+        int bits = qh >>> from;
+        long a = Long.expand(bits & 0xff, 0x0101010101010101L) << 4;
+        long b = Long.expand((bits >>> 8) & 0xff, 0x0101010101010101L) << 4;
+        return LongVector.zero(LongVector.SPECIES_128).withLane(0, a).withLane(1, b).reinterpretAsBytes();
+    }
+
+    /** Q5_0 ({@code withMin} false: x = d (q - 16)) or Q5_1 ({@code withMin}: x = d q + m). */
+    static float q5Dot(MemorySegment w, long off, float[] x, int xOff, int cols, boolean withMin) {
+        int blockBytes = withMin ? 24 : 22;
+        int qhAt = withMin ? 4 : 2;
+        FloatVector acc = FloatVector.zero(F);
+        for (int xi = xOff, end = xOff + cols; xi < end; xi += 32, off += blockBytes) {
+            int qh = w.get(INT, off + qhAt);
+            ByteVector q = load16(w, off + qhAt + 4);
+            ByteVector lo = q.and((byte) 0x0f).or(fifthBits(qh, 0));
+            ByteVector hi = shr(q, 4).and((byte) 0x0f).or(fifthBits(qh, 16));
+            FloatVector qx = FloatVector.zero(F);
+            if (withMin) {
+                FloatVector xs = FloatVector.zero(F);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector xl = FloatVector.fromArray(F, x, xi + p * L);
+                    FloatVector xh = FloatVector.fromArray(F, x, xi + 16 + p * L);
+                    qx = bytesToFloats(hi, p).fma(xh, bytesToFloats(lo, p).fma(xl, qx));
+                    xs = xs.add(xl).add(xh);
+                }
+                acc = xs.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, off + 2)), acc);
+            } else {
+                lo = lo.sub((byte) 16);
+                hi = hi.sub((byte) 16);
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector xl = FloatVector.fromArray(F, x, xi + p * L);
+                    FloatVector xh = FloatVector.fromArray(F, x, xi + 16 + p * L);
+                    qx = bytesToFloats(hi, p).fma(xh, bytesToFloats(lo, p).fma(xl, qx));
+                }
+            }
+            acc = qx.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, off)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    static void q5Dequantize(MemorySegment w, long off, float[] dst, int dOff, int cols, boolean withMin) {
+        int blockBytes = withMin ? 24 : 22;
+        int qhAt = withMin ? 4 : 2;
+        for (int di = dOff, end = dOff + cols; di < end; di += 32, off += blockBytes) {
+            float d = BlockMatrix.f16(w, off);
+            float m = withMin ? BlockMatrix.f16(w, off + 2) : -16 * d;
+            int qh = w.get(INT, off + qhAt);
+            ByteVector q = load16(w, off + qhAt + 4);
+            ByteVector lo = q.and((byte) 0x0f).or(fifthBits(qh, 0));
+            ByteVector hi = shr(q, 4).and((byte) 0x0f).or(fifthBits(qh, 16));
+            for (int p = 0; p < PARTS; p++) {
+                bytesToFloats(lo, p).fma(d, m).intoArray(dst, di + p * L);
+                bytesToFloats(hi, p).fma(d, m).intoArray(dst, di + 16 + p * L);
+            }
+        }
+    }
+
     // ---- Q4_K: f16 d, f16 dmin, scales[12], qs[128]; x = d sc q - dmin m per sub-block of 32 ----
 
     static float q4_KDot(MemorySegment w, long off, float[] x, int xOff, int cols) {
@@ -527,6 +627,81 @@ final class VectorKernels {
                     ByteVector q = load16(w, off + 16 + 32 * j + h);
                     ByteVector lo = q.and((byte) 0x0f);
                     ByteVector hi = shr(q, 4).and((byte) 0x0f);
+                    for (int p = 0; p < PARTS; p++) {
+                        bytesToFloats(lo, p).fma(d1, m1).intoArray(dst, db + h + p * L);
+                        bytesToFloats(hi, p).fma(d2, m2).intoArray(dst, db + 32 + h + p * L);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- Q5_K: f16 d, f16 dmin, scales[12], qh[32], qs[128]; x = d sc q - dmin m per sub-block of 32 ----
+
+    static float q5_KDot(MemorySegment w, long off, float[] x, int xOff, int cols) {
+        float acc = 0;
+        for (int xi = xOff, end = xOff + cols; xi < end; xi += 256, off += 176) {
+            acc += q5_KBlockDot(w, off, x, xi);
+        }
+        return acc;
+    }
+
+    /** Bit {@code bit} of each byte of {@code v} moved to bit 4, the other bits cleared. */
+    private static ByteVector bit4(ByteVector v, int bit) {
+        return (bit <= 4 ? shl(v, 4 - bit) : shr(v, bit - 4)).and((byte) 0x10);
+    }
+
+    private static float q5_KBlockDot(MemorySegment w, long off, float[] x, int xi) {
+        FloatVector acc = FloatVector.zero(F);
+        float d = BlockMatrix.f16(w, off);
+        float dmin = BlockMatrix.f16(w, off + 2);
+        for (int j = 0; j < 4; j++) { // 64 elements: sub-blocks 2j (low nibbles) and 2j + 1 (high)
+            int sm1 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j);
+            int sm2 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j + 1);
+            FloatVector q1 = FloatVector.zero(F);
+            FloatVector x1 = FloatVector.zero(F);
+            FloatVector q2 = FloatVector.zero(F);
+            FloatVector x2 = FloatVector.zero(F);
+            int xb = xi + 64 * j;
+            for (int h = 0; h < 32; h += 16) {
+                ByteVector q = load16(w, off + 48 + 32 * j + h);
+                ByteVector qh = load16(w, off + 16 + h);
+                ByteVector lo = q.and((byte) 0x0f).or(bit4(qh, 2 * j));
+                ByteVector hi = shr(q, 4).and((byte) 0x0f).or(bit4(qh, 2 * j + 1));
+                for (int p = 0; p < PARTS; p++) {
+                    FloatVector xl = FloatVector.fromArray(F, x, xb + h + p * L);
+                    FloatVector xh = FloatVector.fromArray(F, x, xb + 32 + h + p * L);
+                    q1 = bytesToFloats(lo, p).fma(xl, q1);
+                    x1 = x1.add(xl);
+                    q2 = bytesToFloats(hi, p).fma(xh, q2);
+                    x2 = x2.add(xh);
+                }
+            }
+            acc = q1.fma(FloatVector.broadcast(F, d * (sm1 & 0xff)), acc);
+            acc = x1.fma(FloatVector.broadcast(F, -dmin * (sm1 >>> 8)), acc);
+            acc = q2.fma(FloatVector.broadcast(F, d * (sm2 & 0xff)), acc);
+            acc = x2.fma(FloatVector.broadcast(F, -dmin * (sm2 >>> 8)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    static void q5_KDequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
+        for (int di = dOff, end = dOff + cols; di < end; di += 256, off += 176) {
+            float d = BlockMatrix.f16(w, off);
+            float dmin = BlockMatrix.f16(w, off + 2);
+            for (int j = 0; j < 4; j++) {
+                int sm1 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j);
+                int sm2 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j + 1);
+                float d1 = d * (sm1 & 0xff);
+                float m1 = -dmin * (sm1 >>> 8);
+                float d2 = d * (sm2 & 0xff);
+                float m2 = -dmin * (sm2 >>> 8);
+                int db = di + 64 * j;
+                for (int h = 0; h < 32; h += 16) {
+                    ByteVector q = load16(w, off + 48 + 32 * j + h);
+                    ByteVector qh = load16(w, off + 16 + h);
+                    ByteVector lo = q.and((byte) 0x0f).or(bit4(qh, 2 * j));
+                    ByteVector hi = shr(q, 4).and((byte) 0x0f).or(bit4(qh, 2 * j + 1));
                     for (int p = 0; p < PARTS; p++) {
                         bytesToFloats(lo, p).fma(d1, m1).intoArray(dst, db + h + p * L);
                         bytesToFloats(hi, p).fma(d2, m2).intoArray(dst, db + 32 + h + p * L);
