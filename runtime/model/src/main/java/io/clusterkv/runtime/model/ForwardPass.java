@@ -123,7 +123,7 @@ public final class ForwardPass {
     }
 
     /**
-     * The layer's attention inputs: RMSNorm, the Q/K/V projections (and biases), RoPE. Afterwards
+     * The layer's attention inputs: RMSNorm, the Q/K/V projections (and biases, and per-head Q/K norms), RoPE. Afterwards
      * {@link #q()}, {@link #k()} and {@link #v()} hold them.
      *
      * @param layer a layer
@@ -138,6 +138,10 @@ public final class ForwardPass {
             add(q, 0, w.bq());
             add(k, 0, w.bk());
             add(v, 0, w.bv());
+        }
+        if (c.qkNorm()) {
+            headNorms(q, 0, c.heads(), w.qNorm());
+            headNorms(k, 0, c.kvHeads(), w.kNorm());
         }
         rope.rotate(q, 0, c.heads(), cos, sin);
         rope.rotate(k, 0, c.kvHeads(), cos, sin);
@@ -404,6 +408,10 @@ public final class ForwardPass {
                 add(bk, t * kvd, w.bk());
                 add(bv, t * kvd, w.bv());
             }
+            if (c.qkNorm()) {
+                headNorms(bq, t * qd, c.heads(), w.qNorm());
+                headNorms(bk, t * kvd, c.kvHeads(), w.kNorm());
+            }
             rope.angles(chunkStart + t, cos, sin);
             rope.rotate(bq, t * qd, c.heads(), cos, sin);
             rope.rotate(bk, t * kvd, c.kvHeads(), cos, sin);
@@ -499,6 +507,13 @@ public final class ForwardPass {
         float r = (float) (1.0 / Math.sqrt(ss / n + c.rmsEps()));
         for (int i = 0; i < n; i++) {
             out[outOff + i] = weight[i] * (r * in[inOff + i]);
+        }
+    }
+
+    /** RMSNorm of each of {@code heads} heads of {@code headDim} channels at {@code off}, in place (Qwen3). */
+    private void headNorms(float[] a, int off, int heads, float[] weight) {
+        for (int h = 0, hd = c.headDim(); h < heads; h++) {
+            rmsNorm(a, off + h * hd, weight, a, off + h * hd);
         }
     }
 

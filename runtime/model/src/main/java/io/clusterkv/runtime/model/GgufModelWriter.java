@@ -133,9 +133,9 @@ public final class GgufModelWriter {
         ModelConfig c = model.config();
         RopeLayout expected = switch (c.architecture()) {
             case "llama" -> RopeLayout.ADJACENT_PAIRS;
-            case "qwen2" -> RopeLayout.HALVES;
+            case "qwen2", "qwen3" -> RopeLayout.HALVES;
             default -> throw new IllegalArgumentException("no GGUF architecture for '" + c.architecture()
-                    + "'; supported: llama, qwen2");
+                    + "'; supported: llama, qwen2, qwen3");
         };
         if (c.ropeLayout() != expected) {
             throw new IllegalArgumentException("GGUF '" + c.architecture() + "' means " + expected
@@ -203,6 +203,10 @@ public final class GgufModelWriter {
                 out.add(vector(p + "attn_q.bias", l.bq()));
                 out.add(vector(p + "attn_k.bias", l.bk()));
                 out.add(vector(p + "attn_v.bias", l.bv()));
+            }
+            if (l.qNorm() != null) {
+                out.add(vector(p + "attn_q_norm.weight", l.qNorm()));
+                out.add(vector(p + "attn_k_norm.weight", l.kNorm()));
             }
             out.add(matrix(p + "attn_output.weight", l.wo(), converted));
             out.add(vector(p + "ffn_norm.weight", l.ffnNorm()));

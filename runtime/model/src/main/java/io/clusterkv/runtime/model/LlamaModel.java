@@ -37,10 +37,19 @@ public final class LlamaModel implements AutoCloseable {
      * @param gate     SwiGLU gate projection (w1), {@code (hiddenDim, dim)}
      * @param up       SwiGLU up projection (w3), {@code (hiddenDim, dim)}
      * @param down     down projection (w2), {@code (dim, hiddenDim)}
+     * @param qNorm    per-head query RMSNorm weight {@code (headDim)}, or {@code null} (Qwen3 has it)
+     * @param kNorm    per-head key RMSNorm weight {@code (headDim)}, or {@code null}
      */
     public record Layer(float[] attnNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
                         float[] bq, float[] bk, float[] bv, float[] ffnNorm, WeightMatrix gate, WeightMatrix up,
-                        WeightMatrix down) {
+                        WeightMatrix down, float[] qNorm, float[] kNorm) {
+
+        /** A layer without per-head Q/K norms. */
+        public Layer(float[] attnNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
+                     float[] bq, float[] bk, float[] bv, float[] ffnNorm, WeightMatrix gate, WeightMatrix up,
+                     WeightMatrix down) {
+            this(attnNorm, wq, wk, wv, wo, bq, bk, bv, ffnNorm, gate, up, down, null, null);
+        }
     }
 
     private final ModelConfig config;
@@ -117,6 +126,12 @@ public final class LlamaModel implements AutoCloseable {
             } else if (l.bq != null || l.bk != null || l.bv != null) {
                 throw new IllegalArgumentException(p + "has Q/K/V biases but the configuration says qkvBias = false");
             }
+            if (config.qkNorm()) {
+                length(p + "q_norm", l.qNorm, config.headDim());
+                length(p + "k_norm", l.kNorm, config.headDim());
+            } else if (l.qNorm != null || l.kNorm != null) {
+                throw new IllegalArgumentException(p + "has Q/K norms but the configuration says qkNorm = false");
+            }
         }
     }
 
@@ -174,7 +189,9 @@ public final class LlamaModel implements AutoCloseable {
                     t.vector(p + "ffn_norm.weight", dim),
                     t.matrix(p + "ffn_gate.weight", c.hiddenDim(), dim),
                     t.matrix(p + "ffn_up.weight", c.hiddenDim(), dim),
-                    t.matrix(p + "ffn_down.weight", dim, c.hiddenDim())));
+                    t.matrix(p + "ffn_down.weight", dim, c.hiddenDim()),
+                    c.qkNorm() ? t.vector(p + "attn_q_norm.weight", c.headDim()) : null,
+                    c.qkNorm() ? t.vector(p + "attn_k_norm.weight", c.headDim()) : null));
         }
         WeightMatrix embd = t.matrix("token_embd.weight", c.vocab(), dim);
         WeightMatrix out = c.tiedOutput() ? embd : t.matrix("output.weight", c.vocab(), dim);

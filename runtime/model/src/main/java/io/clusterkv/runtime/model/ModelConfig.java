@@ -15,7 +15,7 @@ import java.util.Set;
  * GQA group per KV head). Q has {@code heads * headDim} features and K, V {@code kvHeads * headDim}
  * each; usually, but not necessarily, {@code heads * headDim == dim}.
  *
- * @param architecture  {@code general.architecture}: {@code llama} or {@code qwen2}
+ * @param architecture  {@code general.architecture}: {@code llama}, {@code qwen2} or {@code qwen3}
  * @param dim           model (residual stream) width
  * @param hiddenDim     feed-forward width
  * @param layers        transformer blocks
@@ -30,13 +30,24 @@ import java.util.Set;
  * @param ropeLayout    which channels RoPE rotates together
  * @param tiedOutput    the classifier is the token embedding
  * @param qkvBias       Q, K and V projections have biases (Qwen2)
+ * @param qkNorm        each head of Q and of K is RMSNorm-ed (its own weight of {@code headDim}, shared by the
+ *                      heads) after the projection and before RoPE (Qwen3)
  */
 public record ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads,
                           int headDim, int vocab, int contextLength, double rmsEps, double ropeTheta,
-                          RopeScaling ropeScaling, RopeLayout ropeLayout, boolean tiedOutput, boolean qkvBias) {
+                          RopeScaling ropeScaling, RopeLayout ropeLayout, boolean tiedOutput, boolean qkvBias,
+                          boolean qkNorm) {
 
     /** Architectures this runtime runs. */
-    public static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2");
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2", "qwen3");
+
+    /** A configuration without per-head Q/K norms (every architecture but Qwen3). */
+    public ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headDim,
+                       int vocab, int contextLength, double rmsEps, double ropeTheta, RopeScaling ropeScaling,
+                       RopeLayout ropeLayout, boolean tiedOutput, boolean qkvBias) {
+        this(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocab, contextLength, rmsEps, ropeTheta,
+                ropeScaling, ropeLayout, tiedOutput, qkvBias, false);
+    }
 
     /** @throws IllegalArgumentException if a field is out of range, naming it and its value */
     public ModelConfig {
@@ -90,7 +101,8 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
     }
 
     /**
-     * Reads a configuration from GGUF metadata, as llama.cpp does for {@code llama} and {@code qwen2}.
+     * Reads a configuration from GGUF metadata, as llama.cpp does for {@code llama}, {@code qwen2} and
+     * {@code qwen3}.
      *
      * <p>Keys, with {@code <a>} the architecture: {@code <a>.block_count}, {@code .embedding_length},
      * {@code .feed_forward_length}, {@code .attention.head_count}, {@code .attention.head_count_kv}
@@ -114,9 +126,9 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
         String arch = m.string("general.architecture");
         RopeLayout layout = switch (arch) {
             case "llama" -> RopeLayout.ADJACENT_PAIRS;
-            case "qwen2" -> RopeLayout.HALVES;
+            case "qwen2", "qwen3" -> RopeLayout.HALVES;
             default -> throw new ModelFormatException(file, "metadata 'general.architecture'", -1,
-                    "unsupported architecture '" + arch + "'; supported: llama, qwen2");
+                    "unsupported architecture '" + arch + "'; supported: llama, qwen2, qwen3");
         };
         int dim = m.integer(arch + ".embedding_length", -1);
         int heads = m.integer(arch + ".attention.head_count", -1);
@@ -167,7 +179,7 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
                     m.integer(arch + ".context_length", -1),
                     m.number(arch + ".attention.layer_norm_rms_epsilon", Double.NaN),
                     m.number(arch + ".rope.freq_base", 10000.0), scaling, layout,
-                    !tensorNames.contains("output.weight"), arch.equals("qwen2"));
+                    !tensorNames.contains("output.weight"), arch.equals("qwen2"), arch.equals("qwen3"));
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, "metadata '" + arch + ".*'", -1, e.getMessage());
         }

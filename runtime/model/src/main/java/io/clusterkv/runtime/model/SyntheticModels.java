@@ -54,6 +54,9 @@ public final class SyntheticModels {
                 RopeScaling.None.INSTANCE, RopeLayout.ADJACENT_PAIRS, false, false));
         SHAPES.put("synthetic:tiny-qwen2", new ModelConfig("qwen2", 64, 172, 2, 4, 2, 16, 256, 1024, 1e-6, 1000000.0,
                 RopeScaling.None.INSTANCE, RopeLayout.HALVES, true, true));
+        // Qwen3's layout: per-head Q/K norms, no biases, and Q wider than the residual stream (heads * headDim > dim)
+        SHAPES.put("synthetic:tiny-qwen3", new ModelConfig("qwen3", 64, 172, 2, 4, 2, 32, 256, 1024, 1e-6, 1000000.0,
+                RopeScaling.None.INSTANCE, RopeLayout.HALVES, true, false, true));
     }
 
     private SyntheticModels() {
@@ -126,7 +129,9 @@ public final class SyntheticModels {
                         c.qkvBias() ? f.vector(c.kvDim(), 0.1) : null,
                         c.qkvBias() ? f.vector(c.kvDim(), 0.1) : null,
                         f.norm(dim), f.matrix(c.hiddenDim(), dim), f.matrix(c.hiddenDim(), dim),
-                        f.matrix(dim, c.hiddenDim())));
+                        f.matrix(dim, c.hiddenDim()),
+                        c.qkNorm() ? f.norm(c.headDim()) : null,
+                        c.qkNorm() ? f.norm(c.headDim()) : null));
             }
             float[] finalNorm = f.norm(dim);
             WeightMatrix out = c.tiedOutput() ? embd : f.matrix(c.vocab(), dim);
