@@ -390,7 +390,8 @@ public final class GgufFile implements AutoCloseable {
                 GgmlType type = GgmlType.ofCode(Integer.toUnsignedLong(code));
                 if (type == null) {
                     throw error(f + " type", typeAt, "unsupported tensor type " + GgmlType.nameOfCode(Integer.toUnsignedLong(code))
-                            + " in tensor " + name + "; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K");
+                            + " in tensor " + name + "; supported: " + java.util.Arrays.stream(GgmlType.values())
+                            .map(GgmlType::name).collect(java.util.stream.Collectors.joining(", ")));
                 }
                 if (dims[0] % type.blockSize() != 0) {
                     throw error(f + " dims", dimsAt, "row of " + dims[0] + " elements is not a multiple of the "

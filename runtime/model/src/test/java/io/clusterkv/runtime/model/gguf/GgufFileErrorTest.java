@@ -126,8 +126,9 @@ class GgufFileErrorTest {
     @Test
     void unsupportedTensorType() throws IOException {
         byte[] b = valid();
-        putU32(b, typeFieldOf(b, "second", 2), 13); // Q5_K
-        fails(b, "tensor 'second' type", "unsupported tensor type Q5_K in tensor second");
+        putU32(b, typeFieldOf(b, "second", 2), 17); // IQ2_XS
+        fails(b, "tensor 'second' type", "unsupported tensor type IQ2_XS in tensor second", "supported: F32, F16, ",
+                "Q5_K");
         putU32(b, typeFieldOf(b, "second", 2), 1000);
         fails(b, "tensor 'second' type", "unsupported tensor type type code 1000");
     }
