@@ -6,11 +6,11 @@ cross-checks of LlamaCppCrossCheckTest (runtime/engine): llama.cpp and this runt
       python3 scripts/make-arch-gguf.py --arch qwen2 [--type f32|f16|q8_0|q4_0|q4_1|q5_0|q5_1] --out F.gguf
 
 Shape: dim 256, FFN 512, 2 layers, 4 heads on 2 KV heads of 64 (qwen3: heads of 128, so Q is wider than the
-residual stream), vocabulary 256, context 512; every matrix's columns a multiple of 256, so llama-quantize can
+residual stream; phi3: Q, K, V in one matrix and gate, up in one, as Phi-3 files hold them), vocabulary 256, context 512; every matrix's columns a multiple of 256, so llama-quantize can
 make any K-quant of it. Weights are drawn so that logits are decisive (unit-variance activations, not the near-flat
 logits of small weights): greedy tokens are then a sharp test. The vocabulary is the made-up one of ckv export:
-<unk> <s> </s>, then one CJK character a token from U+4E00 (token id i >= 3 is U+4E00 + i - 3), no space prefix,
-so token ids can be written as text. Types other than f32/f16 are quantized by gguf-py (legacy types only;
+<unk> <s> </s>, then one CJK character a token from U+4E00 (token id i >= 3 is U+4E00 + i - 3; phi3: the last two
+are <|endoftext|> and <|end|>, which llama.cpp requires), no space prefix, so token ids can be written as text. Types other than f32/f16 are quantized by gguf-py (legacy types only;
 K-quants: bin/llama-quantize, which knows llama and qwen2 but not qwen3 in b4748).
 """
 import argparse
@@ -21,7 +21,7 @@ from gguf import GGUFWriter, GGMLQuantizationType as Q, TokenType
 from gguf.quants import quantize
 
 ap = argparse.ArgumentParser()
-ap.add_argument('--arch', required=True, choices=['llama', 'qwen2', 'qwen3'])
+ap.add_argument('--arch', required=True, choices=['llama', 'qwen2', 'qwen3', 'phi3'])
 ap.add_argument('--type', default='f32', choices=['f32', 'f16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'])
 ap.add_argument('--seed', type=int, default=11)
 ap.add_argument('--out', required=True)
@@ -42,14 +42,20 @@ w.add_key_length(HD)
 w.add_value_length(HD)
 w.add_rope_dimension_count(HD)
 w.add_layer_norm_rms_eps(1e-6 if a.arch != 'llama' else 1e-5)
-w.add_rope_freq_base(1000000.0 if a.arch != 'llama' else 10000.0)
+w.add_rope_freq_base(1000000.0 if a.arch in ('qwen2', 'qwen3') else 10000.0)
 w.add_file_type({'f32': 0, 'f16': 1, 'q4_0': 2, 'q4_1': 3, 'q8_0': 7, 'q5_0': 8, 'q5_1': 9}[a.type])
 w.add_vocab_size(V)
+if a.arch == 'phi3':  # llama.cpp requires it; as large as the context, it changes nothing
+    w.add_sliding_window(512)
 toks = ['<unk>', '<s>', '</s>'] + [chr(0x4E00 + i) for i in range(V - 3)]
+types = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.NORMAL] * (V - 3)
+if a.arch == 'phi3':  # llama.cpp's loader looks these up for phi3: the last two tokens
+    toks[-2:] = ['<|endoftext|>', '<|end|>']
+    types[-2:] = [TokenType.CONTROL, TokenType.CONTROL]
 w.add_tokenizer_model('llama')
 w.add_token_list(toks)
 w.add_token_scores([0.0] * V)
-w.add_token_types([TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.NORMAL] * (V - 3))
+w.add_token_types(types)
 w.add_bos_token_id(1)
 w.add_eos_token_id(2)
 w.add_unk_token_id(0)
@@ -78,9 +84,12 @@ matrix('token_embd.weight', V, D, gain=np.sqrt(D))
 for l in range(L):
     p = f'blk.{l}.'
     vector(p + 'attn_norm.weight', D)
-    matrix(p + 'attn_q.weight', H * HD, D, gain=2.0)
-    matrix(p + 'attn_k.weight', KV * HD, D, gain=2.0)
-    matrix(p + 'attn_v.weight', KV * HD, D)
+    if a.arch == 'phi3':  # fused: Q, K, V rows in one matrix
+        matrix(p + 'attn_qkv.weight', (H + 2 * KV) * HD, D, gain=2.0)
+    else:
+        matrix(p + 'attn_q.weight', H * HD, D, gain=2.0)
+        matrix(p + 'attn_k.weight', KV * HD, D, gain=2.0)
+        matrix(p + 'attn_v.weight', KV * HD, D)
     if a.arch == 'qwen2':
         vector(p + 'attn_q.bias', H * HD, 0.0, 0.1)
         vector(p + 'attn_k.bias', KV * HD, 0.0, 0.1)
@@ -90,8 +99,11 @@ for l in range(L):
         vector(p + 'attn_k_norm.weight', HD)
     matrix(p + 'attn_output.weight', D, H * HD)
     vector(p + 'ffn_norm.weight', D)
-    matrix(p + 'ffn_gate.weight', F, D)
-    matrix(p + 'ffn_up.weight', F, D)
+    if a.arch == 'phi3':  # fused: gate rows, then up rows
+        matrix(p + 'ffn_up.weight', 2 * F, D)
+    else:
+        matrix(p + 'ffn_gate.weight', F, D)
+        matrix(p + 'ffn_up.weight', F, D)
     matrix(p + 'ffn_down.weight', D, F)
 vector('output_norm.weight', D)
 matrix('output.weight', V, D, gain=4.0)

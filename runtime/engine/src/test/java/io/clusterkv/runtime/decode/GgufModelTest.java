@@ -256,6 +256,16 @@ class GgufModelTest {
         }
     }
 
+    @Test
+    void longRopeFactorsAreRefusedByName() throws Exception {
+        try (LlamaModel s = Models.load("synthetic:tiny")) {
+            Path gguf = GgufExport.of(s).replace("rope_factors_long.weight", new long[] {8}, new float[8])
+                    .write(dir.resolve("longrope.gguf"));
+            ModelFormatException e = assertThrows(ModelFormatException.class, () -> Models.load(gguf.toString()));
+            assertTrue(e.getMessage().contains("LongRoPE") && e.getMessage().contains("not supported"), e.getMessage());
+        }
+    }
+
     /** Regression (issue 16): a block_count of 2^31 - 1 sized a list from it: an OutOfMemoryError. */
     @Test
     void anAbsurdBlockCountIsCheckedAgainstTheTensorsBeforeAllocating() throws Exception {

@@ -121,7 +121,7 @@ class LlamaCppCrossCheckTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"llama", "qwen2"})
+    @CsvSource({"llama", "qwen2", "phi3"})
     void f32GreedyTokensAreLlamaCppTokens(String arch) throws Exception {
         Path f = file(arch, "f32");
         String prompt = text(PROMPT);
@@ -147,6 +147,7 @@ class LlamaCppCrossCheckTest {
             "llama, q5_k_m, Q5_K Q6_K",
             "llama, q6_k, Q6_K",
             "qwen2, q8_0, Q8_0", "qwen2, q4_k_m, Q4_K Q6_K", "qwen2, q5_k_m, Q5_K Q6_K",
+            "phi3, q8_0, Q8_0", "phi3, q4_k_m, Q4_K Q5_K Q6_K",
             "qwen3, f32, F32", "qwen3, f16, F16", "qwen3, q8_0, Q8_0", "qwen3, q4_0, Q4_0", "qwen3, q4_1, Q4_1",
             "qwen3, q5_0, Q5_0", "qwen3, q5_1, Q5_1"})
     void greedyTokensAreTheFloat64References(String arch, String type, String matrixTypes) throws Exception {

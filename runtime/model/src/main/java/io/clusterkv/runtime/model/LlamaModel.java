@@ -166,29 +166,43 @@ public final class LlamaModel implements AutoCloseable {
      */
     public static LlamaModel fromGguf(GgufFile file) {
         ModelConfig c = ModelConfig.fromGgufMetadata(file.path(), file.metadata(), file.tensors().keySet());
-        // every block has at least 9 tensors: check the count against them before sizing anything by it
-        if ((long) c.layers() * 9 > file.tensors().size()) {
+        // every block has at least 6 tensors (phi3's fused ones; 9 elsewhere): check the count against them
+        // before sizing anything by it
+        int perBlock = c.architecture().equals("phi3") ? 6 : 9;
+        if ((long) c.layers() * perBlock > file.tensors().size()) {
             throw new ModelFormatException(file.path(), "metadata '" + c.architecture() + ".block_count'", -1,
-                    c.layers() + " blocks need at least " + 9L * c.layers() + " tensors; the file holds "
+                    c.layers() + " blocks need at least " + (long) perBlock * c.layers() + " tensors; the file holds "
                             + file.tensors().size());
+        }
+        if (file.tensors().containsKey("rope_factors_long.weight") || file.tensors().containsKey("rope_factors_short.weight")) {
+            throw new ModelFormatException(file.path(), "tensor 'rope_factors_long.weight'", -1,
+                    "LongRoPE (the 128k Phi-3 variants) is not supported; the 4k variants are");
         }
         GgufTensors t = new GgufTensors(file);
         int dim = c.dim();
         List<Layer> layers = new ArrayList<>(c.layers());
         for (int i = 0; i < c.layers(); i++) {
             String p = "blk." + i + ".";
+            WeightMatrix[] qkv = file.tensors().containsKey(p + "attn_qkv.weight")
+                    ? t.split(p + "attn_qkv.weight", dim, c.qDim(), c.kvDim(), c.kvDim()) // phi3: Q, K, V rows in one
+                    : new WeightMatrix[] {t.matrix(p + "attn_q.weight", c.qDim(), dim),
+                            t.matrix(p + "attn_k.weight", c.kvDim(), dim), t.matrix(p + "attn_v.weight", c.kvDim(), dim)};
+            WeightMatrix[] gateUp = file.tensors().containsKey(p + "ffn_gate.weight")
+                    ? new WeightMatrix[] {t.matrix(p + "ffn_gate.weight", c.hiddenDim(), dim),
+                            t.matrix(p + "ffn_up.weight", c.hiddenDim(), dim)}
+                    : t.split(p + "ffn_up.weight", dim, c.hiddenDim(), c.hiddenDim()); // phi3: gate rows, then up rows
             layers.add(new Layer(
                     t.vector(p + "attn_norm.weight", dim),
-                    t.matrix(p + "attn_q.weight", c.qDim(), dim),
-                    t.matrix(p + "attn_k.weight", c.kvDim(), dim),
-                    t.matrix(p + "attn_v.weight", c.kvDim(), dim),
+                    qkv[0],
+                    qkv[1],
+                    qkv[2],
                     t.matrix(p + "attn_output.weight", dim, c.qDim()),
                     c.qkvBias() ? t.vector(p + "attn_q.bias", c.qDim()) : null,
                     c.qkvBias() ? t.vector(p + "attn_k.bias", c.kvDim()) : null,
                     c.qkvBias() ? t.vector(p + "attn_v.bias", c.kvDim()) : null,
                     t.vector(p + "ffn_norm.weight", dim),
-                    t.matrix(p + "ffn_gate.weight", c.hiddenDim(), dim),
-                    t.matrix(p + "ffn_up.weight", c.hiddenDim(), dim),
+                    gateUp[0],
+                    gateUp[1],
                     t.matrix(p + "ffn_down.weight", dim, c.hiddenDim()),
                     c.qkNorm() ? t.vector(p + "attn_q_norm.weight", c.headDim()) : null,
                     c.qkNorm() ? t.vector(p + "attn_k_norm.weight", c.headDim()) : null));
@@ -226,6 +240,26 @@ public final class LlamaModel implements AutoCloseable {
                         + rows + "] (ggml order: columns first), found " + Arrays.toString(info.dims()));
             }
             return WeightMatrix.of(info.type(), info.data(), rows, cols);
+        }
+
+        /**
+         * A fused matrix (phi3's {@code attn_qkv}, {@code ffn_up}) as views of its consecutive row blocks: rows are
+         * stored one after another, so each part is a slice of the file, not a copy.
+         */
+        WeightMatrix[] split(String name, int cols, int... rows) {
+            int total = 0;
+            for (int r : rows) {
+                total += r;
+            }
+            WeightMatrix whole = matrix(name, total, cols);
+            long rowBytes = whole.type().bytesFor(cols);
+            WeightMatrix[] parts = new WeightMatrix[rows.length];
+            long offset = 0;
+            for (int i = 0; i < rows.length; i++) {
+                parts[i] = WeightMatrix.of(whole.type(), whole.data().asSlice(offset, rows[i] * rowBytes), rows[i], cols);
+                offset += rows[i] * rowBytes;
+            }
+            return parts;
         }
 
         float[] vector(String name, int n) {

@@ -15,7 +15,7 @@ import java.util.Set;
  * GQA group per KV head). Q has {@code heads * headDim} features and K, V {@code kvHeads * headDim}
  * each; usually, but not necessarily, {@code heads * headDim == dim}.
  *
- * @param architecture  {@code general.architecture}: {@code llama}, {@code qwen2} or {@code qwen3}
+ * @param architecture  {@code general.architecture}: {@code llama}, {@code qwen2}, {@code qwen3} or {@code phi3}
  * @param dim           model (residual stream) width
  * @param hiddenDim     feed-forward width
  * @param layers        transformer blocks
@@ -39,7 +39,7 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
                           boolean qkNorm) {
 
     /** Architectures this runtime runs. */
-    public static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2", "qwen3");
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2", "qwen3", "phi3");
 
     /** A configuration without per-head Q/K norms (every architecture but Qwen3). */
     public ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headDim,
@@ -101,8 +101,10 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
     }
 
     /**
-     * Reads a configuration from GGUF metadata, as llama.cpp does for {@code llama}, {@code qwen2} and
-     * {@code qwen3}.
+     * Reads a configuration from GGUF metadata, as llama.cpp does for {@code llama}, {@code qwen2},
+     * {@code qwen3} and {@code phi3}. A {@code phi3} model's {@code .attention.sliding_window}, when smaller than
+     * its context, becomes its context: each layer attends the last {@code window} positions, which is exact
+     * attention as long as the context does not exceed the window (the runtime has no sliding-window attention).
      *
      * <p>Keys, with {@code <a>} the architecture: {@code <a>.block_count}, {@code .embedding_length},
      * {@code .feed_forward_length}, {@code .attention.head_count}, {@code .attention.head_count_kv}
@@ -126,9 +128,9 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
         String arch = m.string("general.architecture");
         RopeLayout layout = switch (arch) {
             case "llama" -> RopeLayout.ADJACENT_PAIRS;
-            case "qwen2", "qwen3" -> RopeLayout.HALVES;
+            case "qwen2", "qwen3", "phi3" -> RopeLayout.HALVES;
             default -> throw new ModelFormatException(file, "metadata 'general.architecture'", -1,
-                    "unsupported architecture '" + arch + "'; supported: llama, qwen2, qwen3");
+                    "unsupported architecture '" + arch + "'; supported: llama, qwen2, qwen3, phi3");
         };
         int dim = m.integer(arch + ".embedding_length", -1);
         int heads = m.integer(arch + ".attention.head_count", -1);
@@ -173,10 +175,17 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
                         + " (llama3 scaling is read from the rope_freqs.weight tensor)");
             };
         }
+        int context = m.integer(arch + ".context_length", -1);
+        // phi3: every layer attends a sliding window (llama.cpp: phi3.attention.sliding_window, n_swa). Within the
+        // window that is exact attention, so the context is capped at the window and nothing is attended wrongly.
+        if (arch.equals("phi3") && metadata.get(arch + ".attention.sliding_window") instanceof GgufValue sw
+                && sw.value() instanceof Long window && window > 0 && window < context) {
+            context = (int) (long) window;
+        }
         try {
             return new ModelConfig(arch, dim, m.integer(arch + ".feed_forward_length", -1),
                     m.integer(arch + ".block_count", -1), heads, kvHeads, headDim, vocab,
-                    m.integer(arch + ".context_length", -1),
+                    context,
                     m.number(arch + ".attention.layer_norm_rms_epsilon", Double.NaN),
                     m.number(arch + ".rope.freq_base", 10000.0), scaling, layout,
                     !tensorNames.contains("output.weight"), arch.equals("qwen2"), arch.equals("qwen3"));

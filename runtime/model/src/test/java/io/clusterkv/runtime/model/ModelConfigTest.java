@@ -43,6 +43,35 @@ class ModelConfigTest {
         return m;
     }
 
+    /** Phi-3 mini 4k's metadata, as llama.cpp's converter writes it. */
+    static Map<String, GgufValue> phi3(long slidingWindow) {
+        Map<String, GgufValue> m = new LinkedHashMap<>();
+        m.put("general.architecture", GgufValue.of("phi3"));
+        m.put("phi3.block_count", u32(32));
+        m.put("phi3.context_length", u32(4096));
+        m.put("phi3.embedding_length", u32(3072));
+        m.put("phi3.feed_forward_length", u32(8192));
+        m.put("phi3.attention.head_count", u32(32));
+        m.put("phi3.attention.head_count_kv", u32(32));
+        m.put("phi3.attention.layer_norm_rms_epsilon", GgufValue.of(1e-5f));
+        m.put("phi3.rope.dimension_count", u32(96));
+        m.put("phi3.attention.sliding_window", u32(slidingWindow));
+        m.put("phi3.vocab_size", u32(32064));
+        return m;
+    }
+
+    @Test
+    void phi3SlidingWindowCapsTheContext() {
+        Set<String> tensors = Set.of("output.weight");
+        ModelConfig c = ModelConfig.fromGgufMetadata(FILE, phi3(2047), tensors);
+        assertEquals(2047, c.contextLength(), "every layer attends 2047 positions: exact up to there, so capped");
+        assertEquals(RopeLayout.HALVES, c.ropeLayout());
+        assertEquals(96, c.headDim());
+        assertFalse(c.qkvBias() || c.qkNorm() || c.tiedOutput());
+        assertEquals(4096, ModelConfig.fromGgufMetadata(FILE, phi3(4096), tensors).contextLength());
+        assertEquals(4096, ModelConfig.fromGgufMetadata(FILE, phi3(0), tensors).contextLength(), "0: no window");
+    }
+
     static Map<String, GgufValue> qwen2() {
         Map<String, GgufValue> m = new LinkedHashMap<>();
         m.put("general.architecture", GgufValue.of("qwen2"));
