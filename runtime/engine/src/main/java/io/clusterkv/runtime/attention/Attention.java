@@ -61,6 +61,31 @@ public final class Attention {
     }
 
     /**
+     * Exact attention of a GQA group over the positions {@code [from, to)} of a view: a sliding-window layer's
+     * attention (Gemma 3), or {@link #exact} when {@code from == 0}.
+     *
+     * @param kv      keys and values of the shard
+     * @param from    first position attended
+     * @param to      end of the positions attended, exclusive, {@code from <= to <= kv.size()}
+     * @param queries the group's queries {@code (heads, headDim)}
+     * @param scale   multiplies every score; finite
+     * @param out     receives {@code (heads, headDim)}
+     * @param scratch the caller's working memory
+     * @throws IllegalArgumentException as {@link #exact} does, or if {@code from} is negative or after {@code to}
+     */
+    public static void exactRange(KvShard.View kv, int from, int to, Queries queries, float scale, float[] out,
+                                  AttentionScratch scratch) {
+        checkGroup(kv, to, queries, scale, out, scratch);
+        if (from < 0 || from > to) {
+            throw new IllegalArgumentException("positions [" + from + ", " + to + ") are not a range");
+        }
+        OnlineSoftmax state = scratch.state;
+        state.begin(queries, 0, queries.heads(), scale);
+        state.absorbRange(kv, from, to);
+        state.finish(out, 0);
+    }
+
+    /**
      * {@link #exact} with the positions split into contiguous ranges, one task each, on a pool the
      * caller supplies (never the common pool). The calling thread computes the first range itself;
      * each task keeps a partial state (running max, sum and accumulator) in the scratch, merged at the

@@ -25,7 +25,7 @@ public final class GroupAttention {
     private final int kvDim;                // kvHeads * headDim: the row stride of keys and values
     private final int qDim;                 // heads * headDim: the row stride of queries and outputs
     private final int span;                 // groupSize * headDim
-    private final float scale;              // 1 / sqrt(headDim)
+    private final float scale;              // usually 1 / sqrt(headDim)
     private final float[] groupQ;           // (groupSize, headDim)
     private final float[] groupOut;         // (groupSize, headDim)
     private final Queries queries;          // view of groupQ
@@ -42,13 +42,24 @@ public final class GroupAttention {
      * @param headDim   the head dimension
      */
     public GroupAttention(int kvHead, int kvHeads, int groupSize, int headDim) {
+        this(kvHead, kvHeads, groupSize, headDim, (float) (1.0 / Math.sqrt(headDim)));
+    }
+
+    /**
+     * @param kvHead    the shard's KV head
+     * @param kvHeads   KV heads per layer
+     * @param groupSize query heads per KV head
+     * @param headDim   the head dimension
+     * @param scale     the softmax scale ({@link io.clusterkv.runtime.model.ModelConfig#attentionScale()})
+     */
+    public GroupAttention(int kvHead, int kvHeads, int groupSize, int headDim, float scale) {
         this.kvHead = kvHead;
         this.groupSize = groupSize;
         this.headDim = headDim;
         this.kvDim = kvHeads * headDim;
         this.span = groupSize * headDim;
         this.qDim = kvHeads * span;
-        this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.scale = scale;
         this.groupQ = new float[span];
         this.groupOut = new float[span];
         this.queries = Queries.wrap(groupQ, groupSize, headDim);
@@ -88,6 +99,46 @@ public final class GroupAttention {
      */
     public void exact(KvShard.View kv, int n) {
         Attention.exact(kv, n, queries, scale, groupOut, scratch);
+    }
+
+    /**
+     * Exact attention of the gathered queries over the last {@code window} of positions {@code [0, n)} (a
+     * sliding-window layer), or all of them when {@code window} is 0 or at least {@code n}.
+     *
+     * @param kv     the shard's keys and values
+     * @param n      positions so far
+     * @param window positions a sliding-window layer attends, 0 for all
+     */
+    public void exact(KvShard.View kv, int n, int window) {
+        if (window > 0 && n > window) {
+            Attention.exactRange(kv, n - window, n, queries, scale, groupOut, scratch);
+        } else {
+            Attention.exact(kv, n, queries, scale, groupOut, scratch);
+        }
+    }
+
+    /**
+     * {@link #exactBlock} of a sliding-window layer: row {@code t}, at position {@code p = first + t}, attends
+     * {@code [max(0, p - window + 1), p]}; with {@code window} 0, {@link #exactBlock}. Row by row.
+     *
+     * @param kv     the shard's keys and values, holding at least {@code first + rows} positions
+     * @param q      queries {@code (rows, heads * headDim)}
+     * @param att    outputs, the same shape
+     * @param first  the position of row 0
+     * @param rows   rows of the block
+     * @param window positions a sliding-window layer attends, 0 for all
+     */
+    public void exactBlock(KvShard.View kv, float[] q, float[] att, int first, int rows, int window) {
+        if (window <= 0 || first + rows <= window) {
+            exactBlock(kv, q, att, first, rows);
+            return;
+        }
+        for (int t = 0; t < rows; t++) {
+            int p = first + t;
+            gather(q, t);
+            Attention.exactRange(kv, Math.max(0, p - window + 1), p + 1, queries, scale, groupOut, scratch);
+            scatter(att, t);
+        }
     }
 
     /**
@@ -141,7 +192,7 @@ public final class GroupAttention {
         return groupOut;
     }
 
-    /** @return the softmax scale, {@code 1 / sqrt(headDim)} */
+    /** @return the softmax scale, usually {@code 1 / sqrt(headDim)} */
     public float scale() {
         return scale;
     }

@@ -66,7 +66,7 @@ public final class ReferenceDecoder implements AutoCloseable {
         }
         this.groups = new GroupAttention[c.kvHeads()];
         for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
-            groups[kvh] = new GroupAttention(kvh, c.kvHeads(), c.groupSize(), c.headDim());
+            groups[kvh] = new GroupAttention(kvh, c.kvHeads(), c.groupSize(), c.headDim(), (float) c.attentionScale());
         }
     }
 
@@ -245,7 +245,7 @@ public final class ReferenceDecoder implements AutoCloseable {
             if (obs != null) {
                 obs.onDecode(layer, kvh, n - 1, queries, views[i]);
             }
-            group.exact(views[i], n);
+            group.exact(views[i], n, c.windowOf(layer));
             group.scatter(att, row);
         }
     }
@@ -265,16 +265,18 @@ public final class ReferenceDecoder implements AutoCloseable {
                 groups[kvh].append(shard, pass.chunkK(), pass.chunkV(), t);
             }
         }
+        int window = c.windowOf(layer);
         if (pool == null || c.kvHeads() == 1) {
             for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
-                groups[kvh].exactBlock(views[layer * c.kvHeads() + kvh], q, att, first, rows);
+                groups[kvh].exactBlock(views[layer * c.kvHeads() + kvh], q, att, first, rows, window);
             }
             return;
         }
         ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[c.kvHeads()];
         for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
             int h = kvh;
-            tasks[kvh] = ForkJoinTask.adapt(() -> groups[h].exactBlock(views[layer * c.kvHeads() + h], q, att, first, rows));
+            tasks[kvh] = ForkJoinTask.adapt(() -> groups[h].exactBlock(views[layer * c.kvHeads() + h], q, att, first,
+                    rows, window));
         }
         pool.invoke(ForkJoinTask.adapt(() -> ForkJoinTask.invokeAll(tasks)));
     }

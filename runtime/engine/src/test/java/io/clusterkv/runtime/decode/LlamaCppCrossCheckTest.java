@@ -38,7 +38,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  *     oracle; {@link ReferenceForward}, a float64 forward pass over the weights dequantized by
  *     {@code ReferenceBlocks} (itself checked against gguf-py's {@code dequantize}), is. Ours must give the same
  *     greedy tokens and logits within float accuracy.</li>
- * <li>qwen3 (absent from llama.cpp b4748): F32 and the types gguf-py quantizes, against the float64 reference.</li>
+ * <li>qwen3 and gemma3 (absent from llama.cpp b4748): F32 and types gguf-py quantizes, against the float64
+ *     reference; gemma3's five sliding-window layers (a window of 8) slide within the 28 positions decoded.</li>
  * <li>llama-quantize writes the classifier ({@code output.weight}) of legacy-type files as Q6_K, as it does for
  *     files people download; the types each file holds are checked.</li>
  * </ul>
@@ -94,7 +95,8 @@ class LlamaCppCrossCheckTest {
         }
         Path out = dir.resolve(arch + "-" + type + ".gguf");
         if (!Files.exists(out)) {
-            if (Set.of("f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1").contains(type) && arch.equals("qwen3")) {
+            if (Set.of("f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1").contains(type)
+                    && Set.of("qwen3", "gemma3").contains(arch)) {
                 make(arch, type, out);
             } else {
                 Result r = run(List.of(peer.resolve("bin/llama-quantize").toString(), f32.toString(), out.toString(),
@@ -149,7 +151,8 @@ class LlamaCppCrossCheckTest {
             "qwen2, q8_0, Q8_0", "qwen2, q4_k_m, Q4_K Q6_K", "qwen2, q5_k_m, Q5_K Q6_K",
             "phi3, q8_0, Q8_0", "phi3, q4_k_m, Q4_K Q5_K Q6_K",
             "qwen3, f32, F32", "qwen3, f16, F16", "qwen3, q8_0, Q8_0", "qwen3, q4_0, Q4_0", "qwen3, q4_1, Q4_1",
-            "qwen3, q5_0, Q5_0", "qwen3, q5_1, Q5_1"})
+            "qwen3, q5_0, Q5_0", "qwen3, q5_1, Q5_1",
+            "gemma3, f32, F32", "gemma3, q8_0, Q8_0", "gemma3, q4_0, Q4_0"})
     void greedyTokensAreTheFloat64References(String arch, String type, String matrixTypes) throws Exception {
         Path f = file(arch, type);
         int[] ours = ours(f);

@@ -34,6 +34,7 @@ public final class ForwardPass {
     private final LlamaModel model;
     private final ModelConfig c;
     private final Rope rope;
+    private final ModelConfig.Activation activation;
     private final ForkJoinPool pool;
 
     private final float[] x;                // (dim) residual stream
@@ -48,6 +49,8 @@ public final class ForwardPass {
     private final float[] logits;           // (vocab)
     private final float[] cos;              // (headDim / 2)
     private final float[] sin;              // (headDim / 2)
+    private final float[] slidingCos;       // (headDim / 2) of sliding-window layers with their own RoPE, else cos
+    private final float[] slidingSin;       // (headDim / 2)
     private final DecodeTask decodeTask = new DecodeTask();
 
     private float[] bx, bxb, bq, bk, bv, batt, bproj, bh1, bh2; // prefill: (chunkRows, width) each
@@ -67,6 +70,7 @@ public final class ForwardPass {
         this.model = Objects.requireNonNull(model, "model");
         this.c = model.config();
         this.rope = model.rope();
+        this.activation = c.variant().activation();
         this.pool = pool;
         int hd = c.headDim();
         this.x = new float[c.dim()];
@@ -81,6 +85,9 @@ public final class ForwardPass {
         this.logits = new float[c.vocab()];
         this.cos = new float[hd / 2];
         this.sin = new float[hd / 2];
+        boolean ownSlidingRope = slidingRope() != rope;
+        this.slidingCos = ownSlidingRope ? new float[hd / 2] : cos;
+        this.slidingSin = ownSlidingRope ? new float[hd / 2] : sin;
     }
 
     /** @return the model */
@@ -106,6 +113,9 @@ public final class ForwardPass {
         stepPosition = position;
         model.embed(token, x, 0);
         rope.angles(position, cos, sin);
+        if (slidingCos != cos) {
+            slidingRope().angles(position, slidingCos, slidingSin);
+        }
         layer = 0;
         onPool(Phase.ATTENTION_INPUTS);
     }
@@ -143,8 +153,21 @@ public final class ForwardPass {
             headNorms(q, 0, c.heads(), w.qNorm());
             headNorms(k, 0, c.kvHeads(), w.kNorm());
         }
-        rope.rotate(q, 0, c.heads(), cos, sin);
-        rope.rotate(k, 0, c.kvHeads(), cos, sin);
+        boolean sliding = c.windowOf(layer) > 0;
+        float[] lc = sliding ? slidingCos : cos;
+        float[] ls = sliding ? slidingSin : sin;
+        rope.rotate(q, 0, c.heads(), lc, ls);
+        rope.rotate(k, 0, c.kvHeads(), lc, ls);
+    }
+
+    /** @return the RoPE of the sliding-window layers (the model's own where they have none of their own) */
+    private Rope slidingRope() {
+        for (int l = 0; l < c.layers(); l++) {
+            if (c.windowOf(l) > 0) {
+                return model.rope(l);
+            }
+        }
+        return rope;
     }
 
     /**
@@ -156,12 +179,18 @@ public final class ForwardPass {
     private void finishLayer(int layer) {
         LlamaModel.Layer w = model.layer(layer);
         w.wo().matvec(att, proj, pool);
+        if (w.postAttnNorm() != null) {
+            rmsNorm(proj, 0, w.postAttnNorm(), proj, 0);
+        }
         add(x, 0, proj, 0, c.dim());
         rmsNorm(x, 0, w.ffnNorm(), xb, 0);
         w.gate().matvec(xb, h1, pool);
         w.up().matvec(xb, h2, pool);
-        swiglu(h1, 0, h2, 0, c.hiddenDim());
+        glu(activation, h1, 0, h2, 0, c.hiddenDim());
         w.down().matvec(h1, proj, pool);
+        if (w.postFfnNorm() != null) {
+            rmsNorm(proj, 0, w.postFfnNorm(), proj, 0);
+        }
         add(x, 0, proj, 0, c.dim());
         checkFinite(x, c.dim(), layer, stepPosition);
     }
@@ -412,9 +441,10 @@ public final class ForwardPass {
                 headNorms(bq, t * qd, c.heads(), w.qNorm());
                 headNorms(bk, t * kvd, c.kvHeads(), w.kNorm());
             }
-            rope.angles(chunkStart + t, cos, sin);
-            rope.rotate(bq, t * qd, c.heads(), cos, sin);
-            rope.rotate(bk, t * kvd, c.kvHeads(), cos, sin);
+            Rope r = model.rope(layer);
+            r.angles(chunkStart + t, cos, sin);
+            r.rotate(bq, t * qd, c.heads(), cos, sin);
+            r.rotate(bk, t * kvd, c.kvHeads(), cos, sin);
         }
     }
 
@@ -428,6 +458,11 @@ public final class ForwardPass {
         int dim = c.dim();
         LlamaModel.Layer w = model.layer(layer);
         w.wo().matmul(batt, n, bproj, pool);
+        if (w.postAttnNorm() != null) {
+            for (int t = 0; t < n; t++) {
+                rmsNorm(bproj, t * dim, w.postAttnNorm(), bproj, t * dim);
+            }
+        }
         add(bx, 0, bproj, 0, n * dim);
         for (int t = 0; t < n; t++) {
             rmsNorm(bx, t * dim, w.ffnNorm(), bxb, t * dim);
@@ -436,6 +471,11 @@ public final class ForwardPass {
         w.up().matmul(bxb, n, bh2, pool);
         chunkSwiglu(n * c.hiddenDim());
         w.down().matmul(bh1, n, bproj, pool);
+        if (w.postFfnNorm() != null) {
+            for (int t = 0; t < n; t++) {
+                rmsNorm(bproj, t * dim, w.postFfnNorm(), bproj, t * dim);
+            }
+        }
         add(bx, 0, bproj, 0, n * dim);
         checkFinite(bx, n * dim, layer, chunkStart);
     }
@@ -534,10 +574,10 @@ public final class ForwardPass {
     private void chunkSwiglu(int n) {
         int par = pool == null ? 1 : pool.getParallelism();
         if (par <= 1 || n < SWIGLU_GRAIN) {
-            swiglu(bh1, 0, bh2, 0, n);
+            glu(activation, bh1, 0, bh2, 0, n);
             return;
         }
-        pool.invoke(new SwigluTask(bh1, bh2, 0, n, Math.max(SWIGLU_GRAIN, (n + par - 1) / par)));
+        pool.invoke(new SwigluTask(activation, bh1, bh2, 0, n, Math.max(SWIGLU_GRAIN, (n + par - 1) / par)));
     }
 
     /** Elements below which a chunk's swiglu stays on the calling thread. */
@@ -545,13 +585,15 @@ public final class ForwardPass {
 
     private static final class SwigluTask extends RecursiveAction {
         private static final long serialVersionUID = 1L;
+        private final ModelConfig.Activation activation;
         private final transient float[] gate;
         private final transient float[] up;
         private final int lo;
         private final int hi;
         private final int grain;
 
-        SwigluTask(float[] gate, float[] up, int lo, int hi, int grain) {
+        SwigluTask(ModelConfig.Activation activation, float[] gate, float[] up, int lo, int hi, int grain) {
+            this.activation = activation;
             this.gate = gate;
             this.up = up;
             this.lo = lo;
@@ -562,19 +604,34 @@ public final class ForwardPass {
         @Override
         protected void compute() {
             if (hi - lo <= grain) {
-                swiglu(gate, lo, up, lo, hi - lo);
+                glu(activation, gate, lo, up, lo, hi - lo);
                 return;
             }
             int mid = lo + (hi - lo) / 2;
-            invokeAll(new SwigluTask(gate, up, lo, mid, grain), new SwigluTask(gate, up, mid, hi, grain));
+            invokeAll(new SwigluTask(activation, gate, up, lo, mid, grain),
+                    new SwigluTask(activation, gate, up, mid, hi, grain));
         }
     }
 
-    /** {@code gate[i] = silu(gate[i]) * up[i]}. */
-    private static void swiglu(float[] gate, int gOff, float[] up, int uOff, int n) {
-        for (int i = 0; i < n; i++) {
-            float g = gate[gOff + i];
-            gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
+    /** {@code gate[i] = act(gate[i]) * up[i]}: SwiGLU or GeGLU. */
+    private static void glu(ModelConfig.Activation act, float[] gate, int gOff, float[] up, int uOff, int n) {
+        switch (act) {
+            case SILU -> {
+                for (int i = 0; i < n; i++) {
+                    float g = gate[gOff + i];
+                    gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
+                }
+            }
+            case GELU_TANH -> {
+                for (int i = 0; i < n; i++) {
+                    float g = gate[gOff + i];
+                    float t = (float) Math.tanh(GELU_C * (g + 0.044715f * g * g * g));
+                    gate[gOff + i] = 0.5f * g * (1f + t) * up[uOff + i];
+                }
+            }
         }
     }
+
+    /** {@code sqrt(2 / pi)} of GELU's tanh approximation. */
+    private static final float GELU_C = (float) Math.sqrt(2 / Math.PI);
 }

@@ -133,9 +133,9 @@ public final class GgufModelWriter {
         ModelConfig c = model.config();
         RopeLayout expected = switch (c.architecture()) {
             case "llama" -> RopeLayout.ADJACENT_PAIRS;
-            case "qwen2", "qwen3" -> RopeLayout.HALVES;
+            case "qwen2", "qwen3", "gemma3" -> RopeLayout.HALVES;
             default -> throw new IllegalArgumentException("no GGUF architecture for '" + c.architecture()
-                    + "'; supported: llama, qwen2, qwen3");
+                    + "'; supported: llama, qwen2, qwen3, gemma3");
         };
         if (c.ropeLayout() != expected) {
             throw new IllegalArgumentException("GGUF '" + c.architecture() + "' means " + expected
@@ -162,6 +162,12 @@ public final class GgufModelWriter {
         m.put(a + ".rope.freq_base", number(c.ropeTheta()));
         m.put(a + ".rope.dimension_count", u32(c.headDim()));
         m.put(a + ".vocab_size", u32(c.vocab()));
+        if (c.variant().slidingWindow() > 0) {
+            m.put(a + ".attention.sliding_window", u32(c.variant().slidingWindow()));
+        }
+        if (c.variant().slidingWindow() > 0) {
+            m.put(a + ".attention.sliding_window", u32(c.variant().slidingWindow()));
+        }
         if (c.ropeScaling() instanceof RopeScaling.Linear l) {
             m.put(a + ".rope.scaling.type", GgufValue.of("linear"));
             m.put(a + ".rope.scaling.factor", number(l.factor()));
@@ -209,10 +215,16 @@ public final class GgufModelWriter {
                 out.add(vector(p + "attn_k_norm.weight", l.kNorm()));
             }
             out.add(matrix(p + "attn_output.weight", l.wo(), converted));
+            if (l.postAttnNorm() != null) {
+                out.add(vector(p + "post_attention_norm.weight", l.postAttnNorm()));
+            }
             out.add(vector(p + "ffn_norm.weight", l.ffnNorm()));
             out.add(matrix(p + "ffn_gate.weight", l.gate(), converted));
             out.add(matrix(p + "ffn_up.weight", l.up(), converted));
             out.add(matrix(p + "ffn_down.weight", l.down(), converted));
+            if (l.postFfnNorm() != null) {
+                out.add(vector(p + "post_ffw_norm.weight", l.postFfnNorm()));
+            }
         }
         out.add(vector("output_norm.weight", model.finalNorm()));
         if (model.output() != model.tokenEmbedding()) {

@@ -37,18 +37,29 @@ public final class LlamaModel implements AutoCloseable {
      * @param gate     SwiGLU gate projection (w1), {@code (hiddenDim, dim)}
      * @param up       SwiGLU up projection (w3), {@code (hiddenDim, dim)}
      * @param down     down projection (w2), {@code (dim, hiddenDim)}
-     * @param qNorm    per-head query RMSNorm weight {@code (headDim)}, or {@code null} (Qwen3 has it)
+     * @param qNorm    per-head query RMSNorm weight {@code (headDim)}, or {@code null} (Qwen3, Gemma 3 have it)
      * @param kNorm    per-head key RMSNorm weight {@code (headDim)}, or {@code null}
+     * @param postAttnNorm RMSNorm weight {@code (dim)} of the attention output before its residual add, or
+     *                 {@code null} (Gemma's sandwich norms)
+     * @param postFfnNorm  RMSNorm weight {@code (dim)} of the feed-forward output before its residual add, or
+     *                 {@code null}
      */
     public record Layer(float[] attnNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
                         float[] bq, float[] bk, float[] bv, float[] ffnNorm, WeightMatrix gate, WeightMatrix up,
-                        WeightMatrix down, float[] qNorm, float[] kNorm) {
+                        WeightMatrix down, float[] qNorm, float[] kNorm, float[] postAttnNorm, float[] postFfnNorm) {
 
-        /** A layer without per-head Q/K norms. */
+        /** A layer without per-head Q/K norms or sandwich norms. */
         public Layer(float[] attnNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
                      float[] bq, float[] bk, float[] bv, float[] ffnNorm, WeightMatrix gate, WeightMatrix up,
                      WeightMatrix down) {
-            this(attnNorm, wq, wk, wv, wo, bq, bk, bv, ffnNorm, gate, up, down, null, null);
+            this(attnNorm, wq, wk, wv, wo, bq, bk, bv, ffnNorm, gate, up, down, null, null, null, null);
+        }
+
+        /** A layer without sandwich norms. */
+        public Layer(float[] attnNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
+                     float[] bq, float[] bk, float[] bv, float[] ffnNorm, WeightMatrix gate, WeightMatrix up,
+                     WeightMatrix down, float[] qNorm, float[] kNorm) {
+            this(attnNorm, wq, wk, wv, wo, bq, bk, bv, ffnNorm, gate, up, down, qNorm, kNorm, null, null);
         }
     }
 
@@ -59,6 +70,8 @@ public final class LlamaModel implements AutoCloseable {
     private final float[] finalNorm;           // (dim)
     private final WeightMatrix output;         // (vocab, dim); the embedding when tied
     private final Rope rope;
+    private final Rope slidingRope;            // of the sliding-window layers; the same as rope for most models
+    private final float embeddingScale;
     private final int[] stopTokens;            // token ids that end a generation
     private final Arena storage;               // holds the weights' memory (mapping or allocations); may be null
     private final GgufFile gguf;               // may be null
@@ -96,6 +109,11 @@ public final class LlamaModel implements AutoCloseable {
         this.storage = storage;
         this.gguf = gguf;
         this.rope = Rope.of(config, ropeFreqFactors);
+        this.slidingRope = config.variant().slidingRopeTheta() > 0
+                ? new Rope(config.headDim(), config.ropeLayout(), config.variant().slidingRopeTheta(),
+                        RopeScaling.None.INSTANCE, null)
+                : rope;
+        this.embeddingScale = (float) config.variant().embeddingScale();
         checkShapes();
     }
 
@@ -131,6 +149,12 @@ public final class LlamaModel implements AutoCloseable {
                 length(p + "k_norm", l.kNorm, config.headDim());
             } else if (l.qNorm != null || l.kNorm != null) {
                 throw new IllegalArgumentException(p + "has Q/K norms but the configuration says qkNorm = false");
+            }
+            if (config.variant().sandwichNorms()) {
+                length(p + "post_attention_norm", l.postAttnNorm, dim);
+                length(p + "post_ffw_norm", l.postFfnNorm, dim);
+            } else if (l.postAttnNorm != null || l.postFfnNorm != null) {
+                throw new IllegalArgumentException(p + "has sandwich norms but the configuration has none");
             }
         }
     }
@@ -205,7 +229,9 @@ public final class LlamaModel implements AutoCloseable {
                     gateUp[1],
                     t.matrix(p + "ffn_down.weight", dim, c.hiddenDim()),
                     c.qkNorm() ? t.vector(p + "attn_q_norm.weight", c.headDim()) : null,
-                    c.qkNorm() ? t.vector(p + "attn_k_norm.weight", c.headDim()) : null));
+                    c.qkNorm() ? t.vector(p + "attn_k_norm.weight", c.headDim()) : null,
+                    c.variant().sandwichNorms() ? t.vector(p + "post_attention_norm.weight", dim) : null,
+                    c.variant().sandwichNorms() ? t.vector(p + "post_ffw_norm.weight", dim) : null));
         }
         WeightMatrix embd = t.matrix("token_embd.weight", c.vocab(), dim);
         WeightMatrix out = c.tiedOutput() ? embd : t.matrix("output.weight", c.vocab(), dim);
@@ -321,13 +347,21 @@ public final class LlamaModel implements AutoCloseable {
         return stopTokens.clone();
     }
 
-    /** @return the model's rotary embedding */
+    /** @return the model's rotary embedding (of its global layers, where some layers slide) */
     public Rope rope() {
         return rope;
     }
 
     /**
-     * Writes a token's embedding.
+     * @param layer a layer
+     * @return that layer's rotary embedding: Gemma 3's sliding-window layers have their own base frequency
+     */
+    public Rope rope(int layer) {
+        return config.windowOf(layer) > 0 ? slidingRope : rope;
+    }
+
+    /**
+     * Writes a token's embedding (times the model's embedding scale, Gemma's {@code sqrt(dim)}).
      *
      * @param token a token id
      * @param dst   receives {@code dim} floats at {@code off}
@@ -337,6 +371,11 @@ public final class LlamaModel implements AutoCloseable {
     public void embed(int token, float[] dst, int off) {
         Objects.checkIndex(token, config.vocab());
         tokenEmbedding.dequantizeRow(token, dst, off);
+        if (embeddingScale != 1f) { // Gemma: sqrt(dim)
+            for (int i = off, end = off + config.dim(); i < end; i++) {
+                dst[i] *= embeddingScale;
+            }
+        }
     }
 
     /** Frees the weights (unmaps the file, closes the arena). Idempotent. */

@@ -15,7 +15,8 @@ import java.util.Set;
  * GQA group per KV head). Q has {@code heads * headDim} features and K, V {@code kvHeads * headDim}
  * each; usually, but not necessarily, {@code heads * headDim == dim}.
  *
- * @param architecture  {@code general.architecture}: {@code llama}, {@code qwen2}, {@code qwen3} or {@code phi3}
+ * @param architecture  {@code general.architecture}: {@code llama}, {@code qwen2}, {@code qwen3}, {@code phi3} or
+ *                      {@code gemma3}
  * @param dim           model (residual stream) width
  * @param hiddenDim     feed-forward width
  * @param layers        transformer blocks
@@ -31,22 +32,93 @@ import java.util.Set;
  * @param tiedOutput    the classifier is the token embedding
  * @param qkvBias       Q, K and V projections have biases (Qwen2)
  * @param qkNorm        each head of Q and of K is RMSNorm-ed (its own weight of {@code headDim}, shared by the
- *                      heads) after the projection and before RoPE (Qwen3)
+ *                      heads) after the projection and before RoPE (Qwen3, Gemma 3)
+ * @param variant       what else sets the layers apart from the Llama pattern (Gemma 3), {@link Variant#NONE}
  */
 public record ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads,
                           int headDim, int vocab, int contextLength, double rmsEps, double ropeTheta,
                           RopeScaling ropeScaling, RopeLayout ropeLayout, boolean tiedOutput, boolean qkvBias,
-                          boolean qkNorm) {
+                          boolean qkNorm, Variant variant) {
+
+    /** The gated feed-forward's activation: {@code act(gate · x) * (up · x)}. */
+    public enum Activation {
+        /** SiLU, {@code x · sigmoid(x)}: SwiGLU (Llama, Qwen, Phi-3) */
+        SILU,
+        /** GELU, tanh approximation: GeGLU (Gemma) */
+        GELU_TANH
+    }
+
+    /**
+     * What sets a model's layers apart from the Llama pattern.
+     *
+     * @param embeddingScale       multiplies the token embedding (Gemma: {@code sqrt(dim)}); 1 for none
+     * @param activation           the feed-forward's gate activation
+     * @param sandwichNorms        the attention and feed-forward outputs are RMSNorm-ed before their residual add
+     *                             ({@code post_attention_norm}, {@code post_ffw_norm})
+     * @param slidingWindow        positions a sliding-window layer attends (the current one and those before),
+     *                             0 for none
+     * @param slidingWindowPattern layer {@code l} slides unless {@code (l + 1) % pattern == 0} (Gemma 3: 6, one
+     *                             global layer in six); 0 when no layer slides
+     * @param slidingRopeTheta     the RoPE base of sliding-window layers (unscaled), 0 for the model's own
+     * @param attentionScale       the softmax scale, 0 for {@code 1 / sqrt(headDim)}
+     */
+    public record Variant(double embeddingScale, Activation activation, boolean sandwichNorms, int slidingWindow,
+                          int slidingWindowPattern, double slidingRopeTheta, double attentionScale) {
+
+        /** The Llama pattern. */
+        public static final Variant NONE = new Variant(1, Activation.SILU, false, 0, 0, 0, 0);
+
+        /** @throws IllegalArgumentException if a value is out of range, naming it */
+        public Variant {
+            java.util.Objects.requireNonNull(activation, "activation");
+            if (!(embeddingScale > 0) || !Double.isFinite(embeddingScale)) {
+                throw new IllegalArgumentException("embeddingScale must be finite and > 0, was " + embeddingScale);
+            }
+            if (slidingWindow < 0 || slidingWindowPattern < 0 || (slidingWindow > 0) != (slidingWindowPattern > 0)) {
+                throw new IllegalArgumentException("slidingWindow (" + slidingWindow + ") and slidingWindowPattern ("
+                        + slidingWindowPattern + ") must both be 0 or both > 0");
+            }
+            if (slidingRopeTheta != 0 && !(slidingRopeTheta > 1 && Double.isFinite(slidingRopeTheta))) {
+                throw new IllegalArgumentException("slidingRopeTheta must be 0 or finite and > 1, was " + slidingRopeTheta);
+            }
+            if (attentionScale != 0 && !(attentionScale > 0 && Double.isFinite(attentionScale))) {
+                throw new IllegalArgumentException("attentionScale must be 0 or finite and > 0, was " + attentionScale);
+            }
+        }
+    }
+
+    /** A configuration of the Llama pattern with optional per-head Q/K norms. */
+    public ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headDim,
+                       int vocab, int contextLength, double rmsEps, double ropeTheta, RopeScaling ropeScaling,
+                       RopeLayout ropeLayout, boolean tiedOutput, boolean qkvBias, boolean qkNorm) {
+        this(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocab, contextLength, rmsEps, ropeTheta,
+                ropeScaling, ropeLayout, tiedOutput, qkvBias, qkNorm, Variant.NONE);
+    }
+
+    /**
+     * @param layer a layer
+     * @return the positions it attends, the current one included, when it is a sliding-window layer; 0 when it
+     *         attends the whole history
+     */
+    public int windowOf(int layer) {
+        return variant.slidingWindow() > 0 && (layer + 1) % variant.slidingWindowPattern() != 0
+                ? variant.slidingWindow() : 0;
+    }
+
+    /** @return the softmax scale of attention scores: {@link Variant#attentionScale()}, else {@code 1 / sqrt(headDim)} */
+    public double attentionScale() {
+        return variant.attentionScale() > 0 ? variant.attentionScale() : 1.0 / Math.sqrt(headDim);
+    }
 
     /** Architectures this runtime runs. */
-    public static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2", "qwen3", "phi3");
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2", "qwen3", "phi3", "gemma3");
 
     /** A configuration without per-head Q/K norms (every architecture but Qwen3). */
     public ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headDim,
                        int vocab, int contextLength, double rmsEps, double ropeTheta, RopeScaling ropeScaling,
                        RopeLayout ropeLayout, boolean tiedOutput, boolean qkvBias) {
         this(architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocab, contextLength, rmsEps, ropeTheta,
-                ropeScaling, ropeLayout, tiedOutput, qkvBias, false);
+                ropeScaling, ropeLayout, tiedOutput, qkvBias, false, Variant.NONE);
     }
 
     /** @throws IllegalArgumentException if a field is out of range, naming it and its value */
@@ -54,6 +126,7 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
         Objects.requireNonNull(architecture, "architecture");
         Objects.requireNonNull(ropeScaling, "ropeScaling");
         Objects.requireNonNull(ropeLayout, "ropeLayout");
+        Objects.requireNonNull(variant, "variant");
         positive("dim", dim);
         positive("hiddenDim", hiddenDim);
         positive("layers", layers);
@@ -128,9 +201,9 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
         String arch = m.string("general.architecture");
         RopeLayout layout = switch (arch) {
             case "llama" -> RopeLayout.ADJACENT_PAIRS;
-            case "qwen2", "qwen3", "phi3" -> RopeLayout.HALVES;
+            case "qwen2", "qwen3", "phi3", "gemma3" -> RopeLayout.HALVES;
             default -> throw new ModelFormatException(file, "metadata 'general.architecture'", -1,
-                    "unsupported architecture '" + arch + "'; supported: llama, qwen2, qwen3, phi3");
+                    "unsupported architecture '" + arch + "'; supported: llama, qwen2, qwen3, phi3, gemma3");
         };
         int dim = m.integer(arch + ".embedding_length", -1);
         int heads = m.integer(arch + ".attention.head_count", -1);
@@ -182,13 +255,24 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
                 && sw.value() instanceof Long window && window > 0 && window < context) {
             context = (int) (long) window;
         }
+        int blocks = m.integer(arch + ".block_count", -1);
+        Variant variant = Variant.NONE;
+        if (arch.equals("gemma3")) {
+            // as llama.cpp reads Gemma 3: embeddings scaled by sqrt(dim), GeGLU, sandwich norms, five sliding-window
+            // layers (RoPE base 10000, unscaled) to one global layer; the softmax scale is 1/sqrt(headDim), but
+            // 1/sqrt(dim / heads) for the 62-layer 27B (its query_pre_attn_scalar, which the file does not hold)
+            int window = m.integer(arch + ".attention.sliding_window", -1);
+            variant = new Variant(Math.sqrt(dim), Activation.GELU_TANH, true, window, 6, 10000.0,
+                    blocks == 62 ? 1.0 / Math.sqrt((double) dim / heads) : 0);
+        }
         try {
             return new ModelConfig(arch, dim, m.integer(arch + ".feed_forward_length", -1),
-                    m.integer(arch + ".block_count", -1), heads, kvHeads, headDim, vocab,
+                    blocks, heads, kvHeads, headDim, vocab,
                     context,
                     m.number(arch + ".attention.layer_norm_rms_epsilon", Double.NaN),
                     m.number(arch + ".rope.freq_base", 10000.0), scaling, layout,
-                    !tensorNames.contains("output.weight"), arch.equals("qwen2"), arch.equals("qwen3"));
+                    !tensorNames.contains("output.weight"), arch.equals("qwen2"),
+                    arch.equals("qwen3") || arch.equals("gemma3"), variant);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(file, "metadata '" + arch + ".*'", -1, e.getMessage());
         }

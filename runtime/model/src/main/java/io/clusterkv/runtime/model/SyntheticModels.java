@@ -57,6 +57,10 @@ public final class SyntheticModels {
         // Qwen3's layout: per-head Q/K norms, no biases, and Q wider than the residual stream (heads * headDim > dim)
         SHAPES.put("synthetic:tiny-qwen3", new ModelConfig("qwen3", 64, 172, 2, 4, 2, 32, 256, 1024, 1e-6, 1000000.0,
                 RopeScaling.None.INSTANCE, RopeLayout.HALVES, true, false, true));
+        // Gemma 3's layout: 6 layers, five sliding (a window of 16 positions, RoPE base 10000) and one global
+        SHAPES.put("synthetic:tiny-gemma3", new ModelConfig("gemma3", 64, 172, 6, 4, 2, 16, 256, 1024, 1e-6, 1000000.0,
+                RopeScaling.None.INSTANCE, RopeLayout.HALVES, true, false, true,
+                new ModelConfig.Variant(Math.sqrt(64), ModelConfig.Activation.GELU_TANH, true, 16, 6, 10000.0, 0)));
     }
 
     private SyntheticModels() {
@@ -131,7 +135,9 @@ public final class SyntheticModels {
                         f.norm(dim), f.matrix(c.hiddenDim(), dim), f.matrix(c.hiddenDim(), dim),
                         f.matrix(dim, c.hiddenDim()),
                         c.qkNorm() ? f.norm(c.headDim()) : null,
-                        c.qkNorm() ? f.norm(c.headDim()) : null));
+                        c.qkNorm() ? f.norm(c.headDim()) : null,
+                        c.variant().sandwichNorms() ? f.norm(dim) : null,
+                        c.variant().sandwichNorms() ? f.norm(dim) : null));
             }
             float[] finalNorm = f.norm(dim);
             WeightMatrix out = c.tiedOutput() ? embd : f.matrix(c.vocab(), dim);
