@@ -6,9 +6,11 @@ import io.clusterkv.runtime.decode.HistoryFill;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.ModelConfig;
 import io.clusterkv.runtime.model.Sampler;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -17,6 +19,9 @@ import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The actor of one session: it runs the forward pass ({@link ForwardPass}, products on the runtime's
@@ -34,11 +39,20 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * {@code max-policy-failures}; past it, or on any failure of its own or of a shard, the session is
  * <b>failed</b>: the job's future completes with a {@link SessionFailedException} and every later job
  * is refused. The positions written so far are the session's, across jobs.
+ *
+ * <p>Faults. Whatever the session's own code or its listener throws is caught ({@code Throwable}): a
+ * listener's exception ends its generation only; anything else fails the session with the cause. A
+ * {@link VirtualMachineError} (an {@code OutOfMemoryError}, a {@code StackOverflowError}), the
+ * session's or a shard's, also stops the session and its shards, which frees their memory (the
+ * {@link Session} sees it closed). While a job runs, a watchdog ({@link Tick}, every quarter of
+ * {@code step-timeout}, at most a second apart) fails the session when its shards have not replied for
+ * {@code step-timeout}, naming the ones still due: a policy blocked in {@code select} cannot hang a
+ * generation.
  */
 final class SessionActor {
 
     /** What a session actor receives: jobs, {@link Close}, and its shards' replies. */
-    sealed interface Command permits Request, Close, ShardActor.Reply {
+    sealed interface Command permits Request, Close, ShardActor.Reply, Tick {
     }
 
     /** A job; its future completes when the job ends. One runs at a time. */
@@ -70,11 +84,19 @@ final class SessionActor {
     record Close(CompletableFuture<Void> done) implements Command {
     }
 
+    /** The watchdog's timer, while a job runs: have the shards replied lately? */
+    enum Tick implements Command {
+        INSTANCE
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(SessionActor.class);
+    private static final Object WATCHDOG = "watchdog";
+
     static Behavior<Command> create(LlamaModel model, ForkJoinPool pool, List<ShardActor.Setup> shards,
-                                    SessionCounters counters, int maxPolicyFailures,
+                                    SessionCounters counters, int maxPolicyFailures, Duration stepTimeout,
                                     CompletableFuture<Void> stopped) {
-        return Behaviors.setup(ctx -> new SessionActor(ctx, model, pool, shards, counters, maxPolicyFailures,
-                stopped).idle);
+        return Behaviors.withTimers(timers -> Behaviors.setup(ctx -> new SessionActor(ctx, timers, model, pool,
+                shards, counters, maxPolicyFailures, stepTimeout, stopped).idle));
     }
 
     private final ModelConfig c;
@@ -88,12 +110,18 @@ final class SessionActor {
     private final ActorRef<ShardActor.Reply> replies;      // this actor, as the shards see it
     private final int kvHeads;
     private final Behavior<Command> idle;
+    private final TimerScheduler<Command> timers;
+    private final Duration stepTimeout;
+    private final boolean[] answered;                      // (layers * kvHeads) replied since told, this round
     private int position;                                  // positions written, by every job so far
 
     @SuppressWarnings("unchecked")
-    private SessionActor(ActorContext<Command> context, LlamaModel model, ForkJoinPool pool,
-                         List<ShardActor.Setup> setups, SessionCounters counters, int maxPolicyFailures,
-                         CompletableFuture<Void> stopped) {
+    private SessionActor(ActorContext<Command> context, TimerScheduler<Command> timers, LlamaModel model,
+                         ForkJoinPool pool, List<ShardActor.Setup> setups, SessionCounters counters,
+                         int maxPolicyFailures, Duration stepTimeout, CompletableFuture<Void> stopped) {
+        counters.gauges.sessionActors.incrementAndGet();
+        this.timers = timers;
+        this.stepTimeout = stepTimeout;
         this.c = model.config();
         this.stopTokens = model.stopTokens();
         this.pass = new ForwardPass(model, pool);
@@ -104,6 +132,7 @@ final class SessionActor {
         this.replies = context.getSelf().narrow();
         this.shards = new ActorRef[setups.size()];
         this.steps = new ShardActor.Step[setups.size()];
+        this.answered = new boolean[setups.size()];
         DispatcherSelector shardDispatcher = DispatcherSelector.fromConfig("clusterkv.shard-dispatcher");
         for (int i = 0; i < setups.size(); i++) {
             ShardActor.Setup s = setups.get(i);
@@ -179,13 +208,29 @@ final class SessionActor {
         final Request request;
         final Behavior<Command> behavior;
         int pending;                       // replies still due from the shards told
+        int toldFrom;                      // the shards told: [toldFrom, toldFrom + toldCount)
+        int toldCount;
+        long lastProgress;                 // System.nanoTime() of the last tell or reply
 
         Busy(Request request, Class<? extends ShardActor.Reply> reply) {
             this.request = request;
             this.behavior = always(Behaviors.receive(Command.class)
-                    .onMessage(reply, r -> replied(this))
-                    .onMessage(Request.class, this::refuse), request.done())
+                    .onMessage(reply, r -> replied(this, r))
+                    .onMessage(Request.class, this::refuse)
+                    .onMessage(Tick.class, t -> checkProgress(this)), request.done())
                     .build();
+            long period = Math.clamp(stepTimeout.toMillis() / 4, 1, 1000);
+            timers.startTimerAtFixedRate(WATCHDOG, Tick.INSTANCE, Duration.ofMillis(period));
+        }
+
+        /** @return this phase's behavior, waiting for the {@code count} shards told from {@code from} */
+        Behavior<Command> told(int from, int count) {
+            java.util.Arrays.fill(answered, from, from + count, false);
+            toldFrom = from;
+            toldCount = count;
+            pending = count;
+            lastProgress = System.nanoTime();
+            return behavior;
         }
 
         /** @return the behavior after starting: tells the first shards, or ends at once */
@@ -200,7 +245,9 @@ final class SessionActor {
         }
     }
 
-    private Behavior<Command> replied(Busy phase) {
+    private Behavior<Command> replied(Busy phase, ShardActor.Reply reply) {
+        answered[reply.layer() * kvHeads + reply.kvHead()] = true;
+        phase.lastProgress = System.nanoTime();
         if (--phase.pending > 0) {
             return Behaviors.same();
         }
@@ -213,13 +260,33 @@ final class SessionActor {
         return guarded(phase, false);
     }
 
-    /** Starts or continues a phase; a failure of the runtime's own code fails the session. */
+    /** Starts or continues a phase; whatever the runtime's own code throws fails the session. */
     private Behavior<Command> guarded(Busy phase, boolean start) {
         try {
             return start ? phase.start() : phase.layerDone();
-        } catch (RuntimeException | LinkageError | AssertionError e) {
+        } catch (Throwable e) {
             return fail(phase.request.done(), new SessionFailedException("session " + counters.session + " failed: " + e, e));
         }
+    }
+
+    /** The watchdog: fails the session when the shards told have not replied for {@code step-timeout}. */
+    private Behavior<Command> checkProgress(Busy phase) {
+        long silent = System.nanoTime() - phase.lastProgress;
+        if (phase.pending == 0 || silent < stepTimeout.toNanos()) {
+            return Behaviors.same();
+        }
+        StringBuilder late = new StringBuilder();
+        for (int i = phase.toldFrom; i < phase.toldFrom + phase.toldCount; i++) {
+            if (!answered[i]) {
+                late.append(late.isEmpty() ? "" : ", ").append('(').append(i / kvHeads).append(", ")
+                        .append(i % kvHeads).append(')');
+            }
+        }
+        String what = "no reply from shard(s) " + late + " (layer, kv head) for " + silent / 1_000_000
+                + " ms, more than clusterkv.runtime.step-timeout = " + stepTimeout.toMillis() + " ms";
+        return fail(phase.request.done(), new SessionFailedException("session " + counters.session + ": " + what
+                + "; a policy may be blocked in select or in synchronous maintenance",
+                new TimeoutException(what)));
     }
 
     /** A job's prompt, chunk by chunk, layer by layer; then its decoding. */
@@ -244,8 +311,7 @@ final class SessionActor {
                 shards[base + kvh].tell(new ShardActor.Prefill(pass.chunkQ(), pass.chunkK(), pass.chunkV(),
                         pass.chunkAtt(), pass.chunkSize(), pass.lastChunk(), replies));
             }
-            pending = kvHeads;
-            return behavior;
+            return told(base, kvHeads);
         }
 
         @Override
@@ -323,7 +389,9 @@ final class SessionActor {
                     int token = tokens.sample(logits);
                     try {
                         g.listener().onToken(token, position);
-                    } catch (RuntimeException e) {
+                    } catch (VirtualMachineError e) {
+                        throw e; // guarded: fails and closes the session
+                    } catch (Throwable e) {
                         g.done().completeExceptionally(e);
                         yield idle;
                     }
@@ -355,8 +423,7 @@ final class SessionActor {
             for (int kvh = 0; kvh < kvHeads; kvh++) {
                 shards[base + kvh].tell(steps[base + kvh]);
             }
-            pending = kvHeads;
-            return behavior;
+            return told(base, kvHeads);
         }
 
         private Behavior<Command> finish(Generate g, GeneratedTokens.Stop stop) {
@@ -386,8 +453,7 @@ final class SessionActor {
             for (ActorRef<ShardActor.Command> shard : shards) {
                 shard.tell(new ShardActor.Fill(fill.fill(), replies));
             }
-            pending = shards.length;
-            return behavior;
+            return told(0, shards.length);
         }
 
         @Override
@@ -403,20 +469,32 @@ final class SessionActor {
 
     /**
      * The session failed: the job's future (if any) completes with {@code e}, and from now on every job
-     * is refused with the cause; replies still under way from the shards are dropped.
+     * is refused with the cause; replies still under way from the shards, later failures and stops of
+     * shards are dropped (the first failure is the cause). A {@link VirtualMachineError} also stops the
+     * session and its shards.
      */
     private Behavior<Command> fail(CompletableFuture<?> job, SessionFailedException e) {
+        timers.cancel(WATCHDOG);
         if (job != null) {
             job.completeExceptionally(e);
         }
         Throwable cause = e.getCause() == null ? e : e.getCause();
-        return always(Behaviors.receive(Command.class)
+        if (cause instanceof VirtualMachineError) {
+            counters.fatal = cause;
+            LOG.error("session {} is closed: {}", counters.session, e.getMessage(), cause);
+            return Behaviors.stopped();
+        }
+        return Behaviors.receive(Command.class)
                 .onMessage(Request.class, r -> {
                     r.done().completeExceptionally(new SessionFailedException("session " + counters.session
                             + " has failed", cause));
                     return Behaviors.same();
-                }), null)
+                })
+                .onMessage(Close.class, close -> close(close, null))
                 .onMessage(ShardActor.Reply.class, late -> Behaviors.same())
+                .onMessage(Tick.class, t -> Behaviors.same())
+                .onSignal(Terminated.class, t -> Behaviors.same())
+                .onSignal(PostStop.class, signal -> stopped())
                 .build();
     }
 
@@ -424,7 +502,7 @@ final class SessionActor {
 
     /**
      * What every phase handles: {@link Close}, a shard that failed or stopped (which fails the session),
-     * and the actor's stop.
+     * a watchdog tick after the job ended (which stops the timer), and the actor's stop.
      *
      * @param job the future of the job in progress, or {@code null}
      */
@@ -437,10 +515,17 @@ final class SessionActor {
                 .onSignal(Terminated.class, t -> fail(job, new SessionFailedException("session " + counters.session
                         + ": shard actor " + t.getRef().path().name() + " stopped unexpectedly (see the log for its failure)",
                         new IllegalStateException("shard stopped"))))
-                .onSignal(PostStop.class, signal -> {
-                    stopped.complete(null);
+                .onMessage(Tick.class, t -> {
+                    timers.cancel(WATCHDOG);
                     return Behaviors.same();
-                });
+                })
+                .onSignal(PostStop.class, signal -> stopped());
+    }
+
+    private Behavior<Command> stopped() {
+        counters.gauges.sessionActors.decrementAndGet();
+        stopped.complete(null);
+        return Behaviors.same();
     }
 
     private Behavior<Command> close(Close close, CompletableFuture<?> job) {
