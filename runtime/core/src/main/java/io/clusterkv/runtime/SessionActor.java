@@ -19,7 +19,7 @@ import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.Cancellable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,10 +44,16 @@ import org.slf4j.LoggerFactory;
  * listener's exception ends its generation only; anything else fails the session with the cause. A
  * {@link VirtualMachineError} (an {@code OutOfMemoryError}, a {@code StackOverflowError}), the
  * session's or a shard's, also stops the session and its shards, which frees their memory (the
- * {@link Session} sees it closed). While a job runs, a watchdog ({@link Tick}, every quarter of
- * {@code step-timeout}, at most a second apart) fails the session when its shards have not replied for
- * {@code step-timeout}, naming the ones still due: a policy blocked in {@code select} cannot hang a
- * generation.
+ * {@link Session} sees it closed).
+ *
+ * <p>The watchdog: a task the actor system's scheduler runs on Pekko's internal dispatcher (every
+ * quarter of {@code step-timeout}, at most a second apart) that checks, off the shard dispatcher, how long the shards told have been
+ * silent. Past {@code step-timeout} it completes the job's future with a {@link SessionFailedException}
+ * naming the shards still due, and tells the actor ({@link Tick}), which fails the session when it
+ * next runs. It runs off the dispatcher so that it fires even when policies blocked in {@code select}
+ * hold every thread of the dispatcher. It reads the actor's progress through volatile fields (written
+ * once per tell or reply) and the shards' replies through a racy read that is only used for the
+ * message.
  */
 final class SessionActor {
 
@@ -84,19 +90,19 @@ final class SessionActor {
     record Close(CompletableFuture<Void> done) implements Command {
     }
 
-    /** The watchdog's timer, while a job runs: have the shards replied lately? */
+    /** The watchdog timed the shards out: fail the session with {@link #timedOut}. */
     enum Tick implements Command {
         INSTANCE
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionActor.class);
-    private static final Object WATCHDOG = "watchdog";
+    private static final long NOT_WAITING = Long.MIN_VALUE;
 
     static Behavior<Command> create(LlamaModel model, ForkJoinPool pool, List<ShardActor.Setup> shards,
                                     SessionCounters counters, int maxPolicyFailures, Duration stepTimeout,
                                     CompletableFuture<Void> stopped) {
-        return Behaviors.withTimers(timers -> Behaviors.setup(ctx -> new SessionActor(ctx, timers, model, pool,
-                shards, counters, maxPolicyFailures, stepTimeout, stopped).idle));
+        return Behaviors.setup(ctx -> new SessionActor(ctx, model, pool, shards, counters, maxPolicyFailures,
+                stepTimeout, stopped).idle);
     }
 
     private final ModelConfig c;
@@ -110,18 +116,25 @@ final class SessionActor {
     private final ActorRef<ShardActor.Reply> replies;      // this actor, as the shards see it
     private final int kvHeads;
     private final Behavior<Command> idle;
-    private final TimerScheduler<Command> timers;
-    private final Duration stepTimeout;
-    private final boolean[] answered;                      // (layers * kvHeads) replied since told, this round
     private int position;                                  // positions written, by every job so far
+    // the watchdog's view, written on the actor's thread, read on the scheduler's
+    private final Duration stepTimeout;
+    private final Cancellable watchdog;
+    private final ActorRef<Command> self;
+    private final boolean[] answered;                      // (layers * kvHeads) replied since told, this round
+    private int toldFrom;                                  // the shards told: [toldFrom, toldFrom + toldCount)
+    private int toldCount;
+    private volatile long waitingSince = NOT_WAITING;      // System.nanoTime() of the last tell or reply while replies are due
+    private volatile CompletableFuture<?> job;             // the job in progress, or the last one
+    private volatile SessionFailedException timedOut;      // set once, by the watchdog
 
     @SuppressWarnings("unchecked")
-    private SessionActor(ActorContext<Command> context, TimerScheduler<Command> timers, LlamaModel model,
-                         ForkJoinPool pool, List<ShardActor.Setup> setups, SessionCounters counters,
-                         int maxPolicyFailures, Duration stepTimeout, CompletableFuture<Void> stopped) {
+    private SessionActor(ActorContext<Command> context, LlamaModel model, ForkJoinPool pool,
+                         List<ShardActor.Setup> setups, SessionCounters counters, int maxPolicyFailures,
+                         Duration stepTimeout, CompletableFuture<Void> stopped) {
         counters.gauges.sessionActors.incrementAndGet();
-        this.timers = timers;
         this.stepTimeout = stepTimeout;
+        this.self = context.getSelf();
         this.c = model.config();
         this.stopTokens = model.stopTokens();
         this.pass = new ForwardPass(model, pool);
@@ -133,6 +146,10 @@ final class SessionActor {
         this.shards = new ActorRef[setups.size()];
         this.steps = new ShardActor.Step[setups.size()];
         this.answered = new boolean[setups.size()];
+        Duration period = Duration.ofMillis(Math.clamp(stepTimeout.toMillis() / 4, 1, 1000));
+        // on the system's internal dispatcher: never the shard dispatcher, whose threads it watches
+        this.watchdog = context.getSystem().scheduler().scheduleAtFixedRate(period, period, this::watch,
+                context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("pekko.actor.internal-dispatcher")));
         DispatcherSelector shardDispatcher = DispatcherSelector.fromConfig("clusterkv.shard-dispatcher");
         for (int i = 0; i < setups.size(); i++) {
             ShardActor.Setup s = setups.get(i);
@@ -208,19 +225,14 @@ final class SessionActor {
         final Request request;
         final Behavior<Command> behavior;
         int pending;                       // replies still due from the shards told
-        int toldFrom;                      // the shards told: [toldFrom, toldFrom + toldCount)
-        int toldCount;
-        long lastProgress;                 // System.nanoTime() of the last tell or reply
 
         Busy(Request request, Class<? extends ShardActor.Reply> reply) {
             this.request = request;
             this.behavior = always(Behaviors.receive(Command.class)
                     .onMessage(reply, r -> replied(this, r))
-                    .onMessage(Request.class, this::refuse)
-                    .onMessage(Tick.class, t -> checkProgress(this)), request.done())
+                    .onMessage(Request.class, this::refuse), request.done())
                     .build();
-            long period = Math.clamp(stepTimeout.toMillis() / 4, 1, 1000);
-            timers.startTimerAtFixedRate(WATCHDOG, Tick.INSTANCE, Duration.ofMillis(period));
+            job = request.done();
         }
 
         /** @return this phase's behavior, waiting for the {@code count} shards told from {@code from} */
@@ -229,7 +241,7 @@ final class SessionActor {
             toldFrom = from;
             toldCount = count;
             pending = count;
-            lastProgress = System.nanoTime();
+            waitingSince = System.nanoTime(); // publishes the above to the watchdog
             return behavior;
         }
 
@@ -247,9 +259,13 @@ final class SessionActor {
 
     private Behavior<Command> replied(Busy phase, ShardActor.Reply reply) {
         answered[reply.layer() * kvHeads + reply.kvHead()] = true;
-        phase.lastProgress = System.nanoTime();
         if (--phase.pending > 0) {
+            waitingSince = System.nanoTime();
             return Behaviors.same();
+        }
+        waitingSince = NOT_WAITING;
+        if (timedOut != null) {
+            return fail(phase.request.done(), timedOut);
         }
         if (counters.policyFailures.get() > maxPolicyFailures) {
             return fail(phase.request.done(), new SessionFailedException("session " + counters.session
@@ -269,14 +285,21 @@ final class SessionActor {
         }
     }
 
-    /** The watchdog: fails the session when the shards told have not replied for {@code step-timeout}. */
-    private Behavior<Command> checkProgress(Busy phase) {
-        long silent = System.nanoTime() - phase.lastProgress;
-        if (phase.pending == 0 || silent < stepTimeout.toNanos()) {
-            return Behaviors.same();
+    /**
+     * The watchdog, on the scheduler's thread: past {@code step-timeout} without a reply from the shards
+     * told, completes the job's future and tells the actor to fail. Fires once.
+     */
+    private void watch() {
+        long since = waitingSince;
+        if (since == NOT_WAITING || timedOut != null) {
+            return;
+        }
+        long silent = System.nanoTime() - since;
+        if (silent < stepTimeout.toNanos()) {
+            return;
         }
         StringBuilder late = new StringBuilder();
-        for (int i = phase.toldFrom; i < phase.toldFrom + phase.toldCount; i++) {
+        for (int i = toldFrom; i < toldFrom + toldCount; i++) {
             if (!answered[i]) {
                 late.append(late.isEmpty() ? "" : ", ").append('(').append(i / kvHeads).append(", ")
                         .append(i % kvHeads).append(')');
@@ -284,9 +307,14 @@ final class SessionActor {
         }
         String what = "no reply from shard(s) " + late + " (layer, kv head) for " + silent / 1_000_000
                 + " ms, more than clusterkv.runtime.step-timeout = " + stepTimeout.toMillis() + " ms";
-        return fail(phase.request.done(), new SessionFailedException("session " + counters.session + ": " + what
-                + "; a policy may be blocked in select or in synchronous maintenance",
-                new TimeoutException(what)));
+        SessionFailedException e = new SessionFailedException("session " + counters.session + ": " + what
+                + "; a policy may be blocked in select or in synchronous maintenance", new TimeoutException(what));
+        timedOut = e;
+        CompletableFuture<?> current = job;
+        if (current != null) {
+            current.completeExceptionally(e);
+        }
+        self.tell(Tick.INSTANCE);
     }
 
     /** A job's prompt, chunk by chunk, layer by layer; then its decoding. */
@@ -474,7 +502,7 @@ final class SessionActor {
      * session and its shards.
      */
     private Behavior<Command> fail(CompletableFuture<?> job, SessionFailedException e) {
-        timers.cancel(WATCHDOG);
+        waitingSince = NOT_WAITING;
         if (job != null) {
             job.completeExceptionally(e);
         }
@@ -501,8 +529,8 @@ final class SessionActor {
     // ---- every phase ----
 
     /**
-     * What every phase handles: {@link Close}, a shard that failed or stopped (which fails the session),
-     * a watchdog tick after the job ended (which stops the timer), and the actor's stop.
+     * What every phase handles: {@link Close}, a shard that failed or stopped and the watchdog's
+     * {@link Tick} (each fails the session), and the actor's stop.
      *
      * @param job the future of the job in progress, or {@code null}
      */
@@ -515,14 +543,12 @@ final class SessionActor {
                 .onSignal(Terminated.class, t -> fail(job, new SessionFailedException("session " + counters.session
                         + ": shard actor " + t.getRef().path().name() + " stopped unexpectedly (see the log for its failure)",
                         new IllegalStateException("shard stopped"))))
-                .onMessage(Tick.class, t -> {
-                    timers.cancel(WATCHDOG);
-                    return Behaviors.same();
-                })
+                .onMessage(Tick.class, t -> fail(job, timedOut))
                 .onSignal(PostStop.class, signal -> stopped());
     }
 
     private Behavior<Command> stopped() {
+        watchdog.cancel();
         counters.gauges.sessionActors.decrementAndGet();
         stopped.complete(null);
         return Behaviors.same();
