@@ -101,8 +101,43 @@ final class SessionActor {
     static Behavior<Command> create(LlamaModel model, ForkJoinPool pool, List<ShardActor.Setup> shards,
                                     SessionCounters counters, int maxPolicyFailures, Duration stepTimeout,
                                     CompletableFuture<Void> stopped) {
-        return Behaviors.setup(ctx -> new SessionActor(ctx, model, pool, shards, counters, maxPolicyFailures,
-                stepTimeout, stopped).idle);
+        return Behaviors.setup(ctx -> {
+            try {
+                return new SessionActor(ctx, model, pool, shards, counters, maxPolicyFailures, stepTimeout, stopped).idle;
+            } catch (Throwable e) {
+                return failedToStart(ctx, shards, counters, stopped, e);
+            }
+        });
+    }
+
+    /**
+     * The actor could not start (its buffers did not fit in memory, say): the shards it did not spawn
+     * are closed here (those it spawned close when they stop, with it), and {@code stopped} completes so
+     * that the {@link Session} is released and its jobs fail instead of waiting for a dead actor.
+     */
+    private static Behavior<Command> failedToStart(ActorContext<Command> ctx, List<ShardActor.Setup> setups,
+                                                   SessionCounters counters, CompletableFuture<Void> stopped,
+                                                   Throwable e) {
+        LOG.error("session {} could not start", counters.session, e);
+        for (ShardActor.Setup s : setups) {
+            if (ctx.getChild("shard-" + s.layer() + "-" + s.kvHead()).isEmpty()) {
+                try {
+                    if (s.policy() != null) {
+                        s.policy().close();
+                    }
+                    s.attend().close();
+                } catch (Throwable ignored) {
+                    // already failing
+                } finally {
+                    s.shard().close();
+                }
+            }
+        }
+        if (e instanceof VirtualMachineError) {
+            counters.fatal = e;
+        }
+        stopped.complete(null);
+        return Behaviors.stopped();
     }
 
     private final ModelConfig c;
@@ -132,7 +167,6 @@ final class SessionActor {
     private SessionActor(ActorContext<Command> context, LlamaModel model, ForkJoinPool pool,
                          List<ShardActor.Setup> setups, SessionCounters counters, int maxPolicyFailures,
                          Duration stepTimeout, CompletableFuture<Void> stopped) {
-        counters.gauges.sessionActors.incrementAndGet();
         this.stepTimeout = stepTimeout;
         this.self = context.getSelf();
         this.c = model.config();
@@ -146,10 +180,6 @@ final class SessionActor {
         this.shards = new ActorRef[setups.size()];
         this.steps = new ShardActor.Step[setups.size()];
         this.answered = new boolean[setups.size()];
-        Duration period = Duration.ofMillis(Math.clamp(stepTimeout.toMillis() / 4, 1, 1000));
-        // on the system's internal dispatcher: never the shard dispatcher, whose threads it watches
-        this.watchdog = context.getSystem().scheduler().scheduleAtFixedRate(period, period, this::watch,
-                context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("pekko.actor.internal-dispatcher")));
         DispatcherSelector shardDispatcher = DispatcherSelector.fromConfig("clusterkv.shard-dispatcher");
         for (int i = 0; i < setups.size(); i++) {
             ShardActor.Setup s = setups.get(i);
@@ -157,6 +187,11 @@ final class SessionActor {
             context.watch(shards[i]);
             steps[i] = new ShardActor.Step(pass.q(), pass.k(), pass.v(), pass.att(), replies);
         }
+        Duration period = Duration.ofMillis(Math.clamp(stepTimeout.toMillis() / 4, 1, 1000));
+        // on the system's internal dispatcher: never the shard dispatcher, whose threads it watches
+        this.watchdog = context.getSystem().scheduler().scheduleAtFixedRate(period, period, this::watch,
+                context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("pekko.actor.internal-dispatcher")));
+        counters.gauges.sessionActors.incrementAndGet(); // started: its PostStop counts it off
         this.idle = always(Behaviors.receive(Command.class)
                 .onMessage(Generate.class, this::generate)
                 .onMessage(Score.class, this::score)

@@ -9,7 +9,6 @@ import io.clusterkv.runtime.SessionOptions;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Sampler;
 import java.io.PrintStream;
-import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,6 +24,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.management.JMException;
+import javax.management.ObjectName;
 
 /**
  * The soak ({@code ckv bench soak}, issue 16): {@link Options#sessions} concurrent sessions on a small
@@ -41,9 +44,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * tier bytes) must be back to 0; the heap after a full GC may not have grown by more than
  * {@link Options#heapSlackBytes}; the runtime's threads (its actor system's and its compute pool's) may
  * not outnumber those before, after waiting up to {@link Options#settleSeconds} for pools to retire
- * their spare threads; and after the runtime closes, none of its threads may be left and the JVM's direct
- * memory (where FFM arenas are counted) must be back to what it was before the runtime started. A
- * table of each figure, before and after, and a non-zero exit on any leak, wrong token, failure or hang.
+ * their spare threads; and after the runtime closes, none of its threads may be left and, when the JVM
+ * runs with {@code -XX:NativeMemoryTracking=summary}, its native memory of category "Other" (where the
+ * FFM arenas of KV stores, the device tier and synthetic models are allocated) may not exceed what it
+ * was before the runtime started by more than 1 MiB. A table of each figure, before and after, and a
+ * non-zero exit on any leak, wrong token, failure or hang.
  *
  * <p>Sessions use {@code synchronous-maintenance = true} (reproducible tokens), one dense layer and
  * {@code exact-coverage = 1}, so that a small budget makes every step past the budget sparse.
@@ -155,7 +160,7 @@ public final class SoakBench {
      * @throws Exception if the model cannot be loaded or the runtime not started
      */
     public static Result run(Options o, PrintStream out) throws Exception {
-        long directBeforeRuntime = directBytes();
+        long nativeBeforeRuntime = nativeOtherBytes();
         Map<String, Object> conf = new LinkedHashMap<>();
         conf.put("clusterkv.runtime.synchronous-maintenance", true);
         conf.put("clusterkv.runtime.dense-layers", 1);
@@ -232,10 +237,14 @@ public final class SoakBench {
             Thread.sleep(100);
             threadsLeft = threads(system);
         }
-        long directAfterClose = directBytes();
         figures.add(new Figure("runtime threads, runtime closed", 0, threadsLeft, 0));
-        figures.add(new Figure("direct memory (bytes), runtime closed", directBeforeRuntime, directAfterClose,
-                directBeforeRuntime));
+        long nativeAfterClose = nativeOtherBytes();
+        if (nativeBeforeRuntime >= 0 && nativeAfterClose >= 0) {
+            figures.add(new Figure("native memory 'Other' (NMT, bytes), runtime closed", nativeBeforeRuntime,
+                    nativeAfterClose, nativeBeforeRuntime + (1L << 20)));
+        } else {
+            out.println("(native memory not measured: run with CKV_JAVA_OPTS=-XX:NativeMemoryTracking=summary)");
+        }
         result = new Result(result.rounds(), result.completed(), result.cancelled(), result.failed(), result.hung(),
                 result.wrong(), result.tokens(), result.seconds(), List.copyOf(figures), result.errors());
         print(result, out);
@@ -349,15 +358,21 @@ public final class SoakBench {
         return least;
     }
 
-    /** @return bytes of the JVM's direct memory in use (FFM arenas count there too) */
-    static long directBytes() {
-        long used = 0;
-        for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
-            if (pool.getName().equals("direct")) {
-                used += pool.getMemoryUsed();
-            }
+    /**
+     * @return bytes committed in Native Memory Tracking's category "Other", where FFM arenas allocate
+     *         (and the JDK's direct buffers), or -1 when the JVM does not track native memory
+     */
+    static long nativeOtherBytes() {
+        String summary;
+        try {
+            summary = (String) ManagementFactory.getPlatformMBeanServer().invoke(
+                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
+                    new Object[] {new String[] {"summary"}}, new String[] {String[].class.getName()});
+        } catch (JMException | RuntimeException e) {
+            return -1;
         }
-        return used;
+        Matcher m = Pattern.compile("Other \\(reserved=\\d+KB, committed=(\\d+)KB\\)").matcher(summary);
+        return m.find() ? Long.parseLong(m.group(1)) << 10 : -1;
     }
 
     /** @return live threads of the runtime: its actor system's ({@code <system>-...}) and its compute pool's */

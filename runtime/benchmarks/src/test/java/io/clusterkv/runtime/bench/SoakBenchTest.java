@@ -23,7 +23,7 @@ class SoakBenchTest {
         assertTrue(r.clean(), table);
         assertTrue(r.completed() > 0 && r.cancelled() > 0, "both kinds of round ran: " + table);
         assertEquals(r.rounds(), r.completed() + r.cancelled(), table);
-        assertEquals(9, r.figures().size(), table);
+        assertEquals(SoakBench.nativeOtherBytes() < 0 ? 8 : 9, r.figures().size(), table);
         for (SoakBench.Figure f : r.figures()) {
             assertTrue(table.contains("| " + f.name() + " |"), f.name());
         }
