@@ -108,7 +108,7 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
                 in.integer(RUNTIME + "max-outstanding-maintenance"),
                 in.bool(RUNTIME + "synchronous-maintenance"),
                 in.integer(RUNTIME + "max-policy-failures"),
-                in.duration(RUNTIME + "step-timeout"),
+                positive(in, RUNTIME + "step-timeout"),
                 in.longInteger(RUNTIME + "seed"),
                 in.oneOf(RUNTIME + "selection-scope", SelectionScope.class),
                 in.number(RUNTIME + "exact-coverage"),
@@ -124,6 +124,15 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
     public int exactUpTo(int groupSize) {
         double rows = (double) selectionScope.selectionHeads(groupSize) * budget;
         return (int) Math.min(Integer.MAX_VALUE, Math.floor(rows / exactCoverage));
+    }
+
+    /** A duration > 0, refused naming the value as written. */
+    private static Duration positive(ConfigReader in, String key) {
+        Duration d = in.duration(key);
+        if (d.isNegative() || d.isZero()) {
+            throw new ConfigValueException(key, in.render(key), "a duration > 0, e.g. 5m");
+        }
+        return d;
     }
 
     private static ResidencyConfig residency(ConfigReader in) {

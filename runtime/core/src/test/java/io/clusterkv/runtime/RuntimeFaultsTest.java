@@ -46,7 +46,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Faults injected into the runtime, one test each (issue 16): a policy that throws, returns a selection
  * the contract forbids, or blocks in {@code select}; maintenance that throws, runs out of memory or
  * blocks; a shard actor that dies; a {@link VirtualMachineError} in a policy or a listener; a listener
- * that throws; {@code close()} during a generation. Each test checks what README's "Faults" list
+ * that throws; {@code close()} during a generation. Each test checks what docs/RELIABILITY.md
  * promises for the affected session, that a healthy session running at the same time produces exactly
  * the tokens it produces alone, and, after everything is closed, that nothing leaked (see
  * {@link #assertNothingLeaked}).
