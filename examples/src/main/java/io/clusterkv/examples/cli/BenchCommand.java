@@ -6,6 +6,7 @@ import io.clusterkv.runtime.bench.DecodeProfile;
 import io.clusterkv.runtime.bench.MatvecBenchmark;
 import io.clusterkv.runtime.bench.RuntimeBenchmark;
 import io.clusterkv.runtime.bench.SelectionCost;
+import io.clusterkv.runtime.bench.SoakBench;
 import io.clusterkv.runtime.bench.WorkloadStatistics;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.policy.PolicyRegistry;
@@ -39,12 +40,13 @@ import picocli.CommandLine.Parameters;
         subcommands = {BenchCommand.Selection.class, BenchCommand.Attention.class, BenchCommand.Jmh.class,
                 BenchCommand.Matvec.class, BenchCommand.Decode.class, BenchCommand.Prefill.class,
                 BenchCommand.ActorRuntime.class,
-                BenchCommand.Profile.class, BenchCommand.Workload.class},
+                BenchCommand.Profile.class, BenchCommand.Workload.class, BenchCommand.Soak.class},
         footer = {"", "Examples:", "  ckv bench selection --context=32768 --budgets=256,1024,2048",
                 "  ckv bench attention quick ExactAttentionBenchmark",
                 "  ckv bench jmh StreamBaselineBenchmark -f 1 -prof gc",
                 "  ckv bench decode --context 0,8192,16384 --json decode.json",
-                "  ckv bench prefill --tokens 512"})
+                "  ckv bench prefill --tokens 512",
+                "  ckv bench soak --seconds 180"})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec
@@ -438,6 +440,58 @@ final class BenchCommand implements Runnable {
             args.addAll(fields);
             WorkloadStatistics.main(args.toArray(String[]::new));
             return 0;
+        }
+    }
+
+    /** {@code ckv bench soak}: {@link SoakBench}. */
+    @Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Concurrent sessions generating, some closed midway, reopened, for a bounded time; then a leak",
+                    "check against the values before: sessions, actors, KV and device-tier bytes, heap after GC,",
+                    "the runtime's threads (open, then closed) and direct memory. Every generation must give the",
+                    "tokens its policy and prompt give alone. Exit 1 on a leak, a wrong token, a failure or a hang."},
+            footer = {"", "Examples:", "  ckv bench soak --seconds 180",
+                    "  ckv bench soak --sessions 3 --seconds 5 --policies full,streaming"})
+    static final class Soak implements Callable<Integer> {
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        private final SoakBench.Options d = SoakBench.Options.defaults();
+
+        @Option(names = "--model", paramLabel = "MODEL", description = "A model file or synthetic:<shape> (default: ${DEFAULT-VALUE}).")
+        String model = d.model();
+
+        @Option(names = "--sessions", paramLabel = "N", description = "Concurrent sessions (default: ${DEFAULT-VALUE}).")
+        int sessions = d.sessions();
+
+        @Option(names = "--seconds", paramLabel = "S", description = "How long new rounds start (default: ${DEFAULT-VALUE}).")
+        int seconds = d.seconds();
+
+        @Option(names = "--policies", split = ",", paramLabel = "NAME", description = "Policies, taken in turn (default: full,streaming,clusterkv,quest).")
+        List<String> policies = d.policies();
+
+        @Option(names = "--budget", paramLabel = "N", description = "The sessions' budget (default: ${DEFAULT-VALUE}).")
+        int budget = d.budget();
+
+        @Option(names = "--tokens", paramLabel = "N", description = "Tokens per generation at most (default: ${DEFAULT-VALUE}).")
+        int tokens = d.maxTokens();
+
+        @Option(names = "--cancel-fraction", paramLabel = "F", description = "Share of rounds closed midway (default: ${DEFAULT-VALUE}).")
+        double cancelFraction = d.cancelFraction();
+
+        @Option(names = "--seed", paramLabel = "N", description = "Picks prompts and cancellations (default: ${DEFAULT-VALUE}).")
+        long seed = d.seed();
+
+        @Override
+        public Integer call() throws Exception {
+            SoakBench.Options o;
+            try {
+                o = new SoakBench.Options(model, sessions, seconds, policies, budget, tokens, cancelFraction, seed,
+                        d.heapSlackBytes(), d.settleSeconds());
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            return SoakBench.run(o, System.out).clean() ? 0 : 1;
         }
     }
 }

@@ -25,12 +25,17 @@ import java.util.concurrent.CompletionException;
  *       computed at once and applied a number of steps later}, or {@link Maintenance.Async handed to
  *       a launcher} whose result comes back through {@link #completed}, with a bound on the tasks in
  *       flight (while it is reached the policy is not polled).</li>
- *   <li><b>Supervision.</b> Whatever the policy throws ({@code RuntimeException}, {@code LinkageError},
- *       {@code AssertionError}) from any of its methods or a task's is caught here, and only here, and
- *       reported to {@link Events#policyFailed} with where it happened. The failing call has no effect
- *       (a failed {@link #select} returns {@code false}: the caller attends exactly) and the policy
- *       stays in service. A caller that retires a failed policy stops calling it; one that wants the
- *       exception itself reports with {@link Events#RETHROW}.</li>
+ *   <li><b>Supervision.</b> Whatever the policy throws from any of its methods or a task's (any
+ *       {@code Throwable}: an exception, checked ones a JVM language other than Java throws included,
+ *       or an {@code Error}) is caught here, and only here, and reported to {@link Events#policyFailed}
+ *       with where it happened. The failing call has no effect (a failed {@link #select} returns
+ *       {@code false}: the caller attends exactly) and the policy stays in service. A caller that
+ *       retires a failed policy stops calling it; one that wants the exception itself reports with
+ *       {@link Events#RETHROW}. The one exception is a {@link VirtualMachineError} thrown on the
+ *       caller's thread ({@code OutOfMemoryError}, {@code StackOverflowError}): the JVM itself is in
+ *       trouble and the caller's own state may be half-updated, so it propagates to the caller. A task
+ *       computed elsewhere that failed that way is reported as any failure ({@link #completed}): it
+ *       touched only its snapshot.</li>
  *   <li><b>Before the prompt.</b> {@link #append} and {@link #maintain} do nothing until
  *       {@link #prompt}: the policy's first call is {@code onPrompt}, which covers every position
  *       written so far.</li>
@@ -195,7 +200,8 @@ public final class ShardPolicyDriver implements AutoCloseable {
         prompted = true;
         try {
             policy.onPrompt(live);
-        } catch (RuntimeException | LinkageError | AssertionError e) {
+        } catch (Throwable e) {
+            rethrowIfFatal(e);
             events.policyFailed("onPrompt", e);
         }
         handOut(live);
@@ -227,7 +233,8 @@ public final class ShardPolicyDriver implements AutoCloseable {
             for (int p = from; p < to; p++) {
                 policy.onAppend(p, live);
             }
-        } catch (RuntimeException | LinkageError | AssertionError e) {
+        } catch (Throwable e) {
+            rethrowIfFatal(e);
             events.policyFailed("onAppend", e);
         }
     }
@@ -263,7 +270,8 @@ public final class ShardPolicyDriver implements AutoCloseable {
         try {
             policy.select(queries, keys, budget, out);
             return true;
-        } catch (RuntimeException | LinkageError | AssertionError e) {
+        } catch (Throwable e) {
+            rethrowIfFatal(e);
             events.policyFailed("select", e);
             return false;
         }
@@ -307,8 +315,16 @@ public final class ShardPolicyDriver implements AutoCloseable {
         lagged.clear();
         try {
             policy.close();
-        } catch (RuntimeException | LinkageError | AssertionError e) {
+        } catch (Throwable e) {
+            rethrowIfFatal(e);
             events.policyFailed("close", e);
+        }
+    }
+
+    /** A {@link VirtualMachineError} is not the policy's failure to report: it goes on to the caller. */
+    private static void rethrowIfFatal(Throwable e) {
+        if (e instanceof VirtualMachineError fatal) {
+            throw fatal;
         }
     }
 
@@ -317,7 +333,8 @@ public final class ShardPolicyDriver implements AutoCloseable {
             MaintenanceTask<?> task;
             try {
                 task = policy.pollMaintenance(live.snapshot()).orElse(null);
-            } catch (RuntimeException | LinkageError | AssertionError e) {
+            } catch (Throwable e) {
+                rethrowIfFatal(e);
                 events.policyFailed("pollMaintenance", e);
                 return;
             }
@@ -344,7 +361,8 @@ public final class ShardPolicyDriver implements AutoCloseable {
         R result;
         try {
             result = task.compute();
-        } catch (RuntimeException | LinkageError | AssertionError e) {
+        } catch (Throwable e) {
+            rethrowIfFatal(e);
             events.policyFailed("maintenance '" + task.description() + "'", e);
             return;
         }
@@ -373,7 +391,8 @@ public final class ShardPolicyDriver implements AutoCloseable {
     private <R> void apply(MaintenanceTask<R> task, R result) {
         try {
             task.apply(result);
-        } catch (RuntimeException | LinkageError | AssertionError e) {
+        } catch (Throwable e) {
+            rethrowIfFatal(e);
             events.policyFailed("maintenance apply '" + task.description() + "'", e);
             return;
         }

@@ -286,4 +286,59 @@ class ShardPolicyDriverTest {
         assertEquals("max outstanding maintenance must be >= 1, was 0",
                 assertThrows(IllegalArgumentException.class, () -> new Maintenance.Async(0, t -> { })).getMessage());
     }
+
+    /** Throws {@code t} from select as is, checked or not (as Kotlin or a sneaky throw does). */
+    static final class ThrowsInSelect extends Scripted {
+        private final Throwable t;
+
+        ThrowsInSelect(Throwable t) {
+            this.t = t;
+        }
+
+        @Override
+        public void select(Queries queries, KeyView keys, int budget, Selection out) {
+            ShardPolicyDriverTest.<RuntimeException>sneaky(t);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <E extends Throwable> void sneaky(Throwable t) throws E {
+        throw (E) t;
+    }
+
+    @Test
+    void aCheckedExceptionOrAnErrorFromThePolicyIsAPolicyFailure() {
+        for (Throwable t : List.of(new java.io.IOException("checked"), new Error("a plain error"),
+                new ExceptionInInitializerError("linkage"))) {
+            Recorder events = new Recorder();
+            ShardPolicyDriver d = new ShardPolicyDriver(new ThrowsInSelect(t), new Maintenance.Inline(), events);
+            d.prompt(KEYS);
+            assertFalse(d.select(QUERIES, KEYS, 2, new SelectionBuffer(1, 2)), t.toString());
+            assertEquals(List.of("select"), events.failures);
+            assertSame(t, events.causes.get(0));
+        }
+    }
+
+    @Test
+    void aVirtualMachineErrorOnTheCallersThreadGoesOnToTheCaller() {
+        for (VirtualMachineError t : List.of(new OutOfMemoryError("test"), new StackOverflowError("test"))) {
+            Recorder events = new Recorder();
+            ShardPolicyDriver d = new ShardPolicyDriver(new ThrowsInSelect(t), new Maintenance.Inline(), events);
+            d.prompt(KEYS);
+            assertSame(t, assertThrows(VirtualMachineError.class,
+                    () -> d.select(QUERIES, KEYS, 2, new SelectionBuffer(1, 2))));
+            assertTrue(events.failures.isEmpty(), events.failures.toString());
+        }
+        // an asynchronous task that failed so touched only its snapshot: reported as any failure
+        Scripted p = new Scripted();
+        p.ready = 1;
+        Recorder events = new Recorder();
+        List<MaintenanceTask<?>> launched = new ArrayList<>();
+        ShardPolicyDriver d = new ShardPolicyDriver(p, new Maintenance.Async(1, launched::add), events);
+        d.prompt(KEYS);
+        OutOfMemoryError oom = new OutOfMemoryError("in a task");
+        d.completed(launched.get(0), null, new CompletionException(oom), KEYS);
+        assertEquals(List.of("maintenance 't0'"), events.failures);
+        assertSame(oom, events.causes.get(0));
+    }
 }

@@ -65,6 +65,7 @@ public final class ClusterKvRuntime implements AutoCloseable {
     private final ForkJoinPool pool;
     private final ResidencyCache residency;
     private final SessionWiring wiring;
+    private final ResourceGauges gauges = new ResourceGauges();
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
     private final List<LlamaModel> models = new CopyOnWriteArrayList<>();
     private final AtomicLong sessionIds = new AtomicLong();
@@ -95,7 +96,7 @@ public final class ClusterKvRuntime implements AutoCloseable {
         }, null, false);
         this.residency = ResidencyCache.create(settings.residency());
         Executor maintenance = system.dispatchers().lookup(DispatcherSelector.fromConfig("clusterkv.maintenance-dispatcher"));
-        this.wiring = new SessionWiring(system, pool, maintenance, residency, policies);
+        this.wiring = new SessionWiring(system, pool, maintenance, residency, policies, gauges);
     }
 
     /**
@@ -236,12 +237,27 @@ public final class ClusterKvRuntime implements AutoCloseable {
         String id = "s" + number;
         Session session = wiring.open(id, number, model, s, policySection, () -> sessions.remove(id));
         sessions.put(id, session);
+        if (!session.isOpen()) { // its actors stopped before it was listed
+            sessions.remove(id);
+        }
         return session;
     }
 
     /** @return the sessions open now */
     public List<Session> sessions() {
         return List.copyOf(sessions.values());
+    }
+
+    /**
+     * What the runtime's sessions hold now: open sessions, live session and shard actors, KV and
+     * device-tier bytes. All 0 once every session is closed and its actors have stopped (a KV store a
+     * maintenance task still reads is freed when the task ends), which is what leak checks compare.
+     *
+     * @return a snapshot; readable at any time from any thread
+     */
+    public RuntimeResources resources() {
+        return new RuntimeResources(sessions.size(), gauges.sessionActors.get(), gauges.shardActors.get(),
+                gauges.kvBytes.sum(), residency.residentBytes());
     }
 
     /**

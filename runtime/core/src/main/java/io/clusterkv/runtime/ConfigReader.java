@@ -95,6 +95,11 @@ final class ConfigReader {
         return read(key, "true or false", config::getBoolean);
     }
 
+    /** A duration such as {@code 30s} or {@code 5m}. */
+    java.time.Duration duration(String key) {
+        return read(key, "a duration such as 30s or 5m", config::getDuration);
+    }
+
     /** A size such as {@code 256MiB}, in bytes. */
     long bytes(String key) {
         return read(key, "a size such as 256MiB or 1GiB", config::getBytes);

@@ -6,6 +6,7 @@ import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.runtime.residency.ResidencyConfig;
 import io.clusterkv.runtime.residency.ResidencyConfigException;
 import io.clusterkv.runtime.residency.ResidencyRule;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -23,6 +24,9 @@ import java.util.Objects;
  * @param synchronousMaintenance    {@code clusterkv.runtime.synchronous-maintenance}: run maintenance on the
  *                                  shard's thread as soon as it is due (reproducible runs)
  * @param maxPolicyFailures         {@code clusterkv.runtime.max-policy-failures}: per session, {@code >= 0}
+ * @param stepTimeout               {@code clusterkv.runtime.step-timeout}: the longest a session waits for the
+ *                                  next reply of its shards during a step, prefill chunk or fill before it
+ *                                  fails, {@code > 0}
  * @param seed                      {@code clusterkv.runtime.seed}: the run's seed; each shard's policy gets
  *                                  {@link io.clusterkv.spi.Seeds#forShard} of it
  * @param selectionScope            {@code clusterkv.runtime.selection-scope}: each query head selects, or the
@@ -35,14 +39,14 @@ import java.util.Objects;
  */
 public record RuntimeSettings(String policy, int budget, int denseLayers, KvFormat kvFormat, int computeThreads,
                               int maxOutstandingMaintenance, boolean synchronousMaintenance, int maxPolicyFailures,
-                              long seed, SelectionScope selectionScope, double exactCoverage,
+                              Duration stepTimeout, long seed, SelectionScope selectionScope, double exactCoverage,
                               ResidencyConfig residency) {
 
     private static final String RUNTIME = "clusterkv.runtime.";
 
     /** The keys of {@code clusterkv.runtime}; any other is a misspelling, refused with the nearest of these. */
     static final java.util.List<String> KEYS = java.util.List.of("policy", "budget", "dense-layers", "kv-format",
-            "compute-threads", "max-outstanding-maintenance", "synchronous-maintenance", "max-policy-failures", "seed",
+            "compute-threads", "max-outstanding-maintenance", "synchronous-maintenance", "max-policy-failures", "step-timeout", "seed",
             "selection-scope", "exact-coverage");
 
     /** Checks the values. */
@@ -51,6 +55,10 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
         Objects.requireNonNull(kvFormat, "kvFormat");
         Objects.requireNonNull(residency, "residency");
         Objects.requireNonNull(selectionScope, "selectionScope");
+        Objects.requireNonNull(stepTimeout, "stepTimeout");
+        if (stepTimeout.isNegative() || stepTimeout.isZero()) {
+            throw new ConfigValueException(RUNTIME + "step-timeout", stepTimeout.toString(), "a duration > 0, e.g. 5m");
+        }
         if (!(exactCoverage > 0 && exactCoverage <= 1)) {
             throw new ConfigValueException(RUNTIME + "exact-coverage", exactCoverage == Math.rint(exactCoverage)
                     ? Long.toString((long) exactCoverage) : Double.toString(exactCoverage),
@@ -100,6 +108,7 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
                 in.integer(RUNTIME + "max-outstanding-maintenance"),
                 in.bool(RUNTIME + "synchronous-maintenance"),
                 in.integer(RUNTIME + "max-policy-failures"),
+                positive(in, RUNTIME + "step-timeout"),
                 in.longInteger(RUNTIME + "seed"),
                 in.oneOf(RUNTIME + "selection-scope", SelectionScope.class),
                 in.number(RUNTIME + "exact-coverage"),
@@ -115,6 +124,15 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
     public int exactUpTo(int groupSize) {
         double rows = (double) selectionScope.selectionHeads(groupSize) * budget;
         return (int) Math.min(Integer.MAX_VALUE, Math.floor(rows / exactCoverage));
+    }
+
+    /** A duration > 0, refused naming the value as written. */
+    private static Duration positive(ConfigReader in, String key) {
+        Duration d = in.duration(key);
+        if (d.isNegative() || d.isZero()) {
+            throw new ConfigValueException(key, in.render(key), "a duration > 0, e.g. 5m");
+        }
+        return d;
     }
 
     private static ResidencyConfig residency(ConfigReader in) {

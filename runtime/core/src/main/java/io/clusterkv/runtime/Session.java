@@ -8,6 +8,8 @@ import io.clusterkv.runtime.residency.ResidencyStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -25,8 +27,14 @@ import org.apache.pekko.actor.typed.ActorRef;
  * second {@code generate} is the next turn of the conversation. Many sessions, on one model or several,
  * decode concurrently.
  *
- * <p>Methods are thread-safe. A session whose policy failed too often, or whose forward pass failed,
- * completes every later call with {@link SessionFailedException}; close it. Closing frees its KV history.
+ * <p>Methods are thread-safe. A session whose policy failed too often, whose forward pass failed, or
+ * whose shards did not reply within {@code clusterkv.runtime.step-timeout}, completes every later call
+ * with {@link SessionFailedException}; close it. A session hit by a {@link VirtualMachineError} (an
+ * {@code OutOfMemoryError} in its forward pass, a shard, a policy's {@code select} or its listener)
+ * closes itself: its job fails with {@link SessionFailedException} carrying the error, and its memory
+ * is freed. Every future a session returned completes, whatever happens to it: if its actors stop
+ * before a job ends, the job completes with {@link SessionFailedException}. Closing frees its KV
+ * history.
  */
 public final class Session implements AutoCloseable {
 
@@ -38,9 +46,11 @@ public final class Session implements AutoCloseable {
     private final RuntimeSettings settings;
     private final ActorRef<SessionActor.Command> actor;
     private final SessionCounters counters;
-    private final CompletableFuture<Void> stopped;
     private final Runnable onClosed;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean released = new AtomicBoolean();
+    private final CompletableFuture<Void> closedDone = new CompletableFuture<>();
+    private final Set<CompletableFuture<?>> jobs = ConcurrentHashMap.newKeySet(); // not yet completed
 
     Session(String id, long number, LlamaModel model, RuntimeSettings settings, ActorRef<SessionActor.Command> actor,
             SessionCounters counters, CompletableFuture<Void> stopped, ResidencyCache residency, Runnable onClosed) {
@@ -51,8 +61,8 @@ public final class Session implements AutoCloseable {
         this.settings = settings;
         this.actor = actor;
         this.counters = counters;
-        this.stopped = stopped;
         this.onClosed = onClosed;
+        stopped.whenComplete((r, e) -> release());
     }
 
     /** @return the session's id, unique within its runtime */
@@ -91,8 +101,7 @@ public final class Session implements AutoCloseable {
         Objects.requireNonNull(listener, "listener");
         checkOpen();
         CompletableFuture<GenerationResult> done = new CompletableFuture<>();
-        actor.tell(new SessionActor.Generate(prompt.clone(), maxTokens, sampler, listener, done));
-        return done;
+        return submit(done, new SessionActor.Generate(prompt.clone(), maxTokens, sampler, listener, done));
     }
 
     /**
@@ -110,8 +119,7 @@ public final class Session implements AutoCloseable {
         Objects.requireNonNull(continuation, "continuation");
         checkOpen();
         CompletableFuture<ScoreResult> done = new CompletableFuture<>();
-        actor.tell(new SessionActor.Score(prompt.clone(), continuation.clone(), done));
-        return done;
+        return submit(done, new SessionActor.Score(prompt.clone(), continuation.clone(), done));
     }
 
     /**
@@ -130,7 +138,20 @@ public final class Session implements AutoCloseable {
         Objects.requireNonNull(fill, "fill");
         checkOpen();
         CompletableFuture<Void> done = new CompletableFuture<>();
-        actor.tell(new SessionActor.Fill(fill, done));
+        return submit(done, new SessionActor.Fill(fill, done));
+    }
+
+    /**
+     * Tells the actor a job, keeping its future until it completes: if the actors stop first (or had
+     * stopped already, and the job went to dead letters), {@link #release} completes it.
+     */
+    private <T> CompletableFuture<T> submit(CompletableFuture<T> done, SessionActor.Request job) {
+        jobs.add(done);
+        done.whenComplete((r, e) -> jobs.remove(done));
+        actor.tell(job);
+        if (released.get()) { // released meanwhile: it may not have seen this job
+            done.completeExceptionally(stoppedBeforeTheEnd());
+        }
         return done;
     }
 
@@ -165,15 +186,37 @@ public final class Session implements AutoCloseable {
      */
     public CompletableFuture<Void> closeAsync() {
         if (closed.compareAndSet(false, true)) {
-            CompletableFuture<Void> done = new CompletableFuture<>();
-            actor.tell(new SessionActor.Close(done));
-            return done.whenComplete((r, e) -> {
-                finalStats = liveStats();
-                residency.closeSession(number);
-                onClosed.run();
-            });
+            actor.tell(new SessionActor.Close(new CompletableFuture<>()));
         }
-        return stopped;
+        return closedDone;
+    }
+
+    /**
+     * The actors have stopped, closed or not (a {@link VirtualMachineError} stops them too): keeps the
+     * final counters, frees the session's device-tier units, completes the jobs the actors did not, and
+     * leaves the runtime. Once.
+     */
+    private void release() {
+        if (!released.compareAndSet(false, true)) {
+            return;
+        }
+        closed.set(true);
+        try {
+            finalStats = liveStats();
+            residency.closeSession(number);
+            onClosed.run();
+        } finally {
+            for (CompletableFuture<?> job : jobs) {
+                job.completeExceptionally(stoppedBeforeTheEnd());
+            }
+            closedDone.complete(null);
+        }
+    }
+
+    private SessionFailedException stoppedBeforeTheEnd() {
+        Throwable fatal = counters.fatal;
+        return new SessionFailedException("session " + id + " stopped before the job ended"
+                + (fatal == null ? "" : ": " + fatal), fatal);
     }
 
     /** Closes and waits (up to 30 s) until the shards are stopped. Idempotent. */
@@ -190,7 +233,9 @@ public final class Session implements AutoCloseable {
 
     private void checkOpen() {
         if (closed.get()) {
-            throw new IllegalStateException("session " + id + " is closed");
+            Throwable fatal = counters.fatal;
+            throw new IllegalStateException("session " + id + " is closed"
+                    + (fatal == null ? "" : ", after " + fatal), fatal);
         }
     }
 

@@ -6,9 +6,11 @@ import io.clusterkv.runtime.decode.HistoryFill;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.ModelConfig;
 import io.clusterkv.runtime.model.Sampler;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -17,6 +19,9 @@ import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.Cancellable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The actor of one session: it runs the forward pass ({@link ForwardPass}, products on the runtime's
@@ -34,11 +39,26 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * {@code max-policy-failures}; past it, or on any failure of its own or of a shard, the session is
  * <b>failed</b>: the job's future completes with a {@link SessionFailedException} and every later job
  * is refused. The positions written so far are the session's, across jobs.
+ *
+ * <p>Faults. Whatever the session's own code or its listener throws is caught ({@code Throwable}): a
+ * listener's exception ends its generation only; anything else fails the session with the cause. A
+ * {@link VirtualMachineError} (an {@code OutOfMemoryError}, a {@code StackOverflowError}), the
+ * session's or a shard's, also stops the session and its shards, which frees their memory (the
+ * {@link Session} sees it closed).
+ *
+ * <p>The watchdog: a task the actor system's scheduler runs on Pekko's internal dispatcher (every
+ * quarter of {@code step-timeout}, at most a second apart) that checks, off the shard dispatcher, how long the shards told have been
+ * silent. Past {@code step-timeout} it completes the job's future with a {@link SessionFailedException}
+ * naming the shards still due, and tells the actor ({@link Tick}), which fails the session when it
+ * next runs. It runs off the dispatcher so that it fires even when policies blocked in {@code select}
+ * hold every thread of the dispatcher. It reads the actor's progress through volatile fields (written
+ * once per tell or reply) and the shards' replies through a racy read that is only used for the
+ * message.
  */
 final class SessionActor {
 
     /** What a session actor receives: jobs, {@link Close}, and its shards' replies. */
-    sealed interface Command permits Request, Close, ShardActor.Reply {
+    sealed interface Command permits Request, Close, ShardActor.Reply, Tick {
     }
 
     /** A job; its future completes when the job ends. One runs at a time. */
@@ -70,11 +90,54 @@ final class SessionActor {
     record Close(CompletableFuture<Void> done) implements Command {
     }
 
+    /** The watchdog timed the shards out: fail the session with {@link #timedOut}. */
+    enum Tick implements Command {
+        INSTANCE
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(SessionActor.class);
+    private static final long NOT_WAITING = Long.MIN_VALUE;
+
     static Behavior<Command> create(LlamaModel model, ForkJoinPool pool, List<ShardActor.Setup> shards,
-                                    SessionCounters counters, int maxPolicyFailures,
+                                    SessionCounters counters, int maxPolicyFailures, Duration stepTimeout,
                                     CompletableFuture<Void> stopped) {
-        return Behaviors.setup(ctx -> new SessionActor(ctx, model, pool, shards, counters, maxPolicyFailures,
-                stopped).idle);
+        return Behaviors.setup(ctx -> {
+            try {
+                return new SessionActor(ctx, model, pool, shards, counters, maxPolicyFailures, stepTimeout, stopped).idle;
+            } catch (Throwable e) {
+                return failedToStart(ctx, shards, counters, stopped, e);
+            }
+        });
+    }
+
+    /**
+     * The actor could not start (its buffers did not fit in memory, say): the shards it did not spawn
+     * are closed here (those it spawned close when they stop, with it), and {@code stopped} completes so
+     * that the {@link Session} is released and its jobs fail instead of waiting for a dead actor.
+     */
+    private static Behavior<Command> failedToStart(ActorContext<Command> ctx, List<ShardActor.Setup> setups,
+                                                   SessionCounters counters, CompletableFuture<Void> stopped,
+                                                   Throwable e) {
+        LOG.error("session {} could not start", counters.session, e);
+        for (ShardActor.Setup s : setups) {
+            if (ctx.getChild("shard-" + s.layer() + "-" + s.kvHead()).isEmpty()) {
+                try {
+                    if (s.policy() != null) {
+                        s.policy().close();
+                    }
+                    s.attend().close();
+                } catch (Throwable ignored) {
+                    // already failing
+                } finally {
+                    s.shard().close();
+                }
+            }
+        }
+        if (e instanceof VirtualMachineError) {
+            counters.fatal = e;
+        }
+        stopped.complete(null);
+        return Behaviors.stopped();
     }
 
     private final ModelConfig c;
@@ -89,11 +152,23 @@ final class SessionActor {
     private final int kvHeads;
     private final Behavior<Command> idle;
     private int position;                                  // positions written, by every job so far
+    // the watchdog's view, written on the actor's thread, read on the scheduler's
+    private final Duration stepTimeout;
+    private final Cancellable watchdog;
+    private final ActorRef<Command> self;
+    private final boolean[] answered;                      // (layers * kvHeads) replied since told, this round
+    private int toldFrom;                                  // the shards told: [toldFrom, toldFrom + toldCount)
+    private int toldCount;
+    private volatile long waitingSince = NOT_WAITING;      // System.nanoTime() of the last tell or reply while replies are due
+    private volatile CompletableFuture<?> job;             // the job in progress, or the last one
+    private volatile SessionFailedException timedOut;      // set once, by the watchdog
 
     @SuppressWarnings("unchecked")
     private SessionActor(ActorContext<Command> context, LlamaModel model, ForkJoinPool pool,
                          List<ShardActor.Setup> setups, SessionCounters counters, int maxPolicyFailures,
-                         CompletableFuture<Void> stopped) {
+                         Duration stepTimeout, CompletableFuture<Void> stopped) {
+        this.stepTimeout = stepTimeout;
+        this.self = context.getSelf();
         this.c = model.config();
         this.stopTokens = model.stopTokens();
         this.pass = new ForwardPass(model, pool);
@@ -104,6 +179,7 @@ final class SessionActor {
         this.replies = context.getSelf().narrow();
         this.shards = new ActorRef[setups.size()];
         this.steps = new ShardActor.Step[setups.size()];
+        this.answered = new boolean[setups.size()];
         DispatcherSelector shardDispatcher = DispatcherSelector.fromConfig("clusterkv.shard-dispatcher");
         for (int i = 0; i < setups.size(); i++) {
             ShardActor.Setup s = setups.get(i);
@@ -111,6 +187,11 @@ final class SessionActor {
             context.watch(shards[i]);
             steps[i] = new ShardActor.Step(pass.q(), pass.k(), pass.v(), pass.att(), replies);
         }
+        Duration period = Duration.ofMillis(Math.clamp(stepTimeout.toMillis() / 4, 1, 1000));
+        // on the system's internal dispatcher: never the shard dispatcher, whose threads it watches
+        this.watchdog = context.getSystem().scheduler().scheduleAtFixedRate(period, period, this::watch,
+                context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("pekko.actor.internal-dispatcher")));
+        counters.gauges.sessionActors.incrementAndGet(); // started: its PostStop counts it off
         this.idle = always(Behaviors.receive(Command.class)
                 .onMessage(Generate.class, this::generate)
                 .onMessage(Score.class, this::score)
@@ -183,9 +264,20 @@ final class SessionActor {
         Busy(Request request, Class<? extends ShardActor.Reply> reply) {
             this.request = request;
             this.behavior = always(Behaviors.receive(Command.class)
-                    .onMessage(reply, r -> replied(this))
+                    .onMessage(reply, r -> replied(this, r))
                     .onMessage(Request.class, this::refuse), request.done())
                     .build();
+            job = request.done();
+        }
+
+        /** @return this phase's behavior, waiting for the {@code count} shards told from {@code from} */
+        Behavior<Command> told(int from, int count) {
+            java.util.Arrays.fill(answered, from, from + count, false);
+            toldFrom = from;
+            toldCount = count;
+            pending = count;
+            waitingSince = System.nanoTime(); // publishes the above to the watchdog
+            return behavior;
         }
 
         /** @return the behavior after starting: tells the first shards, or ends at once */
@@ -200,9 +292,15 @@ final class SessionActor {
         }
     }
 
-    private Behavior<Command> replied(Busy phase) {
+    private Behavior<Command> replied(Busy phase, ShardActor.Reply reply) {
+        answered[reply.layer() * kvHeads + reply.kvHead()] = true;
         if (--phase.pending > 0) {
+            waitingSince = System.nanoTime();
             return Behaviors.same();
+        }
+        waitingSince = NOT_WAITING;
+        if (timedOut != null) {
+            return fail(phase.request.done(), timedOut);
         }
         if (counters.policyFailures.get() > maxPolicyFailures) {
             return fail(phase.request.done(), new SessionFailedException("session " + counters.session
@@ -213,13 +311,45 @@ final class SessionActor {
         return guarded(phase, false);
     }
 
-    /** Starts or continues a phase; a failure of the runtime's own code fails the session. */
+    /** Starts or continues a phase; whatever the runtime's own code throws fails the session. */
     private Behavior<Command> guarded(Busy phase, boolean start) {
         try {
             return start ? phase.start() : phase.layerDone();
-        } catch (RuntimeException | LinkageError | AssertionError e) {
+        } catch (Throwable e) {
             return fail(phase.request.done(), new SessionFailedException("session " + counters.session + " failed: " + e, e));
         }
+    }
+
+    /**
+     * The watchdog, on the scheduler's thread: past {@code step-timeout} without a reply from the shards
+     * told, completes the job's future and tells the actor to fail. Fires once.
+     */
+    private void watch() {
+        long since = waitingSince;
+        if (since == NOT_WAITING || timedOut != null) {
+            return;
+        }
+        long silent = System.nanoTime() - since;
+        if (silent < stepTimeout.toNanos()) {
+            return;
+        }
+        StringBuilder late = new StringBuilder();
+        for (int i = toldFrom; i < toldFrom + toldCount; i++) {
+            if (!answered[i]) {
+                late.append(late.isEmpty() ? "" : ", ").append('(').append(i / kvHeads).append(", ")
+                        .append(i % kvHeads).append(')');
+            }
+        }
+        String what = "no reply from shard(s) " + late + " (layer, kv head) for " + silent / 1_000_000
+                + " ms, more than clusterkv.runtime.step-timeout = " + stepTimeout.toMillis() + " ms";
+        SessionFailedException e = new SessionFailedException("session " + counters.session + ": " + what
+                + "; a policy may be blocked in select or in synchronous maintenance", new TimeoutException(what));
+        timedOut = e;
+        CompletableFuture<?> current = job;
+        if (current != null) {
+            current.completeExceptionally(e);
+        }
+        self.tell(Tick.INSTANCE);
     }
 
     /** A job's prompt, chunk by chunk, layer by layer; then its decoding. */
@@ -244,8 +374,7 @@ final class SessionActor {
                 shards[base + kvh].tell(new ShardActor.Prefill(pass.chunkQ(), pass.chunkK(), pass.chunkV(),
                         pass.chunkAtt(), pass.chunkSize(), pass.lastChunk(), replies));
             }
-            pending = kvHeads;
-            return behavior;
+            return told(base, kvHeads);
         }
 
         @Override
@@ -323,7 +452,9 @@ final class SessionActor {
                     int token = tokens.sample(logits);
                     try {
                         g.listener().onToken(token, position);
-                    } catch (RuntimeException e) {
+                    } catch (VirtualMachineError e) {
+                        throw e; // guarded: fails and closes the session
+                    } catch (Throwable e) {
                         g.done().completeExceptionally(e);
                         yield idle;
                     }
@@ -355,8 +486,7 @@ final class SessionActor {
             for (int kvh = 0; kvh < kvHeads; kvh++) {
                 shards[base + kvh].tell(steps[base + kvh]);
             }
-            pending = kvHeads;
-            return behavior;
+            return told(base, kvHeads);
         }
 
         private Behavior<Command> finish(Generate g, GeneratedTokens.Stop stop) {
@@ -386,8 +516,7 @@ final class SessionActor {
             for (ActorRef<ShardActor.Command> shard : shards) {
                 shard.tell(new ShardActor.Fill(fill.fill(), replies));
             }
-            pending = shards.length;
-            return behavior;
+            return told(0, shards.length);
         }
 
         @Override
@@ -403,28 +532,40 @@ final class SessionActor {
 
     /**
      * The session failed: the job's future (if any) completes with {@code e}, and from now on every job
-     * is refused with the cause; replies still under way from the shards are dropped.
+     * is refused with the cause; replies still under way from the shards, later failures and stops of
+     * shards are dropped (the first failure is the cause). A {@link VirtualMachineError} also stops the
+     * session and its shards.
      */
     private Behavior<Command> fail(CompletableFuture<?> job, SessionFailedException e) {
+        waitingSince = NOT_WAITING;
         if (job != null) {
             job.completeExceptionally(e);
         }
         Throwable cause = e.getCause() == null ? e : e.getCause();
-        return always(Behaviors.receive(Command.class)
+        if (cause instanceof VirtualMachineError) {
+            counters.fatal = cause;
+            LOG.error("session {} is closed: {}", counters.session, e.getMessage(), cause);
+            return Behaviors.stopped();
+        }
+        return Behaviors.receive(Command.class)
                 .onMessage(Request.class, r -> {
                     r.done().completeExceptionally(new SessionFailedException("session " + counters.session
                             + " has failed", cause));
                     return Behaviors.same();
-                }), null)
+                })
+                .onMessage(Close.class, close -> close(close, null))
                 .onMessage(ShardActor.Reply.class, late -> Behaviors.same())
+                .onMessage(Tick.class, t -> Behaviors.same())
+                .onSignal(Terminated.class, t -> Behaviors.same())
+                .onSignal(PostStop.class, signal -> stopped())
                 .build();
     }
 
     // ---- every phase ----
 
     /**
-     * What every phase handles: {@link Close}, a shard that failed or stopped (which fails the session),
-     * and the actor's stop.
+     * What every phase handles: {@link Close}, a shard that failed or stopped and the watchdog's
+     * {@link Tick} (each fails the session), and the actor's stop.
      *
      * @param job the future of the job in progress, or {@code null}
      */
@@ -437,10 +578,15 @@ final class SessionActor {
                 .onSignal(Terminated.class, t -> fail(job, new SessionFailedException("session " + counters.session
                         + ": shard actor " + t.getRef().path().name() + " stopped unexpectedly (see the log for its failure)",
                         new IllegalStateException("shard stopped"))))
-                .onSignal(PostStop.class, signal -> {
-                    stopped.complete(null);
-                    return Behaviors.same();
-                });
+                .onMessage(Tick.class, t -> fail(job, timedOut))
+                .onSignal(PostStop.class, signal -> stopped());
+    }
+
+    private Behavior<Command> stopped() {
+        watchdog.cancel();
+        counters.gauges.sessionActors.decrementAndGet();
+        stopped.complete(null);
+        return Behaviors.same();
     }
 
     private Behavior<Command> close(Close close, CompletableFuture<?> job) {

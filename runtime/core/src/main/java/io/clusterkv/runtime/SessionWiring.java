@@ -36,9 +36,11 @@ final class SessionWiring {
     private final Executor maintenance;
     private final ResidencyCache residency;
     private final PolicyRegistry policies;
+    private final ResourceGauges gauges;
 
     SessionWiring(ActorSystem<?> system, ForkJoinPool pool, Executor maintenance, ResidencyCache residency,
-                  PolicyRegistry policies) {
+                  PolicyRegistry policies, ResourceGauges gauges) {
+        this.gauges = gauges;
         this.system = system;
         this.pool = pool;
         this.maintenance = maintenance;
@@ -59,7 +61,7 @@ final class SessionWiring {
      */
     Session open(String id, long number, LlamaModel model, RuntimeSettings s, Map<String, String> policySection,
                  Runnable onClosed) {
-        SessionCounters counters = new SessionCounters(id);
+        SessionCounters counters = new SessionCounters(id, gauges);
         ModelConfig mc = model.config();
         int dense = Math.min(s.denseLayers(), mc.layers());
         List<ShardActor.Setup> setups = new ArrayList<>(mc.layers() * mc.kvHeads());
@@ -68,7 +70,7 @@ final class SessionWiring {
                 for (int kvh = 0; kvh < mc.kvHeads(); kvh++) {
                     RecallPolicy policy = null;
                     ShardActor.SelectedAttention attend = ShardActor.SelectedAttention.HOST;
-                    KvShard shard = new KvShard(mc.headDim(), s.kvFormat());
+                    KvShard shard = new KvShard(mc.headDim(), s.kvFormat(), KvShard.DEFAULT_CHUNK_POSITIONS, gauges.kvBytes);
                     try {
                         if (l >= dense) {
                             ShardGeometry g = new ShardGeometry(l, kvh, mc.groupSize(), mc.headDim());
@@ -98,7 +100,7 @@ final class SessionWiring {
         }
         CompletableFuture<Void> stopped = new CompletableFuture<>();
         ActorRef<SessionActor.Command> actor = system.systemActorOf(
-                SessionActor.create(model, pool, setups, counters, s.maxPolicyFailures(), stopped),
+                SessionActor.create(model, pool, setups, counters, s.maxPolicyFailures(), s.stepTimeout(), stopped),
                 "clusterkv-session-" + id, DispatcherSelector.fromConfig("clusterkv.shard-dispatcher"));
         return new Session(id, number, model, s, actor, counters, stopped, residency, onClosed);
     }

@@ -22,6 +22,8 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The actor of one (layer, kvHead) shard. It alone touches the shard's {@link KvShard}, its
@@ -42,12 +44,18 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * it has not indexed as its recent window. With {@code synchronous-maintenance} each task is computed
  * and applied at once instead (reproducible runs).
  *
- * <p>Supervision: whatever the policy throws (caught by the driver), and a selection the attention
- * kernels reject, is counted in the session's {@link SessionCounters}; a failing step is attended
- * exactly. The session decides when there were too many. The actor itself never fails because of its
- * policy.
+ * <p>Supervision: whatever the policy throws (caught by the driver), a selection that breaks the
+ * contract in a way its buffer cannot see while it is written (a position twice, or inside the head's
+ * window: {@link SelectionCheck}), and a selection the attention kernels reject, is counted in the
+ * session's {@link SessionCounters}; a failing step is attended exactly. The session decides when
+ * there were too many. Anything else thrown while the actor handles a message (a bug of the runtime, a
+ * {@link VirtualMachineError} such as an {@code OutOfMemoryError}, whoever threw it) is reported to the
+ * session as {@link ShardFailed}, and the actor stops, freeing what it owns: its state may be
+ * half-updated. The session then fails.
  */
 final class ShardActor extends AbstractBehavior<ShardActor.Command> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ShardActor.class);
 
     /** What a shard actor receives. */
     sealed interface Command permits Step, Prefill, Fill, MaintenanceDone {
@@ -105,7 +113,10 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     record FillDone(int layer, int kvHead) implements Reply {
     }
 
-    /** A {@link Fill} threw or appended another count than it said; the shard's history is not usable. */
+    /**
+     * The shard cannot go on: a {@link Fill} threw or appended another count than it said, or handling a
+     * message threw (the actor then stops). The shard's history is not usable.
+     */
     record ShardFailed(int layer, int kvHead, Throwable cause) implements Reply {
     }
 
@@ -177,6 +188,8 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
     private final StepDone stepDone;
     private final PrefillDone prefillDone;
     private final FillDone fillDone;
+    private final SelectionCheck check = new SelectionCheck();
+    private ActorRef<Reply> session;         // where the last message's reply went: where failures go
 
     private ShardActor(ActorContext<Command> context, Setup setup) {
         super(context);
@@ -196,6 +209,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         this.stepDone = new StepDone(setup.layer(), setup.kvHead());
         this.prefillDone = new PrefillDone(setup.layer(), setup.kvHead());
         this.fillDone = new FillDone(setup.layer(), setup.kvHead());
+        setup.counters().gauges.shardActors.incrementAndGet();
     }
 
     @Override
@@ -209,7 +223,63 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                 .build();
     }
 
+    // ---- each handler: its work, and anything it throws reported as the shard's failure ----
+
     private Behavior<Command> onStep(Step m) {
+        session = m.replyTo();
+        try {
+            step(m);
+            return this;
+        } catch (Throwable e) {
+            return failed("a decode step", e);
+        }
+    }
+
+    private Behavior<Command> onPrefill(Prefill m) {
+        session = m.replyTo();
+        try {
+            prefill(m);
+            return this;
+        } catch (Throwable e) {
+            return failed("a prefill chunk", e);
+        }
+    }
+
+    private Behavior<Command> onFill(Fill m) {
+        session = m.replyTo();
+        try {
+            fill(m);
+            return this;
+        } catch (Throwable e) {
+            return failed("a history fill", e);
+        }
+    }
+
+    private Behavior<Command> onMaintenanceDone(MaintenanceDone m) {
+        try {
+            driver.completed(m.task(), m.result(), m.failure(), live);
+            return this;
+        } catch (Throwable e) {
+            return failed("a maintenance result", e);
+        }
+    }
+
+    /**
+     * Tells the session that this shard failed, and stops: what the shard owns is freed by
+     * {@link #onStop}. A {@link VirtualMachineError} is logged here as well, where it happened.
+     */
+    private Behavior<Command> failed(String what, Throwable e) {
+        if (e instanceof VirtualMachineError) {
+            LOG.error("session {}: shard ({}, {}) failed in {} with {}; the shard stops and its session fails",
+                    s.counters().session, s.layer(), s.kvHead(), what, e, e);
+        }
+        if (session != null) {
+            session.tell(new ShardFailed(s.layer(), s.kvHead(), e));
+        }
+        return Behaviors.stopped();
+    }
+
+    private void step(Step m) {
         int position = group.append(shard, m.k(), m.v(), 0);
         Queries queries = group.gather(m.q(), 0);
         int n = position + 1;
@@ -220,6 +290,13 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         }
         if (!exact) {
             exact = !driver.select(policyQueries.of(queries), live, s.budget(), selection);
+            if (!exact) {
+                RuntimeException invalid = check.violation(selection);
+                if (invalid != null) {
+                    s.counters().policyFailed("select (invalid selection)", s.layer(), s.kvHead(), invalid);
+                    exact = true;
+                }
+            }
         }
         if (!exact) {
             try {
@@ -242,10 +319,9 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         }
         group.scatter(m.att(), 0);
         m.replyTo().tell(stepDone);
-        return this;
     }
 
-    private Behavior<Command> onPrefill(Prefill m) {
+    private void prefill(Prefill m) {
         int first = shard.size();
         for (int t = 0; t < m.rows(); t++) {
             group.append(shard, m.k(), m.v(), t);
@@ -260,16 +336,15 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
             }
         }
         m.replyTo().tell(prefillDone);
-        return this;
     }
 
-    private Behavior<Command> onFill(Fill m) {
+    private void fill(Fill m) {
         int first = shard.size();
         try {
             HistoryFill.fillShard(m.fill(), s.layer(), s.kvHead(), shard);
         } catch (RuntimeException | LinkageError | AssertionError e) {
             m.replyTo().tell(new ShardFailed(s.layer(), s.kvHead(), e));
-            return this;
+            return;
         }
         if (driver != null) {
             if (driver.prompted()) {
@@ -280,7 +355,6 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
             }
         }
         m.replyTo().tell(fillDone);
-        return this;
     }
 
     /** The driver's launcher: the task's compute on the maintenance dispatcher, its outcome piped back. */
@@ -291,22 +365,28 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         getContext().pipeToSelf(future, (result, failure) -> new MaintenanceDone(task, result, failure));
     }
 
-    private Behavior<Command> onMaintenanceDone(MaintenanceDone m) {
-        driver.completed(m.task(), m.result(), m.failure(), live);
-        return this;
-    }
-
+    /**
+     * Frees what the shard owns, whatever throws on the way (logged: the actor is stopping); the store
+     * after the tasks still reading it.
+     */
     private Behavior<Command> onStop() {
-        if (driver != null) {
-            driver.close();
+        s.counters().gauges.shardActors.decrementAndGet();
+        try {
+            if (driver != null) {
+                driver.close();
+            }
+        } catch (Throwable e) {
+            LOG.error("session {}: closing the policy of shard ({}, {}) threw", s.counters().session, s.layer(),
+                    s.kvHead(), e);
         }
         try {
             s.attend().close();
-        } finally {
-            // a task still computing reads a snapshot of the shard: free the memory after it ends
-            CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new))
-                    .whenComplete((r, e) -> shard.close());
+        } catch (Throwable e) {
+            LOG.error("session {}: closing the device tier of shard ({}, {}) threw", s.counters().session, s.layer(),
+                    s.kvHead(), e);
         }
+        // a task still computing reads a snapshot of the shard: free the memory after it ends
+        CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).whenComplete((r, e) -> shard.close());
         return this;
     }
 

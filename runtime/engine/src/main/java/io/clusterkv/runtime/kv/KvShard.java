@@ -5,6 +5,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The host KV store of one shard, one (layer, kvHead) pair: every key and value the session has
@@ -17,7 +18,9 @@ import java.util.Objects;
  * owner). Rows below {@link #size()} never change, so a {@link #snapshot() snapshot} (which captures
  * the size and the chunk table) may be read from any thread that received it through a
  * happens-before edge (an executor hand-off, an actor message). Closing the shard frees every chunk;
- * reading a closed shard throws {@link IllegalStateException}.
+ * reading a closed shard throws {@link IllegalStateException}. An optional gauge, shared by the shards
+ * of an owner (a runtime), follows the bytes they hold: each chunk adds its bytes when allocated, and
+ * closing takes them all off (leak checks).
  */
 public final class KvShard implements AutoCloseable {
 
@@ -30,6 +33,7 @@ public final class KvShard implements AutoCloseable {
     private final int chunkMask;
     private final long rowBytes;
     private final Arena arena;
+    private final LongAdder gauge;                              // bytes held, with other shards'; or null
 
     private MemorySegment[] keyChunks = new MemorySegment[4];   // each (chunkPositions, headDim)
     private MemorySegment[] valueChunks = new MemorySegment[4]; // each (chunkPositions, headDim)
@@ -43,6 +47,18 @@ public final class KvShard implements AutoCloseable {
      * @throws IllegalArgumentException if an argument is out of range, naming it
      */
     public KvShard(int headDim, KvFormat format, int chunkPositions) {
+        this(headDim, format, chunkPositions, null);
+    }
+
+    /**
+     * @param headDim        channels per key and value, {@code >= 1}
+     * @param format         storage format
+     * @param chunkPositions rows per chunk, a power of two {@code >= 1}
+     * @param gauge          receives the bytes this shard allocates, and minus them when it closes; or
+     *                       {@code null}
+     * @throws IllegalArgumentException if an argument is out of range, naming it
+     */
+    public KvShard(int headDim, KvFormat format, int chunkPositions, LongAdder gauge) {
         if (headDim < 1) {
             throw new IllegalArgumentException("headDim must be >= 1, was " + headDim);
         }
@@ -55,6 +71,7 @@ public final class KvShard implements AutoCloseable {
         this.chunkMask = chunkPositions - 1;
         this.rowBytes = (long) headDim * format.bytes();
         this.arena = Arena.ofShared();
+        this.gauge = gauge;
     }
 
     /**
@@ -156,6 +173,9 @@ public final class KvShard implements AutoCloseable {
         keyChunks[chunks] = arena.allocate(bytes, 64);
         valueChunks[chunks] = arena.allocate(bytes, 64);
         chunks++;
+        if (gauge != null) {
+            gauge.add(2 * bytes);
+        }
     }
 
     /** @return the live key view, which grows with the shard; read it from the owner's thread */
@@ -173,6 +193,9 @@ public final class KvShard implements AutoCloseable {
     public void close() {
         if (arena.scope().isAlive()) {
             arena.close();
+            if (gauge != null) {
+                gauge.add(-reservedBytes());
+            }
         }
     }
 
