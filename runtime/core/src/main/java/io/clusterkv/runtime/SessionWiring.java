@@ -72,7 +72,7 @@ final class SessionWiring {
                     ShardActor.SelectedAttention attend = ShardActor.SelectedAttention.HOST;
                     KvShard shard = new KvShard(mc.headDim(), s.kvFormat(), KvShard.DEFAULT_CHUNK_POSITIONS, gauges.kvBytes);
                     try {
-                        if (l >= dense) {
+                        if (l >= dense && mc.windowOf(l) == 0) { // sliding-window layers attend their window exactly
                             ShardGeometry g = new ShardGeometry(l, kvh, mc.groupSize(), mc.headDim());
                             policy = policies.create(s.policy(), s.selectionScope().policyGeometry(g), s.budget(),
                                     policySection, Seeds.forShard(s.seed(), l, kvh));
@@ -87,7 +87,8 @@ final class SessionWiring {
                     }
                     setups.add(new ShardActor.Setup(l, kvh, mc.groupSize(), mc.kvHeads(), s.budget(),
                             s.exactUpTo(mc.groupSize()), s.selectionScope(), shard, policy, attend,
-                            s.maxOutstandingMaintenance(), s.synchronousMaintenance(), maintenance, counters));
+                            s.maxOutstandingMaintenance(), s.synchronousMaintenance(), maintenance, counters,
+                            (float) mc.attentionScale(), mc.windowOf(l)));
                 }
             }
         } catch (RuntimeException | Error e) {

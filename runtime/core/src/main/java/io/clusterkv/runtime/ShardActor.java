@@ -137,11 +137,22 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
      * @param syncMaintenance run maintenance inline (reproducible runs) instead of on the executor
      * @param maintenance    the maintenance dispatcher
      * @param counters       the session's counters
+     * @param scale          the softmax scale of attention scores
+     * @param window         positions a sliding-window layer attends (Gemma 3), 0 for the whole history; such a
+     *                       layer has no policy
      */
     record Setup(int layer, int kvHead, int groupSize, int kvHeads, int budget, int exactUpTo, SelectionScope scope,
                  KvShard shard, RecallPolicy policy,
                  SelectedAttention attend, int maxOutstanding, boolean syncMaintenance, Executor maintenance,
-                 SessionCounters counters) {
+                 SessionCounters counters, float scale, int window) {
+
+        /** A shard of a layer that attends its whole history, scaled by {@code 1 / sqrt(headDim)}. */
+        Setup(int layer, int kvHead, int groupSize, int kvHeads, int budget, int exactUpTo, SelectionScope scope,
+              KvShard shard, RecallPolicy policy, SelectedAttention attend, int maxOutstanding, boolean syncMaintenance,
+              Executor maintenance, SessionCounters counters) {
+            this(layer, kvHead, groupSize, kvHeads, budget, exactUpTo, scope, shard, policy, attend, maxOutstanding,
+                    syncMaintenance, maintenance, counters, (float) (1 / Math.sqrt(shard.headDim())), 0);
+        }
     }
 
     /**
@@ -200,7 +211,8 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                 setup.syncMaintenance() ? new ShardPolicyDriver.Maintenance.Inline()
                         : new ShardPolicyDriver.Maintenance.Async(setup.maxOutstanding(), this::launch),
                 new Supervision(setup));
-        this.group = new GroupAttention(setup.kvHead(), setup.kvHeads(), setup.groupSize(), shard.headDim());
+        this.group = new GroupAttention(setup.kvHead(), setup.kvHeads(), setup.groupSize(), shard.headDim(),
+                setup.scale());
         // sized for a small budget; reset() grows it at the first sparse step (only a context larger than
         // the budget has one), so a huge budget costs nothing up front
         this.selection = driver == null ? null
@@ -313,9 +325,9 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
             }
         }
         if (exact) {
-            group.exact(live, n);
+            group.exact(live, n, s.window());
             s.counters().exactShardSteps.increment();
-            s.counters().attendedRows.add(n); // the group reads each row once
+            s.counters().attendedRows.add(s.window() > 0 ? Math.min(n, s.window()) : n); // each row once for the group
         }
         group.scatter(m.att(), 0);
         m.replyTo().tell(stepDone);
@@ -326,7 +338,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
         for (int t = 0; t < m.rows(); t++) {
             group.append(shard, m.k(), m.v(), t);
         }
-        group.exactBlock(live, m.q(), m.att(), first, m.rows());
+        group.exactBlock(live, m.q(), m.att(), first, m.rows(), s.window());
         if (driver != null) {
             if (driver.prompted()) {
                 driver.append(first, first + m.rows(), live);

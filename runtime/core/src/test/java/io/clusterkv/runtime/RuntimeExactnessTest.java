@@ -59,6 +59,17 @@ class RuntimeExactnessTest {
         }
     }
 
+    /**
+     * Gemma 3's five sliding-window layers (a window of 16 here) attend their window exactly in the shard actors,
+     * in the prefill's blocks and in decode, with no policy; the global layer goes through the policy's selection.
+     */
+    @Test
+    void slidingWindowLayersThroughActorsMatchTheDirectPass() throws Exception {
+        try (LlamaModel model = Models.load("synthetic:tiny-gemma3")) {
+            checkAgainstDirect(model, 40);
+        }
+    }
+
     @Test
     void aSelectionTheGroupSharesMatchesTheDirectPassThroughTheDeviceTierAndInPlace() throws Exception {
         try (LlamaModel model = Models.load("synthetic:tiny")) { // 2 query heads per KV head
