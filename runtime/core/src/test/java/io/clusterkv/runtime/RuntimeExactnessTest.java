@@ -67,6 +67,24 @@ class RuntimeExactnessTest {
     void slidingWindowLayersThroughActorsMatchTheDirectPass() throws Exception {
         try (LlamaModel model = Models.load("synthetic:tiny-gemma3")) {
             checkAgainstDirect(model, 40);
+            // its greedy tokens are near-certain (NLL ~1e-6, which a wrong window barely moves): score random tokens
+            int[] prompt = randomTokens(model.config().vocab(), 70, 3);
+            int[] forced = randomTokens(model.config().vocab(), 30, 4);
+            double[] expected = new double[forced.length];
+            try (ReferenceDecoder g = new ReferenceDecoder(model, KvFormat.F32, null)) {
+                float[] l = g.prefill(prompt);
+                for (int i = 0; i < forced.length; i++) {
+                    expected[i] = nll(l, forced[i]);
+                    l = g.next(forced[i]);
+                }
+            }
+            try (Session s = runtime.openSession(model, options(Map.of()))) {
+                double[] nll = s.score(prompt, forced).join().nll();
+                for (int i = 0; i < forced.length; i++) {
+                    assertTrue(expected[i] > 1, "a token the model does not expect: " + expected[i]);
+                    assertEquals(expected[i], nll[i], 1e-4 * expected[i], "nll of forced token " + i);
+                }
+            }
         }
     }
 
