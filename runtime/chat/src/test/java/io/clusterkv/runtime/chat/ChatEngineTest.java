@@ -258,6 +258,23 @@ class ChatEngineTest {
     }
 
     @Test
+    void aListenerThatThrowsFailsItsRequestOnlyAndItsSessionIsClosed() {
+        try (ChatEngine e = engine(ChatEngine.Options.defaults())) {
+            int before = runtime.sessions().size();
+            IllegalStateException boom = new IllegalStateException("listener broke");
+            ChatCall call = e.submit(chat(20, ChatMessage.user("throw")), d -> {
+                throw boom;
+            });
+            CompletionException ex = assertThrows(CompletionException.class,
+                    () -> call.result().orTimeout(60, TimeUnit.SECONDS).join());
+            assertEquals(boom, ex.getCause());
+            assertEquals(before, runtime.sessions().size());
+            assertEquals(0, e.stats().cachedConversations());
+            assertEquals(FinishReason.LENGTH, run(e, chat(2, ChatMessage.user("after"))).result().finishReason());
+        }
+    }
+
+    @Test
     void cachedConversationsAreBoundedAndTheLeastRecentlyUsedIsClosed() {
         try (ChatEngine e = engine(ChatEngine.Options.defaults().withMaxCachedConversations(2))) {
             int before = runtime.sessions().size();
