@@ -7,7 +7,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The calls running for one HTTP connection. When the connection ends (the client went away, or the
  * server is stopping) every call still running is cancelled, streaming or not: a client that
- * disconnects frees its session.
+ * disconnects frees its session. The client's going is seen as the end of the connection's requests
+ * (Pekko HTTP ends them when the client closes or resets its side; after a request with
+ * {@code Connection: close} it stops reading but does not end them, so that request still gets its answer).
  */
 final class ConnectionScope {
 

@@ -43,6 +43,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
@@ -126,6 +127,12 @@ public final class OpenAiServer implements AutoCloseable {
                 (mat, attributes) -> {
                     ConnectionScope scope = new ConnectionScope();
                     return Flow.of(HttpRequest.class)
+                            // the requests' side ends when the client closes or resets its side: Pekko HTTP says so
+                            // nowhere else while a response is pending (akka-http#1718)
+                            .watchTermination((notUsed, done) -> {
+                                done.whenComplete((d, e) -> scope.close());
+                                return NotUsed.notUsed();
+                            })
                             .mapAsync(1, request -> answer(request, scope))
                             .watchTermination((notUsed, done) -> {
                                 done.whenComplete((d, e) -> scope.close());
@@ -338,6 +345,10 @@ public final class OpenAiServer implements AutoCloseable {
 
     private CompletionStage<HttpResponse> generate(HttpRequest request, OpenAiRequest.Endpoint endpoint,
                                                    ConnectionScope scope) {
+        if (request.entity().getContentLengthOption().orElse(0L) > options.maxRequestBytes()) {
+            request.discardEntityBytes(materializer);
+            return done(error(ApiError.tooLarge(options.maxRequestBytes())));
+        }
         return request.entity().toStrict(60_000, options.maxRequestBytes(), materializer)
                 .thenCompose(strict -> {
                     try {
@@ -348,7 +359,8 @@ public final class OpenAiServer implements AutoCloseable {
                 })
                 .exceptionally(e -> {
                     Throwable t = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-                    if (t instanceof EntityStreamSizeException) {
+                    if (t instanceof EntityStreamSizeException || (t instanceof EntityStreamException x
+                            && String.valueOf(x.getMessage()).contains("too large"))) {
                         return error(ApiError.tooLarge(options.maxRequestBytes()));
                     }
                     if (t instanceof ApiError.Failure f) {
