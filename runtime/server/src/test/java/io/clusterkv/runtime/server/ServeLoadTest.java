@@ -1,0 +1,44 @@
+package io.clusterkv.runtime.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.clusterkv.runtime.chat.ChatEngine;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The load test, small: concurrent streaming clients against the real engine on {@code synthetic:tiny-chat},
+ * some abandoning their streams; every other response complete and well-formed, and afterwards no session
+ * left open beyond the cached conversations, nothing queued or decoding, the device tier and the threads
+ * back to their idle values. The full 16 x 8 run with figures is {@code ckv bench serve}.
+ */
+class ServeLoadTest {
+
+    @Test
+    void concurrentStreamsAreCompleteAndLeaveNothingBehind() throws Exception {
+        ServeLoad.Options load = new ServeLoad.Options(8, 3, 12, 5, Duration.ofSeconds(120));
+        ChatEngine.Options limits = new ChatEngine.Options(4, 16, 4, Optional.empty(), OptionalInt.empty());
+        ServeLoad.BenchResult r = ServeLoad.bench(TinyChatServer.MODEL, limits, load, line -> { });
+        ServeLoad.Report report = r.report();
+        assertTrue(report.problems().isEmpty(), String.join("\n", report.problems()));
+        int expectedCancelled = 0;
+        for (int n = 0; n < report.requests(); n++) {
+            expectedCancelled += n % load.cancelEvery() == load.cancelEvery() - 1 ? 1 : 0;
+        }
+        assertEquals(expectedCancelled, report.cancelled());
+        assertEquals(report.requests() - expectedCancelled, report.completed());
+        assertEquals(report.completed(), report.ttftMillis().size());
+
+        ServeLoad.Resources before = r.before();
+        ServeLoad.Resources after = r.after();
+        assertEquals(0, after.active() + after.queued(), after.toString());
+        assertEquals(0, after.uncachedSessions(), "every request's session closed or cached: " + after);
+        assertTrue(after.cached() <= limits.maxCachedConversations(), after.toString());
+        assertTrue(after.residentBytes() <= before.residentBytes() || after.residentBytes() == 0
+                || after.cached() > 0, "device tier: before " + before + ", after " + after);
+        assertTrue(after.threads() <= before.threads() + 2, "threads: before " + before + ", after " + after);
+    }
+}
