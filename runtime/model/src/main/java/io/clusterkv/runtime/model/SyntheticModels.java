@@ -36,6 +36,8 @@ import java.util.SplittableRandom;
  * context 1024, adjacent-pair RoPE, separate classifier.</li>
  * <li>{@code synthetic:tiny-qwen2}: {@code synthetic:tiny} with Q/K/V biases, half-split RoPE and a
  * tied classifier.</li>
+ * <li>{@code synthetic:tiny-chat}: {@code synthetic:tiny} with Llama 2's 32000-token vocabulary, the ChatML
+ * tokens and a ChatML chat template, see {@link TinyChatModel}.</li>
  * <li>{@code synthetic:retrieval}: not random: weights constructed to answer long-context retrieval
  * tasks, see {@link RetrievalModel} (the seed is not used).</li>
  * </ul>
@@ -62,6 +64,7 @@ public final class SyntheticModels {
     /** @return the names {@link #create} accepts */
     public static Set<String> names() {
         Set<String> names = new java.util.LinkedHashSet<>(SHAPES.keySet());
+        names.add(TinyChatModel.NAME);
         names.add(RetrievalModel.NAME);
         return java.util.Collections.unmodifiableSet(names);
     }
@@ -72,7 +75,8 @@ public final class SyntheticModels {
      * @throws IllegalArgumentException if the name is unknown, listing the known ones
      */
     public static ModelConfig config(String name) {
-        ModelConfig c = name.equals(RetrievalModel.NAME) ? RetrievalModel.CONFIG : SHAPES.get(name);
+        ModelConfig c = name.equals(RetrievalModel.NAME) ? RetrievalModel.CONFIG
+                : name.equals(TinyChatModel.NAME) ? TinyChatModel.CONFIG : SHAPES.get(name);
         if (c == null) {
             throw new IllegalArgumentException("unknown synthetic model '" + name + "'; known: " + names());
         }
@@ -93,6 +97,9 @@ public final class SyntheticModels {
         if (name.equals(RetrievalModel.NAME)) {
             return RetrievalModel.create(weightType);
         }
+        if (name.equals(TinyChatModel.NAME)) {
+            return TinyChatModel.create(weightType, seed);
+        }
         return create(config(name), name, weightType, seed);
     }
 
@@ -108,6 +115,12 @@ public final class SyntheticModels {
      * @throws UnsupportedOperationException if the type is a K-quant (Q4_K, Q6_K), which is not produced here
      */
     public static LlamaModel create(ModelConfig c, String source, GgmlType weightType, long seed) {
+        return create(c, source, weightType, seed, new int[0], null);
+    }
+
+    /** {@link #create(ModelConfig, String, GgmlType, long)} with stop tokens and a GGUF (vocabulary, template) the model owns. */
+    static LlamaModel create(ModelConfig c, String source, GgmlType weightType, long seed, int[] stopTokens,
+                             io.clusterkv.runtime.model.gguf.GgufFile gguf) {
         if (!Quantizer.canQuantize(weightType)) {
             throw new UnsupportedOperationException("synthetic weights of type " + weightType
                     + " are not supported; supported: F32, F16, BF16, Q8_0, Q4_0 (K-quants are not produced)");
@@ -130,7 +143,7 @@ public final class SyntheticModels {
             }
             float[] finalNorm = f.norm(dim);
             WeightMatrix out = c.tiedOutput() ? embd : f.matrix(c.vocab(), dim);
-            return new LlamaModel(c, source, embd, layers, finalNorm, out, null, new int[0], arena, null);
+            return new LlamaModel(c, source, embd, layers, finalNorm, out, null, stopTokens, arena, gguf);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;

@@ -84,6 +84,26 @@ public final class GgufFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Parses GGUF bytes held in memory (a vocabulary shipped as a resource), copied off-heap.
+     *
+     * @param source what {@link #path()} reports, for messages (e.g. the resource's name)
+     * @param bytes  a whole GGUF v3 file
+     * @return the parsed file; close it to free the copy
+     * @throws ModelFormatException if the bytes are not a readable GGUF v3 file
+     */
+    public static GgufFile fromBytes(Path source, byte[] bytes) {
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment seg = arena.allocate(Math.max(1, bytes.length), 64).asSlice(0, bytes.length);
+            MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
+            return new Reader(source, seg).read(arena);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
     /** @return the file */
     public Path path() {
         return path;
