@@ -116,9 +116,10 @@ public final class ServeLoad {
      * @param residentBytes  bytes held in the device tier
      * @param nativeOther    native memory of NMT's "Other" category (off-heap arenas), or -1 without NMT
      * @param threads        live threads of the JVM
+     * @param pools          live threads by name, less its number (e.g. {@code clusterkv-compute}), sorted
      */
     public record Resources(int sessions, int cached, int active, int queued, long residentBytes, long nativeOther,
-                            int threads) {
+                            int threads, java.util.SortedMap<String, Integer> pools) {
 
         /**
          * @param runtime the runtime
@@ -129,7 +130,30 @@ public final class ServeLoad {
             ChatEngine.Stats s = engine.stats();
             return new Resources(runtime.sessions().size(), s.cachedConversations(), s.active(), s.queued(),
                     runtime.residency().stats().residentBytes(), nativeOtherBytes(),
-                    ManagementFactory.getThreadMXBean().getThreadCount());
+                    ManagementFactory.getThreadMXBean().getThreadCount(), threadPools());
+        }
+
+        private static java.util.SortedMap<String, Integer> threadPools() {
+            java.util.SortedMap<String, Integer> pools = new java.util.TreeMap<>();
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                pools.merge(t.getName().replaceAll("[-#]?\\d+$", ""), 1, Integer::sum);
+            }
+            return pools;
+        }
+
+        /**
+         * @param earlier resources measured before
+         * @return the thread pools that have more threads now than then, with both counts
+         */
+        public String threadsGrownSince(Resources earlier) {
+            StringBuilder b = new StringBuilder();
+            pools.forEach((name, n) -> {
+                int was = earlier.pools().getOrDefault(name, 0);
+                if (n > was) {
+                    b.append(b.isEmpty() ? "" : ", ").append(name).append(' ').append(was).append(" -> ").append(n);
+                }
+            });
+            return b.isEmpty() ? "none" : b.toString();
         }
 
         /** @return sessions open beyond the cached conversations: requests' sessions not yet closed */
@@ -378,7 +402,7 @@ public final class ServeLoad {
                 Report report = run(server.baseUri(), engine.modelId(), Optional.empty(), options);
                 Resources after = awaitIdle(runtime, engine, Duration.ofSeconds(30));
                 log.accept("load: " + report.summary());
-                log.accept("idle after: " + after);
+                log.accept("idle after: " + after + "; thread pools grown: " + after.threadsGrownSince(before));
                 return new BenchResult(report, before, after);
             }
         }

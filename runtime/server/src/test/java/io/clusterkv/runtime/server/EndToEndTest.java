@@ -27,7 +27,9 @@ class EndToEndTest {
 
     @AfterAll
     static void stop() {
-        tiny.close();
+        if (tiny != null) {
+            tiny.close();
+        }
     }
 
     private static String chat(String messages, String extra) {

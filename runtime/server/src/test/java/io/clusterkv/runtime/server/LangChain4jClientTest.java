@@ -35,7 +35,9 @@ class LangChain4jClientTest {
 
     @AfterAll
     static void stop() {
-        tiny.close();
+        if (tiny != null) {
+            tiny.close();
+        }
     }
 
     private static String baseUrl() {
