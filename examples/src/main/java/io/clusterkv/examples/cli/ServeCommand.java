@@ -91,6 +91,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (budget != null && budget < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--budget must be >= 1, got " + budget);
+        }
         ChatEngine.Options engineOptions;
         ServerOptions serverOptions;
         try {
@@ -103,9 +106,6 @@ final class ServeCommand implements Callable<Integer> {
                     .replace("maxConcurrent", "--max-concurrent").replace("maxQueued", "--max-queued")
                     .replace("maxCachedConversations", "--cached-conversations").replace("maxRequestBytes", "--max-request-bytes")
                     .replace("port", "--port").replace("host", "--host"));
-        }
-        if (budget != null && budget < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--budget must be >= 1, got " + budget);
         }
         PrintWriter out = spec.commandLine().getOut();
         Config config;
