@@ -415,6 +415,11 @@ final class BenchCommand implements Runnable {
         @Option(names = "--max-concurrent", paramLabel = "N", description = "Requests the engine decodes at once (default: ${DEFAULT-VALUE}).")
         int maxConcurrent = ChatEngine.Options.defaults().maxConcurrent();
 
+        @Option(names = "--cached-conversations", paramLabel = "N",
+                description = "Idle sessions the engine keeps; 0 (the default) makes idle mean no session, so the off-heap"
+                        + " arenas must come back to the byte.")
+        int cachedConversations = 0;
+
         @Override
         public Integer call() throws Exception {
             ServeLoad.Options load;
@@ -424,7 +429,7 @@ final class BenchCommand implements Runnable {
                         Duration.ofMinutes(5));
                 var d = ChatEngine.Options.defaults();
                 limits = new ChatEngine.Options(maxConcurrent, Math.max(d.maxQueued(), clients),
-                        d.maxCachedConversations(), Optional.empty(), OptionalInt.empty());
+                        cachedConversations, Optional.empty(), OptionalInt.empty());
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
@@ -436,9 +441,12 @@ final class BenchCommand implements Runnable {
             for (String problem : result.report().problems()) {
                 out.println("wrong: " + problem);
             }
-            boolean leaked = result.after().uncachedSessions() > 0 || result.after().active() + result.after().queued() > 0;
+            var before = result.before();
+            var after = result.after();
+            boolean leaked = after.uncachedSessions() > 0 || after.active() + after.queued() > 0
+                    || (cachedConversations == 0 && before.arenaBytes() >= 0 && after.arenaBytes() != before.arenaBytes());
             if (leaked) {
-                out.println("leaked: " + result.after());
+                out.println("leaked: before " + before + ", after " + after);
             }
             out.flush();
             return result.report().problems().isEmpty() && !leaked ? 0 : 1;

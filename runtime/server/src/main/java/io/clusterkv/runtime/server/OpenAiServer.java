@@ -378,7 +378,12 @@ public final class OpenAiServer implements AutoCloseable {
         try {
             body = JSON.readTree(bytes.toArray());
         } catch (JacksonException e) {
-            throw ApiError.badJson(e.getOriginalMessage()).failure();
+            // Jackson's message names its (redacted) source; the line and column say where
+            String what = e.getOriginalMessage().replaceAll("\\s*\\([^()\\[]*\\[Source:[^\\]]*\\]\\)", "")
+                    .lines().findFirst().orElse("malformed JSON");
+            var at = e.getLocation();
+            throw ApiError.badJson(at == null || at.getLineNr() < 1 ? what
+                    : what + " at line " + at.getLineNr() + ", column " + at.getColumnNr()).failure();
         }
         OpenAiRequest r = OpenAiRequest.parse(endpoint, body);
         if (!r.model().equals(backend.modelId())) {

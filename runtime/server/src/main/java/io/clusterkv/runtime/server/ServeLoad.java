@@ -114,12 +114,13 @@ public final class ServeLoad {
      * @param active         requests decoding
      * @param queued         requests waiting
      * @param residentBytes  bytes held in the device tier
-     * @param nativeOther    native memory of NMT's "Other" category (off-heap arenas), or -1 without NMT
+     * @param nativeOther    native memory of NMT's "Other" category (FFM arenas and direct buffers), or -1 without NMT
+     * @param directBuffers  bytes of direct NIO buffers (Pekko's I/O pools them: a pool that grew is not a leak)
      * @param threads        live threads of the JVM
      * @param pools          live threads by name, less its number (e.g. {@code clusterkv-compute}), sorted
      */
     public record Resources(int sessions, int cached, int active, int queued, long residentBytes, long nativeOther,
-                            int threads, java.util.SortedMap<String, Integer> pools) {
+                            long directBuffers, int threads, java.util.SortedMap<String, Integer> pools) {
 
         /**
          * @param runtime the runtime
@@ -129,7 +130,7 @@ public final class ServeLoad {
         public static Resources of(ClusterKvRuntime runtime, ChatEngine engine) {
             ChatEngine.Stats s = engine.stats();
             return new Resources(runtime.sessions().size(), s.cachedConversations(), s.active(), s.queued(),
-                    runtime.residency().stats().residentBytes(), nativeOtherBytes(),
+                    runtime.residency().stats().residentBytes(), nativeOtherBytes(), directBufferBytes(),
                     ManagementFactory.getThreadMXBean().getThreadCount(), threadPools());
         }
 
@@ -156,6 +157,14 @@ public final class ServeLoad {
             return b.isEmpty() ? "none" : b.toString();
         }
 
+        /**
+         * @return off-heap bytes outside direct buffers: the KV stores' and the device tier's FFM arenas (and any
+         *         other native allocation of the JVM's "Other" category), or -1 without Native Memory Tracking
+         */
+        public long arenaBytes() {
+            return nativeOther < 0 ? -1 : nativeOther - directBuffers;
+        }
+
         /** @return sessions open beyond the cached conversations: requests' sessions not yet closed */
         public int uncachedSessions() {
             return sessions - cached;
@@ -163,9 +172,10 @@ public final class ServeLoad {
 
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "sessions %d (%d cached), active %d, queued %d, device tier %d B, native other %s,"
-                    + " threads %d", sessions, cached, active, queued, residentBytes,
-                    nativeOther < 0 ? "n/a (run with -XX:NativeMemoryTracking=summary)" : nativeOther + " B", threads);
+            return String.format(Locale.ROOT, "sessions %d (%d cached), active %d, queued %d, device tier %d B, off-heap"
+                    + " arenas %s, direct buffers %d B, threads %d", sessions, cached, active, queued, residentBytes,
+                    nativeOther < 0 ? "n/a (run with -XX:NativeMemoryTracking=summary)" : arenaBytes() + " B", directBuffers,
+                    threads);
         }
     }
 
@@ -416,6 +426,12 @@ public final class ServeLoad {
      * @param after  the idle resources after it
      */
     public record BenchResult(Report report, Resources before, Resources after) {
+    }
+
+    private static long directBufferBytes() {
+        return ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
+                .filter(p -> p.getName().equals("direct")).mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed)
+                .sum();
     }
 
     private static long nativeOtherBytes() {

@@ -244,6 +244,15 @@ class ServerProtocolTest {
     }
 
     @Test
+    void badJsonSaysWhereNotJacksonsInternals() throws Exception {
+        Http.Reply r = http.post("/v1/chat/completions", "{\"model\": \"x\",\n \"messages\": [}");
+        assertEquals(400, r.status());
+        String message = r.json().path("error").path("message").asString();
+        assertTrue(message.contains("line 2"), message);
+        assertFalse(message.contains("Source:") || message.contains("REDACTED"), message);
+    }
+
+    @Test
     void neutralValuesOfUnsupportedFieldsAreAccepted() throws Exception {
         Http.Reply r = http.post("/v1/chat/completions", chat(", \"n\": 1, \"presence_penalty\": 0, \"frequency_penalty\": 0,"
                 + " \"logprobs\": false, \"tools\": [], \"user\": \"u1\", \"response_format\": {\"type\": \"text\"},"
