@@ -89,8 +89,8 @@ import tools.jackson.databind.node.ObjectNode;
  * when the connection ends, every call it started and that still runs is cancelled ({@link ConnectionScope}),
  * so a client that goes away frees its session whether it streamed or not; a stream's termination cancels
  * its call too. The engine's listener runs on a runtime thread and only offers a chunk to the stream's
- * bounded source queue, which is sized to hold every chunk a request can produce (one per token at most,
- * plus four), so an offer never blocks and never drops. Errors found before a call starts (parsing, the
+ * bounded source queue, which is sized to hold every chunk a request can produce, so an offer never
+ * blocks and never drops (should one fail, the client is taken as gone and the call cancelled). Errors found before a call starts (parsing, the
  * engine's synchronous checks) get their HTTP status; an error after a stream started is sent as a
  * {@code data: {"error": ...}} event, as OpenAI does. Concurrency limits and the queue are the engine's;
  * the server adds none.
@@ -446,9 +446,10 @@ public final class OpenAiServer implements AutoCloseable {
         Source<ByteString, NotUsed> stream = null;
         BoundedSourceQueue<ByteString> queue = null;
         if (r.stream()) {
-            // one chunk per token at most, plus the role, the last chunk, the usage and [DONE]
+            // a token releases at most its own text and text held back before it (two pieces), plus the role,
+            // the last chunk, the usage and [DONE]; the queue is linked, so its bound costs nothing until used
             int capacity = (int) Math.min(Integer.MAX_VALUE - 8,
-                    (long) r.maxTokens().orElse(backend.contextLength()) + 8);
+                    2L * r.maxTokens().orElse(backend.contextLength()) + 8);
             Pair<BoundedSourceQueue<ByteString>, Source<ByteString, NotUsed>> pre =
                     Source.<ByteString>queue(capacity).preMaterialize(materializer);
             queue = pre.first();
