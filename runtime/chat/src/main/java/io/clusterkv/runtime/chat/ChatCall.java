@@ -6,11 +6,11 @@ import java.util.concurrent.CompletableFuture;
 public interface ChatCall {
 
     /**
-     * @return completes with the result, or exceptionally: {@link ChatTemplateException},
-     *         {@link ContextOverflowException}, {@link InvalidChatRequestException}, a runtime error
-     *         (e.g. {@code SessionFailedException}), what the listener threw, or
-     *         {@link java.util.concurrent.CancellationException}-free: a cancelled call completes
-     *         normally with {@link FinishReason#CANCELLED} and the text so far
+     * @return completes with the result (a cancelled call too: {@link FinishReason#CANCELLED} and the text
+     *         so far, never a {@link java.util.concurrent.CancellationException}), or exceptionally with a
+     *         runtime error (e.g. {@code SessionFailedException}), what the listener threw, or
+     *         {@link IllegalStateException} if the engine was closed first. Errors of the request itself
+     *         (template, context, validation, overload) are thrown by {@link ChatEngine#submit} instead.
      */
     CompletableFuture<ChatResult> result();
 

@@ -86,7 +86,7 @@ public final class ChatEngine implements AutoCloseable {
     private long reusedPromptTokens;
     private long completionTokens;
     private long rejected;
-    private boolean closed;
+    private volatile boolean closed;
 
     private ChatEngine(ClusterKvRuntime runtime, LlamaModel model, Options options, Tokenizer tokenizer,
                        Optional<ChatTemplate> template) {

@@ -46,6 +46,7 @@ public final class ChatTemplate {
     private static final Jinjava JINJAVA = newJinjava();
     private static final Pattern LSTRIP_EXPRESSION = Pattern.compile("\\s*\\{\\{-");
     private static final Pattern RSTRIP_EXPRESSION = Pattern.compile("-\\}\\}\\s*");
+    private static final Pattern PY_CASE_METHOD = Pattern.compile("\\.(upper|lower|title|capitalize)\\(\\)");
 
     private final String source;
     private final String bosToken;
@@ -205,14 +206,22 @@ public final class ChatTemplate {
     }
 
     /**
-     * Jinja's defaults that Jinjava lacks: one trailing newline of the source is dropped
-     * ({@code keep_trailing_newline} off), and {@code {{-}} / {@code -}}} strip the whitespace beside an
-     * expression (Jinjava honours them on statements only).
+     * Jinja's behaviour where Jinjava's differs: one trailing newline of the source is dropped
+     * ({@code keep_trailing_newline} off); {@code {{-}} / {@code -}}} strip the whitespace beside an
+     * expression (Jinjava honours them on statements only); and the Python string methods templates call,
+     * which Jinjava resolves as Java methods: {@code .upper()}, {@code .lower()}, {@code .title()},
+     * {@code .capitalize()} become the filters of those names, {@code .startswith(}/{@code .endswith(}
+     * Java's {@code startsWith}/{@code endsWith}, {@code .lstrip()}/{@code .rstrip()} Java's
+     * {@code stripLeading()}/{@code stripTrailing()} ({@code .strip()}, {@code .replace(a, b)} and
+     * {@code .split(s)} with a plain separator are Java's already).
      */
     static String forJinjava(String source) {
         String s = source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
         s = LSTRIP_EXPRESSION.matcher(s).replaceAll("{{");
-        return RSTRIP_EXPRESSION.matcher(s).replaceAll("}}");
+        s = RSTRIP_EXPRESSION.matcher(s).replaceAll("}}");
+        s = PY_CASE_METHOD.matcher(s).replaceAll("|$1");
+        return s.replace(".startswith(", ".startsWith(").replace(".endswith(", ".endsWith(")
+                .replace(".lstrip()", ".stripLeading()").replace(".rstrip()", ".stripTrailing()");
     }
 
     private static ChatTemplateException failure(RuntimeException e) {

@@ -8,12 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import io.clusterkv.runtime.ClusterKvRuntime;
+import io.clusterkv.runtime.model.GgufModelWriter;
 import io.clusterkv.runtime.model.LlamaModel;
+import io.clusterkv.runtime.model.gguf.GgufWriter;
 import io.clusterkv.runtime.model.TinyChatModel;
 import io.clusterkv.runtime.tensor.WeightMatrix;
 import io.clusterkv.runtime.tokenizer.Tokenizer;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -25,6 +28,7 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The chat engine on {@code synthetic:tiny-chat} (a real vocabulary and ChatML template, random weights):
@@ -112,14 +116,7 @@ class ChatEngineTest {
     void anEndOfTurnTokenStopsTheAnswerAndIsNotText() throws Exception {
         // a copy of the model whose classifier can only rank <|im_end|> or </s> first: row v and row -v
         try (LlamaModel forced = runtime.loadModel(TinyChatModel.NAME)) {
-            WeightMatrix out = forced.output();
-            MemorySegment data = out.data();
-            long rowBytes = (long) out.cols() * Float.BYTES;
-            data.fill((byte) 0);
-            for (int c = 0; c < out.cols(); c++) {
-                data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, TinyChatModel.IM_END * rowBytes + c * 4L, 1f);
-                data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 2 * rowBytes + c * 4L, -1f);
-            }
+            forceEndOfTurn(forced);
             try (ChatEngine e = ChatEngine.create(runtime, forced, ChatEngine.Options.defaults())) {
                 Run run = run(e, chat(16, ChatMessage.user("Hi")));
                 assertEquals(FinishReason.STOP, run.result().finishReason());
@@ -127,6 +124,49 @@ class ChatEngineTest {
                 assertEquals("", run.result().text());
                 assertTrue(run.pieces().isEmpty());
             }
+        }
+    }
+
+    @Test
+    void theVocabularysEndOfTurnStopsTheAnswerWhereTheModelFileDoesNotNameIt(@TempDir Path dir) throws Exception {
+        // the forced classifier again, written as a GGUF without tokenizer.ggml.eot_token_id: the session then
+        // stops only at </s>, and <|im_end|> (found by name, as for ChatML models whose file names no EOT)
+        // must be stopped at by the engine
+        Path file = dir.resolve("tiny-chat-no-eot.gguf");
+        try (LlamaModel forced = runtime.loadModel(TinyChatModel.NAME)) {
+            forceEndOfTurn(forced);
+            GgufModelWriter mw = GgufModelWriter.of(forced);
+            GgufWriter w = new GgufWriter();
+            mw.metadata().forEach((k, v) -> {
+                if (!k.equals("tokenizer.ggml.eot_token_id")) {
+                    w.put(k, v);
+                }
+            });
+            mw.tensors().forEach(t -> w.addTensor(t.name(), t.type(), t.dims(), t.data()));
+            w.write(file);
+        }
+        try (LlamaModel noEot = runtime.loadModel(file.toString());
+             ChatEngine e = ChatEngine.create(runtime, noEot, ChatEngine.Options.defaults())) {
+            assertFalse(IntStream.of(noEot.stopTokens()).anyMatch(t -> t == TinyChatModel.IM_END));
+            assertEquals(TinyChatModel.IM_END, e.tokenizer().eotId().orElseThrow());
+            for (String q : List.of("a", "b c", "d e f", "Hello", "What now?", "x y", "Tell me", "ok")) {
+                ChatResult r = run(e, chat(8, ChatMessage.user(q))).result();
+                assertEquals(FinishReason.STOP, r.finishReason(), q);
+                assertEquals(1, r.completionTokens(), q);
+                assertEquals("", r.text(), q);
+            }
+        }
+    }
+
+    /** Makes the classifier rank only {@code <|im_end|>} (row v) or {@code </s>} (row -v) first. */
+    private static void forceEndOfTurn(LlamaModel m) {
+        WeightMatrix out = m.output();
+        MemorySegment data = out.data();
+        long rowBytes = (long) out.cols() * Float.BYTES;
+        data.fill((byte) 0);
+        for (int c = 0; c < out.cols(); c++) {
+            data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, TinyChatModel.IM_END * rowBytes + c * 4L, 1f);
+            data.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 2 * rowBytes + c * 4L, -1f);
         }
     }
 
@@ -254,6 +294,23 @@ class ChatEngineTest {
                 }
                 assertEquals(second.result().reusedPromptTokens(), e.stats().reusedPromptTokens());
             }
+        }
+    }
+
+    @Test
+    void aListenerThatThrowsFailsItsRequestOnlyAndItsSessionIsClosed() {
+        try (ChatEngine e = engine(ChatEngine.Options.defaults())) {
+            int before = runtime.sessions().size();
+            IllegalStateException boom = new IllegalStateException("listener broke");
+            ChatCall call = e.submit(chat(20, ChatMessage.user("throw")), d -> {
+                throw boom;
+            });
+            CompletionException ex = assertThrows(CompletionException.class,
+                    () -> call.result().orTimeout(60, TimeUnit.SECONDS).join());
+            assertEquals(boom, ex.getCause());
+            assertEquals(before, runtime.sessions().size());
+            assertEquals(0, e.stats().cachedConversations());
+            assertEquals(FinishReason.LENGTH, run(e, chat(2, ChatMessage.user("after"))).result().finishReason());
         }
     }
 
