@@ -8,14 +8,17 @@ import io.clusterkv.runtime.bench.RuntimeBenchmark;
 import io.clusterkv.runtime.bench.SelectionCost;
 import io.clusterkv.runtime.bench.SoakBench;
 import io.clusterkv.runtime.bench.WorkloadStatistics;
+import io.clusterkv.runtime.chat.ChatEngine;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.residency.ResidencyRule;
+import io.clusterkv.runtime.server.ServeLoad;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,13 +43,15 @@ import picocli.CommandLine.Parameters;
         subcommands = {BenchCommand.Selection.class, BenchCommand.Attention.class, BenchCommand.Jmh.class,
                 BenchCommand.Matvec.class, BenchCommand.Decode.class, BenchCommand.Prefill.class,
                 BenchCommand.ActorRuntime.class,
-                BenchCommand.Profile.class, BenchCommand.Workload.class, BenchCommand.Soak.class},
+                BenchCommand.Profile.class, BenchCommand.Workload.class, BenchCommand.Soak.class,
+                BenchCommand.Serve.class},
         footer = {"", "Examples:", "  ckv bench selection --context=32768 --budgets=256,1024,2048",
                 "  ckv bench attention quick ExactAttentionBenchmark",
                 "  ckv bench jmh StreamBaselineBenchmark -f 1 -prof gc",
                 "  ckv bench decode --context 0,8192,16384 --json decode.json",
                 "  ckv bench prefill --tokens 512",
-                "  ckv bench soak --seconds 180"})
+                "  ckv bench soak --seconds 180",
+                "  CKV_JAVA_OPTS=-XX:NativeMemoryTracking=summary ckv bench serve --clients 16 --requests 8"})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec
@@ -379,6 +384,75 @@ final class BenchCommand implements Runnable {
         public Integer call() throws Exception {
             RuntimeBenchmark.main(new String[0]);
             return 0;
+        }
+    }
+
+    /** {@code ckv bench serve}: {@link ServeLoad}. */
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = {"Load test of ckv serve on loopback: --clients concurrent streaming clients x --requests each,",
+                    "every response checked for OpenAI's event format; every --cancel-every-th request abandoned after its",
+                    "first text. Prints requests/s, tokens/s, time to first token p50/p99, and the idle resources before and",
+                    "after (sessions, device tier, native memory with -XX:NativeMemoryTracking=summary, threads).",
+                    "Exit 1 if a response was wrong or a session was left open."},
+            footer = {"", "Example:", "  CKV_JAVA_OPTS=-XX:NativeMemoryTracking=summary ckv bench serve --clients 16 --requests 8"})
+    static final class Serve implements Callable<Integer> {
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--model", paramLabel = "PATH", description = "Model (default: ${DEFAULT-VALUE}).")
+        String model = "synthetic:tiny-chat";
+
+        @Option(names = "--clients", paramLabel = "N", description = "Concurrent clients (default: ${DEFAULT-VALUE}).")
+        int clients = 16;
+
+        @Option(names = "--requests", paramLabel = "N", description = "Requests per client (default: ${DEFAULT-VALUE}).")
+        int requests = 8;
+
+        @Option(names = "--max-tokens", paramLabel = "N", description = "max_tokens per request (default: ${DEFAULT-VALUE}).")
+        int maxTokens = 32;
+
+        @Option(names = "--cancel-every", paramLabel = "N", description = "Abandon every N-th request; 0: none (default: ${DEFAULT-VALUE}).")
+        int cancelEvery = 10;
+
+        @Option(names = "--max-concurrent", paramLabel = "N", description = "Requests the engine decodes at once (default: ${DEFAULT-VALUE}).")
+        int maxConcurrent = ChatEngine.Options.defaults().maxConcurrent();
+
+        @Option(names = "--cached-conversations", paramLabel = "N",
+                description = "Idle sessions the engine keeps; 0 (the default) makes idle mean no session, so the off-heap"
+                        + " arenas must come back to the byte.")
+        int cachedConversations = 0;
+
+        @Override
+        public Integer call() throws Exception {
+            ServeLoad.Options load;
+            ChatEngine.Options limits;
+            try {
+                load = new ServeLoad.Options(clients, requests, maxTokens, cancelEvery,
+                        Duration.ofMinutes(5));
+                var d = ChatEngine.Options.defaults();
+                limits = new ChatEngine.Options(maxConcurrent, Math.max(d.maxQueued(), clients),
+                        cachedConversations, Optional.empty(), OptionalInt.empty());
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            var result = ServeLoad.bench(model, limits, load, line -> {
+                out.println(line);
+                out.flush();
+            });
+            for (String problem : result.report().problems()) {
+                out.println("wrong: " + problem);
+            }
+            var before = result.before();
+            var after = result.after();
+            boolean leaked = after.uncachedSessions() > 0 || after.active() + after.queued() > 0
+                    || (cachedConversations == 0 && before.arenaBytes() >= 0 && after.arenaBytes() != before.arenaBytes());
+            if (leaked) {
+                out.println("leaked: before " + before + ", after " + after);
+            }
+            out.flush();
+            return result.report().problems().isEmpty() && !leaked ? 0 : 1;
         }
     }
 

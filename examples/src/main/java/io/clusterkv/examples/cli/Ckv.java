@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 @Command(name = "ckv", mixinStandardHelpOptions = true, version = "ckv 0.1.0",
         description = "ClusterKV runtime: decode with a bounded, recallable KV working set; compare recall policies in the arena.",
         subcommands = {ArenaCommand.class, GenerateCommand.class, InspectCommand.class, PoliciesCommand.class,
-                BenchCommand.class, TokenizeCommand.class, ExportCommand.class, TaskCommand.class, CommandLine.HelpCommand.class},
+                BenchCommand.class, TokenizeCommand.class, ExportCommand.class, TaskCommand.class, ServeCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "Examples:", "  ckv arena                # the main job: every policy on the synthetic workload -> ckv-out/arena",
                 "  ckv arena --model ../shared/models/stories260K.bin",
                 "  ckv policies --plugin my-policy.jar",
@@ -25,6 +26,7 @@ import picocli.CommandLine.Option;
                 "  ckv bench decode --context 0,8192,16384",
                 "  ckv export --model synthetic:llama-1b:q8_0 --out llama-1b-q8_0.gguf",
                 "  ckv arena --model synthetic:retrieval --task passkey,niah-multikey,variable-tracking --context 4096,32768",
+                "  ckv serve --model synthetic:tiny-chat --port 8080   # OpenAI-compatible API on localhost",
                 "  ckv help arena", "",
                 "Exit codes: 0 success, 1 failure, 2 usage error."})
 public final class Ckv implements Runnable {
