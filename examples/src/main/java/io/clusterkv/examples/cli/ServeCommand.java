@@ -117,7 +117,7 @@ final class ServeCommand implements Callable<Integer> {
         ClusterKvRuntime built;
         try {
             built = ClusterKvRuntime.builder().config(config)
-                    .policies(plugins.registry(spec.commandLine(), spec.commandLine().getErr())).build();
+                    .policies(plugins.registry(spec.commandLine())).build();
         } catch (ConfigValueException | PolicyConfigException | UnknownPolicyException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
