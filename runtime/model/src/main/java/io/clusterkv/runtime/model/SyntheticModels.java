@@ -36,6 +36,10 @@ import java.util.SplittableRandom;
  * context 1024, adjacent-pair RoPE, separate classifier.</li>
  * <li>{@code synthetic:tiny-qwen2}: {@code synthetic:tiny} with Q/K/V biases, half-split RoPE and a
  * tied classifier.</li>
+ * <li>{@code synthetic:tiny-qwen3}: {@code synthetic:tiny}'s widths with Qwen3's per-head Q/K norms, heads of 32
+ * (Q wider than the residual stream), half-split RoPE and a tied classifier.</li>
+ * <li>{@code synthetic:tiny-gemma3}: {@code synthetic:tiny}'s widths in Gemma 3's layout: 6 layers, five of them
+ * attending a sliding window of 16 positions, per-head Q/K norms, sandwich norms, GeGLU, scaled embeddings.</li>
  * <li>{@code synthetic:tiny-chat}: {@code synthetic:tiny} with Llama 2's 32000-token vocabulary, the ChatML
  * tokens and a ChatML chat template, see {@link TinyChatModel}.</li>
  * <li>{@code synthetic:retrieval}: not random: weights constructed to answer long-context retrieval
