@@ -54,8 +54,10 @@ public final class FuzzSeeds {
         Path tok = res.resolve("io/clusterkv/runtime/tokenizer/TokenizerFuzzTestInputs");
         write(tok.resolve("llama2cTokenizer"), "tokenizer-8.bin", llama2cTokenizer());
         write(tok.resolve("sentencePieceRoundTrip"), "ascii", "Hello world".getBytes(StandardCharsets.UTF_8));
-        write(tok.resolve("sentencePieceRoundTrip"), "spaces-and-emoji", "  a  \n\tb 🙂 ünï".getBytes(StandardCharsets.UTF_8));
-        write(tok.resolve("byteLevelRoundTrip"), "llama3-words", "\u0001 the 123 in\n\nthe<|endoftext|>".getBytes(StandardCharsets.UTF_8));
+        write(tok.resolve("sentencePieceRoundTrip"), "spaces-and-emoji",
+                "  a  \n\tb 🙂 ünï".getBytes(StandardCharsets.UTF_8));
+        write(tok.resolve("byteLevelRoundTrip"), "llama3-words",
+                "\u0001 the 123 in\n\nthe<|endoftext|>".getBytes(StandardCharsets.UTF_8));
     }
 
     private static void tiny(Path... dirs) throws IOException {

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Timeout;
  * Fuzz targets of the model readers: any bytes given as a GGUF file or a llama2.c checkpoint end in a
  * {@link ModelFormatException} or in a model whose every tensor can be read, never in another exception
  * or an {@link Error} (an {@link OutOfMemoryError} from a count not checked against the file's size
- * included), within 5 seconds and {@link FuzzInputs}' memory bound. Without {@code JAZZER_FUZZ} each target replays its corpus under
- * {@code src/test/resources/io/clusterkv/runtime/model/fuzz/ModelFileFuzzTestInputs/}; see
+ * included), within 5 seconds and {@link FuzzInputs}' memory bound. Without {@code JAZZER_FUZZ} each
+ * target replays its corpus under {@code src/test/resources/io/clusterkv/runtime/model/fuzz/ModelFileFuzzTestInputs/}; see
  * {@code docs/FUZZING.md} for the long runs.
  */
 class ModelFileFuzzTest {
@@ -40,7 +40,7 @@ class ModelFileFuzzTest {
         LlamaModel model = FuzzInputs.boundedAllocation(bytes.length, () -> readGguf(file, bytes.length));
         if (model != null) {
             try (model) {
-                readEveryTensor(model); // outside the bound: the Vector API allocates until it is compiled
+                readEveryTensor(model); // outside the bound: dequantizing is the kernels' work, not the reader's
             }
         }
     }
