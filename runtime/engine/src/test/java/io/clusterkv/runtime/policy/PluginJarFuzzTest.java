@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import org.junit.jupiter.api.Timeout;
@@ -32,7 +31,6 @@ import org.junit.jupiter.api.Timeout;
 class PluginJarFuzzTest {
 
     private static final String SERVICES = "META-INF/services/" + RecallPolicyProvider.class.getName();
-    private static final AtomicLong JARS = new AtomicLong();
 
     /** Any bytes as a plugin jar. */
     @FuzzTest(maxDuration = "30s")
@@ -56,7 +54,7 @@ class PluginJarFuzzTest {
     }
 
     private static void load(byte[] jarBytes) throws Exception {
-        Path jar = FuzzInputs.write("plugin-" + JARS.incrementAndGet() + ".jar", jarBytes);
+        Path jar = FuzzInputs.write("plugin.jar", jarBytes); // one name: the previous loader closed its jar
         try {
             FuzzInputs.boundedAllocation(jarBytes.length, () -> {
                 discover(jar);
