@@ -29,8 +29,9 @@ import org.junit.jupiter.api.Timeout;
  * <ul>
  *   <li>encoding any text and decoding the ids gives the text back, for a SentencePiece vocabulary with
  *       byte fallback and for a byte-level BPE vocabulary over all 256 bytes under each pre-tokenizer.
- *       The one normalisation: a Java string is UTF-16, and a lone surrogate has no UTF-8 form, so the
- *       text expected back is the input after a UTF-8 round trip (each lone surrogate becomes {@code ?}).
+ *       Two normalisations: a Java string is UTF-16, and a lone surrogate has no UTF-8 form, so the
+ *       text expected back is the input after a UTF-8 round trip (each lone surrogate becomes {@code ?});
+ *       SentencePiece gives the text after a user-defined token a dummy-prefix space (see {@link Tokenizer}).
  *       With special tokens parsed, byte-level BPE still gives the text back; SentencePiece gives it with a
  *       space after each control token (the dummy prefix of the text that follows it, as llama.cpp writes);
  *   <li>decoding any ids in range never throws, and a {@link StreamingDecoder} fed the same ids one by
@@ -128,7 +129,7 @@ class TokenizerFuzzTest {
             assertTrue(id >= 0 && id < tokenizer.vocabSize(), () -> "id " + id);
         }
         String expected = new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
-        assertEquals(expected, tokenizer.decode(ids));
+        assertEquals(expected, withoutPrefixesAfterSpecials(tokenizer, tokenizer.decode(ids)));
         // special tokens parsed: control tokens' text becomes those tokens; rendering them gives the text back,
         // except that SentencePiece puts the dummy-prefix space after each control token (as llama.cpp does)
         int[] special = tokenizer.encode(text, false, true);
@@ -140,6 +141,24 @@ class TokenizerFuzzTest {
         }
         int[] withBos = tokenizer.encode(text, true, false);
         assertTrue(withBos.length >= ids.length && withBos.length <= ids.length + 1);
+    }
+
+    /**
+     * SentencePiece gives the text after a recognised special token (user-defined tokens are recognised
+     * even when special tokens are not parsed) a dummy prefix of its own, as llama.cpp does, and decoding
+     * keeps it: the one space after each such token is removed here.
+     */
+    private static String withoutPrefixesAfterSpecials(Tokenizer tokenizer, String decoded) {
+        if (!(tokenizer instanceof SentencePieceTokenizer)) {
+            return decoded;
+        }
+        String result = decoded;
+        for (int id = 0; id < tokenizer.vocabSize(); id++) {
+            if (tokenizer.tokenType(id) == TokenType.USER_DEFINED) {
+                result = result.replace(tokenizer.tokenText(id) + " ", tokenizer.tokenText(id));
+            }
+        }
+        return result;
     }
 
     /** Decode ids in range, whole and streamed, for every vocabulary; one id out of range. */
