@@ -39,13 +39,21 @@ final class ConfigReader {
      *
      * @param section a section, e.g. {@code clusterkv.runtime}
      * @param known   the keys it holds
-     * @throws ConfigValueException naming the unknown key, with the nearest known one
+     * @throws ConfigValueException naming the unknown key, with the nearest known one, or naming the
+     *                              section where it holds a value instead of keys
      */
     void knownKeysOnly(String section, java.util.Collection<String> known) {
-        if (!config.hasPath(section)) {
-            return;
+        Config keys;
+        try {
+            if (!config.hasPath(section)) {
+                return;
+            }
+            keys = config.getConfig(section);
+        } catch (ConfigException e) {
+            // the section, or a path above it, holds a value: clusterkv.runtime = 5
+            throw new ConfigValueException(section, render(section), "a section { key = value }", e);
         }
-        for (String key : config.getConfig(section).root().keySet()) {
+        for (String key : keys.root().keySet()) {
             if (!known.contains(key)) {
                 String nearest = known.stream().min(java.util.Comparator.comparingInt(k -> distance(k, key))).orElse("");
                 throw new ConfigValueException(section + "." + key, render(section + "." + key),

@@ -27,6 +27,18 @@ class RuntimeSettingsTest {
         return RuntimeSettings.from(ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load()).resolve());
     }
 
+    /** Found by ConfigFuzzTest: a section holding a value escaped as Typesafe Config's ConfigException.WrongType. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "clusterkv.runtime = 5|clusterkv.runtime|5",
+            "clusterkv.residency = [1, 2]|clusterkv.residency|1"})
+    void aSectionHoldingAValueIsNamed(String text, String key, String written) {
+        ConfigValueException e = assertThrows(ConfigValueException.class, () -> RuntimeSettings.from(
+                ConfigFactory.parseString(text).withFallback(ConfigFactory.load()).resolve()));
+        assertEquals(key, e.key());
+        assertTrue(e.getMessage().contains(written) && e.getMessage().contains("a section"), e.getMessage());
+    }
+
     @Test
     void theReferenceGivesTheDocumentedDefaults() {
         RuntimeSettings s = read(Map.of());

@@ -22,7 +22,9 @@ import java.util.regex.Pattern;
  *
  * <p>Discovery catches {@link ServiceConfigurationError} around both {@code hasNext()} and
  * {@code next()}: a provider that fails to load (missing class, constructor that throws, bad name) is
- * kept as a {@link ProviderProblem} naming its class, and the others still load. Two providers with
+ * kept as a {@link ProviderProblem} naming its class, and the others still load. So is a
+ * {@link LinkageError}, which {@link ServiceLoader} lets escape when a provider's class file cannot be
+ * defined (corrupt, compiled for a newer Java, or needing a class the plugin lacks). Two providers with
  * one name are an error naming both classes. Looking up an unknown name lists the names found and the
  * providers that failed.
  */
@@ -84,6 +86,11 @@ public final class PolicyRegistry {
                 found.add(it.next());
             } catch (ServiceConfigurationError e) {
                 problems.add(new ProviderProblem(providerClassOf(e), describe(e), e));
+            } catch (LinkageError e) {
+                // ServiceLoader lets a provider class that cannot be defined escape as an Error: a corrupt
+                // class file, one compiled for a newer Java, a superclass missing from the plugin jar
+                problems.add(new ProviderProblem(providerClassOf(e), "its class could not be loaded: " + e
+                        + " (a corrupt class file, one compiled for a newer Java, or a class it needs is missing)", e));
             }
         }
         return of(found, problems);
@@ -180,7 +187,7 @@ public final class PolicyRegistry {
         }
     }
 
-    private static String providerClassOf(ServiceConfigurationError e) {
+    private static String providerClassOf(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t.getMessage() != null) {
                 Matcher m = PROVIDER_CLASS.matcher(t.getMessage());

@@ -80,6 +80,18 @@ class PolicyRegistryTest {
         assertTrue(e.getMessage().contains(BrokenProvider.class.getName()), e.getMessage());
     }
 
+    /** Found by PluginJarFuzzTest: ServiceLoader let the ClassFormatError of a corrupt provider class escape discovery. */
+    @Test
+    void providerClassThatCannotBeDefinedIsAProblemNotAnError(@TempDir Path dir) throws IOException {
+        Path cls = dir.resolve("com/example/Corrupt.class");
+        Files.createDirectories(cls.getParent());
+        Files.write(cls, new byte[] {(byte) 0xCA, (byte) 0xFE, (byte) 0xBA, (byte) 0xBE, 0, 0, 0, 69}); // truncated
+        PolicyRegistry r = PolicyRegistry.load(withServices(dir, "com.example.Corrupt", FailingCreate.class.getName()));
+        assertTrue(r.names().containsAll(List.of("full", "failing")), "the others still load: " + r.names());
+        assertEquals(1, r.problems().size(), r.problems().toString());
+        assertTrue(r.problems().getFirst().message().contains("ClassFormatError"), r.problems().getFirst().message());
+    }
+
     @Test
     void duplicateNameIsAnErrorNamingBothClasses(@TempDir Path dir) throws IOException {
         ClassLoader cl = withServices(dir, AnotherFull.class.getName());

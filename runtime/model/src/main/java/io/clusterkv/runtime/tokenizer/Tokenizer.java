@@ -13,7 +13,10 @@ import java.util.OptionalInt;
  *       the text (the "dummy prefix"), pieces are merged by score, and characters with no piece are
  *       spelled as byte tokens {@code <0xNN>}. Decoding removes the dummy prefix again: one leading
  *       space of the first piece that renders any bytes, so {@code decode(encode(s, false, false))}
- *       equals {@code s}.
+ *       equals {@code s}, unless {@code s} holds the text of a special token that is recognised: the text
+ *       that follows such a token gets a dummy prefix of its own, as in llama.cpp, which decoding keeps
+ *       ({@code "a<|user|>b"} decodes as {@code "a<|user|> b"}); and a {@code "▁"} in the text is the
+ *       vocabulary's space, so it decodes as a space.
  *   <li><b>Byte-level BPE</b> (GGUF {@code tokenizer.ggml.model = gpt2}): the text is split into
  *       words by the model's pre-tokenizer regex, each word's UTF-8 bytes are written with the GPT-2
  *       byte-to-character alphabet, and pairs are merged by rank.
