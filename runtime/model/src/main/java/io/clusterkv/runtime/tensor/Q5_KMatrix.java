@@ -70,6 +70,23 @@ final class Q5_KMatrix extends BlockMatrix {
     }
 
     @Override
+    int rowGroup() {
+        return VectorKernels.ROWS;
+    }
+
+    @Override
+    float[] vectorInputSums(float[] x) {
+        float[] xs = inputSums(cols / 32);
+        VectorKernels.subBlockSums(x, cols, 32, xs);
+        return xs;
+    }
+
+    @Override
+    void vectorDots(long rowOffset, long rowStride, float[] x, float[] xs, float[] out, int o, int outStride) {
+        VectorKernels.q5_KDots(data, rowOffset, rowStride, x, xs, cols, out, o, outStride);
+    }
+
+    @Override
     void vectorDequantize(long rowOffset, float[] dst, int off, int n) {
         VectorKernels.q5_KDequantize(data, rowOffset, dst, off, n);
     }
