@@ -64,26 +64,30 @@ final class Q5_KMatrix extends BlockMatrix {
         }
     }
 
+    /** A block's dequantized values and a segment view of them, per thread. */
+    private record Scratch(float[] values, MemorySegment segment) {
+        Scratch() {
+            this(new float[256]);
+        }
+
+        private Scratch(float[] values) {
+            this(values, MemorySegment.ofArray(values));
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Block by block: dequantized into the thread's scratch (it stays in L1), then an F32 dot (see VectorKernels). */
     @Override
     float vectorDot(long rowOffset, float[] x, int xOff) {
-        return VectorKernels.q5_KDot(data, rowOffset, x, xOff, cols);
-    }
-
-    @Override
-    int rowGroup() {
-        return VectorKernels.ROWS;
-    }
-
-    @Override
-    float[] vectorInputSums(float[] x) {
-        float[] xs = inputSums(cols / 32);
-        VectorKernels.subBlockSums(x, cols, 32, xs);
-        return xs;
-    }
-
-    @Override
-    void vectorDots(long rowOffset, long rowStride, float[] x, float[] xs, float[] out, int o, int outStride) {
-        VectorKernels.q5_KDots(data, rowOffset, rowStride, x, xs, cols, out, o, outStride);
+        Scratch scratch = SCRATCH.get();
+        float s = 0;
+        long o = rowOffset;
+        for (int xi = xOff, end = xOff + cols; xi < end; xi += 256, o += 176) {
+            VectorKernels.q5_KDequantize(data, o, scratch.values(), 0, 256);
+            s += VectorKernels.f32Dot(scratch.segment(), 0, x, xi, 256);
+        }
+        return s;
     }
 
     @Override

@@ -638,125 +638,12 @@ final class VectorKernels {
 
     // ---- Q5_K: f16 d, f16 dmin, scales[12], qh[32], qs[128]; x = d sc q - dmin m per sub-block of 32 ----
 
-    static float q5_KDot(MemorySegment w, long off, float[] x, int xOff, int cols) {
-        float acc = 0;
-        for (int xi = xOff, end = xOff + cols; xi < end; xi += 256, off += 176) {
-            acc += q5_KBlockDot(w, off, x, xi);
-        }
-        return acc;
-    }
-
     /*
-     * Q5_K's fifth bits: bit s of qh[l] belongs to element l of sub-block s. They are moved to bit 4 by a shift of
-     * 32-bit lanes, written out where they are used, as Q6_K's high bits are (a helper method taking and returning
-     * the vectors was not inlined into these large kernels: "already compiled into a big method").
-     * KNOWN SLOW: these kernels still run about 10x slower than Q4_K's (docs/BENCHMARKS.md); the cause is not
-     * found yet (-XX:+PrintInlining is where to look: some vector operation here boxes).
+     * Q5_K's products dequantize a block at a time into the caller's scratch and take an F32 dot of it
+     * (Q5_KMatrix): kernels that dot the quants in registers, as Q4_K's do, ran about 10x slower than Q4_K
+     * per byte (2-4% of the memory bandwidth: some vector operation in them boxed, and -XX:+PrintInlining did
+     * not show which), while this dequantization runs at Q4_K's speed.
      */
-
-    private static float q5_KBlockDot(MemorySegment w, long off, float[] x, int xi) {
-        FloatVector acc = FloatVector.zero(F);
-        float d = BlockMatrix.f16(w, off);
-        float dmin = BlockMatrix.f16(w, off + 2);
-        for (int j = 0; j < 4; j++) { // 64 elements: sub-blocks 2j (low nibbles) and 2j + 1 (high)
-            int sm1 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j);
-            int sm2 = Q4_KMatrix.scaleMin(w, off + 4, 2 * j + 1);
-            FloatVector q1 = FloatVector.zero(F);
-            FloatVector x1 = FloatVector.zero(F);
-            FloatVector q2 = FloatVector.zero(F);
-            FloatVector x2 = FloatVector.zero(F);
-            int xb = xi + 64 * j;
-            for (int h = 0; h < 32; h += 16) {
-                ByteVector q = load16(w, off + 48 + 32 * j + h);
-                ByteVector qh = load16(w, off + 16 + h);
-                ByteVector fl = j == 0 ? shl(qh, 4) : j == 1 ? shl(qh, 2) : j == 2 ? qh : shr(qh, 2);
-                ByteVector fh = j == 0 ? shl(qh, 3) : j == 1 ? shl(qh, 1) : j == 2 ? shr(qh, 1) : shr(qh, 3);
-                ByteVector lo = q.and((byte) 0x0f).or(fl.and((byte) 0x10));
-                ByteVector hi = shr(q, 4).and((byte) 0x0f).or(fh.and((byte) 0x10));
-                for (int p = 0; p < PARTS; p++) {
-                    FloatVector xl = FloatVector.fromArray(F, x, xb + h + p * L);
-                    FloatVector xh = FloatVector.fromArray(F, x, xb + 32 + h + p * L);
-                    q1 = bytesToFloats(lo, p).fma(xl, q1);
-                    x1 = x1.add(xl);
-                    q2 = bytesToFloats(hi, p).fma(xh, q2);
-                    x2 = x2.add(xh);
-                }
-            }
-            acc = q1.fma(FloatVector.broadcast(F, d * (sm1 & 0xff)), acc);
-            acc = x1.fma(FloatVector.broadcast(F, -dmin * (sm1 >>> 8)), acc);
-            acc = q2.fma(FloatVector.broadcast(F, d * (sm2 & 0xff)), acc);
-            acc = x2.fma(FloatVector.broadcast(F, -dmin * (sm2 >>> 8)), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /**
-     * As {@link #q4_KDots} for Q5_K: four rows, two at a time ({@link #q5_KBlock2}), the input's sub-block sums
-     * {@code xs} shared by the min terms.
-     */
-    static void q5_KDots(MemorySegment w, long off, long rowStride, float[] x, float[] xs, int cols, float[] out,
-                         int outOff, int outStride) {
-        for (int k = 0; k < ROWS; k++) {
-            out[outOff + k * outStride] = 0;
-        }
-        for (int b = 0, blocks = cols / 256; b < blocks; b++) {
-            for (int k = 0; k < ROWS; k += 2) { // one call site (see q6_KDots)
-                long o = off + 176L * b + k * rowStride;
-                q5_KBlock2(w, o, o + rowStride, x, xs, b, out, outOff + k * outStride, outOff + (k + 1) * outStride);
-            }
-        }
-    }
-
-    /** {@link #q4_KBlock2} for Q5_K, with the fifth bits as in {@link #q5_KBlockDot}. */
-    private static void q5_KBlock2(MemorySegment w, long o0, long o1, float[] x, float[] xs, int b, float[] out,
-                                   int i0, int i1) {
-        float d0 = BlockMatrix.f16(w, o0);
-        float d1 = BlockMatrix.f16(w, o1);
-        float m0 = BlockMatrix.f16(w, o0 + 2) * minDot(q4_KScales(w, o0 + 4, true), xs, 8 * b);
-        float m1 = BlockMatrix.f16(w, o1 + 2) * minDot(q4_KScales(w, o1 + 4, true), xs, 8 * b);
-        long sc0 = q4_KScales(w, o0 + 4, false);
-        long sc1 = q4_KScales(w, o1 + 4, false);
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        for (int j = 0; j < 4; j++) { // 64 elements: sub-blocks 2j (low nibbles) and 2j + 1 (high)
-            FloatVector l0 = FloatVector.zero(F);
-            FloatVector h0 = FloatVector.zero(F);
-            FloatVector l1 = FloatVector.zero(F);
-            FloatVector h1 = FloatVector.zero(F);
-            int xb = 256 * b + 64 * j;
-            for (int h = 0; h < 32; h += 16) {
-                long q = 48 + 32 * j + h;
-                ByteVector q0 = load16(w, o0 + q);
-                ByteVector q1 = load16(w, o1 + q);
-                ByteVector e0 = load16(w, o0 + 16 + h);
-                ByteVector e1 = load16(w, o1 + 16 + h);
-                ByteVector fl0 = j == 0 ? shl(e0, 4) : j == 1 ? shl(e0, 2) : j == 2 ? e0 : shr(e0, 2);
-                ByteVector fh0 = j == 0 ? shl(e0, 3) : j == 1 ? shl(e0, 1) : j == 2 ? shr(e0, 1) : shr(e0, 3);
-                ByteVector fl1 = j == 0 ? shl(e1, 4) : j == 1 ? shl(e1, 2) : j == 2 ? e1 : shr(e1, 2);
-                ByteVector fh1 = j == 0 ? shl(e1, 3) : j == 1 ? shl(e1, 1) : j == 2 ? shr(e1, 1) : shr(e1, 3);
-                ByteVector lo0 = q0.and((byte) 0x0f).or(fl0.and((byte) 0x10));
-                ByteVector hi0 = shr(q0, 4).and((byte) 0x0f).or(fh0.and((byte) 0x10));
-                ByteVector lo1 = q1.and((byte) 0x0f).or(fl1.and((byte) 0x10));
-                ByteVector hi1 = shr(q1, 4).and((byte) 0x0f).or(fh1.and((byte) 0x10));
-                for (int p = 0; p < PARTS; p++) {
-                    FloatVector xl = FloatVector.fromArray(F, x, xb + h + p * L);
-                    FloatVector xh = FloatVector.fromArray(F, x, xb + 32 + h + p * L);
-                    l0 = bytesToFloats(lo0, p).fma(xl, l0);
-                    h0 = bytesToFloats(hi0, p).fma(xh, h0);
-                    l1 = bytesToFloats(lo1, p).fma(xl, l1);
-                    h1 = bytesToFloats(hi1, p).fma(xh, h1);
-                }
-            }
-            int sl = 16 * j;
-            int sh = 16 * j + 8;
-            a0 = h0.fma(FloatVector.broadcast(F, d0 * (int) ((sc0 >>> sh) & 0xff)),
-                    l0.fma(FloatVector.broadcast(F, d0 * (int) ((sc0 >>> sl) & 0xff)), a0));
-            a1 = h1.fma(FloatVector.broadcast(F, d1 * (int) ((sc1 >>> sh) & 0xff)),
-                    l1.fma(FloatVector.broadcast(F, d1 * (int) ((sc1 >>> sl) & 0xff)), a1));
-        }
-        out[i0] += a0.reduceLanes(VectorOperators.ADD) - m0;
-        out[i1] += a1.reduceLanes(VectorOperators.ADD) - m1;
-    }
 
     static void q5_KDequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
         for (int di = dOff, end = dOff + cols; di < end; di += 256, off += 176) {
