@@ -49,6 +49,7 @@ public final class ForwardPass {
     private final float[] logits;           // (vocab)
     private final float[] cos;              // (headDim / 2)
     private final float[] sin;              // (headDim / 2)
+    private final Rope slidingRope;         // of the sliding-window layers: rope itself for most models
     private final float[] slidingCos;       // (headDim / 2) of sliding-window layers with their own RoPE, else cos
     private final float[] slidingSin;       // (headDim / 2)
     private final DecodeTask decodeTask = new DecodeTask();
@@ -85,9 +86,9 @@ public final class ForwardPass {
         this.logits = new float[c.vocab()];
         this.cos = new float[hd / 2];
         this.sin = new float[hd / 2];
-        boolean ownSlidingRope = slidingRope() != rope;
-        this.slidingCos = ownSlidingRope ? new float[hd / 2] : cos;
-        this.slidingSin = ownSlidingRope ? new float[hd / 2] : sin;
+        this.slidingRope = model.slidingRope();
+        this.slidingCos = slidingRope != rope ? new float[hd / 2] : cos;
+        this.slidingSin = slidingRope != rope ? new float[hd / 2] : sin;
     }
 
     /** @return the model */
@@ -114,7 +115,7 @@ public final class ForwardPass {
         model.embed(token, x, 0);
         rope.angles(position, cos, sin);
         if (slidingCos != cos) {
-            slidingRope().angles(position, slidingCos, slidingSin);
+            slidingRope.angles(position, slidingCos, slidingSin);
         }
         layer = 0;
         onPool(Phase.ATTENTION_INPUTS);
@@ -158,16 +159,6 @@ public final class ForwardPass {
         float[] ls = sliding ? slidingSin : sin;
         rope.rotate(q, 0, c.heads(), lc, ls);
         rope.rotate(k, 0, c.kvHeads(), lc, ls);
-    }
-
-    /** @return the RoPE of the sliding-window layers (the model's own where they have none of their own) */
-    private Rope slidingRope() {
-        for (int l = 0; l < c.layers(); l++) {
-            if (c.windowOf(l) > 0) {
-                return model.rope(l);
-            }
-        }
-        return rope;
     }
 
     /**

@@ -360,6 +360,11 @@ public final class LlamaModel implements AutoCloseable {
         return config.windowOf(layer) > 0 ? slidingRope : rope;
     }
 
+    /** @return the rotary embedding of the sliding-window layers: {@link #rope()} unless they have their own */
+    public Rope slidingRope() {
+        return slidingRope;
+    }
+
     /**
      * Writes a token's embedding (times the model's embedding scale, Gemma's {@code sqrt(dim)}).
      *
