@@ -11,9 +11,6 @@ import io.clusterkv.runtime.policy.SelectionScope;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -346,9 +343,10 @@ final class ArenaCommand implements Callable<Integer> {
             String text;
             try {
                 byte[] bytes = Files.readAllBytes(prompt.file);
-                text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
-            } catch (CharacterCodingException e) {
-                throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": not UTF-8 text");
+                text = Utf8Text.decode(bytes, prompt.file.toString());
+            } catch (Utf8Text.InvalidUtf8Exception e) {
+                throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": not UTF-8 text ("
+                        + e.where() + ")");
             } catch (NoSuchFileException e) {
                 throw new CommandLine.ParameterException(cl, "--prompt-file " + prompt.file + ": no such file");
             } catch (IOException e) {

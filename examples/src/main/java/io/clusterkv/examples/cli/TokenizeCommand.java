@@ -3,17 +3,9 @@ package io.clusterkv.examples.cli;
 import io.clusterkv.runtime.model.gguf.GgufFile;
 import io.clusterkv.runtime.tokenizer.Tokenizer;
 import io.clusterkv.runtime.tokenizer.Tokenizers;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
@@ -66,13 +58,13 @@ final class TokenizeCommand implements Callable<Integer> {
                 spec.commandLine().getErr().flush();
             }
         } else if (input.file.equals("-")) {
-            text = utf8(System.in.readAllBytes(), "standard input");
+            text = Utf8Text.decode(System.in.readAllBytes(), "standard input");
         } else {
             Path path = Path.of(input.file);
             if (Files.isDirectory(path)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--file " + path + ": is a directory");
             }
-            text = utf8(Files.readAllBytes(path), path.toString());
+            text = Utf8Text.decode(Files.readAllBytes(path), path.toString());
         }
         try (GgufFile f = GgufFile.open(model)) {
             Tokenizer t = Tokenizers.fromGguf(f);
@@ -81,43 +73,5 @@ final class TokenizeCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
         }
         return 0;
-    }
-
-    /**
-     * Strict UTF-8 decoding.
-     *
-     * @throws CharacterCodingException (an {@link InvalidUtf8Exception}) naming the source and the first bad byte
-     */
-    static String utf8(byte[] bytes, String source) throws CharacterCodingException {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        ByteBuffer in = ByteBuffer.wrap(bytes);
-        CharBuffer out = CharBuffer.allocate(bytes.length);
-        CoderResult r = decoder.decode(in, out, true);
-        if (!r.isError()) {
-            r = decoder.flush(out);
-        }
-        if (r.isError()) {
-            int at = in.position();
-            byte[] bad = Arrays.copyOfRange(bytes, at, Math.min(bytes.length, at + Math.max(1, r.length())));
-            throw new InvalidUtf8Exception(source + ": not valid UTF-8 at byte " + at + " (0x"
-                    + HexFormat.of().formatHex(bad) + "); tokenize reads UTF-8 text");
-        }
-        return out.flip().toString();
-    }
-
-    /** A text input that is not valid UTF-8; its message names the source and the byte offset. */
-    static final class InvalidUtf8Exception extends CharacterCodingException {
-        private final String message;
-
-        InvalidUtf8Exception(String message) {
-            this.message = message;
-        }
-
-        @Override
-        public String getMessage() {
-            return message;
-        }
     }
 }
