@@ -6,6 +6,7 @@ import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Models;
 import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.residency.ResidencyCache;
+import io.clusterkv.runtime.tensor.ComputePool;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +17,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -86,14 +86,8 @@ public final class ClusterKvRuntime implements AutoCloseable {
                 : ActorSystem.create(Behaviors.empty(), "clusterkv-" + RUNTIMES.incrementAndGet(),
                         // an embedded library must not end the application's JVM on a fatal error
                         ConfigFactory.parseString("pekko.jvm-exit-on-fatal-error = off").withFallback(config));
-        java.util.concurrent.atomic.AtomicInteger workers = new java.util.concurrent.atomic.AtomicInteger();
-        this.pool = new ForkJoinPool(settings.computeThreads(), p -> {
-            ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            // a worker's pool index is not assigned yet when the factory runs: every name was ...-0
-            t.setName("clusterkv-compute-" + workers.getAndIncrement());
-            t.setDaemon(true);
-            return t;
-        }, null, false);
+        this.pool = new ComputePool(settings.computeThreads(), "clusterkv-compute",
+                settings.computeSpin());
         this.residency = ResidencyCache.create(settings.residency());
         Executor maintenance = system.dispatchers().lookup(DispatcherSelector.fromConfig("clusterkv.maintenance-dispatcher"));
         this.wiring = new SessionWiring(system, pool, maintenance, residency, policies, gauges);

@@ -20,6 +20,9 @@ import java.util.Objects;
  * @param kvFormat                  {@code clusterkv.runtime.kv-format}: how shards store keys and values
  * @param computeThreads            {@code clusterkv.runtime.compute-threads}: threads for matrix products, {@code >= 1}
  *                                  (0 in the file means one per available processor)
+ * @param computeSpin               {@code clusterkv.runtime.compute-spin}: how long the compute pool's helper
+ *                                  threads poll for the next product before they park ({@code >= 0}; 0: no
+ *                                  spinning helpers, products run on the fork-join workers alone)
  * @param maxOutstandingMaintenance {@code clusterkv.runtime.max-outstanding-maintenance}: per shard, {@code >= 1}
  * @param synchronousMaintenance    {@code clusterkv.runtime.synchronous-maintenance}: run maintenance on the
  *                                  shard's thread as soon as it is due (reproducible runs)
@@ -38,7 +41,7 @@ import java.util.Objects;
  * @param residency                 the {@code clusterkv.residency} section
  */
 public record RuntimeSettings(String policy, int budget, int denseLayers, KvFormat kvFormat, int computeThreads,
-                              int maxOutstandingMaintenance, boolean synchronousMaintenance, int maxPolicyFailures,
+                              Duration computeSpin, int maxOutstandingMaintenance, boolean synchronousMaintenance, int maxPolicyFailures,
                               Duration stepTimeout, long seed, SelectionScope selectionScope, double exactCoverage,
                               ResidencyConfig residency) {
 
@@ -46,7 +49,7 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
 
     /** The keys of {@code clusterkv.runtime}; any other is a misspelling, refused with the nearest of these. */
     static final java.util.List<String> KEYS = java.util.List.of("policy", "budget", "dense-layers", "kv-format",
-            "compute-threads", "max-outstanding-maintenance", "synchronous-maintenance", "max-policy-failures", "step-timeout", "seed",
+            "compute-threads", "compute-spin", "max-outstanding-maintenance", "synchronous-maintenance", "max-policy-failures", "step-timeout", "seed",
             "selection-scope", "exact-coverage");
 
     /** Checks the values. */
@@ -56,6 +59,10 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
         Objects.requireNonNull(residency, "residency");
         Objects.requireNonNull(selectionScope, "selectionScope");
         Objects.requireNonNull(stepTimeout, "stepTimeout");
+        Objects.requireNonNull(computeSpin, "computeSpin");
+        if (computeSpin.isNegative()) {
+            throw new ConfigValueException(RUNTIME + "compute-spin", computeSpin.toString(), "a duration >= 0, e.g. 200us");
+        }
         if (stepTimeout.isNegative() || stepTimeout.isZero()) {
             throw new ConfigValueException(RUNTIME + "step-timeout", stepTimeout.toString(), "a duration > 0, e.g. 5m");
         }
@@ -105,6 +112,7 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
                 in.integer(RUNTIME + "dense-layers"),
                 in.oneOf(RUNTIME + "kv-format", KvFormat.class),
                 threads == 0 ? Runtime.getRuntime().availableProcessors() : threads,
+                nonNegative(in, RUNTIME + "compute-spin"),
                 in.integer(RUNTIME + "max-outstanding-maintenance"),
                 in.bool(RUNTIME + "synchronous-maintenance"),
                 in.integer(RUNTIME + "max-policy-failures"),
@@ -124,6 +132,15 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
     public int exactUpTo(int groupSize) {
         double rows = (double) selectionScope.selectionHeads(groupSize) * budget;
         return (int) Math.min(Integer.MAX_VALUE, Math.floor(rows / exactCoverage));
+    }
+
+    /** A duration >= 0, refused naming the value as written. */
+    private static Duration nonNegative(ConfigReader in, String key) {
+        Duration d = in.duration(key);
+        if (d.isNegative()) {
+            throw new ConfigValueException(key, in.render(key), "a duration >= 0, e.g. 200us");
+        }
+        return d;
     }
 
     /** A duration > 0, refused naming the value as written. */

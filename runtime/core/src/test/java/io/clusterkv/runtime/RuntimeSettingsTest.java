@@ -52,6 +52,9 @@ class RuntimeSettingsTest {
         assertEquals(SelectionScope.HEAD, s.selectionScope());
         assertEquals(0.25, s.exactCoverage());
         assertEquals(java.time.Duration.ofMinutes(5), s.stepTimeout());
+        assertEquals(java.time.Duration.ofNanos(200_000), s.computeSpin());
+        assertEquals(io.clusterkv.runtime.tensor.ComputePool.DEFAULT_SPIN, s.computeSpin(),
+                "the tools' own pools spin as the runtime's");
         assertEquals(4 * 1024 * 4, s.exactUpTo(4), "4 heads of 1024 positions cover a quarter of 16384");
         assertEquals(8192, read(Map.of("clusterkv.runtime.selection-scope", "group", "clusterkv.runtime.exact-coverage",
                 0.125)).exactUpTo(4), "one shared selection of 1024 positions covers 1/8 of 8192");
@@ -74,6 +77,8 @@ class RuntimeSettingsTest {
             "clusterkv.runtime.max-outstanding-maintenance, 0, an integer >= 1",
             "clusterkv.runtime.max-policy-failures, -1, an integer >= 0",
             "clusterkv.runtime.step-timeout, 0s, 'a duration > 0, e.g. 5m'",
+            "clusterkv.runtime.compute-spin, -1ms, 'a duration >= 0, e.g. 200us'",
+            "clusterkv.runtime.compute-spin, busy, a duration such as 30s or 5m",
             "clusterkv.runtime.step-timeout, soon, a duration such as 30s or 5m",
             "clusterkv.runtime.synchronous-maintenance, maybe, true or false",
             "clusterkv.runtime.seed, twelve, an integer",

@@ -13,6 +13,7 @@ import io.clusterkv.runtime.model.Sampler;
 import io.clusterkv.runtime.policy.PolicyRegistry;
 import io.clusterkv.runtime.synthetic.SyntheticWorkload;
 import io.clusterkv.runtime.synthetic.WorkloadParams;
+import io.clusterkv.runtime.tensor.ComputePool;
 import io.clusterkv.runtime.tokenizer.Tokenizer;
 import io.clusterkv.runtime.tokenizer.Tokenizers;
 import io.clusterkv.spi.KeyView;
@@ -279,7 +280,7 @@ public final class PolicyArena {
         }
 
         ArenaResult run() throws IOException {
-            ForkJoinPool pool = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+            ForkJoinPool pool = new ComputePool(Runtime.getRuntime().availableProcessors(), "arena-compute", ComputePool.DEFAULT_SPIN);
             try (LlamaModel model = Models.load(input.model())) {
                 return run(model, pool);
             } finally {

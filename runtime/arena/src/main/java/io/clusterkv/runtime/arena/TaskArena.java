@@ -14,6 +14,7 @@ import io.clusterkv.runtime.tasks.TaskContextException;
 import io.clusterkv.runtime.tasks.TaskInstance;
 import io.clusterkv.runtime.tasks.TaskLexicon;
 import io.clusterkv.runtime.tasks.TaskVocabularyException;
+import io.clusterkv.runtime.tensor.ComputePool;
 import io.clusterkv.spi.Seeds;
 import java.io.IOException;
 import java.time.Instant;
@@ -93,7 +94,7 @@ public final class TaskArena {
         for (String name : names) {
             descriptions.put(name, registry.provider(resolve(spec, name).policy()).description()); // unknown: lists the names
         }
-        ForkJoinPool pool = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+        ForkJoinPool pool = new ComputePool(Runtime.getRuntime().availableProcessors(), "arena-compute", ComputePool.DEFAULT_SPIN);
         try (LlamaModel model = Models.load(input.model());
              SessionDriveMode sessions = new SessionDriveMode(registry)) {
             return new Run(spec, tasks, input.model(), model, names, descriptions, sessions, pool, progress).run();

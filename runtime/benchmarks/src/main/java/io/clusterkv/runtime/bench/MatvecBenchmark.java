@@ -2,6 +2,7 @@ package io.clusterkv.runtime.bench;
 
 import io.clusterkv.runtime.model.fixtures.ReferenceBlocks;
 
+import io.clusterkv.runtime.tensor.ComputePool;
 import io.clusterkv.runtime.tensor.GgmlType;
 import io.clusterkv.runtime.tensor.WeightMatrix;
 
@@ -122,7 +123,7 @@ public final class MatvecBenchmark {
         }
         int reps = quick ? 3 : 7;
         int cores = Runtime.getRuntime().availableProcessors();
-        ForkJoinPool pool = new ForkJoinPool(cores);
+        ForkJoinPool pool = new ComputePool(cores, "bench-compute", ComputePool.DEFAULT_SPIN);
         System.out.printf(Locale.ROOT, "matvec %dx%d, %d cores, vector=%s, %s%n", ROWS, COLS, cores,
                 WeightMatrix.vectorized(), Runtime.version());
         System.out.printf(Locale.ROOT, "%-5s %9s %7s | %-28s | %-28s%n", "type", "MiB", "copies",

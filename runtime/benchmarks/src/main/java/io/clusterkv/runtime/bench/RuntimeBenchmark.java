@@ -12,6 +12,7 @@ import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Models;
 import io.clusterkv.runtime.model.Sampler;
 import io.clusterkv.runtime.synthetic.SyntheticWorkload;
+import io.clusterkv.runtime.tensor.ComputePool;
 import io.clusterkv.runtime.tensor.WeightMatrix;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -61,7 +62,7 @@ public final class RuntimeBenchmark {
         int steps = 24;
         int rounds = 3;
         SyntheticWorkload w = workload(context, model.config().headDim());
-        ForkJoinPool pool = new ForkJoinPool(cores);
+        ForkJoinPool pool = new ComputePool(cores, "bench-compute", ComputePool.DEFAULT_SPIN);
         double[] direct = new double[rounds];
         double[] actors = new double[rounds];
         double[] alloc;

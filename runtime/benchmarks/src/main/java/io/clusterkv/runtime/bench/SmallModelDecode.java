@@ -8,6 +8,7 @@ import io.clusterkv.runtime.TokenListener;
 import io.clusterkv.runtime.decode.ReferenceDecoder;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Sampler;
+import io.clusterkv.runtime.tensor.ComputePool;
 import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.Map;
@@ -54,7 +55,7 @@ public final class SmallModelDecode {
         String referenceMode = System.getProperty("bench.reference", "none");
         boolean withReference = !referenceMode.equals("none");
         ForkJoinPool reference = referenceMode.equals("pool")
-                ? new ForkJoinPool(Runtime.getRuntime().availableProcessors()) : null;
+                ? new ComputePool(Runtime.getRuntime().availableProcessors(), "bench-compute", ComputePool.DEFAULT_SPIN) : null;
         try (ClusterKvRuntime runtime = ClusterKvRuntime.create()) {
             LlamaModel model = runtime.loadModel(path);
             try (Session s = runtime.openSession(model, options)) {

@@ -4,6 +4,7 @@ import io.clusterkv.runtime.decode.ReferenceDecoder;
 import io.clusterkv.runtime.model.LlamaModel;
 import io.clusterkv.runtime.model.Models;
 import io.clusterkv.runtime.model.Sampler;
+import io.clusterkv.runtime.tensor.ComputePool;
 import io.clusterkv.runtime.tensor.WeightMatrix;
 
 import java.lang.foreign.Arena;
@@ -82,7 +83,7 @@ public final class WeightProfile {
         String model = args[0];
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 5;
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : Runtime.getRuntime().availableProcessors();
-        ForkJoinPool pool = new ForkJoinPool(threads);
+        ForkJoinPool pool = new ComputePool(threads, "bench-compute", ComputePool.DEFAULT_SPIN);
         try (LlamaModel m = Models.load(model); Arena arena = Arena.ofShared()) {
             int width = Math.max(m.config().hiddenDim(), m.config().qDim());
             float[] x = new float[width];

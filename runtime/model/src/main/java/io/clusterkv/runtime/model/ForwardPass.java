@@ -1,5 +1,6 @@
 package io.clusterkv.runtime.model;
 
+import io.clusterkv.runtime.tensor.ComputePool;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
@@ -21,9 +22,11 @@ import java.util.concurrent.RecursiveAction;
  * <p>Design notes. Every buffer is allocated up front (the chunk buffers on the first chunk, as many rows
  * as it needs, grown by a later prompt's longer chunk), so decoding
  * allocates nothing per token. Products run on the pool given at construction (the runtime's own), or
- * on the calling thread when it is {@code null}. A decode step hands the pool one task per phase
- * ({@link #begin}, {@link #nextLayer}, {@link #logits}), inside which the products fork from a worker:
- * on a small model a hand-off costs as much as a product. An instance is confined to one thread at a
+ * on the calling thread when it is {@code null}. On a {@link ComputePool} with a spinning team, a decode
+ * step's phases ({@link #begin}, {@link #nextLayer}, {@link #logits}) run on the calling thread and
+ * each product on the team, the caller taking part; on any other pool a decode step hands the pool one
+ * task per phase, inside which the products fork from a worker: on a small model a hand-off costs as
+ * much as a product. An instance is confined to one thread at a
  * time; the arrays it returns are its own and reused.
  */
 public final class ForwardPass {
@@ -207,10 +210,12 @@ public final class ForwardPass {
     /**
      * Runs a phase of a decode step as one task on the pool, so that the caller hands the pool one task
      * per phase instead of one per product, and the products inside it fork from a worker (no wake-up of
-     * the caller in between). On the caller's thread without a pool, or when it is already the pool's.
+     * the caller in between). On the caller's thread without a pool, when it is already the pool's, or
+     * when the pool's spinning team takes the products (the caller works beside the team).
      */
     private void onPool(Phase phase) {
-        if (pool == null || pool.getParallelism() <= 1 || ForkJoinTask.getPool() == pool) {
+        if (pool == null || pool.getParallelism() <= 1 || ForkJoinTask.getPool() == pool
+                || pool instanceof ComputePool cp && cp.hasTeam()) {
             run(phase);
             return;
         }

@@ -429,6 +429,9 @@ abstract sealed class BlockMatrix implements WeightMatrix
             body.run(0, rows);
             return;
         }
+        if (pool instanceof ComputePool cp && cp.tryRun(rows, unit, body)) {
+            return;
+        }
         int grain = Math.max(unit, (rows + 4 * par - 1) / (4 * par));
         grain = (grain + unit - 1) / unit * unit;
         pool.invoke(new RowTask(0, rows, grain, unit, body));

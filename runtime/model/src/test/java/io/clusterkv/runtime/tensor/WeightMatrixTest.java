@@ -23,15 +23,19 @@ import org.junit.jupiter.params.provider.EnumSource;
 class WeightMatrixTest {
 
     private static ForkJoinPool pool;
+    /** A pool whose spinning team takes the products (the caller and two helpers claiming chunks). */
+    private static ComputePool team;
 
     @BeforeAll
     static void startPool() {
         pool = new ForkJoinPool(3);
+        team = new ComputePool(3, "test-compute", java.time.Duration.ofMillis(1));
     }
 
     @AfterAll
     static void stopPool() {
         pool.shutdownNow();
+        team.shutdownNow();
     }
 
     record Case(BlockMatrix m, double[][] w) {
@@ -117,7 +121,7 @@ class WeightMatrixTest {
         int rows = (int) (BlockMatrix.MIN_PARALLEL_BYTES / type.bytesFor(cols)) / 4 * 4 + 5;
         Case c = randomMatrix(type, rows, cols, 7 + type.ordinal());
         assertTrue(rows * c.m.rowBytes >= BlockMatrix.MIN_PARALLEL_BYTES);
-        for (ForkJoinPool p : new ForkJoinPool[] {null, pool}) {
+        for (ForkJoinPool p : new ForkJoinPool[] {null, pool, team}) {
             float[] x = randomX(cols, 99);
             float[] out = new float[rows];
             c.m.matvec(x, out, p);
@@ -195,7 +199,7 @@ class WeightMatrixTest {
                 Case c = randomMatrix(type, rows, cols, 17L * rows + cols + type.ordinal());
                 for (int batch : new int[] {2, 5, 17, 40, 70}) {
                     float[] x = randomX(batch * cols, 3L * batch + cols);
-                    for (ForkJoinPool p : new ForkJoinPool[] {null, pool}) {
+                    for (ForkJoinPool p : new ForkJoinPool[] {null, pool, team}) {
                         float[] out = new float[batch * rows + 1];
                         out[batch * rows] = 12345; // past the end: untouched
                         c.m.matmul(x, batch, out, p);
@@ -239,7 +243,7 @@ class WeightMatrixTest {
         for (int rows : new int[] {1, 2, 3, 4, 5, 7, 8, 9, 13}) {
             Case c = randomMatrix(type, rows, cols, 1000L * rows + type.ordinal());
             float[] x = randomX(cols, rows);
-            for (ForkJoinPool p : new ForkJoinPool[] {null, pool}) {
+            for (ForkJoinPool p : new ForkJoinPool[] {null, pool, team}) {
                 float[] out = new float[rows + 1];
                 out[rows] = 12345; // past the end: untouched
                 c.m.matvec(x, out, p);

@@ -20,7 +20,7 @@ class ServeLoadTest {
     @Test
     void concurrentStreamsAreCompleteAndLeaveNothingBehind() throws Exception {
         ServeLoad.Options load = new ServeLoad.Options(8, 3, 12, 5, Duration.ofSeconds(120));
-        // no cached conversations: idle then means no session at all, and the off-heap arenas back to the byte
+        // no cached conversations: idle then means no session at all, and the off-heap arenas back to where they were
         ChatEngine.Options limits = new ChatEngine.Options(4, 16, 0, Optional.empty(), OptionalInt.empty());
         ServeLoad.BenchResult r = ServeLoad.bench(TinyChatServer.MODEL, limits, load, System.out::println);
         ServeLoad.Report report = r.report();
@@ -39,7 +39,11 @@ class ServeLoadTest {
         assertEquals(0, after.sessions(), "every request's session closed: " + after);
         assertEquals(before.residentBytes(), after.residentBytes(), "device tier: before " + before + ", after " + after);
         if (before.arenaBytes() >= 0) { // surefire runs this module with -XX:NativeMemoryTracking=summary
-            assertEquals(before.arenaBytes(), after.arenaBytes(), "off-heap: before " + before + ", after " + after);
+            // NMT's "Other" also holds a few bytes the JDK allocates for itself (8 more bytes after the load in
+            // about one run in four, before the compute pool's team too); a session's smallest arena, one KV
+            // chunk, is kilobytes
+            assertTrue(Math.abs(after.arenaBytes() - before.arenaBytes()) <= 256,
+                    "off-heap: before " + before + ", after " + after);
         }
         // Pekko's dispatchers and the runtime's compute pool are fork-join pools of a configured size that start
         // workers on demand and keep idle ones a while; any other pool that grew (a session's, a connection's, a
