@@ -91,7 +91,7 @@ public final class DecodeBench {
     public static final int WARM_UP_STEPS = 4;
 
     /** How long each policy decodes before the first row (at least 8 steps, at most 256). */
-    public static final int WARM_UP_MILLIS = 1000;
+    public static final int WARM_UP_MILLIS = 5000;
 
     /** The exact-attention policy, the reference of {@link Row#vsFull()}. */
     public static final String FULL = "full";
