@@ -19,7 +19,7 @@ OUT = "runtime/model/src/test/resources/io/clusterkv/runtime/tensor/gguf-py-dequ
 # (type, byte offsets of its f16 scales within a block)
 TYPES = [
     (T.Q8_0, [0]), (T.Q4_0, [0]), (T.Q4_1, [0, 2]), (T.Q5_0, [0]), (T.Q5_1, [0, 2]),
-    (T.Q4_K, [0, 2]), (T.Q5_K, [0, 2]), (T.Q6_K, [208]),
+    (T.Q4_K, [0, 2]), (T.Q5_K, [0, 2]), (T.Q6_K, [208]), (T.IQ4_NL, [0]),
 ]
 COLS = 512
 

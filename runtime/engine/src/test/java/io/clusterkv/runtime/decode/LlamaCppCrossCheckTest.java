@@ -149,7 +149,7 @@ class LlamaCppCrossCheckTest {
             "llama, f16, F16", "llama, bf16, BF16", "llama, q8_0, Q8_0", "llama, q4_0, Q4_0 Q6_K",
             "llama, q4_1, Q4_1 Q6_K", "llama, q5_0, Q5_0 Q6_K", "llama, q5_1, Q5_1 Q6_K", "llama, q4_k_m, Q4_K Q6_K",
             "llama, q5_k_m, Q5_K Q6_K",
-            "llama, q6_k, Q6_K",
+            "llama, q6_k, Q6_K", "llama, iq4_nl, IQ4_NL Q6_K",
             "qwen2, q8_0, Q8_0", "qwen2, q4_k_m, Q4_K Q6_K", "qwen2, q5_k_m, Q5_K Q6_K",
             "phi3, q8_0, Q8_0", "phi3, q4_k_m, Q4_K Q5_K Q6_K",
             "qwen3, f32, F32", "qwen3, f16, F16", "qwen3, q8_0, Q8_0", "qwen3, q4_0, Q4_0", "qwen3, q4_1, Q4_1",

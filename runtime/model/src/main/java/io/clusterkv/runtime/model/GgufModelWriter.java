@@ -308,6 +308,7 @@ public final class GgufModelWriter {
             case Q4_K -> 15; // Q4_K_M: Q4_K with some Q6_K
             case Q5_K -> 17; // Q5_K_M: Q5_K with some Q6_K
             case Q6_K -> 18;
+            case IQ4_NL -> 25;
             case BF16 -> 32;
         };
     }

@@ -19,6 +19,8 @@ package io.clusterkv.runtime.tensor;
  * sub-block s) before the nibbles.</li>
  * <li>Q6_K: 256 elements in 16 sub-blocks of 16; 128 bytes low nibbles, 64 bytes high 2 bits,
  * 16 {@code int8} scales, {@code f16 d}; x = d·sc·(q − 32).</li>
+ * <li>IQ4_NL: 32 elements; {@code f16 d} then 16 bytes of nibbles as Q4_0's; x = d·T[q] with ggml's
+ * non-linear table {@code T = (−127, −104, −83, −65, −49, −35, −22, −10, 1, 13, 25, 38, 53, 69, 89, 113)}.</li>
  * </ul>
  */
 public enum GgmlType {
@@ -32,6 +34,7 @@ public enum GgmlType {
     /** 4-bit k-quant, 256 a block */ Q4_K(12, 256, 144),
     /** 5-bit k-quant, 256 a block */ Q5_K(13, 256, 176),
     /** 6-bit k-quant, 256 a block */ Q6_K(14, 256, 210),
+    /** 4-bit non-linear, 32 a block, one scale */ IQ4_NL(20, 32, 18),
     /** bfloat16 */ BF16(30, 1, 2);
 
     private final int code;

@@ -36,7 +36,7 @@ public final class Quantizer {
     public static boolean canQuantize(GgmlType type) {
         return switch (type) {
             case F32, F16, BF16, Q8_0, Q4_0 -> true;
-            case Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K -> false;
+            case Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL -> false;
         };
     }
 
@@ -85,7 +85,7 @@ public final class Quantizer {
                     q4_0Block(src, off + 32 * b, dst, dstOff + 18L * b);
                 }
             }
-            case Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K -> throw new AssertionError(type);
+            case Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL -> throw new AssertionError(type);
         }
         return bytes;
     }

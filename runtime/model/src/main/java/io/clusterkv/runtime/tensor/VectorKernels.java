@@ -348,6 +348,45 @@ final class VectorKernels {
         }
     }
 
+    // ---- IQ4_NL: f16 d, qs[16] as Q4_0's; x = d·T[q] ----
+
+    /** IQ4_NL's table of the 16 levels, as one 16-byte vector: a nibble picks its lane (a byte shuffle). */
+    private static final ByteVector IQ4_NL_TABLE = ByteVector.fromArray(B, IQ4_NLMatrix.LEVELS, 0);
+
+    /** @return the levels the 16 nibbles of {@code q} (each 0..15) pick from {@link #IQ4_NL_TABLE} */
+    private static ByteVector iq4_nlLevels(ByteVector q) {
+        return IQ4_NL_TABLE.rearrange(q.toShuffle());
+    }
+
+    static float iq4_nlDot(MemorySegment w, long off, float[] x, int xOff, int cols) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int xi = xOff, end = xOff + cols; xi < end; xi += 32, off += 18) {
+            ByteVector q = load16(w, off + 2);
+            ByteVector lo = iq4_nlLevels(q.and((byte) 0x0f));
+            ByteVector hi = iq4_nlLevels(shr(q, 4).and((byte) 0x0f));
+            FloatVector s = FloatVector.zero(F);
+            for (int p = 0; p < PARTS; p++) {
+                s = bytesToFloats(lo, p).fma(FloatVector.fromArray(F, x, xi + p * L), s);
+                s = bytesToFloats(hi, p).fma(FloatVector.fromArray(F, x, xi + 16 + p * L), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, BlockMatrix.f16(w, off)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    static void iq4_nlDequantize(MemorySegment w, long off, float[] dst, int dOff, int cols) {
+        for (int di = dOff, end = dOff + cols; di < end; di += 32, off += 18) {
+            float d = BlockMatrix.f16(w, off);
+            ByteVector q = load16(w, off + 2);
+            ByteVector lo = iq4_nlLevels(q.and((byte) 0x0f));
+            ByteVector hi = iq4_nlLevels(shr(q, 4).and((byte) 0x0f));
+            for (int p = 0; p < PARTS; p++) {
+                bytesToFloats(lo, p).mul(d).intoArray(dst, di + p * L);
+                bytesToFloats(hi, p).mul(d).intoArray(dst, di + 16 + p * L);
+            }
+        }
+    }
+
     // ---- Q4_1: f16 d, f16 m, qs[16]; Q5_0: f16 d, qh[4], qs[16]; Q5_1: f16 d, f16 m, qh[4], qs[16] ----
 
     static float q4_1Dot(MemorySegment w, long off, float[] x, int xOff, int cols) {

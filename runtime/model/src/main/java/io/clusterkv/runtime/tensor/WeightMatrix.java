@@ -105,6 +105,7 @@ public interface WeightMatrix {
             case Q4_K -> new Q4_KMatrix(data, rows, cols);
             case Q5_K -> new Q5_KMatrix(data, rows, cols);
             case Q6_K -> new Q6_KMatrix(data, rows, cols);
+            case IQ4_NL -> new IQ4_NLMatrix(data, rows, cols);
         };
     }
 

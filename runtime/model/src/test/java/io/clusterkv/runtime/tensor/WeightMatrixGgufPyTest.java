@@ -78,6 +78,6 @@ class WeightMatrixGgufPyTest {
             }
         }
         assertEquals(EnumSet.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1,
-                GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K), seen, "the fixture covers every quantized type");
+                GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL), seen, "the fixture covers every quantized type");
     }
 }
