@@ -92,6 +92,11 @@ public final class ComputePool extends ForkJoinPool {
         return team != null && team.tryRun(rows, unit, body);
     }
 
+    /** Sets the team's product generation, so that a test can run products across its wrap-around. */
+    void generation(long generation) {
+        team.state.set(generation << 32);
+    }
+
     @Override
     public void shutdown() {
         if (team != null) {
@@ -160,7 +165,8 @@ public final class ComputePool extends ForkJoinPool {
                 this.chunks = (rows + c - 1) / c;
                 this.failure = null;
                 finished.set(0);
-                long generation = (state.get() >>> 32) + 1;
+                // 32 bits of generation: it wraps after 2^32 products, and a helper only compares it for equality
+                long generation = ((state.get() >>> 32) + 1) & 0xFFFF_FFFFL;
                 state.set(generation << 32); // publishes the fields above
                 for (int i = 0; i < helpers.length; i++) {
                     if (isParked(i)) {

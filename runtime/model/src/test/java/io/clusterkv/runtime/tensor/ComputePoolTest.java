@@ -45,6 +45,19 @@ class ComputePoolTest {
         }
     }
 
+    /** The 32-bit generation of the products wraps around without losing a product. */
+    @Test
+    void productsGoOnAcrossTheGenerationsWrapAround() {
+        try (ComputePool pool = new ComputePool(2, "t-wrap", Duration.ofMillis(1))) {
+            pool.generation(0xFFFF_FFFFL - 3);
+            for (int i = 0; i < 10; i++) {
+                AtomicInteger sum = new AtomicInteger();
+                assertTrue(pool.tryRun(64, 1, (lo, hi) -> sum.addAndGet(hi - lo)));
+                assertEquals(64, sum.get(), "product " + i);
+            }
+        }
+    }
+
     /** A parked helper is woken by the next product: the caller's chunk waits until another thread runs one. */
     @Test
     void aParkedHelperWakesForTheNextProduct() throws InterruptedException {
