@@ -28,7 +28,8 @@ import java.util.concurrent.locks.LockSupport;
  * late (parked, descheduled) costs nothing: the caller takes the chunks it has not claimed, and
  * waits only for chunks a helper is working on. The team serves one product at a time; a product
  * that finds it busy (another session's) runs on the fork-join workers as before. A helper that has
- * found no product for {@code spin} parks until the next one. With {@code spin} zero, or parallelism
+ * found no product for {@code spin} parks until the next one (after its first
+ * {@value #YIELD_AFTER_NANOS} ns it yields its core between polls). With {@code spin} zero, or parallelism
  * 1, there is no team and the pool is a plain {@code ForkJoinPool}.
  *
  * <p>{@link #shutdown()}, {@link #shutdownNow()} and {@link #close()} also stop the helpers. The pool
@@ -47,6 +48,12 @@ public final class ComputePool extends ForkJoinPool {
     public static final Duration DEFAULT_SPIN = Duration.ofNanos(200_000);
 
     private final Team team;
+    /**
+     * How long a helper polls with {@link Thread#onSpinWait} before it polls with {@link Thread#yield}
+     * for the rest of its spin: while the attention shards work, a spinning helper would hold a core
+     * they could use (paired runs: +4% tokens/s in the geometric mean, docs/BENCHMARKS.md).
+     */
+    static final long YIELD_AFTER_NANOS = 20_000;
 
     /**
      * @param parallelism the threads a product runs on (the fork-join workers; the team has one helper
@@ -231,15 +238,20 @@ public final class ComputePool extends ForkJoinPool {
                     work(g);
                     continue;
                 }
-                long until = System.nanoTime() + spinNanos;
+                long since = System.nanoTime();
+                long until = since + spinNanos;
                 while ((state.get() >>> 32) == seen && !stopped) {
-                    if (System.nanoTime() - until > 0) {
+                    long now = System.nanoTime();
+                    if (now - until > 0) {
                         setParked(index, true);
                         if ((state.get() >>> 32) == seen && !stopped) {
                             LockSupport.park(this);
                         }
                         setParked(index, false);
-                        until = System.nanoTime() + spinNanos;
+                        since = System.nanoTime();
+                        until = since + spinNanos;
+                    } else if (now - since > YIELD_AFTER_NANOS) {
+                        Thread.yield();
                     } else {
                         Thread.onSpinWait();
                     }
