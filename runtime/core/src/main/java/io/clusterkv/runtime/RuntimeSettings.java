@@ -112,11 +112,11 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
                 in.integer(RUNTIME + "dense-layers"),
                 in.oneOf(RUNTIME + "kv-format", KvFormat.class),
                 threads == 0 ? Runtime.getRuntime().availableProcessors() : threads,
-                nonNegative(in, RUNTIME + "compute-spin"),
+                duration(in, RUNTIME + "compute-spin", true),
                 in.integer(RUNTIME + "max-outstanding-maintenance"),
                 in.bool(RUNTIME + "synchronous-maintenance"),
                 in.integer(RUNTIME + "max-policy-failures"),
-                positive(in, RUNTIME + "step-timeout"),
+                duration(in, RUNTIME + "step-timeout", false),
                 in.longInteger(RUNTIME + "seed"),
                 in.oneOf(RUNTIME + "selection-scope", SelectionScope.class),
                 in.number(RUNTIME + "exact-coverage"),
@@ -134,20 +134,14 @@ public record RuntimeSettings(String policy, int budget, int denseLayers, KvForm
         return (int) Math.min(Integer.MAX_VALUE, Math.floor(rows / exactCoverage));
     }
 
-    /** A duration >= 0, refused naming the value as written. */
-    private static Duration nonNegative(ConfigReader in, String key) {
+    /**
+     * A duration {@code >= 0}, or {@code > 0} unless {@code zeroAllowed}, refused naming the value as written.
+     */
+    private static Duration duration(ConfigReader in, String key, boolean zeroAllowed) {
         Duration d = in.duration(key);
-        if (d.isNegative()) {
-            throw new ConfigValueException(key, in.render(key), "a duration >= 0, e.g. 200us");
-        }
-        return d;
-    }
-
-    /** A duration > 0, refused naming the value as written. */
-    private static Duration positive(ConfigReader in, String key) {
-        Duration d = in.duration(key);
-        if (d.isNegative() || d.isZero()) {
-            throw new ConfigValueException(key, in.render(key), "a duration > 0, e.g. 5m");
+        if (d.isNegative() || !zeroAllowed && d.isZero()) {
+            throw new ConfigValueException(key, in.render(key), zeroAllowed ? "a duration >= 0, e.g. 200us"
+                    : "a duration > 0, e.g. 5m");
         }
         return d;
     }
