@@ -7,7 +7,9 @@ cross-checks of LlamaCppCrossCheckTest (runtime/engine): llama.cpp and this runt
 
 Shape: dim 256, FFN 512, 2 layers, 4 heads on 2 KV heads of 64 (qwen3: heads of 128, so Q is wider than the
 residual stream; phi3: Q, K, V in one matrix and gate, up in one, as Phi-3 files hold them; gemma3: 6 layers, the
-first five sliding (a window of 8), sandwich norms, a tied classifier), vocabulary 256, context 512; every matrix's columns a multiple of 256, so llama-quantize can
+first five sliding (a window of 8), sandwich norms, a tied classifier; gemma2: 26 layers, as llama.cpp only runs
+Gemma 2 files of 26, 42 or 46 layers, the even ones sliding (a window of 8), sandwich norms, a tied classifier, and
+attention scores and logits soft-capped at 10 and 20, tight enough to change them), vocabulary 256, context 512; every matrix's columns a multiple of 256, so llama-quantize can
 make any K-quant of it. Weights are drawn so that logits are decisive (unit-variance activations, not the near-flat
 logits of small weights): greedy tokens are then a sharp test. The vocabulary is the made-up one of ckv export:
 <unk> <s> </s>, then one CJK character a token from U+4E00 (token id i >= 3 is U+4E00 + i - 3; phi3: the last two
@@ -22,7 +24,7 @@ from gguf import GGUFWriter, GGMLQuantizationType as Q, TokenType
 from gguf.quants import quantize
 
 ap = argparse.ArgumentParser()
-ap.add_argument('--arch', required=True, choices=['llama', 'qwen2', 'qwen3', 'phi3', 'gemma3'])
+ap.add_argument('--arch', required=True, choices=['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3'])
 ap.add_argument('--type', default='f32', choices=['f32', 'f16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'])
 ap.add_argument('--seed', type=int, default=11)
 ap.add_argument('--out', required=True)
@@ -32,6 +34,9 @@ V, D, F, L, H, KV = 256, 256, 512, 2, 4, 2
 HD = 128 if a.arch == 'qwen3' else 64
 if a.arch == 'gemma3':  # five sliding-window layers (a window of 8) and a global one
     L = 6
+if a.arch == 'gemma2':  # llama.cpp b4748 aborts on a Gemma 2 of another depth (it picks the query scale by size)
+    L = 26
+GEMMA = a.arch in ('gemma2', 'gemma3')
 rng = np.random.default_rng(a.seed)
 w = GGUFWriter(a.out, a.arch)
 w.add_name(f'cross-check {a.arch} {a.type}')
@@ -50,8 +55,11 @@ w.add_file_type({'f32': 0, 'f16': 1, 'q4_0': 2, 'q4_1': 3, 'q8_0': 7, 'q5_0': 8,
 w.add_vocab_size(V)
 if a.arch == 'phi3':  # llama.cpp requires it; as large as the context, it changes nothing
     w.add_sliding_window(512)
-if a.arch == 'gemma3':
+if GEMMA:
     w.add_sliding_window(8)
+if a.arch == 'gemma2':
+    w.add_attn_logit_softcapping(10.0)
+    w.add_final_logit_softcapping(20.0)
 toks = ['<unk>', '<s>', '</s>'] + [chr(0x4E00 + i) for i in range(V - 3)]
 types = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.NORMAL] * (V - 3)
 if a.arch == 'phi3':  # llama.cpp's loader looks these up for phi3: the last two tokens
@@ -85,7 +93,9 @@ def vector(name, n, mean=1.0, spread=0.2):
     w.add_tensor(name, (mean + spread * rng.standard_normal(n)).astype(np.float32))
 
 
-matrix('token_embd.weight', V, D, gain=np.sqrt(D))
+# Gemma 2 multiplies the embedding by sqrt(D): a unit-variance residual stream needs entries of 1/sqrt(D), and its
+# tied classifier then needs a large final norm for decisive logits (else the current token's own embedding wins)
+matrix('token_embd.weight', V, D, gain=1.0 if a.arch == 'gemma2' else np.sqrt(D))
 for l in range(L):
     p = f'blk.{l}.'
     vector(p + 'attn_norm.weight', D)
@@ -103,7 +113,7 @@ for l in range(L):
         vector(p + 'attn_q_norm.weight', HD)
         vector(p + 'attn_k_norm.weight', HD)
     matrix(p + 'attn_output.weight', D, H * HD)
-    if a.arch == 'gemma3':
+    if GEMMA:
         vector(p + 'post_attention_norm.weight', D)
     vector(p + 'ffn_norm.weight', D)
     if a.arch == 'phi3':  # fused: gate rows, then up rows
@@ -112,10 +122,10 @@ for l in range(L):
         matrix(p + 'ffn_gate.weight', F, D)
         matrix(p + 'ffn_up.weight', F, D)
     matrix(p + 'ffn_down.weight', D, F)
-    if a.arch == 'gemma3':
+    if GEMMA:
         vector(p + 'post_ffw_norm.weight', D)
-vector('output_norm.weight', D)
-if a.arch != 'gemma3':  # gemma3 ties the classifier to the embedding
+vector('output_norm.weight', D, *((8.0, 1.0) if a.arch == 'gemma2' else ()))
+if not GEMMA:  # Gemma ties the classifier to the embedding
     matrix('output.weight', V, D, gain=4.0)
 w.write_header_to_file()
 w.write_kv_data_to_file()

@@ -77,7 +77,8 @@ final class SessionWiring {
                             policy = policies.create(s.policy(), s.selectionScope().policyGeometry(g), s.budget(),
                                     policySection, Seeds.forShard(s.seed(), l, kvh));
                             if (residency.config().rule() != ResidencyRule.NONE) {
-                                attend = new ResidentAttention(residency.openShard(number, g, s.kvFormat()));
+                                attend = new ResidentAttention(residency.openShard(number, g, s.kvFormat(),
+                                        (float) mc.variant().attentionSoftcap()));
                             }
                         }
                     } catch (RuntimeException | Error e) {
@@ -88,7 +89,7 @@ final class SessionWiring {
                     setups.add(new ShardActor.Setup(l, kvh, mc.groupSize(), mc.kvHeads(), s.budget(),
                             s.exactUpTo(mc.groupSize()), s.selectionScope(), shard, policy, attend,
                             s.maxOutstandingMaintenance(), s.synchronousMaintenance(), maintenance, counters,
-                            (float) mc.attentionScale(), mc.windowOf(l)));
+                            (float) mc.attentionScale(), mc.windowOf(l), (float) mc.variant().attentionSoftcap()));
                 }
             }
         } catch (RuntimeException | Error e) {

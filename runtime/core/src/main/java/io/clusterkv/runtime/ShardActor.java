@@ -138,13 +138,22 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
      * @param maintenance    the maintenance dispatcher
      * @param counters       the session's counters
      * @param scale          the softmax scale of attention scores
-     * @param window         positions a sliding-window layer attends (Gemma 3), 0 for the whole history; such a
-     *                       layer has no policy
+     * @param window         positions a sliding-window layer attends (Gemma 2 and 3), 0 for the whole history;
+     *                       such a layer has no policy
+     * @param softcap        the attention logit soft-cap (Gemma 2), 0 for none
      */
     record Setup(int layer, int kvHead, int groupSize, int kvHeads, int budget, int exactUpTo, SelectionScope scope,
                  KvShard shard, RecallPolicy policy,
                  SelectedAttention attend, int maxOutstanding, boolean syncMaintenance, Executor maintenance,
-                 SessionCounters counters, float scale, int window) {
+                 SessionCounters counters, float scale, int window, float softcap) {
+
+        /** A shard of a layer without soft-capping ({@code softcap} 0). */
+        Setup(int layer, int kvHead, int groupSize, int kvHeads, int budget, int exactUpTo, SelectionScope scope,
+              KvShard shard, RecallPolicy policy, SelectedAttention attend, int maxOutstanding, boolean syncMaintenance,
+              Executor maintenance, SessionCounters counters, float scale, int window) {
+            this(layer, kvHead, groupSize, kvHeads, budget, exactUpTo, scope, shard, policy, attend, maxOutstanding,
+                    syncMaintenance, maintenance, counters, scale, window, 0);
+        }
 
         /** A shard of a layer that attends its whole history, scaled by {@code 1 / sqrt(headDim)}. */
         Setup(int layer, int kvHead, int groupSize, int kvHeads, int budget, int exactUpTo, SelectionScope scope,
@@ -212,7 +221,7 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                         : new ShardPolicyDriver.Maintenance.Async(setup.maxOutstanding(), this::launch),
                 new Supervision(setup));
         this.group = new GroupAttention(setup.kvHead(), setup.kvHeads(), setup.groupSize(), shard.headDim(),
-                setup.scale());
+                setup.scale(), setup.softcap());
         // sized for a small budget; reset() grows it at the first sparse step (only a context larger than
         // the budget has one), so a huge budget costs nothing up front
         this.selection = driver == null ? null

@@ -88,6 +88,31 @@ class RuntimeExactnessTest {
         }
     }
 
+    /**
+     * Gemma 2's soft-capped attention scores (a cap of 1.5 in tiny-gemma2, which changes them) in every attention
+     * path of the actors: the sliding layers' exact windows, the prefill's blocks, the global layers' selections read
+     * from the device tier's copies and, without a tier, from the host store, per head and shared by the group.
+     * The direct pass is itself checked against the float64 reference (ArchitectureReferenceTest).
+     */
+    @Test
+    void softCappedAttentionThroughActorsMatchesTheDirectPass() throws Exception {
+        try (LlamaModel model = Models.load("synthetic:tiny-gemma2")) {
+            assertEquals(1.5, model.config().variant().attentionSoftcap());
+            checkAgainstDirect(model, 40);
+            try (ClusterKvRuntime inPlace = ClusterKvRuntime.builder()
+                    .config(ConfigFactory.parseMap(Map.of(
+                            "clusterkv.runtime.kv-format", "f32",
+                            "clusterkv.runtime.policy", "full",
+                            "clusterkv.runtime.dense-layers", 0,
+                            "clusterkv.runtime.compute-threads", 2,
+                            "clusterkv.residency.policy", "none")))
+                    .build()) {
+                checkAgainstDirect(inPlace, model, 40, Map.of());
+                checkAgainstDirect(inPlace, model, 40, Map.of("clusterkv.runtime.selection-scope", "group"));
+            }
+        }
+    }
+
     @Test
     void aSelectionTheGroupSharesMatchesTheDirectPassThroughTheDeviceTierAndInPlace() throws Exception {
         try (LlamaModel model = Models.load("synthetic:tiny")) { // 2 query heads per KV head

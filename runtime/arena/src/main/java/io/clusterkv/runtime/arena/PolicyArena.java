@@ -343,9 +343,9 @@ public final class PolicyArena {
                         for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
                             int i = l * c.kvHeads() + kvh;
                             live[i] = g.shard(l, kvh).keys();
-                            shards[i] = new ShardReplay(new ShardGeometry(l, kvh, heads, d), 1.0 / Math.sqrt(d), tallies,
-                                    registry, Seeds.forShard(spec.seed(), l, kvh), spec.maintenanceLag(),
-                                    spec.selectionScope());
+                            shards[i] = new ShardReplay(new ShardGeometry(l, kvh, heads, d), c.attentionScale(),
+                                    c.variant().attentionSoftcap(), tallies, registry, Seeds.forShard(spec.seed(), l, kvh),
+                                    spec.maintenanceLag(), spec.selectionScope());
                             shards[i].prompt(live[i]);
                         }
                     }

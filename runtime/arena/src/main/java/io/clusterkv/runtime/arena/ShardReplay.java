@@ -105,6 +105,7 @@ final class ShardReplay {
     private final int heads;   // query heads of the group, each scored
     private final int headDim;
     private final double scale;
+    private final double softcap; // the model's attention soft-cap (Gemma 2), 0 for none
     private final SelectionScope scope;
     private final SelectionScope.PolicyQueries policyQueries; // the group's queries, or their mean under GROUP
     private final List<Contender> contenders = new ArrayList<>();
@@ -118,6 +119,13 @@ final class ShardReplay {
      */
     ShardReplay(ShardGeometry geometry, double scale, List<Tally> tallies, PolicyRegistry registry, long seed,
             int maintenanceLag, SelectionScope scope) {
+        this(geometry, scale, 0, tallies, registry, seed, maintenanceLag, scope);
+    }
+
+    /** As the other constructor, for a model whose attention soft-caps its scores at {@code softcap} (0: none). */
+    ShardReplay(ShardGeometry geometry, double scale, double softcap, List<Tally> tallies, PolicyRegistry registry,
+            long seed, int maintenanceLag, SelectionScope scope) {
+        this.softcap = softcap;
         this.layer = geometry.layer();
         this.heads = geometry.queryHeads();
         this.headDim = geometry.headDim();
@@ -160,7 +168,7 @@ final class ShardReplay {
         int n = live.size();
         for (int h = 0; h < heads; h++) {
             queries.copy(h, query, h * headDim);
-            metrics[h].prepare(query, h * headDim, kv, scale);
+            metrics[h].prepare(query, h * headDim, kv, scale, softcap);
         }
         Queries selectFor = policyQueries.of(queries);
         for (Contender c : contenders) {

@@ -131,7 +131,27 @@ public final class SelectionMetrics {
      * @throws IndexOutOfBoundsException if the query range is out of bounds
      */
     public SelectionMetrics prepare(float[] query, int queryOffset, KvShard.View kv, double scale) {
+        return prepare(query, queryOffset, kv, scale, 0);
+    }
+
+    /**
+     * As {@link #prepare(float[], int, KvShard.View, double)}, for a model whose attention soft-caps its scores
+     * (Gemma 2): each logit {@code l} becomes {@code softcap · tanh(l / softcap)}, as the runtime's attention does.
+     *
+     * @param query       holds the query at {@code queryOffset}
+     * @param queryOffset where the query's channels start
+     * @param kv          the keys and values
+     * @param scale       logit scale, finite and {@code > 0}
+     * @param softcap     the cap, finite and {@code > 0}, or 0 for none
+     * @return this
+     * @throws IllegalArgumentException  as the other overload does, or if the cap is negative or not finite
+     * @throws IndexOutOfBoundsException if the query range is out of bounds
+     */
+    public SelectionMetrics prepare(float[] query, int queryOffset, KvShard.View kv, double scale, double softcap) {
         Objects.requireNonNull(kv, "kv");
+        if (!(softcap >= 0) || !Double.isFinite(softcap)) {
+            throw new IllegalArgumentException("softcap must be 0 or finite and > 0, was " + softcap);
+        }
         int size = kv.size();
         int dim = kv.headDim();
         checkShape(query, queryOffset, size, dim, scale);
@@ -146,7 +166,8 @@ public final class SelectionMetrics {
             int to = Math.min(size, from + BLOCK);
             kv.copyKeys(from, to, block, 0);
             for (int p = from; p < to; p++) {
-                logits[p] = scale * dot(block, (p - from) * dim);
+                double l = scale * dot(block, (p - from) * dim);
+                logits[p] = softcap > 0 ? softcap * Math.tanh(l / softcap) : l;
             }
         }
         finish();

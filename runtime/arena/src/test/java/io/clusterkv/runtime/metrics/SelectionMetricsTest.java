@@ -42,6 +42,29 @@ class SelectionMetricsTest {
         return new SelectionMetrics().prepare(Q, 0, K, V, 4, 2, 1.0);
     }
 
+    /** Soft-capped at 1: logits tanh(ln w), so the weights are proportional to e^tanh(ln w), not to w. */
+    @Test
+    void softCappedLogitsWeighAsTheCappedAttention() {
+        try (KvShard shard = new KvShard(2, KvFormat.F32, 64)) {
+            for (int p = 0; p < 4; p++) {
+                shard.append(K, 2 * p, V, 2 * p);
+            }
+            SelectionMetrics m = new SelectionMetrics().prepare(Q, 0, shard.snapshot(), 1.0, 1.0);
+            double sum = 0;
+            for (int w = 1; w <= 4; w++) {
+                sum += Math.exp(Math.tanh(Math.log(w)));
+            }
+            for (int p = 0; p < 4; p++) {
+                assertEquals(Math.tanh(Math.log(p + 1)), m.logit(p), 1e-6);
+                assertEquals(Math.exp(Math.tanh(Math.log(p + 1))) / sum, m.weight(p), 1e-6);
+            }
+            assertEquals(0.4, new SelectionMetrics().prepare(Q, 0, shard.snapshot(), 1.0, 0).weight(3), 1e-6,
+                    "cap 0: none");
+            assertThrows(IllegalArgumentException.class, () -> new SelectionMetrics().prepare(Q, 0, shard.snapshot(), 1.0,
+                    -1));
+        }
+    }
+
     @Test
     void handComputedFourPositions() {
         SelectionMetrics m = handCase();

@@ -14,16 +14,37 @@ import java.util.Arrays;
  */
 public final class AttentionScratch {
 
-    final OnlineSoftmax state = new OnlineSoftmax();
-    final OnlineSoftmax rowState = new OnlineSoftmax();   // Attention.causal: one row's part within the block
+    final float softcap;
+    final OnlineSoftmax state;
+    final OnlineSoftmax rowState;   // Attention.causal: one row's part within the block
     OnlineSoftmax[] parts = new OnlineSoftmax[0];   // (tasks) partial states of the parallel variant
     RangeTask[] tasks = new RangeTask[0];           // (tasks) the tasks of the call in flight; [0] unused (the caller)
     int[] headsOf = new int[0];  // (context) Attention.grouped: bit h set if head h selected the position; zero between calls
     int[] union = new int[0];    // Attention.grouped: the positions any head selected, in first-seen order
     int[] unionMasks = new int[0]; // (union) the heads that selected each
 
-    /** Creates empty scratch; buffers are sized by the first call. */
+    /** Creates empty scratch for attention without soft-capping; buffers are sized by the first call. */
     public AttentionScratch() {
+        this(0);
+    }
+
+    /**
+     * Creates empty scratch for the attention of a model with attention logit soft-capping (Gemma 2): every
+     * kernel called with this scratch replaces each scaled score {@code s} by {@code softcap · tanh(s / softcap)}
+     * before the softmax.
+     *
+     * @param softcap the cap, finite and {@code > 0}, or 0 for none
+     * @throws IllegalArgumentException if the cap is negative or not finite, naming it
+     */
+    public AttentionScratch(float softcap) {
+        this.state = new OnlineSoftmax(softcap);
+        this.softcap = softcap;
+        this.rowState = new OnlineSoftmax(softcap);
+    }
+
+    /** @return the soft-cap of the scores, 0 for none */
+    public float softcap() {
+        return softcap;
     }
 
     /** Makes sure there are at least {@code count} partial states and task slots. */
@@ -35,7 +56,7 @@ public final class AttentionScratch {
         parts = Arrays.copyOf(parts, count);
         tasks = Arrays.copyOf(tasks, count);
         for (int t = old; t < count; t++) {
-            parts[t] = new OnlineSoftmax();
+            parts[t] = new OnlineSoftmax(softcap);
         }
     }
 }

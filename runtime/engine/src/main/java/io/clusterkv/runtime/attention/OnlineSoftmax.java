@@ -56,6 +56,8 @@ final class OnlineSoftmax {
         return Math.clamp(rows, 16, 128);
     }
 
+    private final float softcap; // > 0: every score s becomes softcap * tanh(s / softcap) (Gemma 2); 0: none
+
     private int heads;
     private int dim;
     private int stride;       // floats from one head's query or accumulator to the next: dim padded to lanes
@@ -84,6 +86,24 @@ final class OnlineSoftmax {
     private int stagedDim;    // head dim of the rows last staged: the pads of the blocks are zero for it
     private int pending;      // rows staged in keyRows and valueRows, not absorbed yet (fewer than blockRows)
     private int attended;     // positions absorbed since begin
+
+    /** A state without soft-capping. */
+    OnlineSoftmax() {
+        this(0);
+    }
+
+    /** @param softcap 0, or the cap of the attention logit soft-capping: {@code s -> softcap * tanh(s / softcap)} */
+    OnlineSoftmax(float softcap) {
+        if (!(softcap >= 0) || !Float.isFinite(softcap)) {
+            throw new IllegalArgumentException("the soft-cap must be 0 or finite and > 0, was " + softcap);
+        }
+        this.softcap = softcap;
+    }
+
+    /** @return the soft-cap of the scores, 0 for none */
+    float softcap() {
+        return softcap;
+    }
 
     /** Sets the shape, copies the scaled queries of heads {@code [firstHead, firstHead + heads)} and clears the state. */
     void begin(Queries q, int firstHead, int heads, float scale) {
@@ -415,6 +435,9 @@ final class OnlineSoftmax {
                 case 4 -> BlockKernels.scores4(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
                 case 2 -> BlockKernels.scores2(ks, 0, stride, rows, queries, q0, stride, stride, scores, s0);
                 default -> BlockKernels.scores1(ks, 0, stride, rows, queries, q0, stride, scores, s0);
+            }
+            if (softcap > 0) { // before the mask: a masked score must stay below every capped one
+                BlockKernels.softcap(scores, s0, rows * tile, softcap);
             }
             if (masked) {
                 maskScores(rows, tile, h0, s0);

@@ -32,13 +32,25 @@ import java.util.Objects;
  */
 public final class PiecewiseAttention {
 
-    private final OnlineSoftmax state = new OnlineSoftmax();
+    private final OnlineSoftmax state;
     private int head = -1; // the first head of the pass in progress, -1 when none
     private int heads;     // heads of the pass in progress
     private int dim;
 
-    /** Creates empty working memory; buffers are sized by the first pass. */
+    /** Creates empty working memory for attention without soft-capping; buffers are sized by the first pass. */
     public PiecewiseAttention() {
+        this(0);
+    }
+
+    /**
+     * Creates empty working memory for a model with attention logit soft-capping (Gemma 2): each scaled score
+     * {@code s} becomes {@code softcap · tanh(s / softcap)} before the softmax.
+     *
+     * @param softcap the cap, finite and {@code > 0}, or 0 for none
+     * @throws IllegalArgumentException if the cap is negative or not finite, naming it
+     */
+    public PiecewiseAttention(float softcap) {
+        this.state = new OnlineSoftmax(softcap);
     }
 
     /**

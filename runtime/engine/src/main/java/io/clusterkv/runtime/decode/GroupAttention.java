@@ -29,7 +29,7 @@ public final class GroupAttention {
     private final float[] groupQ;           // (groupSize, headDim)
     private final float[] groupOut;         // (groupSize, headDim)
     private final Queries queries;          // view of groupQ
-    private final AttentionScratch scratch = new AttentionScratch();
+    private final AttentionScratch scratch;
     private final int groupSize;
     private float[] blockQ = new float[0];  // (rows, groupSize, headDim) a block's queries
     private float[] blockOut = new float[0];
@@ -53,6 +53,21 @@ public final class GroupAttention {
      * @param scale     the softmax scale ({@link io.clusterkv.runtime.model.ModelConfig#attentionScale()})
      */
     public GroupAttention(int kvHead, int kvHeads, int groupSize, int headDim, float scale) {
+        this(kvHead, kvHeads, groupSize, headDim, scale, 0);
+    }
+
+    /**
+     * @param kvHead    the shard's KV head
+     * @param kvHeads   KV heads per layer
+     * @param groupSize query heads per KV head
+     * @param headDim   the head dimension
+     * @param scale     the softmax scale ({@link io.clusterkv.runtime.model.ModelConfig#attentionScale()})
+     * @param softcap   the attention logit soft-cap ({@link io.clusterkv.runtime.model.ModelConfig.Variant#attentionSoftcap()}),
+     *                  0 for none
+     * @throws IllegalArgumentException if the cap is negative or not finite
+     */
+    public GroupAttention(int kvHead, int kvHeads, int groupSize, int headDim, float scale, float softcap) {
+        this.scratch = new AttentionScratch(softcap);
         this.kvHead = kvHead;
         this.groupSize = groupSize;
         this.headDim = headDim;

@@ -66,7 +66,8 @@ public final class ReferenceDecoder implements AutoCloseable {
         }
         this.groups = new GroupAttention[c.kvHeads()];
         for (int kvh = 0; kvh < c.kvHeads(); kvh++) {
-            groups[kvh] = new GroupAttention(kvh, c.kvHeads(), c.groupSize(), c.headDim(), (float) c.attentionScale());
+            groups[kvh] = new GroupAttention(kvh, c.kvHeads(), c.groupSize(), c.headDim(), (float) c.attentionScale(),
+                    (float) c.variant().attentionSoftcap());
         }
     }
 

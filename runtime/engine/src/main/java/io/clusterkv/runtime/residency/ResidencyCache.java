@@ -117,7 +117,27 @@ public final class ResidencyCache implements AutoCloseable {
      * @throws IllegalStateException    if that shard is already open, or the cache is closed
      */
     public ShardResidency openShard(long sessionId, ShardGeometry geometry, KvFormat format) {
+        return openShard(sessionId, geometry, format, 0);
+    }
+
+    /**
+     * Opens the front end of one shard of a model with attention logit soft-capping (Gemma 2): its attention
+     * replaces each scaled score {@code s} by {@code softcap · tanh(s / softcap)} before the softmax.
+     *
+     * @param sessionId the session
+     * @param geometry  the shard's place and shape
+     * @param format    the format of its host rows, kept in the device tier as well
+     * @param softcap   the cap, finite and {@code > 0}, or 0 for none
+     * @return the shard's residency, to be used from the shard's thread
+     * @throws IllegalArgumentException as {@link #openShard(long, ShardGeometry, KvFormat)} does, or if the cap is
+     *                                  negative or not finite
+     * @throws IllegalStateException    if that shard is already open, or the cache is closed
+     */
+    public ShardResidency openShard(long sessionId, ShardGeometry geometry, KvFormat format, float softcap) {
         Objects.requireNonNull(geometry, "geometry");
+        if (!(softcap >= 0) || !Float.isFinite(softcap)) {
+            throw new IllegalArgumentException("the soft-cap must be 0 or finite and > 0, was " + softcap);
+        }
         Objects.requireNonNull(format, "format");
         long pairBytes = 2L * geometry.headDim() * format.bytes();
         if (pairBytes > config.blockBytes()) {
@@ -129,7 +149,7 @@ public final class ResidencyCache implements AutoCloseable {
         LayerCounters counters = sessions.computeIfAbsent(sessionId, id -> new ConcurrentHashMap<>())
                 .computeIfAbsent(geometry.layer(), layer -> new LayerCounters());
         ShardResidency shard = new ShardResidency(this, tier, pool, sessionId, geometry, format, counters,
-                serials.incrementAndGet());
+                serials.incrementAndGet(), softcap);
         ShardId id = new ShardId(sessionId, geometry.layer(), geometry.kvHead());
         if (open.putIfAbsent(id, shard) != null) {
             throw new IllegalStateException("the residency of session " + sessionId + ", layer " + geometry.layer()

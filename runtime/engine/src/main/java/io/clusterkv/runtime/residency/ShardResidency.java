@@ -67,7 +67,7 @@ public final class ShardResidency implements AutoCloseable {
     private final int rowsPerBlock;
     private final long valuesOffset;   // bytes from a block's first key row to its first value row
 
-    private final PiecewiseAttention pass = new PiecewiseAttention();
+    private final PiecewiseAttention pass;
     private int distinct;                                  // units of the step
     private long[] unitIds = new long[16];                 // (units)
     private int[] versions = new int[16];                  // (units)
@@ -86,7 +86,8 @@ public final class ShardResidency implements AutoCloseable {
     private long bytesMoved;
 
     ShardResidency(ResidencyCache cache, Tier tier, BlockPool pool, long sessionId, ShardGeometry geometry,
-                   KvFormat format, LayerCounters counters, int serial) {
+                   KvFormat format, LayerCounters counters, int serial, float softcap) {
+        this.pass = new PiecewiseAttention(softcap);
         this.cache = cache;
         this.tier = tier;
         this.pool = pool;

@@ -91,6 +91,11 @@ class AttentionTest {
 
     /** Reference output of one head over the given positions, in double. */
     static double[] reference(KvShard.View kv, Queries q, int head, int[] positions, double scale) {
+        return reference(kv, q, head, positions, scale, 0);
+    }
+
+    /** The same with each scaled score {@code s} soft-capped to {@code cap · tanh(s / cap)} (none for cap 0). */
+    static double[] reference(KvShard.View kv, Queries q, int head, int[] positions, double scale, double cap) {
         int dim = kv.headDim();
         double[] s = new double[positions.length];
         double m = Double.NEGATIVE_INFINITY;
@@ -100,6 +105,9 @@ class AttentionTest {
                 dot += (double) q.get(head, c) * kv.get(positions[i], c);
             }
             s[i] = dot * scale;
+            if (cap > 0) {
+                s[i] = cap * Math.tanh(s[i] / cap);
+            }
             m = Math.max(m, s[i]);
         }
         double sum = 0;
@@ -506,6 +514,72 @@ class AttentionTest {
                 Arguments.of(KvFormat.F16, 40, new int[] {700, 760, none, 820}),
                 Arguments.of(KvFormat.F32, 128, new int[] {0, 790, 790, 845}),
                 Arguments.of(KvFormat.F16, 64, new int[] {760, 700}));
+    }
+
+    /**
+     * Gemma 2's soft-capping: scores capped before the softmax in the exact pass, in the parallel pass, in the
+     * prefill's causal blocks and in the grouped pass, where a head's masked rows stay masked (the mask comes after
+     * the cap). The queries are large enough that the cap changes every output.
+     */
+    @ParameterizedTest
+    @EnumSource(KvFormat.class)
+    void softCappedScoresMatchTheReference(KvFormat format) {
+        int dim = 64;
+        int heads = 4;
+        int n = 700;
+        float cap = 2f;
+        try (KvShard shard = shard(n, dim, format, CHUNK, 41)) {
+            KvShard.View kv = shard.snapshot();
+            Queries q = queries(heads, dim, 3, 42);
+            int[] all = IntStream.range(0, n).toArray();
+            double tol = TOLERANCE * maxAbsValue(kv);
+            float[] out = new float[heads * dim];
+            Attention.exact(kv, n, q, scale(dim), out, new AttentionScratch(cap));
+            for (int h = 0; h < heads; h++) {
+                double[] want = reference(kv, q, h, all, scale(dim), cap);
+                assertClose(want, out, h * dim, tol, "exact, head " + h);
+                double[] uncapped = reference(kv, q, h, all, scale(dim));
+                double change = 0;
+                for (int c = 0; c < dim; c++) {
+                    change = Math.max(change, Math.abs(uncapped[c] - want[c]));
+                }
+                assertTrue(change > 1000 * tol, "the cap changes head " + h + "'s output: " + change);
+            }
+            float[] parallel = new float[heads * dim];
+            Attention.exactParallel(kv, n, q, scale(dim), parallel, pool, new AttentionScratch(cap));
+            for (int h = 0; h < heads; h++) {
+                assertClose(reference(kv, q, h, all, scale(dim), cap), parallel, h * dim, tol, "parallel, head " + h);
+            }
+            // the prefill's causal block: the last 2 rows of the shard, 2 query heads each (the first 2 heads' queries)
+            float[] causal = new float[heads * dim];
+            Attention.causal(kv, q, 2, n - 2, scale(dim), causal, new AttentionScratch(cap));
+            for (int t = 0; t < 2; t++) {
+                int[] seen = IntStream.range(0, n - 1 + t).toArray();
+                for (int h = 0; h < 2; h++) {
+                    assertClose(reference(kv, q, 2 * t + h, seen, scale(dim), cap), causal, (2 * t + h) * dim, tol,
+                            "causal row " + t + ", head " + h);
+                }
+            }
+            // grouped: each head its own positions, read once for all; masked rows must not come back through the cap
+            SelectionBuffer selection = new SelectionBuffer(heads, 300);
+            selection.reset(300, n);
+            int[][] chosen = new int[heads][];
+            for (int h = 0; h < heads; h++) {
+                int k = h;
+                chosen[h] = IntStream.range(0, n).filter(p -> p % (k + 2) == 0 && p % 7 != k).limit(200).toArray();
+                HeadSelectionBuffer head = selection.head(h);
+                for (int p : chosen[h]) {
+                    head.add(p);
+                }
+            }
+            float[] grouped = new float[heads * dim];
+            Attention.grouped(kv, q, selection, scale(dim), grouped, new AttentionScratch(cap));
+            for (int h = 0; h < heads; h++) {
+                assertClose(reference(kv, q, h, chosen[h], scale(dim), cap), grouped, h * dim, tol, "grouped, head " + h);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> new AttentionScratch(-1f));
+        assertThrows(IllegalArgumentException.class, () -> new PiecewiseAttention(Float.NaN));
     }
 
     @ParameterizedTest

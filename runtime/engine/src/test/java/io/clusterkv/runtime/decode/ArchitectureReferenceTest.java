@@ -28,7 +28,8 @@ class ArchitectureReferenceTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"synthetic:tiny, F32", "synthetic:tiny-qwen2, F32", "synthetic:tiny-qwen3, F32",
-            "synthetic:tiny-qwen3, Q8_0", "synthetic:tiny-gemma3, F32", "synthetic:tiny-gemma3, Q8_0"})
+            "synthetic:tiny-qwen3, Q8_0", "synthetic:tiny-gemma3, F32", "synthetic:tiny-gemma3, Q8_0",
+            "synthetic:tiny-gemma2, F32", "synthetic:tiny-gemma2, Q8_0"})
     void logitsMatchTheFloat64Reference(String name, GgmlType type) throws Exception {
         Path file = dir.resolve("m.gguf");
         try (LlamaModel synthetic = Models.load(name + ":" + type.name().toLowerCase(java.util.Locale.ROOT))) {

@@ -41,6 +41,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  *     greedy tokens and logits within float accuracy.</li>
  * <li>qwen3 and gemma3 (absent from llama.cpp b4748): F32 and types gguf-py quantizes, against the float64
  *     reference; gemma3's five sliding-window layers (a window of 8) slide within the 28 positions decoded.</li>
+ * <li>gemma2: llama.cpp's F32 tokens and the float64 reference, on a file whose soft-caps (attention 10,
+ *     logits 20) change the scores and logits, 13 of whose 26 layers slide (a window of 8).</li>
  * <li>llama-quantize writes the classifier ({@code output.weight}) of legacy-type files as Q6_K, as it does for
  *     files people download; the types each file holds are checked.</li>
  * </ul>
@@ -124,7 +126,7 @@ class LlamaCppCrossCheckTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"llama", "qwen2", "phi3"})
+    @CsvSource({"llama", "qwen2", "phi3", "gemma2"})
     void f32GreedyTokensAreLlamaCppTokens(String arch) throws Exception {
         Path f = file(arch, "f32");
         // the script's vocabulary is GgufModelWriter's made-up one of 256 tokens: token 3 + k is U+4E00 + k
@@ -154,7 +156,8 @@ class LlamaCppCrossCheckTest {
             "phi3, q8_0, Q8_0", "phi3, q4_k_m, Q4_K Q5_K Q6_K",
             "qwen3, f32, F32", "qwen3, f16, F16", "qwen3, q8_0, Q8_0", "qwen3, q4_0, Q4_0", "qwen3, q4_1, Q4_1",
             "qwen3, q5_0, Q5_0", "qwen3, q5_1, Q5_1",
-            "gemma3, f32, F32", "gemma3, q8_0, Q8_0", "gemma3, q4_0, Q4_0"})
+            "gemma3, f32, F32", "gemma3, q8_0, Q8_0", "gemma3, q4_0, Q4_0",
+            "gemma2, f32, F32", "gemma2, q8_0, Q8_0", "gemma2, q4_k_m, Q4_K Q6_K"})
     void greedyTokensAreTheFloat64References(String arch, String type, String matrixTypes) throws Exception {
         Path f = file(arch, type);
         int[] ours = ours(f);

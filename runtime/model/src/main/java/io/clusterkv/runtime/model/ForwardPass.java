@@ -530,6 +530,12 @@ public final class ForwardPass {
     private float[] classify(float[] src, int off) {
         rmsNorm(src, off, model.finalNorm(), xb, 0);
         model.output().matvec(xb, logits, pool);
+        double cap = c.variant().finalSoftcap();
+        if (cap > 0) { // Gemma 2: cap * tanh(logit / cap), in double (once per step, vocab values)
+            for (int i = 0; i < logits.length; i++) {
+                logits[i] = (float) (cap * Math.tanh(logits[i] / cap));
+            }
+        }
         return logits;
     }
 

@@ -133,9 +133,9 @@ public final class GgufModelWriter {
         ModelConfig c = model.config();
         RopeLayout expected = switch (c.architecture()) {
             case "llama" -> RopeLayout.ADJACENT_PAIRS;
-            case "qwen2", "qwen3", "gemma3" -> RopeLayout.HALVES;
+            case "qwen2", "qwen3", "gemma2", "gemma3" -> RopeLayout.HALVES;
             default -> throw new IllegalArgumentException("no GGUF architecture for '" + c.architecture()
-                    + "'; supported: llama, qwen2, qwen3, gemma3");
+                    + "'; supported: llama, qwen2, qwen3, gemma2, gemma3");
         };
         if (c.ropeLayout() != expected) {
             throw new IllegalArgumentException("GGUF '" + c.architecture() + "' means " + expected
@@ -165,8 +165,11 @@ public final class GgufModelWriter {
         if (c.variant().slidingWindow() > 0) {
             m.put(a + ".attention.sliding_window", u32(c.variant().slidingWindow()));
         }
-        if (c.variant().slidingWindow() > 0) {
-            m.put(a + ".attention.sliding_window", u32(c.variant().slidingWindow()));
+        if (c.variant().attentionSoftcap() > 0) { // llama.cpp's keys (Gemma 2)
+            m.put(a + ".attn_logit_softcapping", number(c.variant().attentionSoftcap()));
+        }
+        if (c.variant().finalSoftcap() > 0) {
+            m.put(a + ".final_logit_softcapping", number(c.variant().finalSoftcap()));
         }
         if (c.ropeScaling() instanceof RopeScaling.Linear l) {
             m.put(a + ".rope.scaling.type", GgufValue.of("linear"));

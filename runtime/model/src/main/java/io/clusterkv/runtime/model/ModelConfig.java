@@ -15,8 +15,8 @@ import java.util.Set;
  * GQA group per KV head). Q has {@code heads * headDim} features and K, V {@code kvHeads * headDim}
  * each; usually, but not necessarily, {@code heads * headDim == dim}.
  *
- * @param architecture  {@code general.architecture}: {@code llama}, {@code qwen2}, {@code qwen3}, {@code phi3} or
- *                      {@code gemma3}
+ * @param architecture  {@code general.architecture}: {@code llama}, {@code qwen2}, {@code qwen3}, {@code phi3},
+ *                      {@code gemma2} or {@code gemma3}
  * @param dim           model (residual stream) width
  * @param hiddenDim     feed-forward width
  * @param layers        transformer blocks
@@ -33,7 +33,7 @@ import java.util.Set;
  * @param qkvBias       Q, K and V projections have biases (Qwen2)
  * @param qkNorm        each head of Q and of K is RMSNorm-ed (its own weight of {@code headDim}, shared by the
  *                      heads) after the projection and before RoPE (Qwen3, Gemma 3)
- * @param variant       what else sets the layers apart from the Llama pattern (Gemma 3), {@link Variant#NONE}
+ * @param variant       what else sets the layers apart from the Llama pattern (Gemma 2 and 3), {@link Variant#NONE}
  */
 public record ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads,
                           int headDim, int vocab, int contextLength, double rmsEps, double ropeTheta,
@@ -58,15 +58,27 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
      * @param slidingWindow        positions a sliding-window layer attends (the current one and those before),
      *                             0 for none
      * @param slidingWindowPattern layer {@code l} slides unless {@code (l + 1) % pattern == 0} (Gemma 3: 6, one
-     *                             global layer in six); 0 when no layer slides
+     *                             global layer in six; Gemma 2: 2, the even layers slide); 0 when no layer slides
      * @param slidingRopeTheta     the RoPE base of sliding-window layers (unscaled), 0 for the model's own
      * @param attentionScale       the softmax scale, 0 for {@code 1 / sqrt(headDim)}
+     * @param attentionSoftcap     Gemma 2's attention logit soft-capping: every scaled score {@code s} becomes
+     *                             {@code cap · tanh(s / cap)} before the softmax; 0 for none
+     * @param finalSoftcap         Gemma 2's final logit soft-capping, the same on the classifier's logits; 0 for
+     *                             none
      */
     public record Variant(double embeddingScale, Activation activation, boolean sandwichNorms, int slidingWindow,
-                          int slidingWindowPattern, double slidingRopeTheta, double attentionScale) {
+                          int slidingWindowPattern, double slidingRopeTheta, double attentionScale,
+                          double attentionSoftcap, double finalSoftcap) {
 
         /** The Llama pattern. */
-        public static final Variant NONE = new Variant(1, Activation.SILU, false, 0, 0, 0, 0);
+        public static final Variant NONE = new Variant(1, Activation.SILU, false, 0, 0, 0, 0, 0, 0);
+
+        /** A variant without soft-capping (Gemma 3). */
+        public Variant(double embeddingScale, Activation activation, boolean sandwichNorms, int slidingWindow,
+                       int slidingWindowPattern, double slidingRopeTheta, double attentionScale) {
+            this(embeddingScale, activation, sandwichNorms, slidingWindow, slidingWindowPattern, slidingRopeTheta,
+                    attentionScale, 0, 0);
+        }
 
         /** @throws IllegalArgumentException if a value is out of range, naming it */
         public Variant {
@@ -83,6 +95,13 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
             }
             if (attentionScale != 0 && !(attentionScale > 0 && Double.isFinite(attentionScale))) {
                 throw new IllegalArgumentException("attentionScale must be 0 or finite and > 0, was " + attentionScale);
+            }
+            if (attentionSoftcap != 0 && !(attentionSoftcap > 0 && Double.isFinite(attentionSoftcap))) {
+                throw new IllegalArgumentException("attentionSoftcap must be 0 or finite and > 0, was "
+                        + attentionSoftcap);
+            }
+            if (finalSoftcap != 0 && !(finalSoftcap > 0 && Double.isFinite(finalSoftcap))) {
+                throw new IllegalArgumentException("finalSoftcap must be 0 or finite and > 0, was " + finalSoftcap);
             }
         }
     }
@@ -111,7 +130,7 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
     }
 
     /** Architectures this runtime runs. */
-    public static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2", "qwen3", "phi3", "gemma3");
+    public static final Set<String> ARCHITECTURES = Set.of("llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3");
 
     /** A configuration without per-head Q/K norms (every architecture but Qwen3). */
     public ModelConfig(String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads, int headDim,
@@ -201,9 +220,9 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
         String arch = m.string("general.architecture");
         RopeLayout layout = switch (arch) {
             case "llama" -> RopeLayout.ADJACENT_PAIRS;
-            case "qwen2", "qwen3", "phi3", "gemma3" -> RopeLayout.HALVES;
+            case "qwen2", "qwen3", "phi3", "gemma2", "gemma3" -> RopeLayout.HALVES;
             default -> throw new ModelFormatException(file, "metadata 'general.architecture'", -1,
-                    "unsupported architecture '" + arch + "'; supported: llama, qwen2, qwen3, phi3, gemma3");
+                    "unsupported architecture '" + arch + "'; supported: llama, qwen2, qwen3, phi3, gemma2, gemma3");
         };
         int dim = m.integer(arch + ".embedding_length", -1);
         int heads = m.integer(arch + ".attention.head_count", -1);
@@ -264,6 +283,20 @@ public record ModelConfig(String architecture, int dim, int hiddenDim, int layer
             int window = m.integer(arch + ".attention.sliding_window", -1);
             variant = new Variant(Math.sqrt(dim), Activation.GELU_TANH, true, window, 6, 10000.0,
                     blocks == 62 ? 1.0 / Math.sqrt((double) dim / heads) : 0);
+        } else if (arch.equals("gemma2")) {
+            // as llama.cpp reads Gemma 2: Gemma 3's embedding scale, GeGLU and sandwich norms, no Q/K norms; the even
+            // layers slide (a window of 4096 unless the file says otherwise, the model's own RoPE base); attention
+            // scores capped at 50 and logits at 30 (cap * tanh(x / cap)) unless the file gives other caps; the
+            // softmax scale 1/sqrt(headDim), but 1/sqrt(dim / heads) for the 46-layer 27B (query_pre_attn_scalar)
+            int window = m.integer(arch + ".attention.sliding_window", 4096);
+            double attnCap = m.number(arch + ".attn_logit_softcapping", 50.0);
+            double finalCap = m.number(arch + ".final_logit_softcapping", 30.0);
+            try {
+                variant = new Variant(Math.sqrt(dim), Activation.GELU_TANH, true, window, 2, 0,
+                        blocks == 46 ? 1.0 / Math.sqrt((double) dim / heads) : 0, attnCap, finalCap);
+            } catch (IllegalArgumentException e) {
+                throw new ModelFormatException(file, "metadata '" + arch + ".*'", -1, e.getMessage());
+            }
         }
         try {
             return new ModelConfig(arch, dim, m.integer(arch + ".feed_forward_length", -1),

@@ -40,6 +40,9 @@ import java.util.SplittableRandom;
  * (Q wider than the residual stream), half-split RoPE and a tied classifier.</li>
  * <li>{@code synthetic:tiny-gemma3}: {@code synthetic:tiny}'s widths in Gemma 3's layout: 6 layers, five of them
  * attending a sliding window of 16 positions, per-head Q/K norms, sandwich norms, GeGLU, scaled embeddings.</li>
+ * <li>{@code synthetic:tiny-gemma2}: {@code synthetic:tiny}'s widths in Gemma 2's layout: 4 layers, the even ones
+ * attending a sliding window of 16 positions, sandwich norms, GeGLU, scaled embeddings, and soft-capping tight
+ * enough to matter at these widths: attention scores capped at 1.5, logits at 8.</li>
  * <li>{@code synthetic:tiny-chat}: {@code synthetic:tiny} with Llama 2's 32000-token vocabulary, the ChatML
  * tokens and a ChatML chat template, see {@link TinyChatModel}.</li>
  * <li>{@code synthetic:retrieval}: not random: weights constructed to answer long-context retrieval
@@ -67,6 +70,10 @@ public final class SyntheticModels {
         SHAPES.put("synthetic:tiny-gemma3", new ModelConfig("gemma3", 64, 172, 6, 4, 2, 16, 256, 1024, 1e-6, 1000000.0,
                 RopeScaling.None.INSTANCE, RopeLayout.HALVES, true, false, true,
                 new ModelConfig.Variant(Math.sqrt(64), ModelConfig.Activation.GELU_TANH, true, 16, 6, 10000.0, 0)));
+        // Gemma 2's layout: the even layers slide, no Q/K norms, attention and final logit soft-capping
+        SHAPES.put("synthetic:tiny-gemma2", new ModelConfig("gemma2", 64, 172, 4, 4, 2, 16, 256, 1024, 1e-6, 10000.0,
+                RopeScaling.None.INSTANCE, RopeLayout.HALVES, true, false, false,
+                new ModelConfig.Variant(Math.sqrt(64), ModelConfig.Activation.GELU_TANH, true, 16, 2, 0, 0, 1.5, 8.0)));
     }
 
     private SyntheticModels() {

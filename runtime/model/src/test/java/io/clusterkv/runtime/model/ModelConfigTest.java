@@ -72,6 +72,57 @@ class ModelConfigTest {
         assertEquals(4096, ModelConfig.fromGgufMetadata(FILE, phi3(0), tensors).contextLength(), "0: no window");
     }
 
+    /** Gemma 2 2B's metadata, as llama.cpp's converter writes it (without the keys whose defaults are tested). */
+    static Map<String, GgufValue> gemma2(long layers) {
+        Map<String, GgufValue> m = new LinkedHashMap<>();
+        m.put("general.architecture", GgufValue.of("gemma2"));
+        m.put("gemma2.block_count", u32(layers));
+        m.put("gemma2.context_length", u32(8192));
+        m.put("gemma2.embedding_length", u32(2304));
+        m.put("gemma2.feed_forward_length", u32(9216));
+        m.put("gemma2.attention.head_count", u32(8));
+        m.put("gemma2.attention.head_count_kv", u32(4));
+        m.put("gemma2.attention.key_length", u32(256));
+        m.put("gemma2.attention.value_length", u32(256));
+        m.put("gemma2.attention.layer_norm_rms_epsilon", GgufValue.of(1e-6f));
+        m.put("gemma2.vocab_size", u32(256000));
+        return m;
+    }
+
+    @Test
+    void gemma2MetadataSlidesTheEvenLayersAndCapsScoresAndLogits() {
+        ModelConfig c = ModelConfig.fromGgufMetadata(FILE, gemma2(26), Set.of("token_embd.weight"));
+        ModelConfig.Variant v = c.variant();
+        assertEquals(RopeLayout.HALVES, c.ropeLayout());
+        assertTrue(c.tiedOutput());
+        assertFalse(c.qkNorm() || c.qkvBias());
+        assertEquals(Math.sqrt(2304), v.embeddingScale());
+        assertEquals(ModelConfig.Activation.GELU_TANH, v.activation());
+        assertTrue(v.sandwichNorms());
+        assertEquals(50.0, v.attentionSoftcap(), "llama.cpp's default when the file has no key");
+        assertEquals(30.0, v.finalSoftcap());
+        assertEquals(4096, c.windowOf(0), "the even layers slide, 4096 by default");
+        assertEquals(0, c.windowOf(1));
+        assertEquals(4096, c.windowOf(24));
+        assertEquals(0, c.windowOf(25));
+        assertEquals(1 / 16.0, c.attentionScale(), 1e-12, "1/sqrt(headDim)");
+        assertEquals(1 / Math.sqrt(2304 / 8.0), ModelConfig.fromGgufMetadata(FILE, gemma2(46), Set.of()).attentionScale(),
+                1e-12, "the 27B: 1/sqrt(dim / heads)");
+
+        Map<String, GgufValue> m = gemma2(26);
+        m.put("gemma2.attn_logit_softcapping", GgufValue.of(20f));
+        m.put("gemma2.final_logit_softcapping", GgufValue.of(10f));
+        m.put("gemma2.attention.sliding_window", u32(512));
+        c = ModelConfig.fromGgufMetadata(FILE, m, Set.of());
+        assertEquals(20.0, c.variant().attentionSoftcap());
+        assertEquals(10.0, c.variant().finalSoftcap());
+        assertEquals(512, c.windowOf(2));
+
+        m.put("gemma2.final_logit_softcapping", GgufValue.of(-1f));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelConfig.fromGgufMetadata(FILE, m, Set.of()));
+        assertTrue(e.getMessage().contains("finalSoftcap") && e.getMessage().contains("-1"), e.getMessage());
+    }
+
     static Map<String, GgufValue> qwen2() {
         Map<String, GgufValue> m = new LinkedHashMap<>();
         m.put("general.architecture", GgufValue.of("qwen2"));
