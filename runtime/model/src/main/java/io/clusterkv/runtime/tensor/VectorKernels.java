@@ -545,15 +545,13 @@ final class VectorKernels {
     }
 
     /**
-     * The eight 6-bit scales of a Q4_K block's 12 packed bytes at {@code o}, one per byte of the result
-     * (ggml's {@code utmp} unpacking): scale {@code k} is {@code (result >>> 8k) & 0xff}. With
-     * {@code mins = true}, the eight mins instead.
+     * The eight 6-bit scales of a Q4_K block's 12 packed bytes (ggml's {@code utmp} unpacking), given as their
+     * first eight bytes {@code lo} and last four {@code u2} (little-endian), one per byte of the result: scale
+     * {@code k} is {@code (result >>> 8k) & 0xff}. With {@code mins = true}, the eight mins instead.
      */
-    static long q4_KScales(MemorySegment w, long o, boolean mins) {
-        long lo = w.get(LONG, o); // bytes 0..7
+    static long q4_KScales(long lo, int u2, boolean mins) {
         int u0 = (int) lo;
         int u1 = (int) (lo >>> 32);
-        int u2 = w.get(INT, o + 8);
         if (mins) {
             int m03 = u1 & 0x3f3f3f3f;
             int m47 = ((u2 >>> 4) & 0x0f0f0f0f) | (((u1 >>> 6) & 0x03030303) << 4);
@@ -593,20 +591,30 @@ final class VectorKernels {
 
     /**
      * Adds block {@code b} of two Q4_K rows (at bytes {@code o0}, {@code o1}) dotted with {@code x} to
-     * {@code out[i0]} and {@code out[i1]}. Per sub-block the rows' {@code Σ q·x} are float vectors
-     * scaled once by {@code d·sc}; the min term is {@code dmin·Σ m·xs}, in scalar code; the nibbles are
-     * widened to 32-bit lanes and split there (one mask, one shift). A method per block and pair of
-     * rows, with only scalars crossing the call: a kernel of four rows passes C2's inlining node budget
-     * (NodeCountInliningCutoff) and boxes its vectors.
+     * {@code out[i0]} and {@code out[i1]}. Per sub-block the rows' {@code Σ q·x} are float vectors scaled once
+     * by {@code d·sc}; the min term is {@code dmin·Σ m·xs}, in scalar code; the nibbles are widened to 32-bit
+     * lanes and split there (one mask, one shift). A method per block and pair of rows, with only scalars
+     * crossing the call: C2 stops inlining into a method whose graph passes its node budget
+     * (NodeCountInliningCutoff), and a Vector API call left out of line boxes its vectors. A kernel of four rows
+     * passes it; this one, when it read each header field through its own segment access (six a row, each a long
+     * chain of inlined checks), sat at the limit: in 4 of 12 JVMs of a Q4_K_M model the conversions of the
+     * second row's high nibbles were left out (31 MB of heap a token, a quarter of the speed). Each row's header
+     * is now three loads: d and dmin in one int, the 12 bytes of scales and mins in a long and an int.
      */
     private static void q4_KBlock2(MemorySegment w, long o0, long o1, float[] x, float[] xs, int b, float[] out,
                                    int i0, int i1) {
-        float d0 = BlockMatrix.f16(w, o0);
-        float d1 = BlockMatrix.f16(w, o1);
-        float m0 = BlockMatrix.f16(w, o0 + 2) * minDot(q4_KScales(w, o0 + 4, true), xs, 8 * b);
-        float m1 = BlockMatrix.f16(w, o1 + 2) * minDot(q4_KScales(w, o1 + 4, true), xs, 8 * b);
-        long sc0 = q4_KScales(w, o0 + 4, false);
-        long sc1 = q4_KScales(w, o1 + 4, false);
+        int dd0 = w.get(INT, o0);
+        long lo0 = w.get(LONG, o0 + 4);
+        int u20 = w.get(INT, o0 + 12);
+        int dd1 = w.get(INT, o1);
+        long lo1 = w.get(LONG, o1 + 4);
+        int u21 = w.get(INT, o1 + 12);
+        float d0 = Float.float16ToFloat((short) dd0);
+        float d1 = Float.float16ToFloat((short) dd1);
+        float m0 = Float.float16ToFloat((short) (dd0 >>> 16)) * minDot(q4_KScales(lo0, u20, true), xs, 8 * b);
+        float m1 = Float.float16ToFloat((short) (dd1 >>> 16)) * minDot(q4_KScales(lo1, u21, true), xs, 8 * b);
+        long sc0 = q4_KScales(lo0, u20, false);
+        long sc1 = q4_KScales(lo1, u21, false);
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         for (int j = 0; j < 4; j++) { // 64 elements: sub-blocks 2j (low nibbles) and 2j + 1 (high)

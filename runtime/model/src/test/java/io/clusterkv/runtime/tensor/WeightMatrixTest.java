@@ -166,8 +166,10 @@ class WeightMatrixTest {
             for (int i = 0; i < 12; i++) {
                 seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
             }
-            long scales = VectorKernels.q4_KScales(seg, 0, false);
-            long mins = VectorKernels.q4_KScales(seg, 0, true);
+            long lo = seg.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0);
+            int u2 = seg.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 8);
+            long scales = VectorKernels.q4_KScales(lo, u2, false);
+            long mins = VectorKernels.q4_KScales(lo, u2, true);
             for (int j = 0; j < 8; j++) {
                 int sm = Q4_KMatrix.scaleMin(seg, 0, j);
                 assertEquals(sm & 0xff, (int) (scales >>> (8 * j)) & 0xff, "scale " + j);
