@@ -99,14 +99,7 @@ class RuntimeExactnessTest {
         try (LlamaModel model = Models.load("synthetic:tiny-gemma2")) {
             assertEquals(1.5, model.config().variant().attentionSoftcap());
             checkAgainstDirect(model, 40);
-            try (ClusterKvRuntime inPlace = ClusterKvRuntime.builder()
-                    .config(ConfigFactory.parseMap(Map.of(
-                            "clusterkv.runtime.kv-format", "f32",
-                            "clusterkv.runtime.policy", "full",
-                            "clusterkv.runtime.dense-layers", 0,
-                            "clusterkv.runtime.compute-threads", 2,
-                            "clusterkv.residency.policy", "none")))
-                    .build()) {
+            try (ClusterKvRuntime inPlace = inPlaceRuntime()) {
                 checkAgainstDirect(inPlace, model, 40, Map.of());
                 checkAgainstDirect(inPlace, model, 40, Map.of("clusterkv.runtime.selection-scope", "group"));
             }
@@ -118,18 +111,23 @@ class RuntimeExactnessTest {
         try (LlamaModel model = Models.load("synthetic:tiny")) { // 2 query heads per KV head
             Map<String, Object> group = Map.of("clusterkv.runtime.selection-scope", "group");
             checkAgainstDirect(runtime, model, 40, group);
-            try (ClusterKvRuntime inPlace = ClusterKvRuntime.builder()
-                    .config(ConfigFactory.parseMap(Map.of(
-                            "clusterkv.runtime.kv-format", "f32",
-                            "clusterkv.runtime.policy", "full",
-                            "clusterkv.runtime.dense-layers", 0,
-                            "clusterkv.runtime.compute-threads", 2,
-                            "clusterkv.residency.policy", "none")))
-                    .build()) {
+            try (ClusterKvRuntime inPlace = inPlaceRuntime()) {
                 checkAgainstDirect(inPlace, model, 40, group);
                 checkAgainstDirect(inPlace, model, 40, Map.of());
             }
         }
+    }
+
+    /** A runtime without a device tier (attention reads the host store in place), every layer through the policy. */
+    private static ClusterKvRuntime inPlaceRuntime() {
+        return ClusterKvRuntime.builder()
+                .config(ConfigFactory.parseMap(Map.of(
+                        "clusterkv.runtime.kv-format", "f32",
+                        "clusterkv.runtime.policy", "full",
+                        "clusterkv.runtime.dense-layers", 0,
+                        "clusterkv.runtime.compute-threads", 2,
+                        "clusterkv.residency.policy", "none")))
+                .build();
     }
 
     private static void checkAgainstDirect(LlamaModel model, int steps) {
