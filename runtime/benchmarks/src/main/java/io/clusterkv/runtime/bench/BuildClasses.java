@@ -47,8 +47,9 @@ final class BuildClasses {
     }
 
     /**
-     * The runtime classes of one build, apart from this JVM's own: the parent is the platform loader,
-     * so nothing of this class path leaks in.
+     * The runtime classes of one build, apart from this JVM's own: every {@code io.clusterkv} class comes from the
+     * build's directories or not at all, so nothing of this class path's runtime leaks in; the libraries it uses
+     * (Jackson, Pekko, ...) come from this JVM's class path.
      *
      * @param checkout the build's checkout
      * @return its loader
@@ -66,7 +67,8 @@ final class BuildClasses {
             throw new IllegalArgumentException("no compiled runtime under " + root.toAbsolutePath()
                     + ": expected " + DIRECTORIES + " (run ./mvnw -o -q test-compile there)");
         }
-        return new URLClassLoader("build " + checkout, urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader());
+        return new OwnFirst("build " + checkout, urls.toArray(URL[]::new), BuildClasses.class.getClassLoader(),
+                "io.clusterkv.", false);
     }
 
     /**
@@ -109,8 +111,8 @@ final class BuildClasses {
         if (urls.isEmpty()) {
             throw new IllegalArgumentException("no policy-*/target/classes under " + checkout.toAbsolutePath());
         }
-        ClassLoader loader = new PolicyFirst("build " + checkout, urls.toArray(URL[]::new),
-                BuildClasses.class.getClassLoader());
+        ClassLoader loader = new OwnFirst("build " + checkout, urls.toArray(URL[]::new),
+                BuildClasses.class.getClassLoader(), "io.clusterkv.policy.", true);
         return PolicyRegistry.of(ServiceLoader.load(RecallPolicyProvider.class, loader).stream()
                 .filter(p -> p.type().getClassLoader() == loader).map(ServiceLoader.Provider::get).toList());
     }
@@ -123,15 +125,23 @@ final class BuildClasses {
         }
     }
 
-    /** Loads the policy packages from its own directories first, everything else from its parent. */
-    private static final class PolicyFirst extends URLClassLoader {
-        PolicyFirst(String name, URL[] urls, ClassLoader parent) {
+    /**
+     * Loads the classes under a package prefix from its own directories first (and, unless {@code fallBack}, only
+     * from there), everything else from its parent.
+     */
+    private static final class OwnFirst extends URLClassLoader {
+        private final String prefix;
+        private final boolean fallBack;
+
+        OwnFirst(String name, URL[] urls, ClassLoader parent, String prefix, boolean fallBack) {
             super(name, urls, parent);
+            this.prefix = prefix;
+            this.fallBack = fallBack;
         }
 
         @Override
         protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
-            if (!name.startsWith("io.clusterkv.policy.")) {
+            if (!name.startsWith(prefix)) {
                 return super.loadClass(name, resolve);
             }
             synchronized (getClassLoadingLock(name)) {
@@ -140,6 +150,9 @@ final class BuildClasses {
                     try {
                         c = findClass(name);
                     } catch (ClassNotFoundException e) {
+                        if (!fallBack) {
+                            throw e;
+                        }
                         return super.loadClass(name, resolve);
                     }
                 }

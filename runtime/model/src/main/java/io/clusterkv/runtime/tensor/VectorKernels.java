@@ -596,23 +596,21 @@ final class VectorKernels {
      * lanes and split there (one mask, one shift). A method per block and pair of rows, with only scalars
      * crossing the call: C2 stops inlining into a method whose graph passes its node budget
      * (NodeCountInliningCutoff), and a Vector API call left out of line boxes its vectors. A kernel of four rows
-     * passes it; this one, when it read each header field through its own segment access (six a row, each a long
-     * chain of inlined checks), sat at the limit: in 4 of 12 JVMs of a Q4_K_M model the conversions of the
-     * second row's high nibbles were left out (31 MB of heap a token, a quarter of the speed). Each row's header
-     * is now three loads: d and dmin in one int, the 12 bytes of scales and mins in a long and an int.
+     * passes it; this one, when it read the packed scales twice a row (for the scales, then for the mins: four
+     * segment accesses, each a long chain of inlined checks), sat at the limit: in 4 of 12 JVMs of a Q4_K_M
+     * model the conversions of the second row's high nibbles were left out (31 MB of heap a token, a quarter of
+     * the speed). Each row's 12 bytes of scales and mins are now read once, as a long and an int.
      */
     private static void q4_KBlock2(MemorySegment w, long o0, long o1, float[] x, float[] xs, int b, float[] out,
                                    int i0, int i1) {
-        int dd0 = w.get(INT, o0);
         long lo0 = w.get(LONG, o0 + 4);
         int u20 = w.get(INT, o0 + 12);
-        int dd1 = w.get(INT, o1);
         long lo1 = w.get(LONG, o1 + 4);
         int u21 = w.get(INT, o1 + 12);
-        float d0 = Float.float16ToFloat((short) dd0);
-        float d1 = Float.float16ToFloat((short) dd1);
-        float m0 = Float.float16ToFloat((short) (dd0 >>> 16)) * minDot(q4_KScales(lo0, u20, true), xs, 8 * b);
-        float m1 = Float.float16ToFloat((short) (dd1 >>> 16)) * minDot(q4_KScales(lo1, u21, true), xs, 8 * b);
+        float d0 = BlockMatrix.f16(w, o0);
+        float d1 = BlockMatrix.f16(w, o1);
+        float m0 = BlockMatrix.f16(w, o0 + 2) * minDot(q4_KScales(lo0, u20, true), xs, 8 * b);
+        float m1 = BlockMatrix.f16(w, o1 + 2) * minDot(q4_KScales(lo1, u21, true), xs, 8 * b);
         long sc0 = q4_KScales(lo0, u20, false);
         long sc1 = q4_KScales(lo1, u21, false);
         FloatVector a0 = FloatVector.zero(F);
