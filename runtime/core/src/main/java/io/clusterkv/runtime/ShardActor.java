@@ -147,20 +147,12 @@ final class ShardActor extends AbstractBehavior<ShardActor.Command> {
                  SelectedAttention attend, int maxOutstanding, boolean syncMaintenance, Executor maintenance,
                  SessionCounters counters, float scale, int window, float softcap) {
 
-        /** A shard of a layer without soft-capping ({@code softcap} 0). */
-        Setup(int layer, int kvHead, int groupSize, int kvHeads, int budget, int exactUpTo, SelectionScope scope,
-              KvShard shard, RecallPolicy policy, SelectedAttention attend, int maxOutstanding, boolean syncMaintenance,
-              Executor maintenance, SessionCounters counters, float scale, int window) {
-            this(layer, kvHead, groupSize, kvHeads, budget, exactUpTo, scope, shard, policy, attend, maxOutstanding,
-                    syncMaintenance, maintenance, counters, scale, window, 0);
-        }
-
-        /** A shard of a layer that attends its whole history, scaled by {@code 1 / sqrt(headDim)}. */
+        /** A shard of a layer that attends its whole history, scaled by {@code 1 / sqrt(headDim)}, scores uncapped. */
         Setup(int layer, int kvHead, int groupSize, int kvHeads, int budget, int exactUpTo, SelectionScope scope,
               KvShard shard, RecallPolicy policy, SelectedAttention attend, int maxOutstanding, boolean syncMaintenance,
               Executor maintenance, SessionCounters counters) {
             this(layer, kvHead, groupSize, kvHeads, budget, exactUpTo, scope, shard, policy, attend, maxOutstanding,
-                    syncMaintenance, maintenance, counters, (float) (1 / Math.sqrt(shard.headDim())), 0);
+                    syncMaintenance, maintenance, counters, (float) (1 / Math.sqrt(shard.headDim())), 0, 0);
         }
     }
 

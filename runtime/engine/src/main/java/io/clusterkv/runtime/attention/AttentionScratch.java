@@ -42,10 +42,6 @@ public final class AttentionScratch {
         this.rowState = new OnlineSoftmax(softcap);
     }
 
-    /** @return the soft-cap of the scores, 0 for none */
-    public float softcap() {
-        return softcap;
-    }
 
     /** Makes sure there are at least {@code count} partial states and task slots. */
     void ensureParts(int count) {

@@ -512,23 +512,6 @@ final class BlockKernels {
     private static final float EXP_MIN = -87.0f;               // exp(-87) ~ 1.6e-38, still a normal float
 
     /**
-     * Attention logit soft-capping (Gemma 2): {@code s[from + i] = cap · tanh(s[from + i] / cap)} for
-     * {@code i < n}, as llama.cpp computes it (a scale by {@code 1 / cap}, tanh, a scale by {@code cap});
-     * the vector tanh is within the few ulps {@link Math#tanh} promises.
-     */
-    static void softcap(float[] s, int from, int n, float cap) {
-        float inv = 1f / cap;
-        int i = 0;
-        for (int bound = n - n % L; i < bound; i += L) {
-            FloatVector.fromArray(F, s, from + i).mul(inv).lanewise(VectorOperators.TANH).mul(cap)
-                    .intoArray(s, from + i);
-        }
-        for (; i < n; i++) {
-            s[from + i] = cap * (float) Math.tanh(s[from + i] * inv);
-        }
-    }
-
-    /**
      * The online-softmax step of a tile of heads over one block, between its scores and its value
      * sum: raises each head's running maximum to the block's, rescaling that head's running sum and
      * accumulator by {@code exp(m_old - m_new)} when it does, then replaces the scores by their

@@ -3,6 +3,7 @@ package io.clusterkv.runtime.attention;
 import io.clusterkv.runtime.kv.KvFormat;
 import io.clusterkv.runtime.kv.KvShard;
 import io.clusterkv.runtime.kv.RowMath;
+import io.clusterkv.runtime.tensor.SoftCap;
 import io.clusterkv.spi.Queries;
 import io.clusterkv.spi.internal.HeadSelectionBuffer;
 import io.clusterkv.spi.internal.SelectionBuffer;
@@ -98,11 +99,6 @@ final class OnlineSoftmax {
             throw new IllegalArgumentException("the soft-cap must be 0 or finite and > 0, was " + softcap);
         }
         this.softcap = softcap;
-    }
-
-    /** @return the soft-cap of the scores, 0 for none */
-    float softcap() {
-        return softcap;
     }
 
     /** Sets the shape, copies the scaled queries of heads {@code [firstHead, firstHead + heads)} and clears the state. */
@@ -437,7 +433,7 @@ final class OnlineSoftmax {
                 default -> BlockKernels.scores1(ks, 0, stride, rows, queries, q0, stride, scores, s0);
             }
             if (softcap > 0) { // before the mask: a masked score must stay below every capped one
-                BlockKernels.softcap(scores, s0, rows * tile, softcap);
+                SoftCap.apply(scores, s0, rows * tile, softcap);
             }
             if (masked) {
                 maskScores(rows, tile, h0, s0);

@@ -42,18 +42,7 @@ public final class GroupAttention {
      * @param headDim   the head dimension
      */
     public GroupAttention(int kvHead, int kvHeads, int groupSize, int headDim) {
-        this(kvHead, kvHeads, groupSize, headDim, (float) (1.0 / Math.sqrt(headDim)));
-    }
-
-    /**
-     * @param kvHead    the shard's KV head
-     * @param kvHeads   KV heads per layer
-     * @param groupSize query heads per KV head
-     * @param headDim   the head dimension
-     * @param scale     the softmax scale ({@link io.clusterkv.runtime.model.ModelConfig#attentionScale()})
-     */
-    public GroupAttention(int kvHead, int kvHeads, int groupSize, int headDim, float scale) {
-        this(kvHead, kvHeads, groupSize, headDim, scale, 0);
+        this(kvHead, kvHeads, groupSize, headDim, (float) (1.0 / Math.sqrt(headDim)), 0);
     }
 
     /**

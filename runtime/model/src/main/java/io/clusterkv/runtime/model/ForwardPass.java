@@ -1,6 +1,7 @@
 package io.clusterkv.runtime.model;
 
 import io.clusterkv.runtime.tensor.ComputePool;
+import io.clusterkv.runtime.tensor.SoftCap;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
@@ -38,6 +39,7 @@ public final class ForwardPass {
     private final ModelConfig c;
     private final Rope rope;
     private final ModelConfig.Activation activation;
+    private final float finalSoftcap;       // Gemma 2's cap on the logits, 0 for none
     private final ForkJoinPool pool;
 
     private final float[] x;                // (dim) residual stream
@@ -75,6 +77,7 @@ public final class ForwardPass {
         this.c = model.config();
         this.rope = model.rope();
         this.activation = c.variant().activation();
+        this.finalSoftcap = (float) c.variant().finalSoftcap();
         this.pool = pool;
         int hd = c.headDim();
         this.x = new float[c.dim()];
@@ -530,11 +533,8 @@ public final class ForwardPass {
     private float[] classify(float[] src, int off) {
         rmsNorm(src, off, model.finalNorm(), xb, 0);
         model.output().matvec(xb, logits, pool);
-        double cap = c.variant().finalSoftcap();
-        if (cap > 0) { // Gemma 2: cap * tanh(logit / cap), in double (once per step, vocab values)
-            for (int i = 0; i < logits.length; i++) {
-                logits[i] = (float) (cap * Math.tanh(logits[i] / cap));
-            }
+        if (finalSoftcap > 0) { // Gemma 2
+            SoftCap.apply(logits, 0, logits.length, finalSoftcap);
         }
         return logits;
     }

@@ -67,8 +67,8 @@ import java.util.concurrent.RecursiveAction;
  * </ul>
  */
 abstract sealed class BlockMatrix implements WeightMatrix
-        permits F32Matrix, HalfMatrix, Q8_0Matrix, Q4_0Matrix, Q4_1Matrix, Q5_0Matrix, Q5_1Matrix, Q4_KMatrix,
-        Q5_KMatrix, Q6_KMatrix, IQ4_NLMatrix {
+        permits F32Matrix, HalfMatrix, Q8_0Matrix, NibbleLevelMatrix, Q4_1Matrix, Q5_0Matrix, Q5_1Matrix, Q4_KMatrix,
+        Q5_KMatrix, Q6_KMatrix {
 
     static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);

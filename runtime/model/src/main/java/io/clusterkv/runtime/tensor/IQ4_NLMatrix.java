@@ -4,50 +4,22 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * IQ4_NL weights: each row {@code cols / 32} blocks of {@code f16 d, qs[16]}; element {@code j < 16} is
- * the low nibble of {@code qs[j]}, element {@code j + 16} its high nibble (Q4_0's layout); x = d·T[q]
+ * the low nibble of {@code qs[j]}, element {@code j + 16} its high nibble (Q4_0's layout, {@link NibbleLevelMatrix}); x = d·T[q]
  * with ggml's non-linear table {@link #LEVELS} ({@code kvalues_iq4nl}). The vector kernels look the
  * levels up with a byte shuffle of a 16-byte table; the products take rows one by one.
  */
-final class IQ4_NLMatrix extends BlockMatrix {
+final class IQ4_NLMatrix extends NibbleLevelMatrix {
 
     /** ggml's {@code kvalues_iq4nl}: the level of each nibble. */
     static final byte[] LEVELS = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
     IQ4_NLMatrix(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols);
+        super(data, rows, cols, LEVELS);
     }
 
     @Override
     public GgmlType type() {
         return GgmlType.IQ4_NL;
-    }
-
-    @Override
-    float scalarDot(long rowOffset, float[] x, int xOff) {
-        float s = 0;
-        long o = rowOffset;
-        for (int xi = xOff, end = xOff + cols; xi < end; xi += 32, o += 18) {
-            float b = 0;
-            for (int j = 0; j < 16; j++) {
-                int q = data.get(BYTE, o + 2 + j);
-                b += LEVELS[q & 0x0f] * x[xi + j] + LEVELS[(q >> 4) & 0x0f] * x[xi + 16 + j];
-            }
-            s += f16(data, o) * b;
-        }
-        return s;
-    }
-
-    @Override
-    void scalarDequantize(long rowOffset, float[] dst, int off, int n) {
-        long o = rowOffset;
-        for (int di = off, end = off + n; di < end; di += 32, o += 18) {
-            float d = f16(data, o);
-            for (int j = 0; j < 16; j++) {
-                int q = data.get(BYTE, o + 2 + j);
-                dst[di + j] = d * LEVELS[q & 0x0f];
-                dst[di + 16 + j] = d * LEVELS[(q >> 4) & 0x0f];
-            }
-        }
     }
 
     @Override

@@ -4,45 +4,20 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Q4_0 weights: each row {@code cols / 32} blocks of {@code f16 d, qs[16]}; element {@code j < 16} is
- * the low nibble of {@code qs[j]}, element {@code j + 16} its high nibble; x = d·(q − 8).
+ * the low nibble of {@code qs[j]}, element {@code j + 16} its high nibble; x = d·(q − 8) ({@link NibbleLevelMatrix}).
  */
-final class Q4_0Matrix extends BlockMatrix {
+final class Q4_0Matrix extends NibbleLevelMatrix {
+
+    /** The level of each nibble: {@code q − 8}. */
+    private static final byte[] LEVELS = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
 
     Q4_0Matrix(MemorySegment data, int rows, int cols) {
-        super(data, rows, cols);
+        super(data, rows, cols, LEVELS);
     }
 
     @Override
     public GgmlType type() {
         return GgmlType.Q4_0;
-    }
-
-    @Override
-    float scalarDot(long rowOffset, float[] x, int xOff) {
-        float s = 0;
-        long o = rowOffset;
-        for (int xi = xOff, end = xOff + cols; xi < end; xi += 32, o += 18) {
-            float b = 0;
-            for (int j = 0; j < 16; j++) {
-                int q = data.get(BYTE, o + 2 + j);
-                b += ((q & 0x0f) - 8) * x[xi + j] + (((q >> 4) & 0x0f) - 8) * x[xi + 16 + j];
-            }
-            s += f16(data, o) * b;
-        }
-        return s;
-    }
-
-    @Override
-    void scalarDequantize(long rowOffset, float[] dst, int off, int n) {
-        long o = rowOffset;
-        for (int di = off, end = off + n; di < end; di += 32, o += 18) {
-            float d = f16(data, o);
-            for (int j = 0; j < 16; j++) {
-                int q = data.get(BYTE, o + 2 + j);
-                dst[di + j] = d * ((q & 0x0f) - 8);
-                dst[di + 16 + j] = d * (((q >> 4) & 0x0f) - 8);
-            }
-        }
     }
 
     @Override
